@@ -1,0 +1,112 @@
+"""The elementwise part of one LSTM step, forward and backward, in NumPy.
+
+Kept apart from the loop in :mod:`.lstm` because this is where the time goes at
+small sizes: a compiled kernel (``lstmkit.core._fused``, built when a C compiler
+is present) can take its place. The NumPy version here is the fallback and the
+one the compiled kernel is tested against.
+
+Forward (``z`` holds x_t·W_x + b on entry and the activations i, f, g, o on exit)::
+
+    z += h_{t-1}·W_h
+    i, f, o = σ(z_i, z_f, z_o);  g = tanh(z_g)
+    c_t = f ⊙ c_{t-1} + i ⊙ g;  tc = tanh(c_t);  h_t = o ⊙ tc
+    masked rows: h_t = h_{t-1}, c_t = c_{t-1}
+
+Backward (``dh``, ``dc`` hold dL/dh_t, dL/dc_t on entry)::
+
+    do = dh ⊙ tc;   dc += dh ⊙ o ⊙ (1 − tc²)
+    dz = [dc⊙g⊙i(1−i), dc⊙c_{t-1}⊙f(1−f), dc⊙i⊙(1−g²), do⊙o(1−o)]
+    dc ← dc ⊙ f  (= dc_{t-1});   dh ← carried part only (0, or dh where masked)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import sigmoid
+
+
+def _np_step(z, rec, c_prev, c_t, tc, h_prev, h_t, m_t):
+    H = c_t.shape[1]
+    z += rec
+    i, f, g, o = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
+    sigmoid(z[:, :2 * H], out=z[:, :2 * H])                 # i, f
+    np.tanh(g, out=g)                                       # g
+    sigmoid(o, out=o)                                       # o
+    np.multiply(f, c_prev, out=c_t)                         # c_t = f ⊙ c_{t-1}
+    np.multiply(i, g, out=tc)                               #       + i ⊙ g
+    c_t += tc
+    np.tanh(c_t, out=tc)                                    # tanh(c_t)
+    np.multiply(o, tc, out=h_t)                             # h_t = o ⊙ tanh(c_t)
+    if m_t is not None:
+        keep = m_t == 0                                     # masked rows carry h, c
+        if keep.any():
+            h_t[keep] = h_prev[keep]
+            c_t[keep] = c_prev[keep]
+
+
+def lstm_backward_workspace(B, H, dtype):
+    return np.empty((2, B, H), dtype)
+
+
+def _np_step_backward(dh, dc, a, tc, c_prev, dz, m_t, work):
+    H = dh.shape[1]
+    i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+    di, df, dg, do = dz[:, :H], dz[:, H:2 * H], dz[:, 2 * H:3 * H], dz[:, 3 * H:]
+    u, v = work[0], work[1]
+    if m_t is not None:
+        m = m_t[:, None].astype(dh.dtype)
+        carry_h = dh * (1 - m)
+        carry_c = dc * (1 - m)
+        dh *= m
+        dc *= m
+    # do = dh ⊙ tc ⊙ o(1-o)
+    np.multiply(dh, tc, out=do)
+    np.subtract(1, o, out=u)
+    u *= o
+    do *= u
+    # dc += dh ⊙ o ⊙ (1 - tc²)
+    np.multiply(tc, tc, out=u)
+    np.subtract(1, u, out=u)
+    u *= o
+    u *= dh
+    dc += u
+    # di = dc ⊙ g ⊙ i(1-i)
+    np.subtract(1, i, out=u)
+    u *= i
+    np.multiply(dc, g, out=di)
+    di *= u
+    # df = dc ⊙ c_{t-1} ⊙ f(1-f)
+    np.subtract(1, f, out=u)
+    u *= f
+    np.multiply(dc, c_prev, out=df)
+    df *= u
+    # dg = dc ⊙ i ⊙ (1-g²)
+    np.multiply(g, g, out=u)
+    np.subtract(1, u, out=u)
+    np.multiply(dc, i, out=dg)
+    dg *= u
+    # dc_{t-1} = dc ⊙ f
+    dc *= f
+    if m_t is None:
+        dh.fill(0)
+    else:
+        dh[...] = carry_h
+        dc += carry_c
+
+
+def _compiled():
+    try:
+        from . import _fused  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return _fused
+
+
+def lstm_step_kernel(dtype):
+    """The forward step kernel for ``dtype`` (compiled if available)."""
+    return _np_step
+
+
+def lstm_step_backward_kernel(dtype):
+    """The backward step kernel for ``dtype`` (compiled if available)."""
+    return _np_step_backward

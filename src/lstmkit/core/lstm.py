@@ -1,0 +1,122 @@
+"""The LSTM fast path: the equations of :mod:`lstmkit.core.reference`, arranged for speed.
+
+What makes it fast (and what to keep when changing it):
+
+* the input product for all steps is one GEMM: ``(T·B, D) @ (D, 4H)``;
+* only ``h_{t-1} · W_h`` stays inside the time loop;
+* every buffer is allocated once per call and each step writes into it with
+  ``out=`` (no temporaries in the loop); the pre-activations z are turned into
+  the gate activations in place and kept for backward;
+* backward keeps only ``dz · W_hᵀ`` inside the loop; dW_x, dW_h, db and dx are
+  one large GEMM / reduction each, after it.
+
+Tensors here are time-major: x (T, B, D), hs (T, B, H). The gate order along
+4H is i, f, g, o. The elementwise part of a step is in :mod:`.gates` so a
+compiled kernel can replace it; the NumPy version is always available.
+
+Same extras as the reference: ``mask`` (T, B) carries h, c through masked
+steps; ``rmask`` (B, H) is recurrent dropout on h_{t-1}.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import gates
+
+
+@dataclass
+class LSTMCache:
+    """What backward needs from forward (time-major)."""
+    x: np.ndarray            # (T, B, D) input
+    act: np.ndarray          # (T, B, 4H) gate activations i, f, g, o
+    hs: np.ndarray           # (T+1, B, H) h_0 … h_T (index 0 is the initial state)
+    cs: np.ndarray           # (T+1, B, H) c_0 … c_T
+    tc: np.ndarray           # (T, B, H) tanh(c_t) before masking
+    mask: np.ndarray | None  # (T, B) or None
+    rmask: np.ndarray | None  # (B, H) or None
+
+
+def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None,
+                 need_cache=True):
+    """Forward over x (T, B, D). Returns ``hs`` (T, B, H), ``(h_T, c_T)``, cache.
+
+    With ``need_cache=False`` (inference) the cell states and tanh(c) are not
+    kept for every step and the returned cache is None.
+    """
+    T, B, D = x.shape
+    H = W_h.shape[0]
+    dt = x.dtype
+    # z_t = x_t · W_x + b for every t at once; h_{t-1} · W_h is added in the loop
+    act = np.empty((T, B, 4 * H), dt)                       # pre-activations, then gates i,f,g,o
+    np.matmul(x.reshape(T * B, D), W_x, out=act.reshape(T * B, 4 * H))
+    act += b
+    hs = np.empty((T + 1, B, H), dt)                        # h_0 … h_T
+    hs[0] = 0 if h0 is None else h0
+    if need_cache:
+        cs = np.empty((T + 1, B, H), dt)                    # c_0 … c_T
+        tcs = np.empty((T, B, H), dt)                       # tanh(c_t)
+    else:
+        cs = np.empty((2, B, H), dt)                        # ping-pong c_{t-1}, c_t
+        tcs = np.empty((1, B, H), dt)
+    cs[0] = 0 if c0 is None else c0
+    rec = np.empty((B, 4 * H), dt)                          # h_{t-1} · W_h
+    hr = np.empty((B, H), dt) if rmask is not None else None
+    step = gates.lstm_step_kernel(dt)
+    for t in range(T):
+        h_prev = hs[t]
+        if rmask is not None:
+            np.multiply(h_prev, rmask, out=hr)
+            np.matmul(hr, W_h, out=rec)
+        else:
+            np.matmul(h_prev, W_h, out=rec)
+        if need_cache:
+            c_prev, c_t, tc = cs[t], cs[t + 1], tcs[t]
+        else:
+            c_prev, c_t, tc = cs[t & 1], cs[(t + 1) & 1], tcs[0]
+        m_t = None if mask is None else mask[t]
+        # z += rec; gates; c_t = f⊙c_{t-1} + i⊙g; h_t = o⊙tanh(c_t); masking
+        step(act[t], rec, c_prev, c_t, tc, h_prev, hs[t + 1], m_t)
+    h_T = hs[T].copy()
+    c_T = (cs[T] if need_cache else cs[T & 1]).copy()
+    cache = LSTMCache(x, act, hs, cs, tcs, mask, rmask) if need_cache else None
+    return hs[1:], (h_T, c_T), cache
+
+
+def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache, W_x, W_h, need_dx=True):
+    """BPTT over the whole sequence.
+
+    ``dhs`` (T, B, H) is dL/dh_t from the layer above (None for zeros), ``dh_T``,
+    ``dc_T`` the gradients on the final state (None for zeros).
+    Returns ``dx`` (T, B, D) (None if not needed), dh_0, dc_0, dW_x, dW_h, db.
+    """
+    x, act, hs, cs, tcs = cache.x, cache.act, cache.hs, cache.cs, cache.tc
+    T, B, D = x.shape
+    H = W_h.shape[0]
+    dt = x.dtype
+    dz = np.empty((T, B, 4 * H), dt)                        # dL/dz_t for every t
+    dh = np.zeros((B, H), dt) if dh_T is None else np.array(dh_T, dt)
+    dc = np.zeros((B, H), dt) if dc_T is None else np.array(dc_T, dt)
+    dh_next = np.empty((B, H), dt)
+    work = gates.lstm_backward_workspace(B, H, dt)
+    step = gates.lstm_step_backward_kernel(dt)
+    W_hT = np.ascontiguousarray(W_h.T)                      # (4H, H), once per call
+    for t in range(T - 1, -1, -1):
+        if dhs is not None:
+            dh += dhs[t]                                    # dh_t += dy_t
+        m_t = None if cache.mask is None else cache.mask[t]
+        # fills dz[t]; dc becomes dc_{t-1}; dh keeps only the carried (masked) part
+        step(dh, dc, act[t], tcs[t], cs[t], dz[t], m_t, work)
+        np.matmul(dz[t], W_hT, out=dh_next)                 # dh_{t-1} = dz · W_hᵀ
+        if cache.rmask is not None:
+            dh_next *= cache.rmask
+        dh += dh_next
+    # the big GEMMs, after the loop
+    dz2 = dz.reshape(T * B, 4 * H)
+    dW_x = x.reshape(T * B, D).T @ dz2                      # Σ x_tᵀ dz_t
+    h_in = hs[:T] if cache.rmask is None else hs[:T] * cache.rmask
+    dW_h = h_in.reshape(T * B, H).T @ dz2                   # Σ h_{t-1}ᵀ dz_t
+    db = dz2.sum(axis=0)                                    # Σ dz_t
+    dx = (dz2 @ W_x.T).reshape(T, B, D) if need_dx else None
+    return dx, dh, dc, dW_x, dW_h, db

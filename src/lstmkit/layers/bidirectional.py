@@ -1,0 +1,154 @@
+"""Bidirectional(layer): one copy of a recurrent layer reads the sequence forwards,
+a second (``go_backwards=True``) reads it backwards; their outputs are merged.
+
+With ``return_sequences`` the backward half's output is reversed back into
+input order before merging, so position t holds [→h_t, ←h_t], as in Keras and
+as in ``torch.nn.LSTM(bidirectional=True)``. PyTorch names for the backward
+half end in ``_reverse``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Layer
+from .recurrent import Recurrent
+
+MERGE_MODES = ("concat", "sum", "mul", "ave")
+
+
+class Bidirectional(Layer):
+    type_name = "Bidirectional"
+
+    def __init__(self, layer: Recurrent, merge_mode: str = "concat", name=None, **_ignored):
+        if not isinstance(layer, Recurrent):
+            raise TypeError(f"Bidirectional expected a recurrent layer (LSTM, GRU, SimpleRNN), "
+                            f"got {type(layer).__name__}")
+        if merge_mode not in MERGE_MODES:
+            raise ValueError(f"merge_mode must be one of {MERGE_MODES}, got {merge_mode!r}")
+        super().__init__(name=name or f"bidirectional_{layer.name}", dtype=layer.dtype.name,
+                         seed=layer.seed)
+        self.merge_mode = merge_mode
+        self.forward_layer = layer
+        cfg = layer.get_config()
+        cfg.update(go_backwards=not layer.go_backwards, name=f"{layer.name}_backward",
+                   seed=None if layer.seed is None else layer.seed + 1)
+        self.backward_layer = type(layer).from_config(cfg)
+        self.backward_layer.torch_suffix = "_l0_reverse"
+        self.return_sequences = layer.return_sequences
+        self.return_state = layer.return_state
+
+    # params and grads are the two halves' lists, concatenated
+    @property
+    def params(self):
+        return self.forward_layer.params + self.backward_layer.params
+
+    @params.setter
+    def params(self, value):  # set by Layer.__init__ only
+        pass
+
+    @property
+    def grads(self):
+        return self.forward_layer.grads + self.backward_layer.grads
+
+    @grads.setter
+    def grads(self, value):
+        pass
+
+    @property
+    def param_names(self):
+        return ([f"forward_{n}" for n in self.forward_layer.param_names]
+                + [f"backward_{n}" for n in self.backward_layer.param_names])
+
+    @param_names.setter
+    def param_names(self, value):
+        pass
+
+    def build(self, input_shape):
+        self.forward_layer.build(input_shape)
+        self.backward_layer.build(input_shape)
+        super().build(input_shape)
+
+    def rebind(self, params, grads):
+        n = len(self.forward_layer.params)
+        self.forward_layer.rebind(params[:n], grads[:n])
+        self.backward_layer.rebind(params[n:], grads[n:])
+
+    def reset_states(self):
+        self.forward_layer.reset_states()
+        self.backward_layer.reset_states()
+
+    def compute_output_shape(self, input_shape):
+        y = self.forward_layer.compute_output_shape(input_shape)
+        if self.return_state:
+            y = y[0]
+        if self.merge_mode == "concat":
+            y = tuple(y[:-1]) + (2 * y[-1],)
+        if self.return_state:
+            s = (self.forward_layer.units,)
+            return [y] + [s] * (2 * self.forward_layer.n_states)
+        return y
+
+    def compute_mask(self, mask, x=None):
+        return mask if self.return_sequences else None
+
+    def forward(self, x, training=False, mask=None, initial_state=None):
+        x = np.asarray(x)
+        self._ensure_built(x)
+        n = self.forward_layer.n_states
+        s_f = s_b = None
+        if initial_state is not None:
+            s_f, s_b = list(initial_state[:n]), list(initial_state[n:])
+        yf = self.forward_layer.forward(x, training, mask, initial_state=s_f)
+        yb = self.backward_layer.forward(x, training, mask, initial_state=s_b)
+        states = []
+        if self.return_state:
+            yf, *sf = yf
+            yb, *sb = yb
+            states = sf + sb
+        if self.return_sequences:
+            yb = yb[:, ::-1]                     # back into input order
+        self._yf, self._yb = yf, yb
+        if self.merge_mode == "concat":
+            y = np.concatenate([yf, yb], axis=-1)
+        elif self.merge_mode == "sum":
+            y = yf + yb
+        elif self.merge_mode == "mul":
+            y = yf * yb
+        else:
+            y = (yf + yb) / 2
+        return (y, *states) if self.return_state else y
+
+    def backward(self, dy):
+        d_states_f = d_states_b = None
+        if isinstance(dy, (tuple, list)):
+            dy, *ds = dy
+            n = self.forward_layer.n_states
+            d_states_f, d_states_b = ds[:n], ds[n:]
+        dy = np.asarray(dy)
+        if self.merge_mode == "concat":
+            H = self._yf.shape[-1]
+            dyf, dyb = dy[..., :H], dy[..., H:]
+        elif self.merge_mode == "sum":
+            dyf, dyb = dy, dy
+        elif self.merge_mode == "mul":
+            dyf, dyb = dy * self._yb, dy * self._yf
+        else:
+            dyf = dyb = dy / 2
+        if self.return_sequences:
+            dyb = dyb[:, ::-1]
+        dxf = self.forward_layer.backward(np.ascontiguousarray(dyf), d_states_f)
+        dxb = self.backward_layer.backward(np.ascontiguousarray(dyb), d_states_b)
+        return dxf + dxb
+
+    def named_tensors(self):
+        return {**self.forward_layer.named_tensors(), **self.backward_layer.named_tensors()}
+
+    def load_named_tensors(self, tensors):
+        f = set(self.forward_layer.named_tensors())
+        self.forward_layer.load_named_tensors({k: v for k, v in tensors.items() if k in f})
+        self.backward_layer.load_named_tensors({k: v for k, v in tensors.items() if k not in f})
+
+    def get_config(self):
+        return {"name": self.name, "merge_mode": self.merge_mode,
+                "layer": {"type": self.forward_layer.type_name,
+                          "config": self.forward_layer.get_config()}}

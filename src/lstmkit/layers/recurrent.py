@@ -1,0 +1,259 @@
+"""Recurrent layers with Keras names and semantics, on top of the core kernels.
+
+Public tensors are batch-major ``(batch, time, features)``; the kernels in
+:mod:`lstmkit.core` run time-major, so a layer transposes on the way in and out.
+
+What :class:`Recurrent` handles for every cell (LSTM, GRU, SimpleRNN):
+``return_sequences``, ``return_state``, ``go_backwards`` (the output sequence
+comes back in processing order, as in Keras), ``stateful`` (final states become
+the next call's initial states; ``reset_states()``), ``mask`` (batch, time)
+(masked steps carry the states through), ``dropout`` on the inputs and
+``recurrent_dropout`` on h_{t-1} (one mask per sequence, drawn at each
+training forward), ``initial_state``.
+
+A subclass supplies the cell: its parameters (``build``), ``_core_forward`` and
+``_core_backward`` and the PyTorch names of its tensors.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import lstm as lstm_core
+from .base import Layer, check_input
+
+
+def glorot_uniform(rng, shape):
+    limit = np.sqrt(6.0 / (shape[0] + shape[1]))
+    return rng.uniform(-limit, limit, shape)
+
+
+def orthogonal(rng, shape):
+    """Keras' orthogonal initializer for an (H, G·H) recurrent kernel."""
+    rows, cols = shape
+    a = rng.standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(a)
+    q *= np.sign(np.diag(r))
+    return q.T if rows < cols else q
+
+
+class Recurrent(Layer):
+    n_gates = 1          # gate blocks along the kernel's second axis
+    n_states = 1         # h (and c for LSTM)
+
+    def __init__(self, units: int, return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, check_finite: bool = False, **kw):
+        super().__init__(**kw)
+        if int(units) != units or units < 1:
+            raise ValueError(f"{type(self).__name__} units must be a positive integer, got {units!r}")
+        for nm, r in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if not 0.0 <= r < 1.0:
+                raise ValueError(f"{nm} must be in [0, 1), got {r!r}")
+        self.units = int(units)
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = bool(stateful)
+        self.dropout = float(dropout)
+        self.recurrent_dropout = float(recurrent_dropout)
+        self.check_finite = bool(check_finite)
+        self.torch_suffix = "_l0"          # "_l0_reverse" for the backward half of a Bidirectional
+        self.states = None                 # stateful: list of (B, H) arrays
+        self.initial_state_grads = None    # after backward: dL/d(initial states)
+        self._cache = None
+
+    # ---------------------------------------------------------------- build
+    def build(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(f"{type(self).__name__} expected input of shape (batch, time, features), "
+                             f"got (batch, {', '.join(map(str, input_shape))})")
+        super().build(input_shape)
+        D, H, G = int(input_shape[-1]), self.units, self.n_gates
+        self._add_param("kernel", glorot_uniform(self.rng, (D, G * H)))
+        self._add_param("recurrent_kernel", orthogonal(self.rng, (H, G * H)))
+        self._add_param("bias", self._initial_bias())
+
+    def _initial_bias(self):
+        return np.zeros(self.n_gates * self.units)
+
+    @property
+    def kernel(self):            # W_x (D, G·H)
+        return self.params[0]
+
+    @property
+    def recurrent_kernel(self):  # W_h (H, G·H)
+        return self.params[1]
+
+    @property
+    def bias(self):
+        return self.params[2]
+
+    def compute_output_shape(self, input_shape):
+        T = input_shape[0]
+        y = (T, self.units) if self.return_sequences else (self.units,)
+        if self.return_state:
+            return [y] + [(self.units,)] * self.n_states
+        return y
+
+    def compute_mask(self, mask, x=None):
+        if not self.return_sequences or mask is None:
+            return None
+        return mask[:, ::-1] if self.go_backwards else mask
+
+    def reset_states(self):
+        self.states = None
+
+    # -------------------------------------------------------------- forward
+    def forward(self, x, training=False, mask=None, initial_state=None):
+        x = check_input(self, x, 3, "batch, time")
+        self._ensure_built(x)
+        B, T, _ = x.shape
+        if self.check_finite and not np.all(np.isfinite(x)):
+            raise ValueError(f"{type(self).__name__} input contains NaN or inf "
+                             f"(at {tuple(np.argwhere(~np.isfinite(x))[0])})")
+        xt = x.transpose(1, 0, 2)                               # (T, B, D) time-major
+        m = None
+        if mask is not None:
+            mask = np.asarray(mask)
+            if mask.shape != (B, T):
+                raise ValueError(f"{type(self).__name__} expected mask of shape (batch, time) = "
+                                 f"{(B, T)}, got {mask.shape}")
+            m = np.ascontiguousarray(mask.T, dtype=self.dtype)   # (T, B)
+        if self.go_backwards:
+            xt = xt[::-1]
+            m = None if m is None else m[::-1]
+        xt = np.ascontiguousarray(xt)
+        dmask = rmask = None
+        if training and self.dropout > 0:                      # same input mask at every step
+            dmask = (self.rng.random((B, xt.shape[2])) >= self.dropout) / (1 - self.dropout)
+            dmask = dmask.astype(self.dtype)
+            xt = xt * dmask
+        if training and self.recurrent_dropout > 0:
+            rmask = (self.rng.random((B, self.units)) >= self.recurrent_dropout)
+            rmask = (rmask / (1 - self.recurrent_dropout)).astype(self.dtype)
+        states0 = self._initial_states(initial_state, B)
+        hs, final, cache = self._core_forward(xt, states0, m, rmask, need_cache=training)
+        self._cache = (cache, dmask, B, T) if training else None
+        if self.stateful:
+            self.states = [s.copy() for s in final]
+        y = np.ascontiguousarray(hs.transpose(1, 0, 2)) if self.return_sequences else final[0].copy()
+        if self.return_state:
+            return (y, *final)
+        return y
+
+    def _initial_states(self, initial_state, B):
+        if initial_state is None and self.stateful and self.states is not None:
+            initial_state = self.states
+        if initial_state is None:
+            return None
+        if isinstance(initial_state, np.ndarray) and self.n_states == 1:
+            initial_state = [initial_state]
+        initial_state = list(initial_state)
+        if len(initial_state) != self.n_states:
+            raise ValueError(f"{type(self).__name__} expected {self.n_states} initial state arrays, "
+                             f"got {len(initial_state)}")
+        out = []
+        for s in initial_state:
+            s = np.asarray(s, self.dtype)
+            if s.shape != (B, self.units):
+                raise ValueError(f"{type(self).__name__} expected initial state of shape "
+                                 f"{(B, self.units)}, got {s.shape}")
+            out.append(s)
+        return out
+
+    # ------------------------------------------------------------- backward
+    def backward(self, dy, d_states=None):
+        """dy: gradient of the output (and, with return_state, a tuple whose
+        tail are the final states' gradients). Returns dx (batch, time, features)."""
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward needs a forward(x, training=True) first")
+        cache, dmask, B, T = self._cache
+        if isinstance(dy, (tuple, list)):
+            dy, *d_states = dy
+        d_final = [None] * self.n_states
+        if d_states:
+            d_final = [None if d is None else np.array(d, self.dtype) for d in d_states]
+        dhs = None
+        if self.return_sequences:
+            dhs = np.ascontiguousarray(np.asarray(dy, self.dtype).transpose(1, 0, 2))
+        else:                                                  # y = h_T
+            dh = np.asarray(dy, self.dtype)
+            d_final[0] = dh.copy() if d_final[0] is None else d_final[0] + dh
+        dxt, d_init = self._core_backward(dhs, d_final, cache)
+        self.initial_state_grads = d_init
+        if dmask is not None:
+            dxt *= dmask
+        if self.go_backwards:
+            dxt = dxt[::-1]
+        return np.ascontiguousarray(dxt.transpose(1, 0, 2))
+
+    # ------------------------------------------------------------ the cell
+    def _core_forward(self, xt, states0, mask, rmask, need_cache):
+        raise NotImplementedError
+
+    def _core_backward(self, dhs, d_final, cache):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units,
+                "return_sequences": self.return_sequences, "return_state": self.return_state,
+                "go_backwards": self.go_backwards, "stateful": self.stateful,
+                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout}
+
+    # PyTorch names: weight_ih_l0 (G·H, D), weight_hh_l0 (G·H, H), bias_ih_l0, bias_hh_l0
+    def named_tensors(self):
+        s = self.torch_suffix
+        return {f"weight_ih{s}": self.params[0].T, f"weight_hh{s}": self.params[1].T,
+                f"bias_ih{s}": self.params[2], f"bias_hh{s}": np.zeros_like(self.params[2])}
+
+    def load_named_tensors(self, tensors):
+        s = self.torch_suffix
+        names = [f"weight_ih{s}", f"weight_hh{s}", f"bias_ih{s}", f"bias_hh{s}"]
+        missing = [n for n in names if n not in tensors]
+        if missing:
+            raise ValueError(f"{self.name}: missing tensors {missing}")
+        W_ih, W_hh = np.asarray(tensors[names[0]]), np.asarray(tensors[names[1]])
+        b = np.asarray(tensors[names[2]]) + np.asarray(tensors[names[3]])
+        self.set_weights([W_ih.T, W_hh.T, b])
+
+
+class LSTM(Recurrent):
+    """Long short-term memory (Hochreiter & Schmidhuber 1997), gate order i, f, g, o::
+
+        z_t = x_t · W_x + h_{t-1} · W_h + b
+        i, f, o = σ(z_i, z_f, z_o);  g = tanh(z_g)
+        c_t = f ⊙ c_{t-1} + i ⊙ g;   h_t = o ⊙ tanh(c_t)
+
+    ``unit_forget_bias=True`` starts b_f at 1 (Jozefowicz et al. 2015), as Keras does.
+    """
+    type_name = "LSTM"
+    n_gates = 4
+    n_states = 2
+
+    def __init__(self, units, unit_forget_bias: bool = True, **kw):
+        super().__init__(units, **kw)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    def _initial_bias(self):
+        b = np.zeros(4 * self.units)
+        if self.unit_forget_bias:
+            b[self.units:2 * self.units] = 1.0
+        return b
+
+    def _core_forward(self, xt, states0, mask, rmask, need_cache):
+        h0, c0 = (None, None) if states0 is None else states0
+        hs, (h_T, c_T), cache = lstm_core.lstm_forward(
+            xt, self.params[0], self.params[1], self.params[2], h0, c0, mask, rmask,
+            need_cache=need_cache)
+        return hs, [h_T, c_T], cache
+
+    def _core_backward(self, dhs, d_final, cache):
+        dx, dh0, dc0, dW_x, dW_h, db = lstm_core.lstm_backward(
+            dhs, d_final[0], d_final[1], cache, self.params[0], self.params[1])
+        self.grads[0][...] = dW_x
+        self.grads[1][...] = dW_h
+        self.grads[2][...] = db
+        return dx, [dh0, dc0]
+
+    def get_config(self):
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
