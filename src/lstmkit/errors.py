@@ -1,0 +1,18 @@
+"""lstmkit's own error types.
+
+``UserError`` is for bad input a person handed us (a file, a column, an option):
+the CLI prints its message as one line and exits with code 2, never a traceback.
+``ModelFileError`` is a model file we refuse to load (it is a UserError too).
+"""
+
+
+class LstmkitError(Exception):
+    """Base class of every error lstmkit raises on purpose."""
+
+
+class UserError(LstmkitError, ValueError):
+    """Bad input from the user: the message says what was expected and what came."""
+
+
+class ModelFileError(UserError):
+    """A model file that is malformed, truncated, forged or from another task."""
