@@ -20,6 +20,11 @@ from .errors import UserError
 
 #: sub-command → module (imported only when that command runs or --help is asked)
 COMMANDS: dict[str, str] = {
+    "forecast": "lstmkit.apps.forecast_cli",
+    "classify": "lstmkit.apps.classify_cli",
+    "textgen": "lstmkit.apps.textgen_cli",
+    "explain": "lstmkit.apps.explain",
+    "longmemory": "lstmkit.apps.longmemory",
 }
 
 

@@ -20,6 +20,8 @@ Backward (``dh``, ``dc`` hold dL/dh_t, dL/dc_t on entry)::
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .activations import sigmoid
@@ -94,7 +96,17 @@ def _np_step_backward(dh, dc, a, tc, c_prev, dz, m_t, work):
         dc += carry_c
 
 
-def _compiled():
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _compiled(dtype):
+    """The compiled module if it is built, wanted and covers ``dtype``; else None.
+
+    ``LSTMKIT_NO_EXT=1`` in the environment forces the NumPy kernels (read at
+    every call, so a test or a user can switch without re-importing).
+    """
+    if os.environ.get("LSTMKIT_NO_EXT", "") not in ("", "0") or np.dtype(dtype) not in _FLOATS:
+        return None
     try:
         from . import _fused  # type: ignore[attr-defined]
     except ImportError:
@@ -102,11 +114,40 @@ def _compiled():
     return _fused
 
 
+def extension_available() -> bool:
+    """True when the compiled kernel module ``lstmkit.core._fused`` imports."""
+    try:
+        from . import _fused  # type: ignore[attr-defined]  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def lstm_step_kernel(dtype):
-    """The forward step kernel for ``dtype`` (compiled if available)."""
-    return _np_step
+    """The forward step kernel for ``dtype`` (compiled if available)::
+
+        step(z, rec, c_prev, c_t, tc, h_prev, h_t, m_t)
+    """
+    ext = _compiled(dtype)
+    return _np_step if ext is None else ext.step_forward
 
 
 def lstm_step_backward_kernel(dtype):
-    """The backward step kernel for ``dtype`` (compiled if available)."""
-    return _np_step_backward
+    """The backward step kernel for ``dtype`` (compiled if available)::
+
+        step(dh, dc, a, tc, c_prev, dz, m_t, work)
+    """
+    ext = _compiled(dtype)
+    return _np_step_backward if ext is None else ext.step_backward
+
+
+def lstm_loop_kernels(dtype):
+    """``(forward_loop, backward_loop)`` running the whole time loop in C, or None.
+
+    Needs the compiled module and a cblas gemm in the BLAS NumPy loaded (found
+    at run time, see ``_fused.c``); the argument lists are in :mod:`.lstm`.
+    """
+    ext = _compiled(dtype)
+    if ext is None or ext.blas_info() is None:
+        return None
+    return ext.forward_loop, ext.backward_loop

@@ -128,14 +128,17 @@ def gru_forward(x, W_x, W_h, b_x, b_h, h0=None, mask=None, rmask=None, need_cach
     T, B, D = x.shape
     H = W_h.shape[0]
     dt = x.dtype
-    # a_t = x_t · W_x + b_x for every t at once; becomes the activations z, r, n in place
+    # a_t = x_t · W_x + b_x for every t at once; becomes the activations z, r, n in place.
+    # b_hz, b_hr sit outside r ⊙ (…), so they are added here once, not at every step.
     act = np.empty((T, B, 3 * H), dt)                       # pre-activations, then z, r, n
     np.matmul(x.reshape(T * B, D), W_x, out=act.reshape(T * B, 3 * H))
     act += b_x
+    act[:, :, :2 * H] += b_h[:2 * H]
+    b_hn = b_h[2 * H:]
     hs = np.empty((T + 1, B, H), dt)                        # h_0 … h_T
     hs[0] = 0 if h0 is None else h0
     u_n = np.empty((T if need_cache else 1, B, H), dt)      # r is applied to this
-    u = np.empty((B, 3 * H), dt)                            # h_{t-1} · W_h + b_h
+    u = np.empty((B, 3 * H), dt)                            # h_{t-1} · W_h
     hr = np.empty((B, H), dt) if rmask is not None else None
     for t in range(T):
         h_prev, h_t, a = hs[t], hs[t + 1], act[t]
@@ -144,12 +147,11 @@ def gru_forward(x, W_x, W_h, b_x, b_h, h0=None, mask=None, rmask=None, need_cach
             np.matmul(hr, W_h, out=u)
         else:
             np.matmul(h_prev, W_h, out=u)
-        u += b_h
         zr, n = a[:, :2 * H], a[:, 2 * H:]
         zr += u[:, :2 * H]
         sigmoid(zr, out=zr)                                 # z, r = σ(a + u)
         un = u_n[t if need_cache else 0]
-        un[...] = u[:, 2 * H:]
+        np.add(u[:, 2 * H:], b_hn, out=un)                  # u_n = h_{t-1} · W_hn + b_hn
         np.multiply(a[:, H:2 * H], un, out=h_t)             # r ⊙ u_n (h_t as scratch)
         n += h_t
         np.tanh(n, out=n)                                   # n = tanh(a_n + r ⊙ u_n)

@@ -61,9 +61,28 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None,
         cs = np.empty((2, B, H), dt)                        # ping-pong c_{t-1}, c_t
         tcs = np.empty((1, B, H), dt)
     cs[0] = 0 if c0 is None else c0
-    rec = np.empty((B, 4 * H), dt)                          # h_{t-1} · W_h
-    hr = np.empty((B, H), dt) if rmask is not None else None
-    step = gates.lstm_step_kernel(dt)
+    if mask is not None:
+        mask = np.ascontiguousarray(mask, dtype=dt)         # (T, B) of 0/1
+    hr = np.empty((B, H), dt) if rmask is not None else None  # h_{t-1} ⊙ rmask
+    loops = gates.lstm_loop_kernels(dt)
+    if loops is not None:
+        # the whole loop in C: z_t += h_{t-1}·W_h (BLAS gemm), then the fused step
+        if rmask is not None:
+            rmask = np.ascontiguousarray(rmask, dtype=dt)
+        loops[0](act, np.ascontiguousarray(W_h, dtype=dt), hs, cs, tcs, mask, rmask, hr)
+    else:
+        _forward_steps(act, W_h, hs, cs, tcs, mask, rmask, hr, need_cache)
+    h_T = hs[T].copy()
+    c_T = (cs[T] if need_cache else cs[T & 1]).copy()
+    cache = LSTMCache(x, act, hs, cs, tcs, mask, rmask) if need_cache else None
+    return hs[1:], (h_T, c_T), cache
+
+
+def _forward_steps(act, W_h, hs, cs, tcs, mask, rmask, hr, need_cache):
+    """The time loop in Python: one GEMM and one step-kernel call per t."""
+    T, B, H4 = act.shape
+    rec = np.empty((B, H4), act.dtype)                      # h_{t-1} · W_h
+    step = gates.lstm_step_kernel(act.dtype)
     for t in range(T):
         h_prev = hs[t]
         if rmask is not None:
@@ -78,10 +97,6 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None,
         m_t = None if mask is None else mask[t]
         # z += rec; gates; c_t = f⊙c_{t-1} + i⊙g; h_t = o⊙tanh(c_t); masking
         step(act[t], rec, c_prev, c_t, tc, h_prev, hs[t + 1], m_t)
-    h_T = hs[T].copy()
-    c_T = (cs[T] if need_cache else cs[T & 1]).copy()
-    cache = LSTMCache(x, act, hs, cs, tcs, mask, rmask) if need_cache else None
-    return hs[1:], (h_T, c_T), cache
 
 
 def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache, W_x, W_h, need_dx=True):
@@ -98,20 +113,17 @@ def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache, W_x, W_h, need_dx=True):
     dz = np.empty((T, B, 4 * H), dt)                        # dL/dz_t for every t
     dh = np.zeros((B, H), dt) if dh_T is None else np.array(dh_T, dt)
     dc = np.zeros((B, H), dt) if dc_T is None else np.array(dc_T, dt)
-    dh_next = np.empty((B, H), dt)
-    work = gates.lstm_backward_workspace(B, H, dt)
-    step = gates.lstm_step_backward_kernel(dt)
-    W_hT = np.ascontiguousarray(W_h.T)                      # (4H, H), once per call
-    for t in range(T - 1, -1, -1):
+    loops = gates.lstm_loop_kernels(dt)
+    if loops is not None:
+        # the whole loop in C: fused step, then dh += dz_t·W_hᵀ (BLAS gemm)
         if dhs is not None:
-            dh += dhs[t]                                    # dh_t += dy_t
-        m_t = None if cache.mask is None else cache.mask[t]
-        # fills dz[t]; dc becomes dc_{t-1}; dh keeps only the carried (masked) part
-        step(dh, dc, act[t], tcs[t], cs[t], dz[t], m_t, work)
-        np.matmul(dz[t], W_hT, out=dh_next)                 # dh_{t-1} = dz · W_hᵀ
-        if cache.rmask is not None:
-            dh_next *= cache.rmask
-        dh += dh_next
+            dhs = np.ascontiguousarray(dhs, dtype=dt)
+        rmask = cache.rmask
+        work = np.empty((B, H), dt) if rmask is not None else None
+        loops[1](dhs, dh, dc, act, tcs, cs, dz, np.ascontiguousarray(W_h, dtype=dt),
+                 cache.mask, rmask, work)
+    else:
+        _backward_steps(dhs, dh, dc, cache, dz, W_h)
     # the big GEMMs, after the loop
     dz2 = dz.reshape(T * B, 4 * H)
     dW_x = x.reshape(T * B, D).T @ dz2                      # Σ x_tᵀ dz_t
@@ -120,3 +132,23 @@ def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache, W_x, W_h, need_dx=True):
     db = dz2.sum(axis=0)                                    # Σ dz_t
     dx = (dz2 @ W_x.T).reshape(T, B, D) if need_dx else None
     return dx, dh, dc, dW_x, dW_h, db
+
+
+def _backward_steps(dhs, dh, dc, cache, dz, W_h):
+    """The backward time loop in Python: one step-kernel call and one GEMM per t."""
+    T, B, H4 = dz.shape
+    dt = dz.dtype
+    dh_next = np.empty((B, H4 // 4), dt)
+    work = gates.lstm_backward_workspace(B, H4 // 4, dt)
+    step = gates.lstm_step_backward_kernel(dt)
+    W_hT = np.ascontiguousarray(W_h.T)                      # (4H, H), once per call
+    for t in range(T - 1, -1, -1):
+        if dhs is not None:
+            dh += dhs[t]                                    # dh_t += dy_t
+        m_t = None if cache.mask is None else cache.mask[t]
+        # fills dz[t]; dc becomes dc_{t-1}; dh keeps only the carried (masked) part
+        step(dh, dc, cache.act[t], cache.tc[t], cache.cs[t], dz[t], m_t, work)
+        np.matmul(dz[t], W_hT, out=dh_next)                 # dh_{t-1} = dz · W_hᵀ
+        if cache.rmask is not None:
+            dh_next *= cache.rmask
+        dh += dh_next

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer
+from .base import Layer, check_input
 from .recurrent import Recurrent
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
@@ -64,9 +64,17 @@ class Bidirectional(Layer):
         pass
 
     def build(self, input_shape):
-        self.forward_layer.build(input_shape)
-        self.backward_layer.build(input_shape)
+        for half in (self.forward_layer, self.backward_layer):
+            if not half.built:                   # a wrapped layer may come built already
+                half.build(input_shape)
         super().build(input_shape)
+
+    @property
+    def initial_state_grads(self):
+        """After backward: dL/d(initial states), forward half's then backward half's,
+        in the order ``initial_state`` takes them."""
+        f, b = self.forward_layer.initial_state_grads, self.backward_layer.initial_state_grads
+        return None if f is None or b is None else list(f) + list(b)
 
     def rebind(self, params, grads):
         n = len(self.forward_layer.params)
@@ -92,7 +100,7 @@ class Bidirectional(Layer):
         return mask if self.return_sequences else None
 
     def forward(self, x, training=False, mask=None, initial_state=None):
-        x = np.asarray(x)
+        x = check_input(self.forward_layer, x, 3, "batch, time")   # rank / size, before build
         self._ensure_built(x)
         n = self.forward_layer.n_states
         s_f = s_b = None
@@ -152,3 +160,26 @@ class Bidirectional(Layer):
         return {"name": self.name, "merge_mode": self.merge_mode,
                 "layer": {"type": self.forward_layer.type_name,
                           "config": self.forward_layer.get_config()}}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """Inverse of get_config; the inner layer's type must be a recurrent one."""
+        config = dict(config)
+        inner = config.pop("layer")
+        if isinstance(inner, dict):
+            types = {c.type_name: c for c in _recurrent_types()}
+            if inner.get("type") not in types:
+                raise ValueError(f"Bidirectional expected an inner layer type in {sorted(types)}, "
+                                 f"got {inner.get('type')!r}")
+            inner = types[inner["type"]].from_config(inner.get("config", {}))
+        return cls(inner, **config)
+
+
+def _recurrent_types():
+    """Every concrete Recurrent subclass (LSTM, GRU, SimpleRNN, …), found without imports."""
+    out, todo = [], [Recurrent]
+    while todo:
+        c = todo.pop()
+        out.append(c)
+        todo.extend(c.__subclasses__())
+    return [c for c in out if c is not Recurrent]

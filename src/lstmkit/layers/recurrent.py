@@ -109,8 +109,9 @@ class Recurrent(Layer):
         self._ensure_built(x)
         B, T, _ = x.shape
         if self.check_finite and not np.all(np.isfinite(x)):
-            raise ValueError(f"{type(self).__name__} input contains NaN or inf "
-                             f"(at {tuple(np.argwhere(~np.isfinite(x))[0])})")
+            at = tuple(int(k) for k in np.argwhere(~np.isfinite(x))[0])
+            raise ValueError(f"{type(self).__name__} input contains NaN or inf: expected finite "
+                             f"values, got {x[at]} at (batch, time, feature) = {at}")
         xt = x.transpose(1, 0, 2)                               # (T, B, D) time-major
         m = None
         if mask is not None:
@@ -198,7 +199,8 @@ class Recurrent(Layer):
         return {**super().get_config(), "units": self.units,
                 "return_sequences": self.return_sequences, "return_state": self.return_state,
                 "go_backwards": self.go_backwards, "stateful": self.stateful,
-                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout}
+                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
+                "check_finite": self.check_finite}
 
     # PyTorch names: weight_ih_l0 (G·H, D), weight_hh_l0 (G·H, H), bias_ih_l0, bias_hh_l0
     def named_tensors(self):

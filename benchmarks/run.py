@@ -1,0 +1,300 @@
+"""lstmkit vs PyTorch vs ONNX Runtime, side by side, in one process (``make bench``).
+
+For each shape (T, B, D, H) × layers it times, interleaved and with the same
+thread count for everyone, the median of ``--reps`` runs after warm-up of:
+
+* lstmkit LSTM layers, forward (``training=False``) and training step
+  (``forward(training=True)`` + ``backward``, no optimizer);
+* ``torch.nn.LSTM`` (batch_first=True) doing the same on the same weights;
+* ONNX Runtime running the ONNX ``LSTM`` operator (inference);
+* GRU vs ``torch.nn.GRU`` at the medium shape.
+
+Flops: forward = 8·T·B·H·(D+H) per layer (GRU: 6·…), training ≈ 3× forward.
+The float32 GEMM peak is (2048×2048)@(2048×2048) in NumPy, measured in the same run.
+Memory of a training step: tracemalloc peak (lstmkit's NumPy allocations) and the
+RSS high-water mark above the starting RSS (sampled every 0.2 ms; glibc's mmap
+threshold is pinned so freed buffers go back to the OS and the delta means something).
+
+    python benchmarks/run.py [--shapes tiny,medium] [--reps 7] [--threads 2] [--quick]
+                             [--settle 0.12] [--out DIR]
+
+Writes DIR/results.md and DIR/results.json (DIR defaults to benchmarks/).
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "src"))
+
+SHAPES = {   # name: (T, B, D, H, layers)
+    "tiny": (50, 16, 32, 64, 1),
+    "small": (150, 16, 256, 256, 1),
+    "latency": (25, 1, 512, 512, 1),
+    "medium": (100, 64, 512, 512, 1),
+    "large": (100, 64, 1024, 1024, 1),
+    "deep": (100, 64, 512, 512, 4),
+    "long": (2000, 8, 256, 256, 2),
+}
+GRU_SHAPES = {"medium"}
+
+
+def _pin_malloc():
+    """Large allocations always mmap'd and unmapped on free (glibc only)."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-3, 1 << 17)     # M_MMAP_THRESHOLD (fixing it stops the dynamic growth)
+        libc.mallopt(-1, 1 << 17)     # M_TRIM_THRESHOLD
+        return True
+    except (OSError, AttributeError):
+        return False
+
+
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def peak_rss_delta(fn):
+    """Run fn once; the highest RSS seen while it ran, minus the RSS before (bytes)."""
+    base = rss()
+    peak = [base]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], rss())
+            time.sleep(0.0002)
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    fn()
+    done.set()
+    th.join()
+    return max(peak[0], rss()) - base
+
+
+def tracemalloc_peak(fn):
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    fn()
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return peak
+
+
+def timeit_interleaved(tasks, reps, warmup, settle=0.0):
+    """tasks: {key: fn}. Runs them round-robin (order rotated each rep); median seconds.
+
+    ``settle`` seconds of sleep before each timed call let the previous contender's
+    worker threads go idle: OpenBLAS workers spin ~0.1 s after a threaded call
+    (libgomp's ~5 ms) and on 2 cores would otherwise steal a core from the next one.
+    """
+    keys = list(tasks)
+    for _ in range(warmup):
+        for k in keys:
+            tasks[k]()
+    times = {k: [] for k in keys}
+    for r in range(reps):
+        order = keys[r % len(keys):] + keys[:r % len(keys)]
+        for k in order:
+            time.sleep(settle)
+            t0 = time.perf_counter()
+            tasks[k]()
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def gemm_peak(np, n, reps):
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    b = a.T.copy()
+    c = np.empty_like(a)
+    np.matmul(a, b, out=c)
+    t = timeit_interleaved({"g": lambda: np.matmul(a, b, out=c)}, reps, 1)["g"]
+    return 2 * n ** 3 / t / 1e9
+
+
+def flops_fwd(kind, T, B, D, H, L):
+    per = 8 if kind == "LSTM" else 6
+    return sum(per * T * B * H * ((D if k == 0 else H) + H) for k in range(L))
+
+
+def bench_shape(name, kind, shape, reps, warmup, threads, peak, mods, settle):
+    import numpy as np
+    import contenders as C
+    T, B, D, H, L = shape
+    x = np.random.default_rng(1).standard_normal((B, T, D)).astype(np.float32)
+    ours = C.make_lstmkit(kind, x, H, L)
+    th = C.make_torch(kind, x, H, L, ours["stack"], ours["dy"])
+    tasks = {"lstmkit fwd": ours["fwd"], "torch fwd": th["fwd"],
+             "lstmkit train": ours["train"], "torch train": th["train"]}
+    ort = None
+    if kind == "LSTM" and mods.get("onnxruntime"):
+        ort = C.make_ort(x, H, L, ours["stack"], threads)
+        tasks["ort fwd"] = ort["fwd"]
+    for fn in (ours["fwd"], th["fwd"]) + ((ort["fwd"],) if ort else ()):
+        fn()
+    diff = {"torch": float(np.abs(th["out"]() - ours["out"]()).max())}
+    if ort:
+        diff["ort"] = float(np.abs(ort["out"]() - ours["out"]()).max())
+    t = timeit_interleaved(tasks, reps, warmup, settle)
+    gf = flops_fwd(kind, T, B, D, H, L) / 1e9
+    row = {"shape": name, "cell": kind, "T": T, "B": B, "D": D, "H": H, "layers": L,
+           "ms": {k: v * 1e3 for k, v in t.items()},
+           "torch/lstmkit fwd": t["torch fwd"] / t["lstmkit fwd"],
+           "torch/lstmkit train": t["torch train"] / t["lstmkit train"],
+           "ort/lstmkit fwd": t["ort fwd"] / t["lstmkit fwd"] if ort else None,
+           "lstmkit fwd GF/s": gf / t["lstmkit fwd"],
+           "lstmkit train GF/s": 3 * gf / t["lstmkit train"],
+           "max_abs_diff": diff}
+    row["fwd frac peak"] = row["lstmkit fwd GF/s"] / peak
+    row["train frac peak"] = row["lstmkit train GF/s"] / peak
+    row["mem MB"] = {"lstmkit tracemalloc": tracemalloc_peak(ours["train"]) / 2 ** 20,
+                     "lstmkit RSS delta": peak_rss_delta(ours["train"]) / 2 ** 20,
+                     "torch RSS delta": peak_rss_delta(th["train"]) / 2 ** 20}
+    return row
+
+
+def environment(threads, np, mods):
+    info = {"python": platform.python_version(), "numpy": np.__version__, "threads": threads}
+    try:
+        with open("/proc/cpuinfo") as f:
+            info["cpu"] = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        info["cpu"] = platform.processor()
+    info["cpus"] = os.cpu_count()
+    for m in ("torch", "onnxruntime"):
+        info[m] = getattr(mods.get(m), "__version__", "not installed")
+    from threadpoolctl import threadpool_info
+    info["blas"] = [{k: d.get(k) for k in ("internal_api", "version", "architecture",
+                                          "num_threads", "filepath")} for d in threadpool_info()]
+    info["env"] = {k: os.environ.get(k, "(unset)") for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    from lstmkit.core import gates
+    ext = gates.extension_available() and os.environ.get("LSTMKIT_NO_EXT", "") in ("", "0")
+    info["lstmkit kernel"] = "compiled (_fused)" if ext else "NumPy"
+    if ext:
+        from lstmkit.core import _fused
+        bi = _fused.blas_info()
+        info["lstmkit loop"] = f"C, gemm from {Path(bi[0]).name}" if bi else "Python"
+    return info
+
+
+def fmt(v, nd=1):
+    return "—" if v is None else f"{v:.{nd}f}"
+
+
+def to_markdown(res):
+    e = res["env"]
+    lines = ["# lstmkit vs PyTorch vs ONNX Runtime (CPU, float32)", "",
+             f"Generated by `benchmarks/run.py` on {res['date']} (one run, all numbers from it).", "",
+             f"- CPU: {e['cpu']} ({e['cpus']} logical CPUs); threads for everyone: {e['threads']}",
+             f"- Python {e['python']}, numpy {e['numpy']}, torch {e['torch']}, onnxruntime {e['onnxruntime']}",
+             f"- lstmkit kernel: {e['lstmkit kernel']}; time loop: {e.get('lstmkit loop', 'Python')}",
+             f"- OPENBLAS_CORETYPE={e['env']['OPENBLAS_CORETYPE']}, "
+             f"OPENBLAS_L2_SIZE={e['env']['OPENBLAS_L2_SIZE']}"]
+    for b in e["blas"]:
+        lines.append(f"- threadpoolctl: {b['internal_api']} {b['version'] or ''} "
+                     f"(kernel {b['architecture'] or '—'}, {b['num_threads']} threads) "
+                     f"`{Path(b['filepath']).name}`")
+    lines += [f"- measured fp32 GEMM peak (NumPy 2048³): {res['gemm_peak_gflops']:.0f} GFLOP/s",
+              f"- median of {res['reps']} interleaved reps after {res['warmup']} warm-up, "
+              f"{res['settle']} s idle before each timed call; ratios > 1 mean lstmkit is faster", ""]
+    hdr = ["shape", "T,B,D,H ×L", "ours fwd ms", "torch fwd ms", "ORT fwd ms", "torch/ours fwd",
+           "ORT/ours fwd", "ours train ms", "torch train ms", "torch/ours train",
+           "fwd GF/s", "fwd % peak", "train GF/s", "train % peak",
+           "ours MB (tracemalloc)", "ours RSS Δ MB", "torch RSS Δ MB", "max |Δy| torch/ORT"]
+    lines += ["| " + " | ".join(hdr) + " |", "|" + "---|" * len(hdr)]
+    for r in res["rows"]:
+        ms, mem, d = r["ms"], r["mem MB"], r["max_abs_diff"]
+        name = r["shape"] if r["cell"] == "LSTM" else f"{r['shape']} (GRU)"
+        cells = [name, f"{r['T']},{r['B']},{r['D']},{r['H']} ×{r['layers']}",
+                 fmt(ms["lstmkit fwd"], 2), fmt(ms["torch fwd"], 2), fmt(ms.get("ort fwd"), 2),
+                 fmt(r["torch/lstmkit fwd"], 2), fmt(r["ort/lstmkit fwd"], 2),
+                 fmt(ms["lstmkit train"], 2), fmt(ms["torch train"], 2),
+                 fmt(r["torch/lstmkit train"], 2), fmt(r["lstmkit fwd GF/s"]),
+                 fmt(100 * r["fwd frac peak"], 0), fmt(r["lstmkit train GF/s"]),
+                 fmt(100 * r["train frac peak"], 0), fmt(mem["lstmkit tracemalloc"]),
+                 fmt(mem["lstmkit RSS delta"]), fmt(mem["torch RSS delta"]),
+                 " / ".join(f"{d[k]:.1e}" for k in ("torch", "ort") if k in d)]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", *res.get("notes", [])]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--shapes", default=",".join(SHAPES), help=f"comma list of {', '.join(SHAPES)}")
+    ap.add_argument("--reps", type=int, default=7, help="timed repetitions per contender (≥ 5)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--quick", action="store_true", help="3 reps, 1 warm-up, small GEMM for the peak")
+    ap.add_argument("--settle", type=float, default=0.12,
+                    help="seconds of idle before each timed call (lets other pools' threads sleep)")
+    ap.add_argument("--out", default=str(HERE), help="directory for results.md and results.json")
+    args = ap.parse_args(argv)
+    names = [s.strip() for s in args.shapes.split(",") if s.strip()]
+    bad = [s for s in names if s not in SHAPES]
+    if bad:
+        ap.error(f"unknown shape(s) {bad}; expected some of {list(SHAPES)}")
+    reps, warmup = (3, 1) if args.quick else (max(args.reps, 5), 2)
+    pinned = _pin_malloc()
+
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+    mods = {}
+    for m in ("torch", "onnxruntime"):
+        try:
+            mods[m] = __import__(m)
+        except ImportError:
+            mods[m] = None
+    if mods["torch"] is None:
+        sys.exit("benchmarks/run.py needs torch (pip install -e '.[dev]')")
+    torch = mods["torch"]
+    torch.set_num_threads(args.threads)
+    notes = []
+    with threadpool_limits(args.threads):
+        peak = gemm_peak(np, 1024 if args.quick else 2048, reps)
+        rows = []
+        for name in names:
+            print(f"[bench] {name} {SHAPES[name]}", file=sys.stderr, flush=True)
+            rows.append(bench_shape(name, "LSTM", SHAPES[name], reps, warmup, args.threads, peak, mods,
+                                    args.settle))
+            if name in GRU_SHAPES:
+                try:
+                    from lstmkit.layers import GRU  # noqa: F401
+                except ImportError:
+                    notes.append("GRU row skipped: lstmkit.layers.GRU is not importable.")
+                else:
+                    rows.append(bench_shape(name, "GRU", SHAPES[name], reps, warmup, args.threads,
+                                            peak, mods, args.settle))
+        env = environment(args.threads, np, mods)
+    if not mods["onnxruntime"]:
+        notes.append("ONNX Runtime not installed: ORT columns empty.")
+    notes.append("ORT gets its input time-major, transposed once outside the timing "
+                 "(ONNX LSTM layout 0); lstmkit and torch take (batch, time, features).")
+    notes.append("Training = forward + backward with dx, no optimizer step; flops ≈ 3 × forward.")
+    if not pinned:
+        notes.append("mallopt unavailable: RSS deltas may understate (reused heap).")
+    res = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "env": env,
+           "reps": reps, "warmup": warmup, "settle": args.settle, "gemm_peak_gflops": peak, "rows": rows, "notes": notes}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(res, indent=1))
+    md = to_markdown(res)
+    (out / "results.md").write_text(md)
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

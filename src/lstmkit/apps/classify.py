@@ -1,0 +1,365 @@
+"""Sequence classification: multivariate time series or short texts → a label.
+
+Two kinds of input, both CSV (one header line):
+
+* series — one row per time step: a sequence id column (``--id``), numeric
+  feature columns, a label column (the same on every row of a sequence) and,
+  optionally, a step column (``--order``) to sort the rows of a sequence.
+  Features are standardised with the training sequences' μ, σ, and shorter
+  sequences are padded with zeros *in front* (so the LSTM's last state is
+  always the last real step).   Model: LSTM(units) → Dense(C, softmax).
+* text — one text and one label per row (or a directory with one folder per
+  label holding .txt files). Words are lower-cased tokens, the vocabulary comes
+  from the training texts (id 0 = padding, 1 = unknown word); padding goes at
+  the end and is masked.   Model: Embedding(V, 64, mask_zero=True) → LSTM(units)
+  → Dense(C, softmax).
+
+The test split is the ``split`` column (values train/test) when there is one,
+else a random ``test_fraction`` of the sequences (seeded).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..data.csv import Table, read_table, read_text
+from ..data.scaling import StandardScaler
+from ..data.text import WordVocab
+from ..errors import UserError
+
+ID_NAMES = ("id", "sequence", "sequence_id", "series", "series_id", "utterance", "sample")
+TEXT_NAMES = ("text", "sentence", "review", "message", "document")
+
+
+@dataclass
+class ClassifyConfig:
+    kind: str = "auto"                 # auto | series | text
+    label: str | None = None
+    id: str | None = None
+    order: str | None = None
+    text: str | None = None
+    split: str | None = None
+    features: list[str] = field(default_factory=list)
+    test_fraction: float = 0.2
+    epochs: int = 40
+    batch_size: int = 32
+    units: int | None = None           # None: 64 for series, 32 for text
+    embed_dim: int = 32
+    maxlen: int | None = None
+    learning_rate: float | None = None # None: 3e-3 for series, 1e-3 for text
+    patience: int | None = None        # None: 8 for series, 4 for text
+    seed: int = 0
+    verbose: int = 1
+
+
+@dataclass
+class Examples:
+    kind: str
+    labels: list[str]                  # one per example
+    split: list[str] | None            # "train"/"test" per example, or None
+    seqs: list[np.ndarray] | None = None    # series: (T_k, F) each
+    texts: list[str] | None = None
+    ids: list[str] | None = None
+    features: list[str] | None = None
+    columns: dict = field(default_factory=dict)    # role → the column used (label, id, text…)
+
+
+# ------------------------------------------------------------------ reading
+def read_examples(path: str, cfg: ClassifyConfig) -> Examples:
+    if os.path.isdir(path):
+        return _read_text_dir(path)
+    t = read_table(path)
+    label = cfg.label or ("label" if "label" in t.columns else t.columns[-1])
+    t.index(label)
+    kind = cfg.kind
+    if kind == "auto":
+        kind = "text" if cfg.text or _text_column(t, label) else \
+            "series" if cfg.id or _id_column(t) else None
+        if kind is None:
+            raise UserError(f"cannot tell whether {path} holds texts or time series: pass "
+                            f"--text COL or --id COL; columns are: {', '.join(t.columns)}")
+    split_col = cfg.split or ("split" if "split" in t.columns else None)
+    if kind == "text":
+        col = cfg.text or _text_column(t, label)
+        if not col:
+            raise UserError(f"no text column in {path}; pass --text COL "
+                            f"(columns: {', '.join(t.columns)})")
+        texts = t.strings(col)
+        if not any(s.strip() for s in texts):
+            raise UserError(f"column {col!r} of {path} holds no text (every row is empty)")
+        split = _split_values(t, split_col) if split_col else None
+        return Examples("text", t.strings(label), split, texts=texts,
+                        columns={"label": label, "text": col})
+    return _series_examples(t, cfg, label, split_col)
+
+
+def _text_column(t: Table, label: str) -> str | None:
+    for c in t.columns:
+        if c.lower() in TEXT_NAMES and c != label:
+            return c
+    for c in t.columns:
+        if c != label and not t.is_numeric(c):
+            vals = t.strings(c)[:200]
+            if np.mean([len(v) for v in vals]) > 15 and np.mean([" " in v for v in vals]) > 0.5:
+                return c
+    return None
+
+
+def _id_column(t: Table) -> str | None:
+    return next((c for c in t.columns if c.lower() in ID_NAMES), None)
+
+
+def _split_values(t: Table, col: str) -> list[str]:
+    vals = [v.strip().lower() for v in t.strings(col)]
+    bad = sorted(set(vals) - {"train", "test"})
+    if bad:
+        raise UserError(f"split column {col!r}: expected 'train' or 'test', got {bad[:3]}")
+    return vals
+
+
+def _series_examples(t: Table, cfg: ClassifyConfig, label: str, split_col) -> Examples:
+    idc = cfg.id or _id_column(t)
+    if not idc:
+        raise UserError(f"time-series input needs a sequence id column: pass --id COL "
+                        f"(columns: {', '.join(t.columns)})")
+    t.index(idc)
+    order = cfg.order or ("step" if "step" in t.columns else None)
+    skip = {idc, label, order, split_col}
+    feats = cfg.features or [c for c in t.columns if c not in skip and t.is_numeric(c)]
+    if not feats:
+        raise UserError(f"no numeric feature columns in {t.path} besides id/label "
+                        f"(columns: {', '.join(t.columns)})")
+    values = np.stack([t.numeric(c) for c in feats], axis=1)            # (rows, F)
+    steps = t.numeric(order) if order else np.arange(len(t), dtype=float)
+    ids, labels = t.strings(idc), t.strings(label)
+    split = _split_values(t, split_col) if split_col else None
+    groups: dict[str, list[int]] = {}
+    for r, k in enumerate(ids):
+        groups.setdefault(k, []).append(r)
+    seqs, ys, sp = [], [], []
+    for k, rows in groups.items():
+        labs = {labels[r] for r in rows}
+        if len(labs) != 1:
+            raise UserError(f"sequence {k!r}: expected one label on all its rows, got {sorted(labs)}")
+        rows = sorted(rows, key=lambda r: steps[r])
+        seqs.append(values[rows])
+        ys.append(labels[rows[0]])
+        sp.append(split[rows[0]] if split else None)
+    return Examples("series", ys, sp if split else None, seqs=seqs, ids=list(groups),
+                    features=feats, columns={"label": label, "id": idc, "order": order})
+
+
+def _read_text_dir(path: str) -> Examples:
+    texts, labels = [], []
+    for lab in sorted(os.listdir(path)):
+        d = os.path.join(path, lab)
+        if not os.path.isdir(d):
+            continue
+        for fn in sorted(os.listdir(d)):
+            if fn.endswith(".txt"):
+                texts.append(read_text(os.path.join(d, fn)))
+                labels.append(lab)
+    if not texts:
+        raise UserError(f"{path}: expected one folder per label holding .txt files, found none")
+    return Examples("text", labels, None, texts=texts)
+
+
+# ------------------------------------------------------------------ encoding
+def encode(ex: Examples, meta: dict) -> np.ndarray:
+    """→ model inputs: series (n, T, F) float32 front-padded; text (n, T) int64 end-padded."""
+    T = meta["maxlen"]
+    if ex.kind == "text":
+        return WordVocab(meta["vocab"]).encode(ex.texts, T)
+    sc = StandardScaler.from_dict(meta["scaler"])
+    X = np.zeros((len(ex.seqs), T, len(meta["features"])), np.float32)   # (n, T, F) zero = pad
+    for n, s in enumerate(ex.seqs):
+        s = sc.transform(s)[-T:]
+        X[n, T - len(s):] = s
+    return X
+
+
+def fit_meta(ex: Examples, train_idx, cfg: ClassifyConfig) -> dict:
+    classes = sorted(set(ex.labels))
+    if len(classes) < 2:
+        raise UserError(f"need at least 2 different labels to classify, got {classes}")
+    meta = {"task": "classify", "kind": ex.kind, "classes": classes, "columns": ex.columns}
+    if ex.kind == "text":
+        texts = [ex.texts[k] for k in train_idx]
+        from ..data.text import words
+        lens = np.array([len(words(s)) for s in texts])
+        meta["vocab"] = WordVocab.build(texts).tokens
+        meta["maxlen"] = int(cfg.maxlen or max(4, min(200, np.percentile(lens, 95))))
+    else:
+        allrows = np.concatenate([ex.seqs[k] for k in train_idx])
+        meta["scaler"] = StandardScaler().fit(allrows).to_dict()
+        meta["features"] = ex.features
+        meta["maxlen"] = int(cfg.maxlen or min(500, max(len(ex.seqs[k]) for k in train_idx)))
+    return meta
+
+
+def build_model(meta: dict, cfg: ClassifyConfig):
+    from ..layers import LSTM, Dense, Embedding
+    from ..model import Sequential
+    from ..optim import Adam
+    C = len(meta["classes"])
+    text = meta["kind"] == "text"
+    units = cfg.units or (32 if text else 64)
+    lr = cfg.learning_rate or (1e-3 if text else 3e-3)
+    layers = [LSTM(units, seed=cfg.seed + 1), Dense(C, activation="softmax", seed=cfg.seed + 2)]
+    if meta["kind"] == "text":
+        layers.insert(0, Embedding(len(meta["vocab"]) + 2, cfg.embed_dim, mask_zero=True,
+                                   seed=cfg.seed))
+    model = Sequential(layers)
+    model.compile(optimizer=Adam(learning_rate=lr, clipnorm=1.0),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+# ------------------------------------------------------------------ scores
+def report(y_true, y_pred, classes) -> dict:
+    C = len(classes)
+    cm = np.zeros((C, C), np.int64)                                       # rows true, cols predicted
+    np.add.at(cm, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    tp = np.diag(cm).astype(float)
+    prec = np.divide(tp, cm.sum(0), out=np.zeros(C), where=cm.sum(0) > 0)
+    rec = np.divide(tp, cm.sum(1), out=np.zeros(C), where=cm.sum(1) > 0)
+    return {"accuracy": float(tp.sum() / max(cm.sum(), 1)), "classes": list(classes),
+            "confusion_matrix": cm.tolist(),
+            "per_class": {c: {"precision": float(p), "recall": float(r), "support": int(s)}
+                          for c, p, r, s in zip(classes, prec, rec, cm.sum(1))}}
+
+
+def format_report(rep: dict) -> str:
+    from .common import format_table
+    classes = rep["classes"]
+    short = [c if len(c) <= 12 else c[:11] + "…" for c in classes]
+    cm_rows = [[f"true {s}"] + row for s, row in zip(short, rep["confusion_matrix"])]
+    per = [[c, v["precision"], v["recall"], v["support"]] for c, v in rep["per_class"].items()]
+    return "\n".join([f"accuracy: {rep['accuracy']:.4f}", "",
+                      "confusion matrix (rows: true, columns: predicted):",
+                      format_table([""] + short, cm_rows), "",
+                      format_table(["class", "precision", "recall", "support"], per)])
+
+
+def split_indices(ex: Examples, cfg: ClassifyConfig):
+    n = len(ex.labels)
+    if ex.split is not None:
+        tr = [k for k in range(n) if ex.split[k] == "train"]
+        te = [k for k in range(n) if ex.split[k] == "test"]
+    else:
+        perm = np.random.default_rng(cfg.seed).permutation(n)
+        n_te = max(1, int(round(cfg.test_fraction * n)))
+        te, tr = sorted(perm[:n_te]), sorted(perm[n_te:])
+    if len(tr) < 2 or not te:
+        raise UserError(f"need training and test examples, got {len(tr)} and {len(te)} "
+                        f"(of {n} sequences)")
+    return np.array(tr), np.array(te)
+
+
+# ------------------------------------------------------------------ the jobs
+def train_job(path: str, cfg: ClassifyConfig, out: str, name: str | None = None) -> str:
+    """Train, test, write model + metrics.json + confusion.png + predictions.csv; → summary."""
+    from .common import epoch_bar, save_model, write_json
+    from .plots import confusion_plot
+    ex = read_examples(path, cfg)
+    tr, te = split_indices(ex, cfg)
+    meta = fit_meta(ex, tr, cfg)
+    cls_id = {c: k for k, c in enumerate(meta["classes"])}
+    X = encode(ex, meta)
+    y = np.array([cls_id[c] for c in ex.labels], np.int64)
+    rng = np.random.default_rng(cfg.seed)
+    tr = rng.permutation(tr)                      # validation_split takes the last 15 % of these
+    model = build_model(meta, cfg)
+    from ..callbacks import EarlyStopping
+    patience = cfg.patience or (4 if ex.kind == "text" else 8)
+    cbs = [EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)]
+    bar = epoch_bar(cfg.epochs, cfg.verbose)
+    try:
+        hist = model.fit(X[tr], y[tr], epochs=cfg.epochs, batch_size=cfg.batch_size,
+                         validation_split=0.15 if len(tr) >= 20 else 0.0, shuffle=True,
+                         callbacks=cbs + ([bar] if bar else []), verbose=0, seed=cfg.seed)
+    except KeyboardInterrupt:
+        if model.built:
+            save_model(model, out, meta)
+            print(f"interrupted: the model as trained so far is in {out}/model.safetensors")
+        raise
+    prob = model.predict(X[te], batch_size=256)
+    rep = report(y[te], prob.argmax(1), meta["classes"])
+    rep["n_train"], rep["n_test"] = int(len(tr)), int(len(te))
+    rep["epochs"] = len(hist.history["loss"])
+    save_model(model, out, meta)
+    write_json(os.path.join(out, "metrics.json"), rep)
+    confusion_plot(os.path.join(out, "confusion.png"), rep["confusion_matrix"], meta["classes"],
+                   title=f"{name or path}: test accuracy {rep['accuracy']:.3f}")
+    _write_predictions(os.path.join(out, "predictions.csv"), ex, te, prob, meta)
+    kinds = {"text": "texts", "series": "sequences"}
+    return "\n".join([f"{len(ex.labels)} {kinds[ex.kind]}, {len(meta['classes'])} classes; "
+                      f"trained on {len(tr)} (15% of them for early stopping) for "
+                      f"{rep['epochs']} epochs, tested on {len(te)} held-out",
+                      "", format_report(rep), "",
+                      f"wrote: model.safetensors, model.json, metrics.json, confusion.png, "
+                      f"predictions.csv in {out}/"])
+
+
+def _write_predictions(path, ex: Examples, idx, prob, meta) -> None:
+    import csv
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["example", "true", "predicted", "probability"])
+        for k, p in zip(idx, prob):
+            j = int(np.argmax(p))
+            key = ex.ids[k] if ex.ids else str(int(k) + 1)
+            w.writerow([key, ex.labels[k], meta["classes"][j], f"{p[j]:.4f}"])
+
+
+def predict_job(model, meta: dict, path: str, cfg: ClassifyConfig, out: str | None) -> str:
+    """Classify every example of ``path`` with a saved model; accuracy when labels are there."""
+    cols = meta.get("columns", {})
+    cfg.kind = meta["kind"]
+    cfg.id, cfg.order, cfg.text = cfg.id or cols.get("id"), cfg.order or cols.get("order"), \
+        cfg.text or cols.get("text")
+    if meta["kind"] == "series":
+        cfg.features = cfg.features or meta["features"]
+    label = cfg.label or cols.get("label")
+    has_labels = os.path.isdir(path) or label in read_table(path).columns
+    if has_labels:
+        cfg.label = label
+        ex = read_examples(path, cfg)
+    else:
+        ex = _read_unlabelled(path, cfg)
+    if ex.kind != meta["kind"]:
+        raise UserError(f"the model classifies {meta['kind']}, but {path} holds {ex.kind}")
+    X = encode(ex, meta)
+    prob = model.predict(X, batch_size=256)
+    idx = np.arange(len(ex.labels))
+    lines = [f"classified {len(idx)} {'texts' if ex.kind == 'text' else 'sequences'}"]
+    known = has_labels and set(ex.labels) <= set(meta["classes"])
+    if known:
+        cls_id = {c: k for k, c in enumerate(meta["classes"])}
+        rep = report([cls_id[c] for c in ex.labels], prob.argmax(1), meta["classes"])
+        lines += ["", format_report(rep)]
+    if out:
+        _write_predictions(os.path.join(out, "predictions.csv"), ex, idx, prob, meta)
+        lines.append(f"\nwrote: predictions.csv in {out}/")
+    else:
+        for k in idx[:20]:
+            lines.append(f"{ex.ids[k] if ex.ids else k + 1}: {meta['classes'][int(prob[k].argmax())]}")
+        if len(idx) > 20:
+            lines.append(f"… ({len(idx) - 20} more; pass --out DIR for all)")
+    return "\n".join(lines)
+
+
+def _read_unlabelled(path, cfg):
+    t = read_table(path)
+    t.columns.append("__none__")
+    for r in t.rows:
+        r.append("?")
+    cfg.label = "__none__"
+    if cfg.kind == "text":
+        col = cfg.text or _text_column(t, "__none__")
+        if not col:
+            raise UserError(f"no text column in {path}; pass --text COL")
+        return Examples("text", t.strings("__none__"), None, texts=t.strings(col))
+    return _series_examples(t, cfg, "__none__", None)

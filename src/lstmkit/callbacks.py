@@ -1,0 +1,285 @@
+"""Callbacks for ``Sequential.fit``, with Keras' names and hooks.
+
+Hooks: ``on_train_begin/end(logs)``, ``on_epoch_begin/end(epoch, logs)``,
+``on_train_batch_begin/end(batch, logs)``. ``logs`` holds "loss", metric names
+and, at epoch end, "val_…" entries. A callback stops training by setting
+``self.model.stop_training = True``.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+import sys
+import time
+
+
+class Callback:
+    def __init__(self):
+        self.model = None
+        self.params = {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        self.params = params
+
+    def on_train_begin(self, logs=None): pass
+    def on_train_end(self, logs=None): pass
+    def on_epoch_begin(self, epoch, logs=None): pass
+    def on_epoch_end(self, epoch, logs=None): pass
+    def on_train_batch_begin(self, batch, logs=None): pass
+    def on_train_batch_end(self, batch, logs=None): pass
+
+
+class CallbackList(Callback):
+    def __init__(self, callbacks, model, params):
+        super().__init__()
+        self.callbacks = list(callbacks)
+        for c in self.callbacks:
+            c.set_model(model)
+            c.set_params(params)
+
+    def _call(self, hook, *a):
+        for c in self.callbacks:
+            getattr(c, hook)(*a)
+
+    def on_train_begin(self, logs=None): self._call("on_train_begin", logs)
+    def on_train_end(self, logs=None): self._call("on_train_end", logs)
+    def on_epoch_begin(self, epoch, logs=None): self._call("on_epoch_begin", epoch, logs)
+    def on_epoch_end(self, epoch, logs=None): self._call("on_epoch_end", epoch, logs)
+    def on_train_batch_begin(self, b, logs=None): self._call("on_train_batch_begin", b, logs)
+    def on_train_batch_end(self, b, logs=None): self._call("on_train_batch_end", b, logs)
+
+
+class History(Callback):
+    """``history.history["loss"]`` etc.: one value per epoch; ``history.epoch`` the epoch numbers."""
+
+    def __init__(self):
+        super().__init__()
+        self.history: dict[str, list] = {}
+        self.epoch: list[int] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for k, v in (logs or {}).items():
+            self.history.setdefault(k, []).append(v)
+
+
+def _monitor_mode(monitor, mode):
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+    if mode == "auto":
+        mode = "max" if ("acc" in monitor or monitor.endswith("auc")) else "min"
+    return mode
+
+
+class _Monitor(Callback):
+    def __init__(self, monitor, mode, min_delta):
+        super().__init__()
+        self.monitor = monitor
+        self.mode = _monitor_mode(monitor, mode)
+        self.min_delta = abs(float(min_delta))
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def _improved(self, value):
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def _value(self, logs):
+        v = (logs or {}).get(self.monitor)
+        if v is None:
+            print(f"{type(self).__name__}: metric {self.monitor!r} not available; "
+                  f"available: {sorted(logs or {})}", file=sys.stderr)
+        return v
+
+
+class EarlyStopping(_Monitor):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs;
+    ``restore_best_weights`` puts back the weights of the best epoch."""
+
+    def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto",
+                 restore_best_weights=False, verbose=0):
+        super().__init__(monitor, mode, min_delta)
+        self.patience = int(patience)
+        self.restore_best_weights = bool(restore_best_weights)
+        self.verbose = verbose
+
+    def on_train_begin(self, logs=None):
+        self.wait, self.stopped_epoch, self.best_epoch = 0, None, None
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        v = self._value(logs)
+        if v is None:
+            return
+        if self._improved(v):
+            self.best, self.best_epoch, self.wait = v, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = {k: a.copy() for k, a in self.model._flat_p.items()}
+            return
+        self.wait += 1
+        if self.wait >= self.patience and epoch > 0:         # Keras' rule
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_weights is not None:
+            for k, a in self.model._flat_p.items():
+                a[...] = self.best_weights[k]
+            if self.verbose:
+                print(f"Restoring model weights from the end of epoch {self.best_epoch + 1}.")
+
+
+class ReduceLROnPlateau(_Monitor):
+    """lr ← max(lr·factor, min_lr) when ``monitor`` has not improved for ``patience`` epochs."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, min_delta=1e-4,
+                 mode="auto", cooldown=0, min_lr=0.0, verbose=0):
+        super().__init__(monitor, mode, min_delta)
+        if not 0 < factor < 1:
+            raise ValueError(f"factor must be in (0, 1), got {factor!r}")
+        self.factor, self.patience = float(factor), int(patience)
+        self.cooldown, self.min_lr, self.verbose = int(cooldown), float(min_lr), verbose
+        self.wait = self.cooldown_counter = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        v = self._value(logs)
+        opt = self.model.optimizer
+        if logs is not None:
+            logs["learning_rate"] = opt.current_learning_rate()
+        if v is None or callable(opt.learning_rate):
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improved(v):
+            self.best, self.wait = v, 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience and opt.learning_rate > self.min_lr:
+                opt.learning_rate = max(opt.learning_rate * self.factor, self.min_lr)
+                if self.verbose:
+                    print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                          f"to {opt.learning_rate:g}.")
+                self.cooldown_counter, self.wait = self.cooldown, 0
+
+
+class TerminateOnNaN(Callback):
+    """Stop as soon as a batch loss is NaN or infinite."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            print(f"Batch {batch}: invalid loss {loss}, terminating training", file=sys.stderr)
+            self.model.stop_training = True
+
+
+class CSVLogger(Callback):
+    """One CSV row per epoch: epoch, then the logs' keys in sorted order."""
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.filename, self.sep, self.append = os.fspath(filename), separator, append
+        self._file = self._writer = None
+
+    def on_train_begin(self, logs=None):
+        exists = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename)
+        self._file = open(self.filename, "a" if self.append else "w", newline="")
+        self._header_done = bool(exists)
+        self._keys = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self._keys is None:
+            self._keys = sorted(logs)
+            self._writer = csv.writer(self._file, delimiter=self.sep)
+            if not self._header_done:
+                self._writer.writerow(["epoch", *self._keys])
+        self._writer.writerow([epoch, *[logs.get(k, "") for k in self._keys]])
+        self._file.flush()
+
+    def on_train_end(self, logs=None):
+        if self._file:
+            self._file.close()
+            self._file = None
+
+
+class ModelCheckpoint(_Monitor):
+    """Save after every epoch (or only when ``monitor`` improved, with ``save_best_only``).
+
+    The file is a full training checkpoint (weights, optimizer state, epoch,
+    RNG states) in the safetensors format; ``lstmkit.load_model`` opens it and
+    ``fit(resume=…)`` continues from it. Written atomically (temp file, fsync,
+    os.replace), so a crash never leaves a half-written file under ``filepath``.
+    ``filepath`` may hold ``{epoch}`` (1-based) and log keys, e.g. ``m-{epoch:02d}.safetensors``.
+    """
+
+    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto",
+                 verbose=0):
+        super().__init__(monitor, mode, 0.0)
+        self.filepath, self.save_best_only, self.verbose = os.fspath(filepath), save_best_only, verbose
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_best_only:
+            v = self._value(logs)
+            if v is None or not self._improved(v):
+                return
+            self.best = v
+        self.model.save_checkpoint(path)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: saved checkpoint to {path}")
+
+
+def _fmt(logs):
+    return " - ".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}"
+                      for k, v in logs.items())
+
+
+class ProgbarLogger(Callback):
+    """verbose=1: a tqdm bar per epoch (loss / metrics, ETA); verbose=2: one line per epoch."""
+
+    def __init__(self, verbose=1):
+        super().__init__()
+        self.verbose = verbose
+        self._bar = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._t0 = time.perf_counter()
+        epochs = self.params.get("epochs", "?")
+        if self.verbose == 1:
+            from tqdm.auto import tqdm
+            self._bar = tqdm(total=self.params.get("steps"), desc=f"Epoch {epoch + 1}/{epochs}",
+                             file=sys.stdout, leave=True, dynamic_ncols=True,
+                             initial=self.params.get("initial_step", 0) if epoch ==
+                             self.params.get("initial_epoch") else 0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix_str(_fmt(logs or {}), refresh=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {k: v for k, v in (logs or {}).items()}
+        if self._bar is not None:
+            self._bar.set_postfix_str(_fmt(logs), refresh=False)
+            self._bar.close()
+            self._bar = None
+        elif self.verbose == 2:
+            dt = time.perf_counter() - self._t0
+            print(f"Epoch {epoch + 1}/{self.params.get('epochs', '?')} - {dt:.1f}s - {_fmt(logs)}",
+                  file=sys.stdout, flush=True)
+
+    def on_train_end(self, logs=None):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+__all__ = ["Callback", "History", "EarlyStopping", "ReduceLROnPlateau", "TerminateOnNaN",
+           "CSVLogger", "ModelCheckpoint", "ProgbarLogger"]

@@ -1,0 +1,3 @@
+"""Data for the jobs: CSV reading, windowing, scaling, tokenisation, bundled datasets.
+
+Imports only the standard library and NumPy (and lstmkit.errors)."""

@@ -1,0 +1,110 @@
+"""Read a CSV (or .csv.gz) with the standard library's csv module into columns of strings.
+
+    t = read_table("data.csv")
+    t.columns                  # header names
+    t.numeric("co2")           # float64 array; a bad cell is a UserError naming row and value
+    t.strings("month")         # list[str]
+
+Every problem a person can cause (no file, no header, ragged rows, a missing
+column, a non-numeric cell) is a :class:`lstmkit.errors.UserError` with one line
+that says what was expected and what came.
+"""
+from __future__ import annotations
+
+import csv as _csv
+import gzip
+import io
+import os
+
+import numpy as np
+
+from ..errors import UserError
+
+
+def read_text(path) -> str:
+    """A whole text file (UTF-8, .gz allowed) as str; UserError if missing, unreadable or not text."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise UserError(f"no such file: {path}")
+    if os.path.isdir(path):
+        raise UserError(f"expected a file, got a directory: {path}")
+    try:
+        raw = gzip.open(path, "rb").read() if path.endswith(".gz") else open(path, "rb").read()
+    except (OSError, EOFError) as e:
+        raise UserError(f"cannot read {path}: {e}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path} is not UTF-8 text (bad byte at offset {e.start})") from None
+
+
+class Table:
+    """A CSV as a header and rows of strings (every row as long as the header)."""
+
+    def __init__(self, path: str, columns: list[str], rows: list[list[str]]):
+        self.path, self.columns, self.rows = path, columns, rows
+
+    def __len__(self):
+        return len(self.rows)
+
+    def index(self, name: str) -> int:
+        if name not in self.columns:
+            raise UserError(f"column {name!r} not found in {self.path}; "
+                            f"columns are: {', '.join(self.columns)}")
+        return self.columns.index(name)
+
+    def strings(self, name: str) -> list[str]:
+        k = self.index(name)
+        return [r[k] for r in self.rows]
+
+    def numeric(self, name: str) -> np.ndarray:
+        """The column as float64; an empty or non-numeric cell is a UserError (row = data row, 1-based)."""
+        k = self.index(name)
+        out = np.empty(len(self.rows))                       # (N,) the column's values
+        for n, r in enumerate(self.rows):
+            cell = r[k].strip()
+            try:
+                out[n] = float(cell)
+            except ValueError:
+                what = "an empty cell" if not cell else repr(cell)
+                raise UserError(f"column {name!r} of {self.path}: expected a number in data row "
+                                f"{n + 1} (line {n + 2}), got {what}") from None
+            if not np.isfinite(out[n]):
+                raise UserError(f"column {name!r} of {self.path}: expected a finite number in "
+                                f"data row {n + 1} (line {n + 2}), got {cell!r}")
+        return out
+
+    def is_numeric(self, name: str) -> bool:
+        k = self.index(name)
+        try:
+            for r in self.rows:
+                float(r[k])
+        except ValueError:
+            return False
+        return True
+
+
+def read_table(path) -> Table:
+    text = read_text(path)
+    path = os.fspath(path)
+    if not text.strip():
+        raise UserError(f"{path} is empty: expected a header line and data rows")
+    first = text.split("\n", 1)[0]
+    delim = max(",;\t", key=first.count) if any(c in first for c in ",;\t") else ","
+    reader = _csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    try:
+        rows = [r for r in reader if r and any(c.strip() for c in r)]
+    except _csv.Error as e:
+        raise UserError(f"{path} is not a readable CSV: {e}") from None
+    header = [c.strip() for c in rows[0]]
+    if len(set(header)) != len(header):
+        dup = sorted({c for c in header if header.count(c) > 1})
+        raise UserError(f"{path}: expected unique column names in the header, got duplicates {dup}")
+    body = rows[1:]
+    if not body:
+        raise UserError(f"{path} has a header but no data rows")
+    for n, r in enumerate(body):
+        if len(r) != len(header):
+            raise UserError(f"{path}: expected {len(header)} fields in data row {n + 1} "
+                            f"(line {n + 2}) like the header, got {len(r)}")
+    return Table(path, header, body)

@@ -1,0 +1,119 @@
+"""Training checkpoints that survive a crash, in the same safetensors format as models.
+
+A checkpoint is a model file (see :mod:`.save`; ``load_model`` opens it) plus
+
+* tensors ``optimizer.{slot}.{dtype}`` — the optimizer's state buffers (Adam's m, v, …),
+* metadata ``kind`` = "checkpoint" and ``training_state`` = JSON of the position
+  (next epoch, next batch), the shuffle RNG state at the start of that epoch,
+  every layer's RNG state, the optimizer's step count and learning rate, the
+  epoch's running loss / metric sums and the history so far.
+
+It is written atomically (temp file, fsync, os.replace): a SIGKILL at any moment
+leaves either the previous checkpoint or the new one.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ..errors import ModelFileError
+from .save import atomic_write, encode, model_metadata, model_tensors, read_model, read_tensors
+
+
+def _history_dict(fs):
+    h = fs["history"]
+    hist = {k: list(v) for k, v in h.history.items()}
+    epochs = list(h.epoch)
+    if fs.get("pending") is not None:            # epoch finished, History not told yet
+        ep, logs = fs["pending"]
+        if not epochs or epochs[-1] != ep:
+            epochs.append(ep)
+            for k, v in logs.items():
+                hist.setdefault(k, []).append(v)
+    return hist, epochs
+
+
+def save_checkpoint(model, path) -> None:
+    from ..model import rng_layers
+    if not model.built or model.optimizer is None:
+        raise ValueError("a checkpoint needs a built, compiled model")
+    tensors = model_tensors(model)
+    opt = model.optimizer.get_state()
+    tensors.update({f"optimizer.{n}": a for n, a in opt["slots"].items()})
+    fs = model._fit_state
+    state = {"epoch": 0, "batch": 0, "shuffle_rng": model._rng.bit_generator.state,
+             "layer_rngs": [l.rng.bit_generator.state for l in rng_layers(model.layers)],
+             "running": None, "history": {}, "history_epochs": []}
+    if fs is not None:
+        hist, epochs = _history_dict(fs)
+        state.update({k: fs[k] for k in ("epoch", "batch", "shuffle_rng", "layer_rngs", "running")})
+        state.update(history=hist, history_epochs=epochs)
+    state["optimizer"] = {"iterations": opt["iterations"], "learning_rate": opt["learning_rate"]}
+    meta = model_metadata(model)
+    meta["kind"] = "checkpoint"
+    meta["training_state"] = json.dumps(state)
+    atomic_write(path, encode(tensors, meta))
+
+
+def _check_rng_state(path, s):
+    try:
+        if not isinstance(s, dict) or s.get("bit_generator") != "PCG64":
+            raise ValueError("expected a PCG64 state")
+        np.random.PCG64().state = s                     # numpy validates the fields
+    except (ValueError, TypeError, KeyError) as e:
+        raise ModelFileError(f"{path}: bad RNG state in training_state: {e}") from None
+    return s
+
+
+def restore_checkpoint(model, path) -> dict:
+    """Load weights and optimizer state into ``model`` (built, compiled) from a checkpoint;
+    return the checked training state (epoch, batch, RNG states, history, running sums)."""
+    from ..model import rng_layers
+    from .safefile import load_json
+    saved, tensors, meta = read_model(path)               # every check of load_model
+    if meta.get("kind") != "checkpoint":
+        raise ModelFileError(f"{path}: not a training checkpoint (kind {meta.get('kind')!r}); "
+                             f"use load_model for a saved model")
+    want = {n: a.shape for n, a in model_tensors(model).items()}
+    got = {n: a.shape for n, a in model_tensors(saved).items()}
+    if want != got:
+        raise ModelFileError(f"{path}: the checkpoint's model does not match this model: "
+                             f"{sorted(set(want) ^ set(got))[:6] or 'different shapes'}")
+    if saved.optimizer is None or type(saved.optimizer) is not type(model.optimizer):
+        raise ModelFileError(f"{path}: the checkpoint was made with optimizer "
+                             f"{type(saved.optimizer).__name__}, this model is compiled with "
+                             f"{type(model.optimizer).__name__}")
+    st = load_json(path, meta, "training_state")
+    keys = {"epoch", "batch", "shuffle_rng", "layer_rngs", "running", "history",
+            "history_epochs", "optimizer"}
+    if not isinstance(st, dict) or set(st) != keys:
+        raise ModelFileError(f"{path}: training_state expected keys {sorted(keys)}")
+    for k in ("epoch", "batch"):
+        if type(st[k]) is not int or not 0 <= st[k] < 2**40:
+            raise ModelFileError(f"{path}: training_state.{k} = {str(st[k])[:40]} is not a count")
+    holders = rng_layers(model.layers)
+    if not isinstance(st["layer_rngs"], list) or len(st["layer_rngs"]) != len(holders):
+        raise ModelFileError(f"{path}: training_state holds RNG states for "
+                             f"{len(st['layer_rngs'])} layers, the model has {len(holders)}")
+    for s in [st["shuffle_rng"], *st["layer_rngs"]]:
+        _check_rng_state(path, s)
+    h = st["history"]
+    if (not isinstance(h, dict) or not all(isinstance(v, list) for v in h.values())
+            or not isinstance(st["history_epochs"], list)):
+        raise ModelFileError(f"{path}: training_state.history is malformed")
+    o = st["optimizer"]
+    if not isinstance(o, dict) or type(o.get("iterations")) is not int:
+        raise ModelFileError(f"{path}: training_state.optimizer is malformed")
+    if st["batch"] and not isinstance(st["running"], dict):
+        raise ModelFileError(f"{path}: a mid-epoch checkpoint needs the running sums")
+    # all checked: copy weights and optimizer state in
+    model.set_weights(saved.get_weights())
+    slots = {n[len("optimizer."):]: None for n in tensors if n.startswith("optimizer.")}
+    arrays = read_tensors(path, [f"optimizer.{n}" for n in slots])
+    try:
+        model.optimizer.set_state({"iterations": o["iterations"], "learning_rate": o.get("learning_rate"),
+                                   "slots": {n: arrays[f"optimizer.{n}"] for n in slots}})
+    except (ValueError, TypeError) as e:
+        raise ModelFileError(f"{path}: optimizer state does not fit this model: {e}") from None
+    return st

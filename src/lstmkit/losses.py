@@ -1,0 +1,202 @@
+"""Losses with their gradients w.r.t. the model output.
+
+Each loss computes, per sample (every axis of ``y_pred`` but the last), a value
+ℓ and its gradient ∂ℓ/∂y_pred; the batch loss is the (weighted) mean
+
+    L = Σ w·ℓ / Σ w          (w = 1 by default; a mask (batch, time) for padded sequences)
+    ∂L/∂y_pred = w·∂ℓ/∂y_pred / Σ w
+
+Element-wise losses (MSE, MAE, Huber, binary CE) average over the last axis, as
+Keras does. Cross-entropies from probabilities clip p to [ε, 1−ε], ε = 1e-7
+(Keras' rule; the gradient is that of the clipped loss); ``from_logits=True``
+works on logits z with log-sum-exp and never overflows:
+
+    binary      ℓ = mean( max(z,0) − z·y + log(1 + e^{−|z|}) ),   ∂ℓ/∂z = (σ(z) − y)/C
+    categorical ℓ = −Σ y·log_softmax(z),                       ∂ℓ/∂z = softmax(z)·Σy − y
+"""
+from __future__ import annotations
+
+import numpy as np
+
+EPSILON = 1e-7
+
+
+def _log_softmax(z):
+    s = z - z.max(axis=-1, keepdims=True)
+    return s - np.log(np.exp(s).sum(axis=-1, keepdims=True))
+
+
+class Loss:
+    name = "loss"
+
+    def per_sample(self, y_true, y_pred):
+        """(ℓ of shape y_pred.shape[:-1], ∂ℓ/∂y_pred of shape y_pred.shape)."""
+        raise NotImplementedError
+
+    def _check(self, y_true, y_pred):
+        y_pred = np.asarray(y_pred)
+        y_true = np.asarray(y_true, dtype=y_pred.dtype)
+        if y_true.shape != y_pred.shape:
+            if y_true.shape == y_pred.shape[:-1] and y_pred.shape[-1] == 1:
+                y_true = y_true[..., None]
+            else:
+                raise ValueError(f"{type(self).__name__} expected y_true of shape {y_pred.shape} "
+                                 f"(like y_pred), got {y_true.shape}")
+        return y_true, y_pred
+
+    def value_and_grad(self, y_true, y_pred, sample_weight=None):
+        """The batch loss (float) and ∂L/∂y_pred."""
+        l, dl = self.per_sample(y_true, y_pred)
+        if sample_weight is None:
+            n = max(l.size, 1)
+            return float(l.sum() / n), dl / np.asarray(n, dl.dtype)
+        w = np.asarray(sample_weight, dl.dtype)
+        if w.shape != l.shape:
+            raise ValueError(f"sample_weight expected shape {l.shape}, got {w.shape}")
+        total = w.sum()
+        if total <= 0:
+            return 0.0, np.zeros_like(dl)
+        return float((w * l).sum() / total), dl * (w / total)[..., None]
+
+    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
+        return self.value_and_grad(y_true, y_pred, sample_weight)[0]
+
+    def get_config(self) -> dict:
+        return {}
+
+
+class MeanSquaredError(Loss):
+    """ℓ = mean((p − y)²),  ∂ℓ/∂p = 2(p − y)/C."""
+    name = "mean_squared_error"
+
+    def per_sample(self, y_true, y_pred):
+        y, p = self._check(y_true, y_pred)
+        e = p - y
+        C = p.shape[-1]
+        return (e * e).mean(axis=-1), e * (2.0 / C)
+
+
+class MeanAbsoluteError(Loss):
+    """ℓ = mean|p − y|,  ∂ℓ/∂p = sign(p − y)/C."""
+    name = "mean_absolute_error"
+
+    def per_sample(self, y_true, y_pred):
+        y, p = self._check(y_true, y_pred)
+        e = p - y
+        return np.abs(e).mean(axis=-1), np.sign(e) / p.shape[-1]
+
+
+class Huber(Loss):
+    """ℓ = mean(½e² if |e| ≤ δ else δ(|e| − ½δ)),  ∂ℓ/∂p = clip(e, −δ, δ)/C."""
+    name = "huber"
+
+    def __init__(self, delta=1.0):
+        self.delta = float(delta)
+
+    def per_sample(self, y_true, y_pred):
+        y, p = self._check(y_true, y_pred)
+        e = p - y
+        a, d = np.abs(e), self.delta
+        l = np.where(a <= d, 0.5 * e * e, d * (a - 0.5 * d))
+        return l.mean(axis=-1), np.clip(e, -d, d) / p.shape[-1]
+
+    def get_config(self):
+        return {"delta": self.delta}
+
+
+class BinaryCrossentropy(Loss):
+    """ℓ = −mean(y·log p + (1−y)·log(1−p)); from logits see the module docstring."""
+    name = "binary_crossentropy"
+
+    def __init__(self, from_logits=False):
+        self.from_logits = bool(from_logits)
+
+    def per_sample(self, y_true, y_pred):
+        y, p = self._check(y_true, y_pred)
+        C = p.shape[-1]
+        if self.from_logits:
+            z = p
+            l = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+            sig = 0.5 * np.tanh(0.5 * z) + 0.5              # σ(z) without overflow
+            return l.mean(axis=-1), (sig - y) / C
+        inside = (p >= EPSILON) & (p <= 1 - EPSILON)
+        pc = np.clip(p, EPSILON, 1 - EPSILON)
+        l = -(y * np.log(pc) + (1 - y) * np.log1p(-pc))
+        d = np.where(inside, (pc - y) / (pc * (1 - pc)), 0.0).astype(p.dtype)
+        return l.mean(axis=-1), d / C
+
+    def get_config(self):
+        return {"from_logits": self.from_logits}
+
+
+class CategoricalCrossentropy(Loss):
+    """ℓ = −Σ y·log p̂, with p̂ = clip(p / Σp, ε, 1−ε) (Keras' rule for probabilities).
+
+    Through a softmax layer the chained gradient is softmax − y, as it must be."""
+    name = "categorical_crossentropy"
+
+    def __init__(self, from_logits=False):
+        self.from_logits = bool(from_logits)
+
+    def _from_dist(self, y, p):
+        if self.from_logits:
+            ls = _log_softmax(p)
+            return -(y * ls).sum(axis=-1), np.exp(ls) * y.sum(axis=-1, keepdims=True) - y
+        s = p.sum(axis=-1, keepdims=True)
+        q = p / s                                            # normalised probabilities
+        inside = (q >= EPSILON) & (q <= 1 - EPSILON)
+        qc = np.clip(q, EPSILON, 1 - EPSILON)
+        l = -(y * np.log(qc)).sum(axis=-1)
+        a = np.where(inside, y / qc, 0.0).astype(p.dtype)    # −∂ℓ/∂q
+        # q = p/s: ∂ℓ/∂p_j = (−a_j + Σ_k a_k q_k) / s
+        return l, (-a + (a * q).sum(axis=-1, keepdims=True)) / s
+
+    def per_sample(self, y_true, y_pred):
+        y, p = self._check(y_true, y_pred)
+        return self._from_dist(y, p)
+
+    def get_config(self):
+        return {"from_logits": self.from_logits}
+
+
+class SparseCategoricalCrossentropy(CategoricalCrossentropy):
+    """Categorical cross-entropy with integer class ids as targets (shape y_pred.shape[:-1])."""
+    name = "sparse_categorical_crossentropy"
+
+    def per_sample(self, y_true, y_pred):
+        p = np.asarray(y_pred)
+        ids = np.asarray(y_true)
+        if ids.shape == p.shape[:-1] + (1,):
+            ids = ids[..., 0]
+        if ids.shape != p.shape[:-1]:
+            raise ValueError(f"sparse_categorical_crossentropy expected integer targets of shape "
+                             f"{p.shape[:-1]}, got {ids.shape}")
+        C = p.shape[-1]
+        if ids.dtype.kind == "f":
+            if np.any(ids != np.round(ids)):
+                raise ValueError("sparse_categorical_crossentropy expected integer class ids")
+            ids = ids.astype(np.int64)
+        if ids.size and (ids.min() < 0 or ids.max() >= C):
+            raise ValueError(f"sparse_categorical_crossentropy expected class ids in [0, {C}), "
+                             f"got values in [{ids.min()}, {ids.max()}]")
+        y = np.zeros_like(p)
+        np.put_along_axis(y, ids[..., None], 1, axis=-1)
+        return self._from_dist(y, p)
+
+
+LOSSES = {c.__name__: c for c in (MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy,
+                                  CategoricalCrossentropy, SparseCategoricalCrossentropy)}
+_ALIASES = {"mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+            "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
+            "huber": Huber, "binary_crossentropy": BinaryCrossentropy,
+            "categorical_crossentropy": CategoricalCrossentropy,
+            "sparse_categorical_crossentropy": SparseCategoricalCrossentropy}
+
+
+def get(identifier) -> Loss:
+    """A loss name ('mse', 'categorical_crossentropy', …) or a Loss instance."""
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str) and identifier.lower() in _ALIASES:
+        return _ALIASES[identifier.lower()]()
+    raise ValueError(f"loss must be one of {sorted(_ALIASES)} or a Loss, got {identifier!r}")

@@ -1,0 +1,290 @@
+"""Sequential: a stack of layers trained the Keras way (compile / fit / evaluate / predict).
+
+    model = Sequential([LSTM(128, return_sequences=True), LSTM(64), Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x_train, y_train, epochs=10, batch_size=32)
+
+Layers are built from the first batch's shape (or ``build(input_shape)``,
+batch excluded). After the build every parameter of the model is a view into
+one flat contiguous buffer per dtype, ``model.flat_params``, and every gradient
+a view into ``model.flat_grads``: an optimizer step is a few vectorised
+operations on whole buffers, and averaging gradients across processes is one
+Allreduce of ``flat_grads``.
+
+Masks flow from layer to layer: layer k receives ``mask=`` from
+``layers[k-1].compute_mask(mask, x)`` (an ``Embedding(mask_zero=True)`` starts
+one; a recurrent layer without ``return_sequences`` ends it). A mask that
+reaches the output weights the loss, so padded steps do not count.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import losses as losses_mod
+from . import metrics as metrics_mod
+from . import optim as optim_mod
+from .layers.base import Layer
+
+
+def rng_layers(layers):
+    """Every layer object holding an rng, wrappers' inner layers included, in a fixed order."""
+    out = []
+    for layer in layers:
+        inner = [getattr(layer, a) for a in ("forward_layer", "backward_layer", "layer")
+                 if isinstance(getattr(layer, a, None), Layer)]
+        out.extend(rng_layers(inner) if inner else [layer])
+    return out
+
+
+class Sequential:
+    def __init__(self, layers=None, name: str = "sequential", seed=None):
+        self.name = name
+        self.seed = seed
+        self.layers: list[Layer] = []
+        self.built = False
+        self.input_shape = None           # without the batch axis
+        self.optimizer = self.loss = None
+        self.metrics: list = []
+        self.stop_training = False
+        self.history = None
+        self._flat_p: dict[str, np.ndarray] = {}
+        self._flat_g: dict[str, np.ndarray] = {}
+        self._segments: dict[str, list[int]] = {}
+        self._rng = np.random.default_rng(seed)    # shuffling when fit gets no seed
+        self._fit_state = None
+        for layer in layers or []:
+            self.add(layer)
+
+    # ------------------------------------------------------------- structure
+    def add(self, layer: Layer) -> None:
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add expected a Layer, got {type(layer).__name__}")
+        if self.built:
+            raise RuntimeError("cannot add a layer to a model that is already built")
+        names = {l.name for l in self.layers}
+        if layer.name in names:
+            base, k = layer.name, 1
+            while f"{base}_{k}" in names:
+                k += 1
+            layer.name = f"{base}_{k}"
+        self.layers.append(layer)
+
+    def build(self, input_shape) -> None:
+        """Build every layer for inputs of shape (batch, *input_shape); then flatten the parameters."""
+        if self.built:
+            return
+        if not self.layers:
+            raise ValueError("Sequential has no layers to build")
+        shape = tuple(None if d is None else int(d) for d in input_shape)
+        self.input_shape = shape
+        if self.seed is not None:       # layers without their own seed draw from the model's
+            holders = rng_layers(self.layers)
+            for layer, ss in zip(holders, np.random.SeedSequence(self.seed).spawn(len(holders))):
+                if layer.seed is None:
+                    layer.rng = np.random.default_rng(ss)
+        for layer in self.layers:
+            if not layer.built:
+                layer.build(shape)
+            shape = layer.compute_output_shape(shape)
+            if isinstance(shape, list):
+                raise ValueError(f"{layer.name}: Sequential needs one output per layer; "
+                                 f"use return_state=False inside a Sequential")
+        self.output_shape = shape
+        self._flatten()
+        self.built = True
+        if self.optimizer is not None:
+            self.optimizer.build(self._flat_p, self._segments)
+
+    def _flatten(self) -> None:
+        """Move every parameter (and gradient) into one contiguous buffer per dtype."""
+        sizes: dict[str, list[int]] = {}
+        for layer in self.layers:
+            for p in layer.params:
+                sizes.setdefault(p.dtype.name, []).append(p.size)
+        self._flat_p = {k: np.empty(sum(v), k) for k, v in sizes.items()}    # all parameters
+        self._flat_g = {k: np.zeros(sum(v), k) for k, v in sizes.items()}    # all gradients
+        self._segments = sizes
+        offset = dict.fromkeys(sizes, 0)
+        for layer in self.layers:
+            ps, gs = [], []
+            for p in layer.params:
+                k, o, n = p.dtype.name, offset[p.dtype.name], p.size
+                ps.append(self._flat_p[k][o:o + n].reshape(p.shape))
+                gs.append(self._flat_g[k][o:o + n].reshape(p.shape))
+                offset[k] += n
+            layer.rebind(ps, gs)
+
+    @property
+    def flat_params(self):
+        """The parameter buffer (one array, or {dtype name: array} when dtypes are mixed)."""
+        return next(iter(self._flat_p.values())) if len(self._flat_p) == 1 else self._flat_p
+
+    @property
+    def flat_grads(self):
+        return next(iter(self._flat_g.values())) if len(self._flat_g) == 1 else self._flat_g
+
+    def count_params(self) -> int:
+        return int(sum(layer.count_params() for layer in self.layers))
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [w for layer in self.layers for w in layer.get_weights()]
+
+    def set_weights(self, weights) -> None:
+        weights = list(weights)
+        want = sum(len(layer.params) for layer in self.layers)
+        if len(weights) != want:
+            raise ValueError(f"set_weights expected {want} arrays, got {len(weights)}")
+        for layer in self.layers:
+            n = len(layer.params)
+            layer.set_weights(weights[:n])
+            weights = weights[n:]
+
+    def get_config(self) -> dict:
+        return {"name": self.name,
+                "layers": [{"type": l.type_name, "config": l.get_config()} for l in self.layers],
+                "input_shape": None if self.input_shape is None else list(self.input_shape)}
+
+    # ------------------------------------------------------------ computation
+    def _forward(self, x, training=False):
+        """(output, mask reaching the output)."""
+        x = np.asarray(x)
+        if not self.built:
+            self.build(x.shape[1:])
+        mask = None
+        for layer in self.layers:
+            y = layer.forward(x, training=training, mask=mask)
+            mask = layer.compute_mask(mask, x)
+            x = y
+        return x, mask
+
+    def _backward(self, dy) -> None:
+        for layer in reversed(self.layers):
+            dy = layer.backward(dy)
+            if dy is None:             # nothing flows below an Embedding
+                break
+
+    def __call__(self, x, training=False):
+        return self._forward(x, training)[0]
+
+    def _loss_weights(self, y_pred, mask):
+        if mask is not None and y_pred.ndim == 3 and mask.shape == y_pred.shape[:2]:
+            return mask.astype(y_pred.dtype)
+        return None
+
+    def compute_gradients(self, x, y, training=True):
+        """Forward, loss, backward: fills ``flat_grads`` with ∂L/∂θ; returns (loss, y_pred, weights)."""
+        self._require_compiled()
+        y_pred, mask = self._forward(x, training=training)
+        w = self._loss_weights(y_pred, mask)
+        loss, dy = self.loss.value_and_grad(y, y_pred, sample_weight=w)
+        self._backward(dy)
+        return loss, y_pred, w
+
+    def train_on_batch(self, x, y, return_dict=False):
+        """One gradient step on (x, y); returns the loss (and this batch's metrics)."""
+        loss, y_pred, w = self.compute_gradients(x, y)
+        self.optimizer.step(self._flat_p, self._flat_g)
+        return self._pack(loss, y, y_pred, w, return_dict)
+
+    def test_on_batch(self, x, y, return_dict=False):
+        self._require_compiled()
+        y_pred, mask = self._forward(x)
+        w = self._loss_weights(y_pred, mask)
+        return self._pack(self.loss(y, y_pred, sample_weight=w), y, y_pred, w, return_dict)
+
+    def _pack(self, loss, y, y_pred, w, return_dict):
+        out = {"loss": loss}
+        for m in self.metrics:
+            m.reset()
+            m.update(y, y_pred, w)
+            out[m.name] = m.result()
+        if return_dict:
+            return out
+        return loss if not self.metrics else list(out.values())
+
+    # ------------------------------------------------------------ Keras API
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None) -> None:
+        self.optimizer = optim_mod.get(optimizer)
+        if loss is None:
+            raise ValueError("compile needs a loss, e.g. loss='mse' or 'categorical_crossentropy'")
+        self.loss = losses_mod.get(loss)
+        self.metrics = [metrics_mod.get(m, self.loss.name) for m in (metrics or [])]
+        if self.built:
+            self.optimizer.build(self._flat_p, self._segments)
+
+    def _require_compiled(self):
+        if self.optimizer is None or self.loss is None:
+            raise RuntimeError("the model must be compiled first: model.compile(optimizer, loss)")
+
+    def fit(self, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, initial_epoch=0, seed=None, checkpoint=None,
+            checkpoint_every=None, resume=None):
+        """Train; returns a History (``history.history["loss"]``, ``"val_loss"``, metrics…).
+
+        ``seed`` makes the run bit-identical on the same machine (shuffling and every
+        layer's dropout RNG are reseeded from it). ``checkpoint=path`` writes a training
+        checkpoint atomically after every epoch (and every ``checkpoint_every`` batches);
+        ``resume=path`` continues from one (a missing file means: start from scratch)."""
+        from .training import fit_loop
+        return fit_loop(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
+                        callbacks=callbacks, validation_split=validation_split,
+                        validation_data=validation_data, shuffle=shuffle,
+                        initial_epoch=initial_epoch, seed=seed, checkpoint=checkpoint,
+                        checkpoint_every=checkpoint_every, resume=resume)
+
+    def evaluate(self, x, y, batch_size=32, verbose=0, return_dict=False):
+        """Loss (and metrics) over all of (x, y), in batches, in inference mode."""
+        from .training import evaluate_loop
+        logs = evaluate_loop(self, x, y, batch_size)
+        if verbose:
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+        if return_dict:
+            return logs
+        return logs["loss"] if not self.metrics else list(logs.values())
+
+    def predict(self, x, batch_size=32, verbose=0):
+        x = np.asarray(x)
+        if len(x) == 0:
+            raise ValueError("predict got an empty input")
+        outs = [self._forward(x[i:i + batch_size])[0] for i in range(0, len(x), batch_size)]
+        return np.concatenate(outs, axis=0)
+
+    def reset_states(self):
+        for layer in self.layers:
+            if hasattr(layer, "reset_states"):
+                layer.reset_states()
+
+    # ------------------------------------------------------------ printing, io
+    def summary(self, print_fn=print) -> None:
+        """Layers, output shapes and parameter counts (Keras' counts)."""
+        if not self.built:
+            raise ValueError("This model has not been built yet: call build(input_shape) "
+                             "or fit / predict on some data first")
+        rows, shape = [], self.input_shape
+        for layer in self.layers:
+            shape = layer.compute_output_shape(shape)
+            rows.append((f"{layer.name} ({type(layer).__name__})",
+                         str((None, *shape)), f"{layer.count_params():,}"))
+        w = [max(28, *(len(r[0]) + 2 for r in rows)), max(24, *(len(r[1]) + 2 for r in rows)), 12]
+        line = "=" * sum(w)
+        out = [f'Model: "{self.name}"', "-" * sum(w),
+               "Layer (type)".ljust(w[0]) + "Output Shape".ljust(w[1]) + "Param #", line]
+        out += [a.ljust(w[0]) + b.ljust(w[1]) + c for a, b, c in rows]
+        total = self.count_params()
+        out += [line, f"Total params: {total:,}", f"Trainable params: {total:,}",
+                "Non-trainable params: 0", "-" * sum(w)]
+        for s in out:
+            print_fn(s)
+
+    def save(self, path) -> None:
+        """One safetensors file: weights under PyTorch names + the config as JSON. No pickle."""
+        from .io.save import save_model
+        save_model(self, path)
+
+    def save_checkpoint(self, path) -> None:
+        """Weights + optimizer state + training position + RNG states, written atomically."""
+        from .io.checkpoint import save_checkpoint
+        save_checkpoint(self, path)
+
+    def __repr__(self):
+        return f"Sequential({[type(l).__name__ for l in self.layers]}, built={self.built})"

@@ -1,0 +1,174 @@
+"""The compiled kernels (lstmkit.core._fused) against the NumPy ones and the reference.
+
+Three ways to run the fast path must agree with core/reference.py:
+* the whole time loop in C (``gates.lstm_loop_kernels``), the default when built;
+* the Python loop calling the compiled step kernels;
+* the Python loop calling the NumPy step kernels (``LSTMKIT_NO_EXT=1``).
+"""
+import importlib.util
+import shutil
+import sysconfig
+
+import numpy as np
+import pytest
+
+from lstmkit.core import gates, lstm, reference
+
+TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
+
+_CC = (sysconfig.get_config_var("CC") or "cc").split()[0]
+HAS_CC = bool(shutil.which(_CC) or shutil.which("gcc") or shutil.which("cc"))
+# Without a compiler there is nothing to compare (only the NumPy kernels exist);
+# with one, a missing extension makes these tests fail, not skip.
+pytestmark = pytest.mark.skipif(not HAS_CC and not gates.extension_available(),
+                                reason="no C compiler: lstmkit runs on its NumPy kernels")
+
+
+def test_extension_is_built_when_a_compiler_exists():
+    """CI catches a broken build: with gcc/cc present the .so must be there."""
+    assert importlib.util.find_spec("lstmkit.core._fused") is not None, \
+        "a C compiler exists but lstmkit.core._fused was not built (pip install -e . failed to compile it)"
+    assert gates.extension_available()
+    from lstmkit.core import _fused
+    assert _fused.blas_info() is not None, "the cblas gemm of NumPy's BLAS was not found"
+
+
+def _step_inputs(rng, B, H, dt, masked):
+    z = rng.standard_normal((B, 4 * H)).astype(dt) * 3        # wide range: saturating gates too
+    rec = rng.standard_normal((B, 4 * H)).astype(dt)
+    c_prev = rng.standard_normal((B, H)).astype(dt)
+    h_prev = rng.standard_normal((B, H)).astype(dt)
+    m = (rng.random(B) < 0.6).astype(dt) if masked else None
+    return z, rec, c_prev, h_prev, m
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("masked", [False, True])
+def test_step_forward_and_backward_compiled_equal_numpy(dt, masked, monkeypatch):
+    from lstmkit.core import _fused
+    rng = np.random.default_rng(0)
+    B, H = 5, 37                                               # odd H: the vector tails run
+    z, rec, c_prev, h_prev, m = _step_inputs(rng, B, H, dt, masked)
+    outs = []
+    for kernel in (gates._np_step, _fused.step_forward):
+        zz = z.copy()
+        c_t, tc, h_t = (np.empty((B, H), dt) for _ in range(3))
+        kernel(zz, rec, c_prev, c_t, tc, h_prev, h_t, m)
+        outs.append((zz, c_t, tc, h_t))
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(b, a, **TOL[dt])
+    if masked:                                                 # masked rows carry h, c exactly
+        keep = m == 0
+        assert keep.any() and (~keep).any()
+        np.testing.assert_array_equal(outs[1][3][keep], h_prev[keep])
+        np.testing.assert_array_equal(outs[1][1][keep], c_prev[keep])
+
+    act, tc = outs[0][0], outs[0][2]
+    dh0 = rng.standard_normal((B, H)).astype(dt)
+    dc0 = rng.standard_normal((B, H)).astype(dt)
+    res = []
+    for kernel in (gates._np_step_backward, _fused.step_backward):
+        dh, dc = dh0.copy(), dc0.copy()
+        dz = np.empty((B, 4 * H), dt)
+        kernel(dh, dc, act, tc, c_prev, dz, m, gates.lstm_backward_workspace(B, H, dt))
+        res.append((dh, dc, dz))
+    for a, b in zip(*res):
+        np.testing.assert_allclose(b, a, **TOL[dt])
+
+
+def test_step_kernel_rejects_wrong_arrays():
+    from lstmkit.core import _fused
+    B, H = 2, 3
+    z = np.zeros((B, 4 * H), np.float32)
+    ok = [np.zeros((B, H), np.float32) for _ in range(5)]
+    with pytest.raises(ValueError, match="float32"):
+        _fused.step_forward(z, None, ok[0], ok[1], ok[2].astype(np.float64), ok[3], ok[4], None)
+    with pytest.raises(ValueError, match="size"):
+        _fused.step_forward(z, None, ok[0], np.zeros((B, H + 1), np.float32), ok[2], ok[3], ok[4], None)
+    with pytest.raises(ValueError, match="contiguous"):
+        _fused.step_forward(z, None, ok[0], np.zeros((H, B), np.float32).T, ok[2], ok[3], ok[4], None)
+
+
+def _run(x, W_x, W_h, b, h0, c0, mask, rmask, dhs, dh_T, dc_T, need_cache=True):
+    hs, (h_T, c_T), cache = lstm.lstm_forward(x, W_x, W_h, b, h0, c0, mask, rmask, need_cache)
+    if not need_cache:
+        return (hs, h_T, c_T)
+    grads = lstm.lstm_backward(dhs, dh_T, dc_T, cache, W_x, W_h)
+    return (hs, h_T, c_T) + tuple(grads)
+
+
+# H = 6: the BLAS loop; H % 16 == 0: the packed AVX-512 loop (float32) with 1 or 2
+# threads, its row blocks (B = 1, 13, 30 → blocks of ≤ 12 forward, ≤ 24 backward).
+SHAPES = [(7, 4, 5, 6, 2), (6, 13, 5, 64, 2), (5, 30, 3, 16, 1), (4, 1, 3, 160, 2), (5, 13, 7, 64, 1)]
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("extras", ["plain", "mask+rmask"])
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "T{}B{}D{}H{}thr{}".format(*s))
+def test_sequence_paths_equal_reference(dt, extras, shape, monkeypatch):
+    from threadpoolctl import threadpool_limits
+    rng = np.random.default_rng(1)
+    T, B, D, H, threads = shape
+    x = rng.standard_normal((T, B, D)).astype(dt)
+    W_x = (rng.standard_normal((D, 4 * H)) * 0.5).astype(dt)
+    W_h = (rng.standard_normal((H, 4 * H)) * 0.5).astype(dt)
+    b = rng.standard_normal(4 * H).astype(dt)
+    h0, c0 = (rng.standard_normal((B, H)).astype(dt) for _ in range(2))
+    mask = rmask = None
+    if extras != "plain":
+        mask = (rng.random((T, B)) < 0.7).astype(dt)
+        mask[:, 0] = 0                                     # a fully masked row too
+        rmask = (rng.random((B, H)) < 0.8).astype(dt) / dt(0.8)
+    dhs = rng.standard_normal((T, B, H)).astype(dt)
+    dh_T, dc_T = (rng.standard_normal((B, H)).astype(dt) for _ in range(2))
+
+    r_hs, (r_h, r_c), caches = reference.lstm_forward(x, W_x, W_h, b, h0, c0, mask, rmask)
+    want = (r_hs, r_h, r_c) + tuple(reference.lstm_backward(dhs, dh_T, dc_T, caches, W_x, W_h))
+
+    from lstmkit.core import _fused
+    with threadpool_limits(threads):                       # the C loop's thread count follows BLAS's
+        if H % 16 == 0 and dt == np.float32:              # the packed loop runs, on `threads` threads
+            assert _fused.mk_threads(B, H) == threads
+        runs = {"C loop": _run(x, W_x, W_h, b, h0, c0, mask, rmask, dhs, dh_T, dc_T)}
+    monkeypatch.setenv("LSTMKIT_NO_MK", "1")
+    runs["C loop, BLAS gemm"] = _run(x, W_x, W_h, b, h0, c0, mask, rmask, dhs, dh_T, dc_T)
+    monkeypatch.delenv("LSTMKIT_NO_MK")
+    assert gates.lstm_loop_kernels(dt) is not None
+    monkeypatch.setattr(gates, "lstm_loop_kernels", lambda dtype: None)
+    assert gates.lstm_step_kernel(dt) is not gates._np_step
+    runs["Python loop, C steps"] = _run(x, W_x, W_h, b, h0, c0, mask, rmask, dhs, dh_T, dc_T)
+    monkeypatch.setenv("LSTMKIT_NO_EXT", "1")
+    assert gates.lstm_step_kernel(dt) is gates._np_step
+    runs["NumPy"] = _run(x, W_x, W_h, b, h0, c0, mask, rmask, dhs, dh_T, dc_T)
+    names = ["hs", "h_T", "c_T", "dx", "dh0", "dc0", "dW_x", "dW_h", "db"]
+    for path, got in runs.items():
+        for name, g, w in zip(names, got, want):
+            # float32 sums of T·B terms: absolute error relative to the largest entry
+            tol = dict(rtol=TOL[dt]["rtol"], atol=TOL[dt]["rtol"] * float(np.abs(w).max()))
+            np.testing.assert_allclose(g, w, **tol, err_msg=f"{path}: {name}")
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_inference_loop_equals_training_loop(dt):
+    """need_cache=False (ping-pong c buffers in C) gives the same outputs."""
+    rng = np.random.default_rng(2)
+    T, B, D, H = 9, 3, 4, 8
+    x = rng.standard_normal((T, B, D)).astype(dt)
+    W_x, W_h = (rng.standard_normal((n, 4 * H)).astype(dt) * 0.4 for n in (D, H))
+    b = rng.standard_normal(4 * H).astype(dt)
+    mask = (rng.random((T, B)) < 0.7).astype(dt)
+    a = lstm.lstm_forward(x, W_x, W_h, b, mask=mask, need_cache=True)
+    c = lstm.lstm_forward(x, W_x, W_h, b, mask=mask, need_cache=False)
+    np.testing.assert_array_equal(c[0], a[0])
+    np.testing.assert_array_equal(c[1][1], a[1][1])
+    assert c[2] is None
+
+
+def test_env_var_forces_numpy(monkeypatch):
+    monkeypatch.setenv("LSTMKIT_NO_EXT", "1")
+    assert gates.lstm_step_kernel(np.float32) is gates._np_step
+    assert gates.lstm_step_backward_kernel(np.float64) is gates._np_step_backward
+    assert gates.lstm_loop_kernels(np.float32) is None
+    monkeypatch.delenv("LSTMKIT_NO_EXT")
+    assert gates.lstm_step_kernel(np.float32) is not gates._np_step
+    assert gates.lstm_step_kernel(np.float16) is gates._np_step   # no compiled float16
