@@ -22,7 +22,7 @@ install: $(VENV)/.installed
 dev: $(VENV)/.installed-dev
 
 demo: $(VENV)/.installed
-	$(BIN)/python -m lstmkit.demo
+	$(BIN)/lstmkit forecast --out out/forecast --force
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest

@@ -1,6 +1,6 @@
 """The seed tutorial's Keras program, run by lstmkit: only the imports changed.
 
-The tutorial (shared/seeds, "LSTM 的 Keras 实现") writes::
+The tutorial (shared/seeds/004…, "5.1 使用TensorFlow构建LSTM模型") writes::
 
     import tensorflow as tf
     model = tf.keras.Sequential([
@@ -13,7 +13,8 @@ The tutorial (shared/seeds, "LSTM 的 Keras 实现") writes::
 
 Its x_train / y_train are left to the reader; here they are scikit-learn's
 8×8 digits read as 8 time steps × 8 features (see lstmkit.demo.digits_sequences),
-with a held-out 20 % test split. Needs scikit-learn: pip install 'lstmkit[examples]'.
+with a held-out, stratified 10 % test split (180 digits).
+Needs scikit-learn: pip install 'lstmkit[examples]'.
 
     python examples/seed_keras_example.py            # 10 epochs, prints test accuracy
 """

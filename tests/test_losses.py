@@ -106,7 +106,7 @@ def test_extreme_logits_are_stable(loss, dtype):
         y = np.eye(3, dtype=dtype)[[1, 0, 2]]
     else:
         y = np.array([[1, 0, 1], [0, 1, 1], [1, 1, 0]], dtype)
-    with warnings.catch_warnings(), np.errstate(all="raise"):
+    with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):
         warnings.simplefilter("error")
         val, grad = loss.value_and_grad(y, z)
     assert np.isfinite(val) and np.all(np.isfinite(grad))
@@ -120,7 +120,7 @@ def test_extreme_logits_are_stable(loss, dtype):
 
 def test_probabilities_clipped_not_nan():
     y = np.array([[1.0, 0.0]])
-    with np.errstate(all="raise"):
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
         v = losses.BinaryCrossentropy()(y, np.array([[0.0, 1.0]]))
         w = losses.CategoricalCrossentropy()(y, np.array([[0.0, 1.0]]))
     assert v == pytest.approx(-np.log(1e-7)) and w == pytest.approx(-np.log(1e-7))

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "textgen": "lstmkit.apps.textgen_cli",
     "explain": "lstmkit.apps.explain",
     "longmemory": "lstmkit.apps.longmemory",
+    "sweep": "lstmkit.apps.sweep",
 }
 
 
@@ -37,7 +38,9 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .parallel import HELP_EPILOG
     parser = _Parser(prog="lstmkit", description="LSTM sequence jobs from one command.",
+                     epilog=HELP_EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"lstmkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -57,6 +60,8 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     try:
+        from .parallel import cli_setup
+        cli_setup(args)                # under mpiexec: rank 0 alone prints and writes files
         return int(args._run(args) or 0)
     except UserError as e:
         print(f"lstmkit {args.command}: error: {e}", file=sys.stderr)
@@ -64,6 +69,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"lstmkit {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:            # `lstmkit … | head`: the reader left; not an error of ours
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -183,8 +183,12 @@ class Sequential:
     def train_on_batch(self, x, y, return_dict=False):
         """One gradient step on (x, y); returns the loss (and this batch's metrics)."""
         loss, y_pred, w = self.compute_gradients(x, y)
-        self.optimizer.step(self._flat_p, self._flat_g)
+        self.apply_gradients()
         return self._pack(loss, y, y_pred, w, return_dict)
+
+    def apply_gradients(self) -> None:
+        """One optimizer step from ``flat_grads`` (a few vectorised ops per dtype buffer)."""
+        self.optimizer.step(self._flat_p, self._flat_g)
 
     def test_on_batch(self, x, y, return_dict=False):
         self._require_compiled()
@@ -218,24 +222,26 @@ class Sequential:
 
     def fit(self, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, initial_epoch=0, seed=None, checkpoint=None,
-            checkpoint_every=None, resume=None):
+            checkpoint_every=None, resume=None, comm=None):
         """Train; returns a History (``history.history["loss"]``, ``"val_loss"``, metrics…).
 
         ``seed`` makes the run bit-identical on the same machine (shuffling and every
         layer's dropout RNG are reseeded from it). ``checkpoint=path`` writes a training
         checkpoint atomically after every epoch (and every ``checkpoint_every`` batches);
-        ``resume=path`` continues from one (a missing file means: start from scratch)."""
+        ``resume=path`` continues from one (a missing file means: start from scratch).
+        Under ``mpiexec -n N`` it trains data-parallel (``batch_size`` stays the global
+        batch; see :mod:`lstmkit.parallel`); ``comm=LocalComm()`` keeps it to this process."""
         from .training import fit_loop
         return fit_loop(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                         callbacks=callbacks, validation_split=validation_split,
                         validation_data=validation_data, shuffle=shuffle,
                         initial_epoch=initial_epoch, seed=seed, checkpoint=checkpoint,
-                        checkpoint_every=checkpoint_every, resume=resume)
+                        checkpoint_every=checkpoint_every, resume=resume, comm=comm)
 
-    def evaluate(self, x, y, batch_size=32, verbose=0, return_dict=False):
+    def evaluate(self, x, y, batch_size=32, verbose=0, return_dict=False, comm=None):
         """Loss (and metrics) over all of (x, y), in batches, in inference mode."""
         from .training import evaluate_loop
-        logs = evaluate_loop(self, x, y, batch_size)
+        logs = evaluate_loop(self, x, y, batch_size, comm=comm)
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         if return_dict:

@@ -18,6 +18,7 @@ import numpy as np
 
 from .callbacks import CallbackList, History, ProgbarLogger
 from .model import rng_layers
+from .parallel import resolve_comm
 
 
 def _as_array(a, what):
@@ -60,24 +61,27 @@ class _Running:
             m.set_state(ms)
 
 
-def evaluate_loop(model, x, y, batch_size=32) -> dict:
+def evaluate_loop(model, x, y, batch_size=32, comm=None) -> dict:
     model._require_compiled()
+    comm = resolve_comm(comm)            # under MPI: each rank a contiguous 1/N, sums reduced
     x, y = np.asarray(x), np.asarray(y)
     if len(x) != len(y):
         raise ValueError(f"x and y must have the same number of samples, got {len(x)} and {len(y)}")
+    x, y = comm.shard(x), comm.shard(y)
     run = _Running(model)
     for i in range(0, len(x), batch_size):
         yb = y[i:i + batch_size]
         y_pred, mask = model._forward(x[i:i + batch_size])
         w = model._loss_weights(y_pred, mask)
         run.update(model.loss(yb, y_pred, sample_weight=w), yb, y_pred, w)
-    return run.logs()
+    return comm.reduce_running(run).logs()
 
 
 def fit_loop(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None,
              validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
-             seed=None, checkpoint=None, checkpoint_every=None, resume=None):
+             seed=None, checkpoint=None, checkpoint_every=None, resume=None, comm=None):
     model._require_compiled()
+    comm = resolve_comm(comm)            # MPI data parallelism (lstmkit.parallel), or a no-op
     x, y = _as_array(x, "inputs x"), _as_array(y, "targets y")
     if len(x) != len(y):
         raise ValueError(f"x and y must have the same number of samples, got {len(x)} and {len(y)}")
@@ -126,14 +130,16 @@ def fit_loop(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None,
             layer.rng.bit_generator.state = s
         history.history = {k: list(v) for k, v in st["history"].items()}
         history.epoch = list(st["history_epochs"])
-        if start_batch:
+        if start_batch and comm.is_root:     # the saved sums are global: count them once
             run.set_state(st["running"])
+    comm.start(model, holders, samples=n, batch_size=batch_size, epochs=epochs,
+               start_epoch=start_epoch, start_batch=start_batch)
 
     steps = math.ceil(n / batch_size)
     params = {"epochs": epochs, "steps": steps, "verbose": verbose, "samples": n,
               "initial_epoch": start_epoch, "initial_step": start_batch}
     cbs = [ProgbarLogger(verbose)] if verbose in (1, 2) else []
-    cbs = CallbackList(cbs + list(callbacks or []) + [history], model, params)
+    cbs = CallbackList(comm.callbacks(cbs + list(callbacks or [])) + [history], model, params)
     model.history = history
     model.stop_training = False
 
@@ -152,27 +158,29 @@ def fit_loop(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None,
         cbs.on_epoch_begin(epoch)
         for b in range(first, steps):
             cbs.on_train_batch_begin(b)
-            idx = perm[b * batch_size:(b + 1) * batch_size]
+            idx = comm.shard(perm[b * batch_size:(b + 1) * batch_size])    # this rank's slice
             yb = y[idx]
-            loss, y_pred, w = model.compute_gradients(x[idx], yb)
-            model.optimizer.step(model._flat_p, model._flat_g)
+            loss, y_pred, w = comm.compute_gradients(model, x[idx], yb)   # + gradient Allreduce
+            model.apply_gradients()
             run.update(loss, yb, y_pred, w)
             if checkpoint is not None and checkpoint_every and (b + 1) % int(checkpoint_every) == 0 \
                     and b + 1 < steps:
+                comm.reduce_running(run, to_root=True)
                 save(epoch, b + 1)
-                model.save_checkpoint(checkpoint)
+                if comm.is_root:
+                    model.save_checkpoint(checkpoint)
             cbs.on_train_batch_end(b, run.logs())
             if model.stop_training:
                 break
-        logs = run.logs()
+        logs = comm.reduce_running(run).logs()
         if validation_data is not None:
-            vlogs = evaluate_loop(model, *validation_data, batch_size=batch_size)
+            vlogs = evaluate_loop(model, *validation_data, batch_size=batch_size, comm=comm)
             logs.update({f"val_{k}": v for k, v in vlogs.items()})
         epoch_rng_state = shuffle_rng.bit_generator.state
         save(epoch + 1, 0, pending=(epoch, logs))
         cbs.on_epoch_end(epoch, logs)
         save(epoch + 1, 0)
-        if checkpoint is not None:
+        if checkpoint is not None and comm.is_root:
             model.save_checkpoint(checkpoint)
         if model.stop_training:
             break

@@ -50,8 +50,7 @@ def recompute_z(d, layer, x):
 
 @pytest.fixture(scope="module")
 def counter():
-    layers, info = train_bracket_counter(seed=0)
-    return SimpleNamespace(layers=layers), info
+    return train_bracket_counter(seed=0)
 
 
 def test_builtin_page_numbers_are_the_layers(counter):
@@ -128,7 +127,7 @@ def _train_once(request, monkeypatch):
     if "capsys" in request.fixturenames:
         trained = request.getfixturevalue("counter")
         monkeypatch.setattr("lstmkit.apps.explain_builtin.train_bracket_counter",
-                            lambda seed=0, **kw: (trained[0].layers, trained[1]))
+                            lambda seed=0, **kw: trained)
 
 
 def run_cli(capsys, *argv):
@@ -279,3 +278,24 @@ def test_safetensors_that_is_not_an_lstmkit_model(tmp_path, capsys):
     save_file({"w": np.zeros((2, 2), np.float32)}, str(path))
     code, _, err = run_cli(capsys, str(path), "--input", "ab")
     assert code == 2 and str(path) in err and len(err.strip().splitlines()) == 1
+
+
+def test_lstm_variant_before_the_lstm_is_skipped():
+    """Only plain LSTMs are shown (a variant's z is not x·W_x + h·W_h + b); --layer 1 is the
+    first plain LSTM even when trace() also reports a variant before it."""
+    from lstmkit.layers.variants import PeepholeLSTM
+    pe = PeepholeLSTM(5, return_sequences=True, seed=1, dtype="float64")
+    ls = LSTM(3, return_sequences=True, seed=2, dtype="float64")
+    x = np.random.default_rng(2).normal(size=(1, 6, 2))
+    d = explain.explain_data(SimpleNamespace(layers=[pe, ls]), x, list("abcdef"))
+    check_equations(d, atol=1e-6)
+    assert d["layer"]["units"] == 3 and d["layer"]["of"] == 1
+    np.testing.assert_allclose(d["h"], ls.forward(pe.forward(x))[0], atol=1e-6)
+
+
+def test_non_finite_values_are_reported_not_crashed():
+    ls = LSTM(3, return_sequences=True, seed=0)
+    x = np.ones((1, 4, 2), np.float32)
+    x[0, 2, 1] = np.inf                               # e.g. an overflowed CSV value at step 3
+    with pytest.raises(explain.UserError, match="NaN or inf from step 3 on"):
+        explain.explain_data(SimpleNamespace(layers=[ls]), x, list("abcd"))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import pytest
 
@@ -14,8 +13,8 @@ from tests._browser import browser
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
-    layers, info = train_bracket_counter(seed=0)
-    d = explain.explain_data(SimpleNamespace(layers=layers), one_hot(DEFAULT_TEXT),
+    model, info = train_bracket_counter(seed=0)
+    d = explain.explain_data(model, one_hot(DEFAULT_TEXT),
                              list(DEFAULT_TEXT), step=2, unit=info["counter"],
                              source="built-in", info=info)
     path = tmp_path_factory.mktemp("explain") / "page.html"

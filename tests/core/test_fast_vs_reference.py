@@ -3,6 +3,8 @@
 LSTM (core/lstm.py vs core/reference.py), GRU and SimpleRNN (fast vs reference in
 core/gru.py, core/rnn.py); with and without ``mask`` and ``rmask``, with and without
 initial states and final-state gradients, and the inference path (no cache) too.
+The LSTM is checked with the default kernels (compiled when built) and with the
+NumPy ones (``LSTMKIT_NO_EXT=1``).
 """
 import numpy as np
 import pytest
@@ -44,8 +46,11 @@ def _zeros_if_none(a, like):
 CASES = [(s, m, r) for s in range(6) for m in (False, True) for r in (False, True)]
 
 
+@pytest.mark.parametrize("kernels", ["default", "numpy"])
 @pytest.mark.parametrize("seed,with_mask,with_rmask", CASES)
-def test_lstm_fast_equals_reference(seed, with_mask, with_rmask):
+def test_lstm_fast_equals_reference(seed, with_mask, with_rmask, kernels, monkeypatch):
+    if kernels == "numpy":              # the NumPy step kernels even where a compiled one is built
+        monkeypatch.setenv("LSTMKIT_NO_EXT", "1")
     rng, x, W_x, W_h, h0, c0, mask, rmask, dhs, dh_T, dc_T = draw(seed, 4, with_mask, with_rmask)
     b = rng.uniform(-0.5, 0.5, W_h.shape[1])
     hs, (h_T, c_T), cache = lstm.lstm_forward(x, W_x, W_h, b, h0, c0, mask, rmask)

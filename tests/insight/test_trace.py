@@ -94,3 +94,22 @@ def test_trace_refuses_non_lstm():
     with pytest.raises(TypeError, match="expected an LSTM layer"):
         trace(Dense(3), np.zeros((1, 2, 3)))
     assert issubclass(LSTM, Recurrent)
+
+
+def test_trace_sequential_model_after_training():
+    from lstmkit.model import Sequential
+    from lstmkit.optim import Adam
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((6, 9, 2))
+    model = Sequential([LSTM(4, return_sequences=True, dtype="float64", seed=0),
+                        LSTM(3, dtype="float64", seed=1), Dense(1, dtype="float64", seed=2)])
+    model.compile(Adam(1e-2), "mse")
+    for _ in range(3):
+        model.train_on_batch(x, rng.standard_normal((6, 1)))   # params now live in flat buffers
+    out = trace(model, x)
+    assert list(out) == [ly.name for ly in model.layers[:2]]
+    for tr in out.values():
+        _check_equations(tr)
+    last = out[model.layers[1].name]
+    np.testing.assert_allclose(model(x), last.h[:, -1] @ model.layers[2].params[0]
+                               + model.layers[2].params[1], rtol=1e-12)

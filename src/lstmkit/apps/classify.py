@@ -259,11 +259,13 @@ def split_indices(ex: Examples, cfg: ClassifyConfig):
 
 
 # ------------------------------------------------------------------ the jobs
-def train_job(path: str, cfg: ClassifyConfig, out: str, name: str | None = None) -> str:
-    """Train, test, write model + metrics.json + confusion.png + predictions.csv; → summary."""
+def train_job(path: str, cfg: ClassifyConfig, out: str, name: str | None = None,
+              ex: Examples | None = None) -> str:
+    """Train, test, write model + metrics.json + confusion.png + predictions.csv; → summary.
+    ``ex``: the examples of ``path`` when already read."""
     from .common import epoch_bar, save_model, write_json
     from .plots import confusion_plot
-    ex = read_examples(path, cfg)
+    ex = ex or read_examples(path, cfg)
     tr, te = split_indices(ex, cfg)
     meta = fit_meta(ex, tr, cfg)
     cls_id = {c: k for k, c in enumerate(meta["classes"])}

@@ -13,7 +13,7 @@ PNG) and per-class precision/recall; or classify new data with a trained model.
 Input: a CSV of time series (one row per time step: a sequence id column, numeric
 features, a label) or of texts (one text and label per row), or a directory with
 one folder of .txt files per label. A 'split' column (train/test) is honoured,
-else 20%% of the sequences are held out.
+else 20% of the sequences are held out.
 
 examples:
   lstmkit classify train --dataset vowels --out out/vowels     # bundled: 9 speakers
@@ -89,7 +89,7 @@ def run(args) -> int:
         print(f"data: {ds.credit()}")
     elif args.dataset:
         raise UserError("give either an input file or --dataset, not both")
-    cl.read_examples(path, cl.ClassifyConfig(**{**cfg.__dict__}))     # bad input before DIR
+    ex = cl.read_examples(path, cfg)              # bad input is refused before DIR is made
     out = prepare_out_dir(args.out, "classify", args.force)
-    print(cl.train_job(path, cfg, out, name=name))
+    print(cl.train_job(path, cfg, out, name=name, ex=ex))
     return 0

@@ -21,8 +21,6 @@ LSTM trained on the spot to count brackets (:mod:`.explain_builtin`).
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 
 from ..errors import UserError
@@ -43,11 +41,11 @@ examples:
   lstmkit explain                                   # built-in bracket counter → explain.html
   lstmkit explain --input "((a)(b))" --step 4 --lang zh --out brackets.html
   lstmkit explain --format text --step 3            # the four stages as tables
-  lstmkit explain model.safetensors --input "the cat" --unit 7
-  lstmkit explain model.safetensors --csv recent.csv --step 12
+  lstmkit explain out/austen --input "Mr. Darcy" --layer 2 --unit 7   # a textgen model
+  lstmkit explain out/co2 --csv co2.csv --step 24   # a forecast model: its input window
 """
 
-STAGES = ("forget", "input", "cell", "output")
+MAX_STEPS = 2000     # the page holds every step's vectors; beyond this it gets unwieldy
 
 
 def add_arguments(p) -> None:
@@ -73,18 +71,18 @@ def add_arguments(p) -> None:
 
 # ------------------------------------------------------------------ the data
 def _lstm_layers(model):
-    """[(trace key, cell layer, description)] for every LSTM the trace will report, in order."""
+    """[(position in trace()'s answer, LSTM layer, index in model.layers)] for every plain
+    LSTM (a Bidirectional gives two: its forward and backward halves). LSTM variants are
+    traced too but not shown: their pre-activations are not x·W_x + h·W_h + b."""
     from ..inspect.trace import _is_traceable, _traceable_bidir
-    out, seen = [], set()
+    from ..layers import LSTM
+    traced = []                                               # trace()'s order
     for n, ly in enumerate(model.layers):
-        name = ly.name if ly.name not in seen else f"{ly.name}_{n}"
-        seen.add(name)
         if _traceable_bidir(ly):
-            out.append((f"{name}/forward", ly.forward_layer, n))
-            out.append((f"{name}/backward", ly.backward_layer, n))
+            traced += [(ly.forward_layer, n), (ly.backward_layer, n)]
         elif _is_traceable(ly):
-            out.append((name, ly, n))
-    return out
+            traced.append((ly, n))
+    return [(pos, cell, n) for pos, (cell, n) in enumerate(traced) if isinstance(cell, LSTM)]
 
 
 def _r(a) -> list:
@@ -109,13 +107,21 @@ def explain_data(model, x, tokens, *, layer: int = 1, step: int | None = None,
     if not 1 <= layer <= len(lstms):
         raise UserError(f"--layer {layer}: the model has {len(lstms)} LSTM layer(s), "
                         f"choose 1…{len(lstms)}")
-    key, cell, idx = lstms[layer - 1]
-    tr = trace(model, x)[key]
+    n_steps = np.shape(x)[1]
+    if n_steps > MAX_STEPS:
+        raise UserError(f"the input has {n_steps} time steps; explain shows at most {MAX_STEPS}: "
+                        "give a shorter input")
+    pos, cell, idx = lstms[layer - 1]
+    key, tr = list(trace(model, x).items())[pos]
     # the chosen layer's input: feed x through the layers before it, as inference does
-    xin = np.asarray(x)
+    xin, mask = np.asarray(x), None
     for ly in model.layers[:idx]:
-        xin = ly.forward(xin, training=False)
-        xin = xin[0] if isinstance(xin, tuple) else xin
+        saved = getattr(ly, "states", None)                   # a stateful layer keeps its state
+        ly_mask = ly.compute_mask(mask, xin)
+        xin = ly.forward(xin, training=False, mask=mask)
+        xin, mask = (xin[0] if isinstance(xin, tuple) else xin), ly_mask
+        if hasattr(ly, "states"):
+            ly.states = saved
     xin = np.asarray(xin, np.float64)[0]                     # (T, D) this sequence
     names = ("i", "f", "g", "o", "c", "h")
     arr = {k: np.asarray(tr[k], np.float64)[0] for k in names}   # (T, H), input order
@@ -128,6 +134,10 @@ def explain_data(model, x, tokens, *, layer: int = 1, step: int | None = None,
     W_x, W_h, b = (np.asarray(p, np.float64) for p in cell.params[:3])
     h_prev = np.vstack([h0[None], arr["h"][:-1]])             # (T, H) h_{t-1}
     z = xin @ W_x + h_prev @ W_h + b                         # (T, 4H) z_t = x_t·W_x + h_{t-1}·W_h + b
+    bad = ~np.all(np.isfinite(np.hstack([z, arr["c"], arr["h"]])), axis=1)   # (T,)
+    if bad.any():
+        raise UserError(f"the layer computes NaN or inf from step {int(np.argmax(bad)) + 1} on: "
+                        "the model's weights or the input values are broken")
     step = 1 if step is None else step
     _check_step(step, T)
     if unit is None:                                          # the unit whose memory moves most
@@ -165,8 +175,7 @@ def prepare(args) -> dict:
         text = DEFAULT_TEXT if args.input is None else args.input
         inp.check_text(text, list(VOCAB))                    # before training: fail fast
         _check_step(args.step, len(text))
-        layers, info = train_bracket_counter(seed=args.seed)
-        model = SimpleNamespace(layers=layers)
+        model, info = train_bracket_counter(seed=args.seed)
         x, tokens, source = one_hot(text), list(text), "built-in"
         if args.unit is None:                                # follow the counting unit
             args.unit = info["counter"]

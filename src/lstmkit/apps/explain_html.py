@@ -47,6 +47,7 @@ button:disabled{opacity:.4;cursor:default}
 #strip td.lab{width:auto;min-width:70px;text-align:right;padding-right:6px;border:none;color:#444;
  position:sticky;left:0;background:#fafaf7;z-index:1}
 #strip tr.tok td{cursor:pointer;font:600 14px ui-monospace,monospace;background:#fff}
+#strip tr.tok td.long{font-size:11px;padding:0 3px;max-width:90px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 #strip td.cur{outline:2px solid #d7301f;outline-offset:-2px}
 .cap{color:#666;font-size:12px;margin:2px 0 6px}
 .stage{background:#fff;border:1px solid #ddd;border-radius:8px;margin:12px auto;padding:10px 18px}
@@ -208,7 +209,7 @@ const STAGES = {
 function strip() {
   const tb = el("table");
   const tok = el("tr", {class: "tok"}, el("td", {class: "lab"}, UI.input));
-  D.tokens.forEach((s, t) => tok.append(el("td", {class: t + 1 === step ? "cur" : "", title: `t = ${t + 1}`,
+  D.tokens.forEach((s, t) => tok.append(el("td", {class: (t + 1 === step ? "cur" : "") + (s.length > 2 ? " long" : ""), title: `t = ${t + 1}: ${s}`,
     onclick: () => { step = t + 1; render(); }}, s === " " ? "␣" : s)));
   tb.append(tok);
   const num = el("tr", {}, el("td", {class: "lab"}, "t"));

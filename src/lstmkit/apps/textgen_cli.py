@@ -8,7 +8,7 @@ from ..errors import UserError
 HELP = "character-level text generation (char-rnn: 2 stateful LSTMs, truncated BPTT)"
 DESCRIPTION = """\
 Train a character-level language model on a text and sample from it. Training
-reports validation bits per character after every epoch (10%% of the text held
+reports validation bits per character after every epoch (10% of the text held
 out), saves the model after every epoch and continues an interrupted run with
 --resume. With no TEXT, the bundled Pride and Prejudice (Jane Austen, 1813, public
 domain) is used.
@@ -31,7 +31,7 @@ def add_arguments(p) -> None:
     t.add_argument("--seq-len", type=int, default=64, help="BPTT length T (default 64)")
     t.add_argument("--batch-size", type=int, default=32, help="parallel streams B (default 32)")
     t.add_argument("--units", type=int, default=128, help="units per LSTM (default 128)")
-    t.add_argument("--learning-rate", type=float, default=3e-3)
+    t.add_argument("--learning-rate", type=float, default=5e-3)
     t.add_argument("--max-chars", type=int, help="use only the first N characters")
     t.add_argument("--resume", action="store_true",
                    help="continue the training saved in --out (same text)")

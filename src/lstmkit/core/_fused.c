@@ -539,7 +539,7 @@ static PyObject *mk_plan(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "nn", &B, &H)) return NULL;
     find_blas();
 #ifdef HAVE_MK
-    if (mk_usable(H)) return PyLong_FromLong(mk_threads(B, H));
+    if (mk_usable(B, H)) return PyLong_FromLong(mk_threads(B, H));
 #endif
     return PyLong_FromLong(0);
 }

@@ -218,8 +218,9 @@ static void *bwd_worker(void *p)
     return NULL;
 }
 
-static int mk_usable(idx H)
+static int mk_usable(idx B, idx H)
 {
+    if (B < 2) return 0;                          /* B = 1: BLAS gemv is better (measured) */
     const char *e = getenv("LSTMKIT_NO_MK");
     if (e && *e && strcmp(e, "0") != 0) return 0;
     __builtin_cpu_init();
@@ -232,7 +233,7 @@ static int mk_threads(idx B, idx H)
 {
     int n = blas_nthreads ? blas_nthreads() : 1;
     double flops = 8.0 * B * H * H;
-    if (flops < 2e5) n = 1;
+    if (flops < 2e6) n = 1;                 /* tiny steps: a barrier costs more than it saves */
     if (n > H / 16) n = (int)(H / 16);
     if (n > 64) n = 64;
     return n < 1 ? 1 : n;
@@ -268,7 +269,7 @@ static void run_threads(void *(*worker)(void *), job_t *J)
 static int mk_forward(idx T, idx B, idx H, float *act, const float *W_h, float *hs, float *cs,
                       float *tcs, int cache, const float *mask, const float *rmask)
 {
-    if (!mk_usable(H)) return -1;
+    if (!mk_usable(B, H)) return -1;
     float *P = pack_fwd(W_h, H);
     float *hr = rmask ? malloc(2 * (size_t)B * H * sizeof(float)) : NULL;
     if (!P || (rmask && !hr)) { free(P); free(hr); return -1; }
@@ -286,7 +287,7 @@ static int mk_backward(idx T, idx B, idx H, const float *dhs, float *dh, float *
                        float *act, float *tcs, float *cs, float *dz, const float *W_h,
                        const float *mask, const float *rmask)
 {
-    if (!mk_usable(H)) return -1;
+    if (!mk_usable(B, H)) return -1;
     float *Q = pack_bwd(W_h, H);
     if (!Q) return -1;
     job_t J = {.T = T, .B = B, .H = H, .nthreads = mk_threads(B, H), .act = act, .cs = cs,

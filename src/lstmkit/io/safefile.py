@@ -171,7 +171,8 @@ def _plain_value(path, where, key, v):
                          f"expected a number, string, bool or null")
 
 
-_PROBE = {"units": 1, "input_dim": 1, "output_dim": 1, "activation": "linear", "rate": 0.0}
+_PROBE = {"units": 1, "input_dim": 1, "output_dim": 1, "activation": "linear", "rate": 0.0,
+          "proj_size": 2}
 _KEYS_CACHE: dict = {}
 
 
@@ -182,7 +183,15 @@ def allowed_keys(cls) -> frozenset:
         need = {p.name: _PROBE.get(p.name, 1) for p in sig.parameters.values()
                 if p.name != "self" and p.default is inspect.Parameter.empty
                 and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-        _KEYS_CACHE[cls] = frozenset(cls(**need).get_config())
+        for units in (1, 4):                    # e.g. LSTMP needs proj_size < units
+            try:
+                probe = {**need, "units": units} if "units" in need else need
+                _KEYS_CACHE[cls] = frozenset(cls(**probe).get_config())
+                break
+            except (TypeError, ValueError):
+                continue
+        else:
+            raise ModelFileError(f"cannot check configs of layer type {cls.type_name}")
     return _KEYS_CACHE[cls]
 
 
@@ -221,20 +230,37 @@ def check_layer_entry(path, entry, where, layer_types, nested=False):
     return cls, cfg
 
 
-def estimate_params(entries, in_dim) -> int:
-    """A rough upper bound of the parameter count a checked config asks for (before building)."""
+KNOWN_CELLS = ("LSTM", "GRU", "SimpleRNN")      # output size = units, recurrent kernel (H, G·H)
+
+
+def _cell_min(cls, h, d):
+    if cls.type_name in KNOWN_CELLS:
+        return cls.n_gates * h * (d + h)            # W_x (D, G·H) and W_h (H, G·H)
+    return h * d                                    # any cell: an input kernel with ≥ H columns
+
+
+def min_params(entries, in_dim, layer_types) -> int:
+    """A lower bound of the parameter count a checked config asks for, computed without
+    building anything: a file holding fewer values than this cannot be right."""
+    from ..layers import Recurrent
     total, d = 0, int(in_dim or 1)
     for cls, cfg in entries:
-        if "layer" in cfg and isinstance(cfg["layer"], dict):        # Bidirectional
-            inner = cfg["layer"]["config"]
-            h = int(inner.get("units", 1))
-            total += 2 * 4 * h * (d + h + 2)
-            d = 2 * h
-        elif "output_dim" in cfg:
-            total += int(cfg.get("input_dim", 1)) * int(cfg["output_dim"])
-            d = int(cfg["output_dim"])
-        elif "units" in cfg:
-            h = int(cfg["units"])
-            total += getattr(cls, "n_gates", 1) * h * (d + h + 2)
-            d = h
+        if cls.type_name == "Bidirectional":
+            inner = layer_types[cfg["layer"]["type"]]
+            h = int(cfg["layer"]["config"].get("units", 1))
+            total += 2 * _cell_min(inner, h, d)
+            known = inner.type_name in KNOWN_CELLS
+            d = (2 * h if cfg.get("merge_mode", "concat") == "concat" else h) if known else 1
+        elif cls.type_name == "Embedding":
+            total += int(cfg.get("input_dim", 1)) * int(cfg.get("output_dim", 1))
+            d = int(cfg.get("output_dim", 1))
+        elif issubclass(cls, Recurrent):
+            h = int(cfg.get("units", 1))
+            total += _cell_min(cls, h, d)
+            d = h if cls.type_name in KNOWN_CELLS else 1
+        elif cls.type_name == "Dense":
+            total += int(cfg.get("units", 1)) * d
+            d = int(cfg.get("units", 1))
+        elif cls.type_name not in ("Dropout", "Activation"):
+            d = 1                                   # unknown output size: assume the least
     return total

@@ -141,10 +141,10 @@ def read_model(path):
                for i, e in enumerate(layers_cfg)]
     shape = _check_input_shape(path, safefile.load_json(path, meta, "input_shape"))
     held = sum(int(np.prod(s)) for _, s, _, _ in tensors.values())
-    want = safefile.estimate_params(checked, shape[-1])
-    if want > 2 * held + 4096:
-        raise ModelFileError(f"{path}: the config asks for about {want} parameters but the file "
-                             f"holds only {held} values")
+    want = safefile.min_params(checked, shape[-1], LAYER_TYPES)
+    if want > held:
+        raise ModelFileError(f"{path}: the config asks for at least {want} parameters but the "
+                             f"file holds only {held} values")
     try:
         layers = [cls.from_config(cfg) if cls.type_name != "Bidirectional" else
                   cls(LAYER_TYPES[cfg["layer"]["type"]].from_config(cfg["layer"]["config"]),
@@ -154,6 +154,8 @@ def read_model(path):
         model.build(shape)
     except (TypeError, ValueError) as e:
         raise ModelFileError(f"{path}: the config does not describe a valid model: {e}") from None
+    except MemoryError:
+        raise ModelFileError(f"{path}: the config asks for more memory than there is") from None
     expected = {f"{i}.{n}": (layer.dtype, tuple(a.shape))
                 for i, layer in enumerate(model.layers) for n, a in layer.named_tensors().items()}
     extra_ok = ("optimizer.",) if kind == "checkpoint" else ()
