@@ -27,8 +27,10 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (set on some machines to dodge old OpenBLAS
+# bugs) pin a current OpenBLAS to slower kernels: unset for this command only.
 bench: $(VENV)/.installed-dev
-	$(BIN)/python benchmarks/run.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -107,6 +107,44 @@ def launch(shape, steps, threads, procs=1, batch=None) -> dict:
     return json.loads(line[7:])
 
 
+NETWORKS = {   # name: (bandwidth in bytes/s, latency α in s per message)
+    "10 Gb Ethernet": (1.25e9, 50e-6),
+    "100 Gb InfiniBand": (12.5e9, 2e-6),
+}
+
+
+def allreduce_model(P: int, N: int, bw: float, alpha: float) -> float:
+    """Ring Allreduce of P float32: reduce-scatter + all-gather, 2(N−1) messages of 4P/N bytes."""
+    return 2 * (N - 1) / N * 4 * P / bw + 2 * (N - 1) * alpha if N > 1 else 0.0
+
+
+def model_table(res: dict, threads: int = 2) -> list[str]:
+    """Predicted steps/s on N machines like this one (2 cores, ``threads`` BLAS threads each):
+    t(N) = t_compute(B/N) + t_allreduce(P, N), from the measured compute times."""
+    B, P = res["shape"]["B"], res["params"]
+    t_c = {}
+    for r in res["rows"]:
+        if r["config"] == f"1 proc x {threads} thread{'s' if threads > 1 else ''}":
+            t_c[B] = 1 / r["steps_per_s_median"]
+        elif r["config"].startswith("compute only") and r["config"].endswith(f"{threads} thread"
+                                                                            + ("s" if threads > 1 else "")):
+            t_c[r["B"]] = 1 / r["steps_per_s_median"]
+    lines = [f"N machines (global batch B={B}, {threads} threads each; P={P:,}, 4P={4 * P / 1e6:.2f} MB)",
+             f"{'N':>3s} {'B/N':>4s} {'compute ms':>10s}  " + "  ".join(
+                 f"{name + ': allreduce ms, steps/s, speed-up':>44s}" for name in NETWORKS)]
+    for N in (1, 2, 4, 8):
+        b = B // N
+        if b not in t_c:
+            continue
+        cells = []
+        for bw, alpha in NETWORKS.values():
+            ta = allreduce_model(P, N, bw, alpha)
+            t = t_c[b] + ta
+            cells.append(f"{1e3 * ta:14.2f} {1 / t:14.3f} {t_c[B] / t:14.2f}")
+        lines.append(f"{N:3d} {b:4d} {1e3 * t_c[b]:10.1f}  " + "  ".join(cells))
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shape", default="medium", choices=sorted(SHAPES))
@@ -156,6 +194,9 @@ def main() -> None:
               + (f"  exchange {1e3 * r['exchange_s_median']:.1f} ms, Allreduce of P "
                  f"{1e3 * r['Allreduce_median']:.2f} ms (polled Iallreduce "
                  f"{1e3 * r['Iallreduce_polled_median']:.2f} ms)" if "exchange_s_median" in r else ""))
+    for threads in (1, 2):
+        print()
+        print("\n".join(model_table(res, threads)))
     print(f"wrote {args.out}")
 
 

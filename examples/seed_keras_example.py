@@ -13,7 +13,7 @@ The tutorial (shared/seeds/004…, "5.1 使用TensorFlow构建LSTM模型") write
 
 Its x_train / y_train are left to the reader; here they are scikit-learn's
 8×8 digits read as 8 time steps × 8 features (see lstmkit.demo.digits_sequences),
-with a held-out, stratified 10 % test split (180 digits).
+with a held-out, stratified 10 % test split (179 digits).
 Needs scikit-learn: pip install 'lstmkit[examples]'.
 
     python examples/seed_keras_example.py            # 10 epochs, prints test accuracy

@@ -3,6 +3,7 @@
 the final flat parameters followed by the per-epoch losses and val losses to OUT.npy."""
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -32,6 +33,8 @@ def train(dtype="float32", batch=8, n=40, epochs=2, opt="adam", comm=None, check
 
 if __name__ == "__main__":
     out, dtype, batch, n, epochs, opt = sys.argv[1:7]
+    if os.environ.get("JOB_N_ON_RANK1") and os.environ.get("PMI_RANK") == "1":
+        n = os.environ["JOB_N_ON_RANK1"]                  # a rank with other data (a test)
     ckpt = sys.argv[7] if len(sys.argv) > 7 else None     # checkpoint every 2 batches, resume
     flat, model = train(dtype, int(batch), int(n), int(epochs), opt, checkpoint=ckpt)
     from lstmkit.parallel import world

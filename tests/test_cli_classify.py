@@ -123,6 +123,7 @@ def test_classify_bad_input(tmp_path, capsys, case):
         needles = ["at least 2 different labels"]
     rc, _, err = run_cli(capsys, *args)
     assert_user_error(rc, err, *needles)
+    assert not (tmp_path / "o").exists() or case == "unwritable_out"    # no output for bad input
 
 
 @pytest.mark.slow

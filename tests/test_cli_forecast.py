@@ -128,3 +128,11 @@ def test_forecast_end_to_end_beats_naive_on_real_series(tmp_path, capsys, name, 
     m = json.loads((out / "metrics.json").read_text())
     assert m["lstm"]["mase"] < m["naive"]["mase"], m
     assert "beats the naive forecast" in stdout
+
+
+def test_forecast_without_out_makes_a_fresh_numbered_dir(tmp_path, capsys, monkeypatch):
+    data = _co2_slice(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    for k in (1, 2):
+        rc, stdout, _ = run_cli(capsys, "forecast", data, "--target", "co2", *QUICK)
+        assert rc == 0 and (tmp_path / "lstmkit-runs" / f"forecast-{k}" / "forecast.csv").exists()

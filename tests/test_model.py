@@ -191,3 +191,35 @@ def test_get_set_weights_and_errors():
     m.compile("adam", "mse")
     with pytest.raises(ValueError, match="same number of samples"):
         m.fit(np.zeros((4, 3, 1)), np.zeros((3, 2)), verbose=0)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_saturated_softmax_still_learns(sparse):
+    """Dense(softmax) + cross-entropy from probabilities: the gradient is taken from the
+    logits (as Keras does), so a confidently wrong prediction (p_true ≈ 0, below the
+    clipping ε) still gets the exact gradient softmax(z) − y."""
+    x = np.ones((2, 3, 1))
+    ids = np.array([0, 1])
+    m = Sequential([LSTM(2, dtype="float64"), Dense(2, activation="softmax", dtype="float64")])
+    m.compile("sgd", "sparse_categorical_crossentropy" if sparse else "categorical_crossentropy")
+    m.build((3, 1))
+    dense = m.layers[1]
+    dense.params[1][...] = [-60.0, 60.0]                       # p(class 0) ≈ e^-120
+    loss, y_pred, _ = m.compute_gradients(x, ids if sparse else np.eye(2)[ids])
+    z = dense._z
+    sm = np.exp(z - z.max(1, keepdims=True))
+    sm /= sm.sum(1, keepdims=True)
+    assert y_pred[0, 0] < 1e-40 and np.isfinite(loss) and loss > 50    # the logits' loss, not −log ε
+    assert np.abs(dense.grads[1] - (sm - np.eye(2)[ids]).mean(0)).max() < 1e-12
+    assert dense.activation == "softmax"
+
+
+def test_evaluate_uses_the_same_loss_as_training():
+    x = np.ones((2, 3, 1))
+    y = np.eye(2)[[0, 1]]
+    m = Sequential([LSTM(2, dtype="float64"), Dense(2, activation="softmax", dtype="float64")])
+    m.compile("sgd", "categorical_crossentropy")
+    m.build((3, 1))
+    m.layers[1].params[1][...] = [-60.0, 60.0]
+    train_loss, _, _ = m.compute_gradients(x, y)
+    assert m.evaluate(x, y) == pytest.approx(train_loss, rel=1e-12) and train_loss > 50

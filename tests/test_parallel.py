@@ -230,3 +230,10 @@ def test_killed_mpi_run_resumes_from_its_checkpoint_as_if_uninterrupted(tmp_path
     want, model = _mpi_job.train("float64", 5, 40, 3, "adam", comm=LocalComm())
     got = np.load(out)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)   # weights and history
+
+
+def test_ranks_with_different_data_stop_with_a_clear_error(tmp_path):
+    p, dt = run_mpi([str(ROOT / "tests" / "_mpi_job.py"), str(tmp_path / "x.npy"),
+                     "float64", "8", "40", "2", "adam"], env={"JOB_N_ON_RANK1": "44"})
+    assert p.returncode != 0 and dt < 30
+    assert "the 2 MPI ranks disagree about samples" in p.stderr, p.stderr

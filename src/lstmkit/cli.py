@@ -26,6 +26,8 @@ COMMANDS: dict[str, str] = {
     "explain": "lstmkit.apps.explain",
     "longmemory": "lstmkit.apps.longmemory",
     "sweep": "lstmkit.apps.sweep",
+    "export": "lstmkit.apps.export_cli",
+    "inspect": "lstmkit.apps.inspect_cli",
 }
 
 

@@ -5,7 +5,7 @@ read as a sequence of 8 time steps (the pixel columns, left to right) of 8
 features (the pixels of that column), standardised with the training split's
 pixel mean and standard deviation (one pair for all pixels: reading the pixels
 in [0, 1] instead trains slower and stays near 0.90–0.93 after 10 epochs);
-labels one-hot; a stratified 90 / 10 split (180 held-out digits).
+labels one-hot; a stratified 90 / 10 split (179 held-out digits).
 scikit-learn is needed only here (``pip install 'lstmkit[examples]'``).
 """
 from __future__ import annotations

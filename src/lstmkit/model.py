@@ -176,9 +176,32 @@ class Sequential:
         self._require_compiled()
         y_pred, mask = self._forward(x, training=training)
         w = self._loss_weights(y_pred, mask)
+        last = self.layers[-1]
+        if self._softmax_ce_from_logits():
+            # Keras' shortcut: softmax output + cross-entropy from probabilities is taken from
+            # the logits z: ∂L/∂z = softmax(z) − y exactly, never stalled by the ε-clipping of p
+            loss, dz = type(self.loss)(from_logits=True).value_and_grad(y, last._z, sample_weight=w)
+            last.activation = "linear"             # backward from dz, past the softmax
+            try:
+                self._backward(dz)
+            finally:
+                last.activation = "softmax"
+            return loss, y_pred, w
         loss, dy = self.loss.value_and_grad(y, y_pred, sample_weight=w)
         self._backward(dy)
         return loss, y_pred, w
+
+    def loss_value(self, y, y_pred, w=None) -> float:
+        """The batch loss after a forward pass, as training computes it (from the logits
+        for a softmax output with cross-entropy)."""
+        if self._softmax_ce_from_logits():
+            return type(self.loss)(from_logits=True)(y, self.layers[-1]._z, sample_weight=w)
+        return self.loss(y, y_pred, sample_weight=w)
+
+    def _softmax_ce_from_logits(self) -> bool:
+        last = self.layers[-1]
+        return (isinstance(self.loss, losses_mod.CategoricalCrossentropy) and not self.loss.from_logits
+                and getattr(last, "activation", None) == "softmax" and hasattr(last, "_z"))
 
     def train_on_batch(self, x, y, return_dict=False):
         """One gradient step on (x, y); returns the loss (and this batch's metrics)."""
@@ -194,7 +217,7 @@ class Sequential:
         self._require_compiled()
         y_pred, mask = self._forward(x)
         w = self._loss_weights(y_pred, mask)
-        return self._pack(self.loss(y, y_pred, sample_weight=w), y, y_pred, w, return_dict)
+        return self._pack(self.loss_value(y, y_pred, w), y, y_pred, w, return_dict)
 
     def _pack(self, loss, y, y_pred, w, return_dict):
         out = {"loss": loss}

@@ -73,7 +73,7 @@ def evaluate_loop(model, x, y, batch_size=32, comm=None) -> dict:
         yb = y[i:i + batch_size]
         y_pred, mask = model._forward(x[i:i + batch_size])
         w = model._loss_weights(y_pred, mask)
-        run.update(model.loss(yb, y_pred, sample_weight=w), yb, y_pred, w)
+        run.update(model.loss_value(yb, y_pred, w), yb, y_pred, w)
     return comm.reduce_running(run).logs()
 
 

@@ -34,3 +34,17 @@ def test_detect_season():
     y = 0.05 * t + np.sin(2 * np.pi * t / 12) + 0.1 * rng.normal(size=300)
     assert mf.detect_season(y) == 12
     assert mf.detect_season(rng.normal(size=300).cumsum()) == 0   # a random walk has none
+
+
+@pytest.mark.parametrize("times, want", [
+    (["1999", "2001"], ["2003", "2005"]),
+    (["2001-11", "2001-12"], ["2002-01", "2002-02"]),
+    (["2010-11-01", "2010-12-01"], ["2011-01-01", "2011-02-01"]),       # calendar months
+    (["2010-12-20", "2010-12-27"], ["2011-01-03", "2011-01-10"]),       # weekly
+    (["a", "b"], ["b+1", "b+2"]),
+])
+def test_time_labels_continue_past_the_end(times, want):
+    from lstmkit.apps.timeaxis import extend, positions
+    assert extend(times, len(times), 2) == want
+    x = positions(times + want, 4)
+    assert np.all(np.diff(x) > 0)

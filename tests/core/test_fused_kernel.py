@@ -102,9 +102,9 @@ def _run(x, W_x, W_h, b, h0, c0, mask, rmask, dhs, dh_T, dc_T, need_cache=True):
     return (hs, h_T, c_T) + tuple(grads)
 
 
-# H = 6: the BLAS loop; H % 16 == 0: the packed AVX-512 loop (float32) with 1 or 2
-# threads, its row blocks (B = 1, 13, 30 → blocks of ≤ 12 forward, ≤ 24 backward).
-SHAPES = [(7, 4, 5, 6, 2), (6, 16, 5, 128, 2), (5, 30, 3, 16, 1), (4, 4, 3, 256, 2), (5, 13, 7, 64, 1)]
+# H = 6: the BLAS loop; H % 32 == 0: the packed AVX-512 loop (float32) with 1 or 2
+# threads, its row blocks (B = 4, 13, 16, 30 → blocks of ≤ 12 rows).
+SHAPES = [(7, 4, 5, 6, 2), (6, 16, 5, 128, 2), (5, 30, 3, 32, 1), (4, 4, 3, 256, 2), (5, 13, 7, 64, 1)]
 
 
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
@@ -132,7 +132,7 @@ def test_sequence_paths_equal_reference(dt, extras, shape, monkeypatch):
 
     from lstmkit.core import _fused
     with threadpool_limits(threads):                       # the C loop's thread count follows BLAS's
-        if H % 16 == 0 and dt == np.float32 and AVX512:   # the packed loop runs, on `threads` threads
+        if H % 32 == 0 and dt == np.float32 and AVX512:   # the packed loop runs, on `threads` threads
             assert _fused.mk_threads(B, H) == threads
         runs = {"C loop": _run(x, W_x, W_h, b, h0, c0, mask, rmask, dhs, dh_T, dc_T)}
     monkeypatch.setenv("LSTMKIT_NO_MK", "1")

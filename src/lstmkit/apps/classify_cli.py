@@ -90,6 +90,7 @@ def run(args) -> int:
     elif args.dataset:
         raise UserError("give either an input file or --dataset, not both")
     ex = cl.read_examples(path, cfg)              # bad input is refused before DIR is made
+    cl.fit_meta(ex, cl.split_indices(ex, cfg)[0], cfg)
     out = prepare_out_dir(args.out, "classify", args.force)
     print(cl.train_job(path, cfg, out, name=name, ex=ex))
     return 0

@@ -38,7 +38,7 @@ def forecast_plot(path, x, y, bt_x, bt_pred, fx, fpred, lower=None, upper=None,
 def confusion_plot(path, cm, labels, title="Confusion matrix"):
     cm = np.asarray(cm)
     n = len(labels)
-    fig = _figure(1.2 + 0.6 * max(n, 4), 1.0 + 0.55 * max(n, 4))
+    fig = _figure(max(6.0, 1.6 + 0.6 * n), max(5.0, 1.4 + 0.55 * n))
     ax = fig.add_subplot(1, 1, 1)
     im = ax.imshow(cm, cmap="Blues")
     fig.colorbar(im, ax=ax, fraction=0.046)

@@ -10,10 +10,10 @@
  * Forward panel u (units 8u … 8u+7) is H × 32: column c holds gate c/8 of unit
  * 8u + c%8, so one panel yields z_i, z_f, z_g, z_o of its 8 units:
  *     z_t[:, g·H + 8u + c] += Σ_k h_{t-1}[:, k] · W_h[k, g·H + 8u + c]
- * Backward panel q (units 16q … 16q+15) is 4H × 16, W_hᵀ's columns:
- *     dh[:, 16q + c] += Σ_k dz_t[:, k] · W_h[16q + c, k]
+ * Backward panel q (units 32q … 32q+31) is 4H × 32, W_hᵀ's columns:
+ *     dh[:, 32q + c] += Σ_k dz_t[:, k] · W_h[32q + c, k]
  *
- * Used only when the CPU has AVX-512 (checked at run time) and H % 16 == 0;
+ * Used only when the CPU has AVX-512 (checked at run time), H % 32 == 0 and B > 1;
  * otherwise _fused.c runs its BLAS loop. Set LSTMKIT_NO_MK=1 to force that one.
  */
 #include <pthread.h>
@@ -44,20 +44,20 @@ static float *pack_fwd(const float *W_h, idx H)        /* (H, 4H) → H/8 panels
     return P;
 }
 
-static float *pack_bwd(const float *W_h, idx H)        /* (H, 4H) → H/16 panels of 4H × 16 */
+static float *pack_bwd(const float *W_h, idx H)        /* (H, 4H) → H/32 panels of 4H × 32 */
 {
     float *Q = aligned_alloc(64, (size_t)H * 4 * H * sizeof(float));
     if (!Q) return NULL;
-    for (idx q = 0; q < H / 16; q++)
+    for (idx q = 0; q < H / 32; q++)
         for (idx k = 0; k < 4 * H; k++)
-            for (int c = 0; c < 16; c++)
-                Q[(q * 4 * H + k) * 16 + c] = W_h[(16 * q + c) * 4 * H + k];
+            for (int c = 0; c < 32; c++)
+                Q[(q * 4 * H + k) * 32 + c] = W_h[(32 * q + c) * 4 * H + k];
     return Q;
 }
 
 /* ------------------------------------------------------------- kernels */
-/* MR rows of z (ld 4H) += MR rows of h (ld H) · forward panel P. */
-INL MK void fwd_block(const int MR, const float *restrict P, const float *restrict h, idx H,
+/* MR rows of z (ld 4H) += MR rows of h · forward panel P; h packed k-major: A[k·MR + r]. */
+INL MK void fwd_block(const int MR, const float *restrict P, const float *restrict A, idx H,
                       float *restrict z)
 {
     v16 a0[12], a1[12];
@@ -67,7 +67,7 @@ INL MK void fwd_block(const int MR, const float *restrict P, const float *restri
         v16 w0 = *(const v16 *)(P + 32 * k), w1 = *(const v16 *)(P + 32 * k + 16);
 #pragma GCC unroll 12
         for (int r = 0; r < MR; r++) {
-            float s = h[r * H + k];
+            float s = A[k * MR + r];
             a0[r] += s * w0;
             a1[r] += s * w1;
         }
@@ -82,31 +82,60 @@ INL MK void fwd_block(const int MR, const float *restrict P, const float *restri
     }
 }
 
-/* MR rows of dh (ld H) += (MR rows of dz (ld 4H) · backward panel Q) [⊙ rm rows]. */
-INL MK void bwd_block(const int MR, const float *restrict Q, const float *restrict dz, idx H,
+/* MR rows of dh (ld H) += (MR rows of dz · backward panel Q) [⊙ rm rows]; dz packed
+ * k-major: A[k·MR + r]. */
+INL MK void bwd_block(const int MR, const float *restrict Q, const float *restrict A, idx H,
                       float *restrict dh, const float *restrict rm)
 {
-    v16 a[24];
-#pragma GCC unroll 24
-    for (int r = 0; r < MR; r++) a[r] = (v16){0};
+    v16 a0[12], a1[12];
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; r++) { a0[r] = (v16){0}; a1[r] = (v16){0}; }
     for (idx k = 0; k < 4 * H; k++) {
-        v16 w = *(const v16 *)(Q + 16 * k);
-#pragma GCC unroll 24
-        for (int r = 0; r < MR; r++) a[r] += dz[r * 4 * H + k] * w;
+        v16 w0 = *(const v16 *)(Q + 32 * k), w1 = *(const v16 *)(Q + 32 * k + 16);
+#pragma GCC unroll 12
+        for (int r = 0; r < MR; r++) {
+            float s = A[k * MR + r];
+            a0[r] += s * w0;
+            a1[r] += s * w1;
+        }
     }
-#pragma GCC unroll 24
+#pragma GCC unroll 12
     for (int r = 0; r < MR; r++) {
-        v16u *d = (v16u *)(dh + r * H);
-        if (rm) *d += a[r] * *(const v16u *)(rm + r * H);
-        else *d += a[r];
+        v16u *d0 = (v16u *)(dh + r * H), *d1 = (v16u *)(dh + r * H + 16);
+        if (rm) {
+            *d0 += a0[r] * *(const v16u *)(rm + r * H);
+            *d1 += a1[r] * *(const v16u *)(rm + r * H + 16);
+        } else {
+            *d0 += a0[r];
+            *d1 += a1[r];
+        }
     }
 }
 
-#define CASE_F(n) case n: fwd_block(n, P, h + r0 * H, H, z + r0 * 4 * H); break;
-#define CASE_B(n) case n: bwd_block(n, Q, dz + r0 * 4 * H, H, dh + r0 * H, rm ? rm + r0 * H : NULL); break;
+#define CASE_F(n) case n: fwd_block(n, P, A + r0 * H, H, z + r0 * 4 * H); break;
+#define CASE_B(n) case n: bwd_block(n, Q, A + r0 * 4 * H, H, dh + r0 * H, rm ? rm + r0 * H : NULL); break;
 
-/* z (B rows) += h · panel P, rows in blocks of ≤ 12 as even as possible. */
-static MK void fwd_panel(const float *P, const float *h, idx B, idx H, float *z)
+/* Rows go in blocks of ≤ 12, as even as possible: block b is rows B·b/n … B·(b+1)/n.
+ * A (B × K) is packed block by block, each block k-major, so a kernel reads row r of
+ * column k at a constant offset: A[r0·K + k·MR + r]. pack_cols fills columns k0 … k1−1
+ * (a thread's share), optionally multiplied by scale (same layout as src). */
+static void pack_cols(const float *src, idx ld, idx B, idx K, idx k0, idx k1,
+                      const float *scale, float *A)
+{
+    idx nblk = (B + 11) / 12;
+    for (idx b = 0, r0 = 0, r1; b < nblk; b++, r0 = r1) {
+        r1 = B * (b + 1) / nblk;
+        idx MR = r1 - r0;
+        float *Ab = A + r0 * K;
+        for (idx r = 0; r < MR; r++) {
+            const float *row = src + (r0 + r) * ld, *sc = scale ? scale + (r0 + r) * ld : NULL;
+            for (idx k = k0; k < k1; k++) Ab[k * MR + r] = sc ? row[k] * sc[k] : row[k];
+        }
+    }
+}
+
+/* z (B rows) += h · panel P, h packed by pack_cols (K = H). */
+static MK void fwd_panel(const float *P, const float *A, idx B, idx H, float *z)
 {
     idx nblk = (B + 11) / 12;
     for (idx b = 0, r0 = 0, r1; b < nblk; b++, r0 = r1) {
@@ -118,16 +147,15 @@ static MK void fwd_panel(const float *P, const float *h, idx B, idx H, float *z)
     }
 }
 
-/* dh (B rows) += (dz · panel Q) [⊙ rm], rows in blocks of ≤ 24. */
-static MK void bwd_panel(const float *Q, const float *dz, idx B, idx H, float *dh, const float *rm)
+/* dh (B rows) += (dz · panel Q) [⊙ rm], dz packed by pack_cols (K = 4H). */
+static MK void bwd_panel(const float *Q, const float *A, idx B, idx H, float *dh, const float *rm)
 {
-    idx nblk = (B + 23) / 24;
+    idx nblk = (B + 11) / 12;
     for (idx b = 0, r0 = 0, r1; b < nblk; b++, r0 = r1) {
         r1 = B * (b + 1) / nblk;
         switch (r1 - r0) {
-        CASE_B(1) CASE_B(2) CASE_B(3) CASE_B(4) CASE_B(5) CASE_B(6) CASE_B(7) CASE_B(8)
-        CASE_B(9) CASE_B(10) CASE_B(11) CASE_B(12) CASE_B(13) CASE_B(14) CASE_B(15) CASE_B(16)
-        CASE_B(17) CASE_B(18) CASE_B(19) CASE_B(20) CASE_B(21) CASE_B(22) CASE_B(23) CASE_B(24)
+        CASE_B(1) CASE_B(2) CASE_B(3) CASE_B(4) CASE_B(5) CASE_B(6)
+        CASE_B(7) CASE_B(8) CASE_B(9) CASE_B(10) CASE_B(11) CASE_B(12)
         }
     }
 }
@@ -176,20 +204,17 @@ static void *fwd_worker(void *p)
     idx u0 = nb * a->tid / J->nthreads, u1 = nb * (a->tid + 1) / J->nthreads;
     for (idx t = 0; t < J->T; t++) {
         float *z = J->act + t * B * 4 * H, *h_prev = J->hs + t * BH;
-        const float *hin = J->rmask ? J->hr + (t & 1) * BH : h_prev;
+        const float *A = J->hr + (t & 1) * BH;                 /* h_{t-1} [⊙ rmask], packed */
         for (idx u = u0; u < u1; u++)                          /* z += h_{t-1}·W_h, my units */
-            fwd_panel(J->P + u * H * 32, hin, B, H, z + 8 * u);
+            fwd_panel(J->P + u * H * 32, A, B, H, z + 8 * u);
         float *c_prev = J->cs + (J->cache ? t : (t & 1)) * BH;
         float *c_t = J->cs + (J->cache ? t + 1 : ((t + 1) & 1)) * BH;
         float *tc = J->tcs + (J->cache ? t : 0) * BH;
         fwd_rows_f32(B, H, 8 * u0, 8 * u1, z, NULL, c_prev, c_t, tc, h_prev, h_prev + BH,
                      J->mask ? J->mask + t * B : NULL);
-        if (J->rmask) {                                        /* h_t ⊙ rmask for step t+1 */
-            float *hn = J->hr + ((t + 1) & 1) * BH;
-            for (idx r = 0; r < B; r++)
-                mul_f32(8 * (u1 - u0), h_prev + BH + r * H + 8 * u0, J->rmask + r * H + 8 * u0,
-                        hn + r * H + 8 * u0);
-        }
+        /* my units of h_t [⊙ rmask], packed for step t+1 (ping-pong: the other thread
+         * may still read this step's buffer) */
+        pack_cols(h_prev + BH, H, B, H, 8 * u0, 8 * u1, J->rmask, J->hr + ((t + 1) & 1) * BH);
         barrier_wait(&J->bar);
     }
     return NULL;
@@ -200,9 +225,9 @@ static void *bwd_worker(void *p)
     arg_t *a = p;
     job_t *J = a->J;
     if (!wait_go(J)) return NULL;
-    idx H = J->H, B = J->B, BH = B * H, nq = H / 16;
+    idx H = J->H, B = J->B, BH = B * H, nq = H / 32;
     idx q0 = nq * a->tid / J->nthreads, q1 = nq * (a->tid + 1) / J->nthreads;
-    idx j0 = 16 * q0, j1 = 16 * q1;
+    idx j0 = 32 * q0, j1 = 32 * q1;
     for (idx t = J->T - 1; t >= 0; t--) {
         float *dzt = J->dz + t * B * 4 * H;
         if (J->dhs)                                            /* dh_t += dy_t, my units */
@@ -210,10 +235,13 @@ static void *bwd_worker(void *p)
                 add_f32(j1 - j0, J->dhs + t * BH + r * H + j0, J->dh + r * H + j0);
         bwd_rows_f32(B, H, j0, j1, J->dh, J->dc, J->act + t * B * 4 * H, J->tcs + t * BH,
                      J->cs + t * BH, dzt, J->mask ? J->mask + t * B : NULL);
+        float *A = J->hr + (t & 1) * B * 4 * H;                /* dz_t packed (ping-pong) */
+        for (int g = 0; g < 4; g++)                            /* my units of each gate */
+            pack_cols(dzt, 4 * H, B, 4 * H, g * H + j0, g * H + j1, NULL, A);
         barrier_wait(&J->bar);                                 /* dz_t complete */
         for (idx q = q0; q < q1; q++)                          /* dh += dz_t·W_hᵀ, my units */
-            bwd_panel(J->P + q * 4 * H * 16, dzt, B, H, J->dh + 16 * q,
-                      J->rmask ? J->rmask + 16 * q : NULL);
+            bwd_panel(J->P + q * 4 * H * 32, A, B, H, J->dh + 32 * q,
+                      J->rmask ? J->rmask + 32 * q : NULL);
     }
     return NULL;
 }
@@ -224,7 +252,7 @@ static int mk_usable(idx B, idx H)
     const char *e = getenv("LSTMKIT_NO_MK");
     if (e && *e && strcmp(e, "0") != 0) return 0;
     __builtin_cpu_init();
-    return H % 16 == 0 && H > 0 && __builtin_cpu_supports("avx512f");
+    return H % 32 == 0 && H > 0 && __builtin_cpu_supports("avx512f");
 }
 
 /* Threads: as many as NumPy's BLAS may use (threadpoolctl governs both), fewer when
@@ -234,7 +262,7 @@ static int mk_threads(idx B, idx H)
     int n = blas_nthreads ? blas_nthreads() : 1;
     double flops = 8.0 * B * H * H;
     if (flops < 2e6) n = 1;                 /* tiny steps: a barrier costs more than it saves */
-    if (n > H / 16) n = (int)(H / 16);
+    if (n > H / 32) n = (int)(H / 32);
     if (n > 64) n = 64;
     return n < 1 ? 1 : n;
 }
@@ -271,9 +299,9 @@ static int mk_forward(idx T, idx B, idx H, float *act, const float *W_h, float *
 {
     if (!mk_usable(B, H)) return -1;
     float *P = pack_fwd(W_h, H);
-    float *hr = rmask ? malloc(2 * (size_t)B * H * sizeof(float)) : NULL;
-    if (!P || (rmask && !hr)) { free(P); free(hr); return -1; }
-    if (rmask) mul_f32(B * H, hs, rmask, hr);              /* h_0 ⊙ rmask */
+    float *hr = aligned_alloc(64, 2 * (size_t)B * H * sizeof(float));
+    if (!P || !hr) { free(P); free(hr); return -1; }
+    pack_cols(hs, H, B, H, 0, H, rmask, hr);               /* h_0 [⊙ rmask], packed */
     job_t J = {.T = T, .B = B, .H = H, .cache = cache, .nthreads = mk_threads(B, H),
                .act = act, .hs = hs, .cs = cs, .tcs = tcs, .hr = hr, .mask = mask,
                .rmask = rmask, .P = P};
@@ -289,12 +317,14 @@ static int mk_backward(idx T, idx B, idx H, const float *dhs, float *dh, float *
 {
     if (!mk_usable(B, H)) return -1;
     float *Q = pack_bwd(W_h, H);
-    if (!Q) return -1;
+    float *dzp = aligned_alloc(64, 2 * (size_t)B * 4 * H * sizeof(float));
+    if (!Q || !dzp) { free(Q); free(dzp); return -1; }
     job_t J = {.T = T, .B = B, .H = H, .nthreads = mk_threads(B, H), .act = act, .cs = cs,
                .tcs = tcs, .dh = dh, .dc = dc, .dz = dz, .dhs = dhs, .mask = mask,
-               .rmask = rmask, .P = Q};
+               .rmask = rmask, .P = Q, .hr = dzp};
     run_threads(bwd_worker, &J);
     free(Q);
+    free(dzp);
     return 0;
 }
 #endif  /* HAVE_MK */

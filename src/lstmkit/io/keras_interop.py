@@ -281,7 +281,7 @@ def _from_h5_file(f, path, model_config, dtype, input_shape):
         keys.append(base if k == 0 else f"{base}_{k}")
     first = _first_kernel(f, keys[0], entries[0]["class_name"]) if keys else None
     if dtype is None:
-        dtype = "float64" if first is not None and first.dtype == np.float64 else "float32"
+        dtype = _file_dtype(f)
     model, biases = _model(model_config, dtype, input_shape, first)
     for layer, b, key in zip(model.layers, biases, keys):
         arrays = _h5_arrays(f, path, key, layer)
@@ -305,6 +305,15 @@ def _first_kernel(f, key, class_name):
     if isinstance(ds, h5py.Dataset) and ds.dtype.kind == "f" and ds.ndim == 2:
         return ds[()]
     return None
+
+
+def _file_dtype(f):
+    """'float64' when every float array of the file is float64, else 'float32'."""
+    import h5py
+    kinds = set()
+    f.visititems(lambda n, o: kinds.add(o.dtype.name) if isinstance(o, h5py.Dataset)
+                 and o.dtype.kind == "f" else None)
+    return "float64" if kinds == {"float64"} else "float32"
 
 
 def _open_h5(source, path):

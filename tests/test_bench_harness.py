@@ -1,0 +1,54 @@
+"""The benchmark harness runs end to end on the tiny shape and writes its table.
+
+Numbers come from `make bench`, not from here: this only checks the plumbing
+(three contenders built on the same weights, the table's columns, the JSON).
+"""
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytest.importorskip("torch")
+pytest.importorskip("onnxruntime")
+pytest.importorskip("threadpoolctl")
+
+
+def _load_harness():
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "benchmarks" / "run.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_harness_runs_tiny_and_writes_table(tmp_path, capsys):
+    run = _load_harness()
+    rc = run.main(["--shapes", "tiny", "--quick", "--threads", "1", "--settle", "0",
+                   "--out", str(tmp_path)])
+    assert rc == 0
+    md = (tmp_path / "results.md").read_text()
+    for col in ("ours fwd ms", "torch fwd ms", "ORT fwd ms", "torch/ours fwd", "ORT/ours fwd",
+                "ours train ms", "torch train ms", "torch/ours train", "fwd GF/s", "fwd % peak",
+                "ours MB (tracemalloc)", "torch RSS Δ MB"):
+        assert f"| {col} |" in md, col
+    assert "| tiny | 50,16,32,64 ×1 |" in md
+    assert "CPU:" in md and "GEMM peak" in md
+    res = json.loads((tmp_path / "results.json").read_text())
+    (row,) = res["rows"]
+    assert row["shape"] == "tiny" and row["cell"] == "LSTM"
+    for k in ("lstmkit fwd", "torch fwd", "ort fwd", "lstmkit train", "torch train"):
+        assert row["ms"][k] > 0
+    # the three contenders computed the same function on the same weights
+    assert row["max_abs_diff"]["torch"] < 1e-4 and row["max_abs_diff"]["ort"] < 1e-4
+    assert res["gemm_peak_gflops"] > 0
+    assert row["mem MB"]["lstmkit tracemalloc"] > 0
+
+
+def test_harness_rejects_unknown_shape(tmp_path):
+    run = _load_harness()
+    with pytest.raises(SystemExit):
+        run.main(["--shapes", "huge", "--out", str(tmp_path)])
+    assert not (tmp_path / "results.md").exists()
