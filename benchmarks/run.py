@@ -262,6 +262,7 @@ def main(argv=None):
     torch = mods["torch"]
     torch.set_num_threads(args.threads)
     notes = []
+    load0 = os.getloadavg()
     with threadpool_limits(args.threads):
         peak = gemm_peak(np, 1024 if args.quick else 2048, reps)
         rows = []
@@ -285,6 +286,10 @@ def main(argv=None):
     notes.append("Training = forward + backward with dx, no optimizer step; flops ≈ 3 × forward.")
     if not pinned:
         notes.append("mallopt unavailable: RSS deltas may understate (reused heap).")
+    load1 = os.getloadavg()
+    notes.append(f"Machine load average (1 min) at start / end: {load0[0]:.1f} / {load1[0]:.1f} "
+                 f"on {os.cpu_count()} CPUs (other jobs share this machine; above ~{os.cpu_count()} "
+                 "every multi-threaded contender loses time waiting for its threads).")
     res = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "env": env,
            "reps": reps, "warmup": warmup, "settle": args.settle, "gemm_peak_gflops": peak, "rows": rows, "notes": notes}
     out = Path(args.out)

@@ -67,8 +67,10 @@ def test_terminate_on_nan():
     x[9, 1, 0] = np.nan                                          # in the second batch (no shuffle)
     m = _model()
     h = m.fit(x, y, epochs=3, batch_size=8, verbose=0, shuffle=False, callbacks=[TerminateOnNaN()])
-    assert m.optimizer.iterations == 2 and len(h.history["loss"]) == 1
-    assert np.isnan(h.history["loss"][0])
+    # the NaN batch is not applied: the weights stay those after the first batch
+    assert m.optimizer.iterations == 1 and len(h.history["loss"]) == 1
+    assert np.isnan(h.history["loss"][0]) and np.isfinite(m.flat_params).all()
+    assert h.diverged == {"epoch": 0, "batch": 1, "loss": h.diverged["loss"]}
 
 
 def test_csv_logger(tmp_path):

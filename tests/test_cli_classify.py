@@ -88,6 +88,28 @@ def test_classify_text_directory_input(tmp_path, capsys):
     assert m["n_test"] == 12 and set(m["classes"]) == {r[1].replace(" ", "_") for r in rows[:60]}
 
 
+def test_classify_series_directory_input(tmp_path, capsys):
+    rows = _rows("vowels")
+    head = rows[0]
+    by_utt = {}
+    for r in rows[1:]:
+        by_utt.setdefault(r[0], []).append(r)
+    for utt in sorted(by_utt)[:40] + sorted(by_utt)[-40:]:
+        rs = by_utt[utt]
+        d = tmp_path / "seqs" / rs[0][-2]
+        d.mkdir(parents=True, exist_ok=True)
+        with open(d / f"{utt}.csv", "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(head[2:14])
+            w.writerows(r[2:14] for r in rs)
+    rc, stdout, _ = run_cli(capsys, "classify", "train", tmp_path / "seqs", "--out",
+                            tmp_path / "o", *QUICK)
+    assert rc == 0, stdout
+    meta = json.loads((tmp_path / "o" / "model.json").read_text())
+    assert meta["kind"] == "series" and meta["features"] == head[2:14]
+    assert "80 sequences" in stdout
+
+
 @pytest.mark.parametrize("case", ["missing_file", "missing_column", "non_numeric", "empty_text",
                                   "two_labels", "other_task_model", "unwritable_out",
                                   "one_class"])

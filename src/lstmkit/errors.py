@@ -16,3 +16,13 @@ class UserError(LstmkitError, ValueError):
 
 class ModelFileError(UserError):
     """A model file that is malformed, truncated, forged or from another task."""
+
+
+class WriteError(UserError):
+    """A file we could not write (disk full, no permission, …). Files are written to a
+    temporary name and renamed, so whatever was at the path before is left intact.
+    ``errno`` is the operating system's error number (e.g. errno.ENOSPC)."""
+
+    def __init__(self, message, errno=None):
+        super().__init__(message)
+        self.errno = errno

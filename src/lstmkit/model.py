@@ -253,7 +253,14 @@ class Sequential:
         checkpoint atomically after every epoch (and every ``checkpoint_every`` batches);
         ``resume=path`` continues from one (a missing file means: start from scratch).
         Under ``mpiexec -n N`` it trains data-parallel (``batch_size`` stays the global
-        batch; see :mod:`lstmkit.parallel`); ``comm=LocalComm()`` keeps it to this process."""
+        batch; see :mod:`lstmkit.parallel`); ``comm=LocalComm()`` keeps it to this process.
+
+        Faults: a batch whose loss or gradients are NaN/inf is not applied; training stops
+        with the weights from before it, a line on stderr names the epoch and batch, and
+        ``history.diverged`` = {"epoch", "batch", "loss"} (None when all went well). On
+        Ctrl-C (SIGINT, one process, main thread) the batch in flight finishes, a
+        checkpoint is written when ``checkpoint`` is set, and fit raises KeyboardInterrupt
+        (a second Ctrl-C interrupts at once); ``resume=`` continues from that batch."""
         from .training import fit_loop
         return fit_loop(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                         callbacks=callbacks, validation_split=validation_split,

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import math
 import os
+import signal
+import sys
+import threading
 
 import numpy as np
 
@@ -59,6 +62,59 @@ class _Running:
         self.loss_total, self.loss_count = map(float, s["loss"])
         for m, ms in zip(self.model.metrics, s["metrics"]):
             m.set_state(ms)
+
+
+def _step_is_finite(model, loss, comm) -> bool:
+    """May this batch's gradients be applied? Not when a gradient (identical on every rank
+    after the Allreduce) or, in one process, the loss is NaN or ±inf."""
+    if not all(np.isfinite(g).all() for g in model._flat_g.values()):
+        return False
+    return comm.size > 1 or math.isfinite(float(loss))
+
+
+def _diverged(epoch, b, steps, loss) -> dict:
+    """Say once, on stderr, where training stopped; → the record kept in ``history.diverged``."""
+    what = f"the loss is {float(loss)}" if not math.isfinite(float(loss)) else \
+        "a gradient is not finite"
+    print(f"training stopped at epoch {epoch + 1}, batch {b + 1} of {steps}: {what}; the "
+          f"weights are those from before this batch (try a lower learning rate or "
+          f"gradient clipping)", file=sys.stderr, flush=True)
+    return {"epoch": epoch, "batch": b, "loss": float(loss)}
+
+
+class _DeferredInterrupt:
+    """Ctrl-C during fit: the first SIGINT only sets ``pending`` (the batch in flight
+    finishes, so the weights and optimizer state stay consistent); fit then saves a
+    checkpoint and raises KeyboardInterrupt. A second Ctrl-C interrupts at once.
+    Installed only in the main thread, in one process, and when SIGINT has Python's
+    default handler (a handler of the caller's is left alone)."""
+
+    def __init__(self, enabled=True):
+        self.enabled, self.pending, self._old = enabled, False, None
+
+    def __enter__(self):
+        if (self.enabled and threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._old = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum, frame):
+        if self.pending:
+            raise KeyboardInterrupt
+        self.pending = True
+        print("interrupt: finishing this batch, then saving (Ctrl-C again to stop at once)",
+              file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+            self._old = None
+        return False
+
+    @staticmethod
+    def message(epoch, b, checkpoint):
+        where = f"after epoch {epoch + 1}, batch {b + 1}"
+        return f"{where}; checkpoint saved to {checkpoint}" if checkpoint else where
 
 
 def evaluate_loop(model, x, y, batch_size=32, comm=None) -> dict:
@@ -149,41 +205,56 @@ def fit_loop(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None,
                             "running": run.get_state(), "history": history, "pending": pending}
 
     cbs.on_train_begin()
-    for epoch in range(start_epoch, epochs):
-        shuffle_rng.bit_generator.state = epoch_rng_state          # the state before this permutation
-        perm = shuffle_rng.permutation(n) if shuffle else np.arange(n)
-        if epoch != start_epoch or not start_batch:
-            run.reset()
-        first = start_batch if epoch == start_epoch else 0
-        cbs.on_epoch_begin(epoch)
-        for b in range(first, steps):
-            cbs.on_train_batch_begin(b)
-            idx = comm.shard(perm[b * batch_size:(b + 1) * batch_size])    # this rank's slice
-            yb = y[idx]
-            loss, y_pred, w = comm.compute_gradients(model, x[idx], yb)   # + gradient Allreduce
-            model.apply_gradients()
-            run.update(loss, yb, y_pred, w)
-            if checkpoint is not None and checkpoint_every and (b + 1) % int(checkpoint_every) == 0 \
-                    and b + 1 < steps:
-                comm.reduce_running(run, to_root=True)
-                save(epoch, b + 1)
-                if comm.is_root:
-                    model.save_checkpoint(checkpoint)
-            cbs.on_train_batch_end(b, run.logs())
+    history.diverged = None
+    with _DeferredInterrupt(enabled=comm.size == 1) as interrupt:
+        for epoch in range(start_epoch, epochs):
+            shuffle_rng.bit_generator.state = epoch_rng_state          # the state before this permutation
+            perm = shuffle_rng.permutation(n) if shuffle else np.arange(n)
+            if epoch != start_epoch or not start_batch:
+                run.reset()
+            first = start_batch if epoch == start_epoch else 0
+            cbs.on_epoch_begin(epoch)
+            for b in range(first, steps):
+                cbs.on_train_batch_begin(b)
+                idx = comm.shard(perm[b * batch_size:(b + 1) * batch_size])    # this rank's slice
+                yb = y[idx]
+                loss, y_pred, w = comm.compute_gradients(model, x[idx], yb)   # + gradient Allreduce
+                if _step_is_finite(model, loss, comm):
+                    model.apply_gradients()
+                else:                            # keep the last good weights and stop
+                    history.diverged = _diverged(epoch, b, steps, loss)
+                    model.stop_training = True
+                run.update(loss, yb, y_pred, w)
+                if checkpoint is not None and checkpoint_every and (b + 1) % int(checkpoint_every) == 0 \
+                        and b + 1 < steps:
+                    comm.reduce_running(run, to_root=True)
+                    save(epoch, b + 1)
+                    if comm.is_root:
+                        model.save_checkpoint(checkpoint)
+                cbs.on_train_batch_end(b, run.logs())
+                if interrupt.pending:                # Ctrl-C came during this batch
+                    if checkpoint is not None:
+                        comm.reduce_running(run, to_root=True)
+                        save(epoch, b + 1)
+                        if comm.is_root:
+                            model.save_checkpoint(checkpoint)
+                    raise KeyboardInterrupt(interrupt.message(epoch, b, checkpoint))
+                if model.stop_training:
+                    break
+            logs = comm.reduce_running(run).logs()
+            if validation_data is not None:
+                vlogs = evaluate_loop(model, *validation_data, batch_size=batch_size, comm=comm)
+                logs.update({f"val_{k}": v for k, v in vlogs.items()})
+            epoch_rng_state = shuffle_rng.bit_generator.state
+            save(epoch + 1, 0, pending=(epoch, logs))
+            cbs.on_epoch_end(epoch, logs)
+            save(epoch + 1, 0)
+            if checkpoint is not None and comm.is_root:
+                model.save_checkpoint(checkpoint)
+            if interrupt.pending:
+                raise KeyboardInterrupt(interrupt.message(epoch, steps - 1, checkpoint))
             if model.stop_training:
                 break
-        logs = comm.reduce_running(run).logs()
-        if validation_data is not None:
-            vlogs = evaluate_loop(model, *validation_data, batch_size=batch_size, comm=comm)
-            logs.update({f"val_{k}": v for k, v in vlogs.items()})
-        epoch_rng_state = shuffle_rng.bit_generator.state
-        save(epoch + 1, 0, pending=(epoch, logs))
-        cbs.on_epoch_end(epoch, logs)
-        save(epoch + 1, 0)
-        if checkpoint is not None and comm.is_root:
-            model.save_checkpoint(checkpoint)
-        if model.stop_training:
-            break
     cbs.on_train_end()
     model._fit_state = None
     return history

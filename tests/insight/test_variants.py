@@ -156,3 +156,17 @@ def test_variants_inside_sequential_bidirectional_and_configs():
         bi = model.layers[0]
         assert set(bi.named_tensors()) == set(bi.forward_layer.named_tensors()) | {
             k.replace("_l0", "_l0_reverse") for k in bi.forward_layer.named_tensors()}
+
+
+@pytest.mark.parametrize("cls", VARIANTS)
+def test_variant_models_save_and_load(cls, tmp_path):
+    from lstmkit.io import load_model
+    from lstmkit.model import Sequential
+    x = np.random.default_rng(0).standard_normal((2, 5, 3)).astype(np.float32)
+    m = Sequential([Bidirectional(cls(4, return_sequences=True, seed=0)), cls(3, seed=1),
+                    Dense(2, seed=2)])
+    y = m(x)
+    m.save(tmp_path / "m.safetensors")
+    m2 = load_model(tmp_path / "m.safetensors")
+    assert type(m2.layers[1]) is cls
+    np.testing.assert_array_equal(m2(x), y)

@@ -16,8 +16,9 @@ D = 3
 ERRS = {}
 
 
-def _randomise(model, seed):
-    """Random non-zero weights everywhere (biases included), scale 0.5."""
+def _randomise(model, seed, shape):
+    """Build, then random non-zero weights everywhere (biases included), scale 0.5."""
+    model.build(shape)
     rng = np.random.default_rng(seed)
     for layer in model.layers:
         for p in layer.params:
@@ -57,8 +58,7 @@ def _compare(name, model, sess, feeds_and_want):
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_onnx_runtime_equals_predict(name, tmp_path):
-    model = _randomise(Sequential(MODELS[name](), name=name), 1)
-    model.build((None, D))
+    model = _randomise(Sequential(MODELS[name](), name=name), 1, (None, D))
     path = tmp_path / f"{name}.onnx"
     export_onnx(model, path)
     proto = onnx.load(path)
@@ -82,8 +82,7 @@ def _post_padded(rng, B, T, low=1):
 def test_embedding_mask_zero_variable_lengths():
     model = _randomise(Sequential([Embedding(12, 4, mask_zero=True), LSTM(5, return_sequences=True),
                                    Bidirectional(GRU(3, return_sequences=True)),
-                                   Dense(2)], name="masked"), 3)
-    model.build((None,))
+                                   Dense(2)], name="masked"), 3, (None,))
     proto = export_onnx(model)
     assert proto.graph.input[0].name == "ids" and len(proto.graph.input) == 1
     sess, rng, cases = _session(proto), np.random.default_rng(4), []
@@ -99,8 +98,8 @@ def test_embedding_mask_zero_variable_lengths():
 
 def test_embedding_classifier_final_state_variable_lengths():
     model = _randomise(Sequential([Embedding(9, 4, mask_zero=True),
-                                   Bidirectional(LSTM(4)), Dense(3, activation="softmax")]), 5)
-    model.build((None,))
+                                   Bidirectional(LSTM(4)), Dense(3, activation="softmax")]), 5,
+                       (None,))
     sess, rng, cases = _session(export_onnx(model)), np.random.default_rng(6), []
     for B in (1, 5):
         for T in (1, 7, 60):
@@ -124,8 +123,7 @@ def test_lengths_input_for_float_models():
     model = _randomise(Sequential([Bidirectional(LSTM(4, return_sequences=True)),
                                    GRU(3, return_sequences=True),
                                    SimpleRNN(3, go_backwards=True, return_sequences=True),
-                                   Dense(2)]), 7)
-    model.build((None, D))
+                                   Dense(2)]), 7, (None, D))
     proto = export_onnx(model, lengths_input=True)
     assert [i.name for i in proto.graph.input] == ["x", "sequence_lens"]
     sess, rng, cases = _session(proto), np.random.default_rng(8), []

@@ -1,6 +1,8 @@
 """Sequence classification: multivariate time series or short texts → a label.
 
-Two kinds of input, both CSV (one header line):
+Two kinds of input, each as a CSV (one header line) or as a directory with one
+folder per label holding .txt files (texts) or .csv files (one sequence each,
+numeric columns = features):
 
 * series — one row per time step: a sequence id column (``--id``), numeric
   feature columns, a label column (the same on every row of a sequence) and,
@@ -8,11 +10,10 @@ Two kinds of input, both CSV (one header line):
   Features are standardised with the training sequences' μ, σ, and shorter
   sequences are padded with zeros *in front* (so the LSTM's last state is
   always the last real step).   Model: LSTM(units) → Dense(C, softmax).
-* text — one text and one label per row (or a directory with one folder per
-  label holding .txt files). Words are lower-cased tokens, the vocabulary comes
-  from the training texts (id 0 = padding, 1 = unknown word); padding goes at
-  the end and is masked.   Model: Embedding(V, 64, mask_zero=True) → LSTM(units)
-  → Dense(C, softmax).
+* text — one text and one label per row. Words are lower-cased tokens, the
+  vocabulary comes from the training texts (id 0 = padding, 1 = unknown word);
+  padding goes at the end and is masked.
+  Model: Embedding(V, 32, mask_zero=True) → LSTM(units) → Dense(C, softmax).
 
 The test split is the ``split`` column (values train/test) when there is one,
 else a random ``test_fraction`` of the sequences (seeded).
@@ -152,17 +153,32 @@ def _series_examples(t: Table, cfg: ClassifyConfig, label: str, split_col) -> Ex
 
 
 def _read_text_dir(path: str) -> Examples:
-    texts, labels = [], []
+    """DIR/<label>/*.txt (one text per file) or DIR/<label>/*.csv (one sequence per file,
+    one row per time step, numeric columns = features)."""
+    texts, seqs, labels, ids, feats = [], [], [], [], None
     for lab in sorted(os.listdir(path)):
         d = os.path.join(path, lab)
         if not os.path.isdir(d):
             continue
         for fn in sorted(os.listdir(d)):
+            f = os.path.join(d, fn)
             if fn.endswith(".txt"):
-                texts.append(read_text(os.path.join(d, fn)))
-                labels.append(lab)
+                texts.append(read_text(f))
+            elif fn.endswith((".csv", ".csv.gz")):
+                t = read_table(f)
+                feats = feats or [c for c in t.columns if t.is_numeric(c)]
+                seqs.append(np.stack([t.numeric(c) for c in feats], axis=1))   # (T, F)
+                ids.append(f"{lab}/{fn}")
+            else:
+                continue
+            labels.append(lab)
+    if texts and seqs:
+        raise UserError(f"{path}: expected either .txt files or .csv files, got both")
+    if seqs:
+        return Examples("series", labels, None, seqs=seqs, ids=ids, features=feats)
     if not texts:
-        raise UserError(f"{path}: expected one folder per label holding .txt files, found none")
+        raise UserError(f"{path}: expected one folder per label holding .txt or .csv files, "
+                        f"found none")
     return Examples("text", labels, None, texts=texts)
 
 
@@ -274,6 +290,10 @@ def train_job(path: str, cfg: ClassifyConfig, out: str, name: str | None = None,
     rng = np.random.default_rng(cfg.seed)
     tr = rng.permutation(tr)                      # validation_split takes the last 15 % of these
     model = build_model(meta, cfg)
+    from ..resources import check_training_memory       # refuse before fit allocates
+    check_training_memory(model, min(cfg.batch_size, len(tr)), X.shape[1],
+                          X.shape[2] if X.ndim == 3 else 1,
+                          hint="use a smaller --batch-size, --maxlen or --units")
     from ..callbacks import EarlyStopping
     patience = cfg.patience or (4 if ex.kind == "text" else 8)
     cbs = [EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)]

@@ -192,6 +192,9 @@ def train(s: Series, cfg: ForecastConfig, out: str | None = None):
     X = windows_at(feats, origins, L)                            # (n, L, F)
     Y = targets_at(s.y, origins, H, mu, sigma)                   # (n, H)
     model = build_model(cfg, X.shape[2], H)
+    from ..resources import check_training_memory       # refuse before fit allocates
+    check_training_memory(model, min(cfg.batch_size, len(X)), L, X.shape[2],
+                          hint="use a smaller --batch-size, --lookback or --units")
     from ..callbacks import EarlyStopping
     stop = EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True)
     bar = epoch_bar(cfg.epochs, cfg.verbose)

@@ -62,6 +62,8 @@ def curve_plot(path, values: dict, xlabel="epoch", ylabel="", title=""):
     ax = fig.add_subplot(1, 1, 1)
     for name, v in values.items():
         ax.plot(np.arange(1, len(v) + 1), v, marker="o", label=name)
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)

@@ -87,6 +87,9 @@ def build_model(V: int, cfg: TextgenConfig):
     # Embedding vectors start N(0, 1) (PyTorch's default) rather than Keras' U(−0.05, 0.05):
     # with tiny input vectors the model sits for hundreds of steps at the unigram
     # plateau (≈ 4.4 bits/char here); with N(0, 1) it leaves it within the first epoch.
+    from ..resources import check_training_memory       # refuse before build/fit allocate
+    check_training_memory(model, cfg.batch_size, cfg.seq_len,
+                          hint="use a smaller --batch-size, --seq-len or --units")
     model.build((cfg.seq_len,))
     emb = model.layers[0]
     emb.set_weights([np.random.default_rng(cfg.seed).standard_normal(emb.params[0].shape)])
@@ -191,8 +194,8 @@ def train_job(text: str, cfg: TextgenConfig, out: str, resume: bool = False,
                         f"{cfg.epochs} epochs; pass a larger --epochs to continue")
     h = hist.history
     curve_plot(os.path.join(out, "bpc.png"),
-               {"train": [v / math.log(2) for v in h["loss"]],
-                "validation": h.get("val_bpc", bpc_log["validation"])},
+               {"train (mean over the epoch)": [v / math.log(2) for v in h["loss"]],
+                "validation (end of the epoch)": h.get("val_bpc", bpc_log["validation"])},
                ylabel="bits per character", title="char-rnn: bits per character")
     rng = np.random.default_rng(cfg.seed)
     prime = "The " if all(c in vocab.ids for c in "The ") else vocab.chars[0]

@@ -78,7 +78,7 @@ static inline double tanh_f64(double x) { return tanh(x); }
  * c, tc, h rows H long; m holds the mask value of each row (or is NULL). */
 #define DEFINE_ROWS(T, SFX, TANH)                                                     \
 CLONES static void fwd_rows_##SFX(idx B, idx H, idx j0, idx j1, T *restrict z,        \
-        const T *restrict rec,                                                        \
+        const T *restrict rec, const T *restrict bias,                                \
         const T *restrict c_prev, T *restrict c_t, T *restrict tc,                    \
         const T *restrict h_prev, T *restrict h_t, const T *restrict m)               \
 {                                                                                     \
@@ -90,6 +90,11 @@ CLONES static void fwd_rows_##SFX(idx B, idx H, idx j0, idx j1, T *restrict z,  
             const T *q = rec + r * 4 * H;                                             \
             for (idx j = 0; j < 4 * H; j++) zi[j] += q[j];      /* z += h·W_h */      \
         }                                                                             \
+        if (bias)                                               /* z += b */          \
+            for (idx j = j0; j < j1; j++) {                                           \
+                zi[j] += bias[j]; zf[j] += bias[H + j];                               \
+                zg[j] += bias[2 * H + j]; zo[j] += bias[3 * H + j];                   \
+            }                                                                         \
         for (idx j = j0; j < j1; j++) {                                               \
             T i = (T)0.5 * TANH((T)0.5 * zi[j]) + (T)0.5;       /* σ(z_i) */          \
             T f = (T)0.5 * TANH((T)0.5 * zf[j]) + (T)0.5;       /* σ(z_f) */          \
@@ -131,6 +136,18 @@ CLONES static void bwd_rows_##SFX(idx B, idx H, idx j0, idx j1, T *restrict dh, 
             dhr[j] = carry_h;                                   /* carried dh */      \
         }                                                                             \
     }                                                                                 \
+}                                                                                     \
+                                                                                      \
+/* db[g·H + j] += Σ_rows dz[:, g·H + j] for the units j0 ≤ j < j1 of every gate g */    \
+CLONES static void colsum_##SFX(idx B, idx H, idx j0, idx j1, const T *restrict dz,   \
+                                 T *restrict db)                                      \
+{                                                                                     \
+    for (idx r = 0; r < B; r++)                                                       \
+        for (idx g = 0; g < 4; g++) {                                                 \
+            const T *d = dz + r * 4 * H + g * H;                                      \
+            T *o = db + g * H;                                                        \
+            for (idx j = j0; j < j1; j++) o[j] += d[j];                               \
+        }                                                                             \
 }                                                                                     \
                                                                                       \
 CLONES static void mul_##SFX(idx n, const T *restrict x, const T *restrict y,         \
@@ -327,8 +344,8 @@ static PyObject *step_forward(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "step_forward: only rec and m_t may be None"); goto fail;
     }
     Py_BEGIN_ALLOW_THREADS
-    if (fmt == 'f') fwd_rows_f32(B, H, 0, H, P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7));
-    else fwd_rows_f64(B, H, 0, H, P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7));
+    if (fmt == 'f') fwd_rows_f32(B, H, 0, H, P(0), P(1), NULL, P(2), P(3), P(4), P(5), P(6), P(7));
+    else fwd_rows_f64(B, H, 0, H, P(0), P(1), NULL, P(2), P(3), P(4), P(5), P(6), P(7));
     Py_END_ALLOW_THREADS
     release(b, 8);
     Py_RETURN_NONE;
@@ -371,21 +388,24 @@ fail:
     return NULL;
 }
 
-/* forward_loop(act, W_h, hs, cs, tcs, mask, rmask, hr) — the whole time loop.
- * act (T,B,4H): x·W_x + b in, gate activations out; hs (T+1,B,H) with hs[0] = h_0;
+/* forward_loop(act, W_h, hs, cs, tcs, mask, rmask, hr[, b]) — the whole time loop.
+ * act (T,B,4H): x·W_x (+ b unless b is given: then the loop adds it) in, gate
+ * activations out; hs (T+1,B,H) with hs[0] = h_0;
  * cs (T+1,B,H) with cs[0] = c_0 and tcs (T,B,H) when caching, else cs (2,B,H)
  * ping-pong and tcs (1,B,H); mask (T,B) or None; rmask (B,H) and hr (B,H) or None. */
 static PyObject *forward_loop(PyObject *self, PyObject *args)
 {
-    PyObject *o[8];
+    PyObject *o[9];
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOOOOOOO", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7]))
+    o[8] = Py_None;
+    if (!PyArg_ParseTuple(args, "OOOOOOOO|O", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6],
+                          &o[7], &o[8]))
         return NULL;
     find_blas();
     if (!blas_s) { PyErr_SetString(PyExc_RuntimeError, "no cblas gemm found"); return NULL; }
     char fmt = fmt_of(o[0], "act");
     if (!fmt) return NULL;
-    buf b[8];
+    buf b[9];
     memset(b, 0, sizeof b);
     idx s0[3] = {-1, -1, -1};
     if (get(o[0], &b[0], "act", fmt, 3, s0, 1) < 0) goto fail;
@@ -398,6 +418,8 @@ static PyObject *forward_loop(PyObject *self, PyObject *args)
     if (get(o[5], &b[5], "mask", fmt, 2, sm, 0) < 0) goto fail;
     if (get(o[6], &b[6], "rmask", fmt, 2, sbh, 0) < 0) goto fail;
     if (get(o[7], &b[7], "hr", fmt, 2, sbh, 1) < 0) goto fail;
+    idx sb[1] = {H4};
+    if (get(o[8], &b[8], "b", fmt, 1, sb, 0) < 0) goto fail;
     if (!b[1].ok || !b[2].ok || !b[3].ok || !b[4].ok || (b[6].ok && !b[7].ok)) {
         PyErr_SetString(PyExc_ValueError, "forward_loop: W_h, hs, cs, tcs (and hr with rmask) are required");
         goto fail;
@@ -416,8 +438,8 @@ static PyObject *forward_loop(PyObject *self, PyObject *args)
     int done = 0;
 #ifdef HAVE_MK
     if (!dbl)
-        done = mk_forward(T, B, H, (float *)act, W_h, (float *)hs, (float *)cs, (float *)tcs,
-                          cache, (float *)mask, (float *)rmask) == 0;
+        done = mk_forward(T, B, H, (float *)act, W_h, (float *)P(8), (float *)hs, (float *)cs,
+                          (float *)tcs, cache, (float *)mask, (float *)rmask) == 0;
 #endif
     for (idx t = 0; t < T && !done; t++) {
         char *h_prev = hs + t * hB, *z = act + t * zB;
@@ -433,35 +455,37 @@ static PyObject *forward_loop(PyObject *self, PyObject *args)
         char *c_t = cache ? cs + (t + 1) * hB : cs + ((t + 1) & 1) * hB;
         char *tc = cache ? tcs + t * hB : tcs;
         char *m = mask ? mask + (size_t)t * B * es : NULL;
-        if (dbl) fwd_rows_f64(B, H, 0, H, (double *)z, NULL, (double *)c_prev, (double *)c_t,
+        if (dbl) fwd_rows_f64(B, H, 0, H, (double *)z, NULL, (double *)P(8), (double *)c_prev, (double *)c_t,
                               (double *)tc, (double *)h_prev, (double *)(h_prev + hB), (double *)m);
-        else fwd_rows_f32(B, H, 0, H, (float *)z, NULL, (float *)c_prev, (float *)c_t,
+        else fwd_rows_f32(B, H, 0, H, (float *)z, NULL, (float *)P(8), (float *)c_prev, (float *)c_t,
                           (float *)tc, (float *)h_prev, (float *)(h_prev + hB), (float *)m);
     }
     Py_END_ALLOW_THREADS
-    release(b, 8);
+    release(b, 9);
     Py_RETURN_NONE;
 fail:
-    release(b, 8);
+    release(b, 9);
     return NULL;
 }
 
-/* backward_loop(dhs, dh, dc, act, tcs, cs, dz, W_h, mask, rmask, work)
+/* backward_loop(dhs, dh, dc, act, tcs, cs, dz, W_h, mask, rmask, work[, db])
  * dhs (T,B,H) or None; dh, dc (B,H) hold dL/dh_T, dL/dc_T on entry and dh_0, dc_0
  * on exit; act (T,B,4H); tcs (T,B,H); cs (T+1,B,H); dz (T,B,4H) out; W_h (H,4H);
- * mask (T,B) or None; rmask (B,H) or None; work (B,H) scratch (needed with rmask). */
+ * mask (T,B) or None; rmask (B,H) or None; work (B,H) scratch (needed with rmask);
+ * db (4H), if given, gets Σ_t Σ_rows dz_t added (while dz_t is in cache). */
 static PyObject *backward_loop(PyObject *self, PyObject *args)
 {
-    PyObject *o[11];
+    PyObject *o[12];
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOO", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5],
-                          &o[6], &o[7], &o[8], &o[9], &o[10]))
+    o[11] = Py_None;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOO|O", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5],
+                          &o[6], &o[7], &o[8], &o[9], &o[10], &o[11]))
         return NULL;
     find_blas();
     if (!blas_s) { PyErr_SetString(PyExc_RuntimeError, "no cblas gemm found"); return NULL; }
     char fmt = fmt_of(o[3], "act");
     if (!fmt) return NULL;
-    buf b[11];
+    buf b[12];
     memset(b, 0, sizeof b);
     idx s0[3] = {-1, -1, -1};
     if (get(o[3], &b[3], "act", fmt, 3, s0, 0) < 0) goto fail;
@@ -478,6 +502,8 @@ static PyObject *backward_loop(PyObject *self, PyObject *args)
     if (get(o[8], &b[8], "mask", fmt, 2, sm, 0) < 0) goto fail;
     if (get(o[9], &b[9], "rmask", fmt, 2, sbh, 0) < 0) goto fail;
     if (get(o[10], &b[10], "work", fmt, 2, sbh, 1) < 0) goto fail;
+    idx sdb[1] = {H4};
+    if (get(o[11], &b[11], "db", fmt, 1, sdb, 1) < 0) goto fail;
     for (int k = 1; k < 8; k++)
         if (!b[k].ok || (b[9].ok && !b[10].ok)) {
             PyErr_SetString(PyExc_ValueError, "backward_loop: only dhs, mask, rmask, work may be None");
@@ -494,7 +520,7 @@ static PyObject *backward_loop(PyObject *self, PyObject *args)
     if (!dbl)
         done = mk_backward(T, B, H, (float *)dhs, (float *)dh, (float *)dc, (float *)act,
                            (float *)tcs, (float *)cs, (float *)dz, W_h, (float *)mask,
-                           (float *)rmask) == 0;
+                           (float *)rmask, (float *)P(11)) == 0;
 #endif
     for (idx t = T - 1; t >= 0 && !done; t--) {
         if (dhs) {                                                 /* dh_t += dy_t */
@@ -506,6 +532,10 @@ static PyObject *backward_loop(PyObject *self, PyObject *args)
                               (double *)(tcs + t * hB), (double *)(cs + t * hB), (double *)zt, (double *)m);
         else bwd_rows_f32(B, H, 0, H, (float *)dh, (float *)dc, (float *)(act + t * zB),
                           (float *)(tcs + t * hB), (float *)(cs + t * hB), (float *)zt, (float *)m);
+        if (P(11)) {                                               /* db += Σ_rows dz_t */
+            if (dbl) colsum_f64(B, H, 0, H, (double *)zt, (double *)P(11));
+            else colsum_f32(B, H, 0, H, (float *)zt, (float *)P(11));
+        }
         if (!rmask) {
             if (B == 1 && blas_sv && blas_dv) gemv(dbl, 0, H, H4, W_h, H4, zt, dh);
             else gemm(dbl, B, H, H4, zt, H4, W_h, H4, 1, 1.0, dh, H);   /* dh += dz·W_hᵀ */
@@ -516,10 +546,10 @@ static PyObject *backward_loop(PyObject *self, PyObject *args)
         }
     }
     Py_END_ALLOW_THREADS
-    release(b, 11);
+    release(b, 12);
     Py_RETURN_NONE;
 fail:
-    release(b, 11);
+    release(b, 12);
     return NULL;
 }
 
@@ -549,9 +579,9 @@ static PyMethodDef methods[] = {
      "mk_threads(B, H): threads of the packed float32 loop for this size (0: BLAS loop)"},
     {"step_forward", step_forward, METH_VARARGS, "step_forward(z, rec, c_prev, c_t, tc, h_prev, h_t, m_t)"},
     {"step_backward", step_backward, METH_VARARGS, "step_backward(dh, dc, a, tc, c_prev, dz, m_t[, work])"},
-    {"forward_loop", forward_loop, METH_VARARGS, "forward_loop(act, W_h, hs, cs, tcs, mask, rmask, hr)"},
+    {"forward_loop", forward_loop, METH_VARARGS, "forward_loop(act, W_h, hs, cs, tcs, mask, rmask, hr[, b])"},
     {"backward_loop", backward_loop, METH_VARARGS,
-     "backward_loop(dhs, dh, dc, act, tcs, cs, dz, W_h, mask, rmask, work)"},
+     "backward_loop(dhs, dh, dc, act, tcs, cs, dz, W_h, mask, rmask, work[, db])"},
     {"blas_info", blas_info, METH_NOARGS, "(library path, ilp64) of the gemm in use, or None"},
     {NULL, NULL, 0, NULL}
 };

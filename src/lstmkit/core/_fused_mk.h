@@ -181,7 +181,8 @@ typedef struct {
     idx T, B, H;
     int cache, nthreads;
     float *act, *hs, *cs, *tcs, *hr, *dh, *dc, *dz;
-    const float *dhs, *mask, *rmask, *P;
+    const float *dhs, *mask, *rmask, *P, *bias;
+    float *db;
     barrier_t bar;
     atomic_int go;             /* 0: wait, 1: run, -1: a thread failed to start, return */
 } job_t;
@@ -210,7 +211,7 @@ static void *fwd_worker(void *p)
         float *c_prev = J->cs + (J->cache ? t : (t & 1)) * BH;
         float *c_t = J->cs + (J->cache ? t + 1 : ((t + 1) & 1)) * BH;
         float *tc = J->tcs + (J->cache ? t : 0) * BH;
-        fwd_rows_f32(B, H, 8 * u0, 8 * u1, z, NULL, c_prev, c_t, tc, h_prev, h_prev + BH,
+        fwd_rows_f32(B, H, 8 * u0, 8 * u1, z, NULL, J->bias, c_prev, c_t, tc, h_prev, h_prev + BH,
                      J->mask ? J->mask + t * B : NULL);
         /* my units of h_t [⊙ rmask], packed for step t+1 (ping-pong: the other thread
          * may still read this step's buffer) */
@@ -235,6 +236,7 @@ static void *bwd_worker(void *p)
                 add_f32(j1 - j0, J->dhs + t * BH + r * H + j0, J->dh + r * H + j0);
         bwd_rows_f32(B, H, j0, j1, J->dh, J->dc, J->act + t * B * 4 * H, J->tcs + t * BH,
                      J->cs + t * BH, dzt, J->mask ? J->mask + t * B : NULL);
+        if (J->db) colsum_f32(B, H, j0, j1, dzt, J->db);     /* db += Σ_rows dz_t, my units */
         float *A = J->hr + (t & 1) * B * 4 * H;                /* dz_t packed (ping-pong) */
         for (int g = 0; g < 4; g++)                            /* my units of each gate */
             pack_cols(dzt, 4 * H, B, 4 * H, g * H + j0, g * H + j1, NULL, A);
@@ -294,8 +296,9 @@ static void run_threads(void *(*worker)(void *), job_t *J)
 }
 
 /* The forward loop on packed weights; -1 if it cannot run here (caller uses BLAS). */
-static int mk_forward(idx T, idx B, idx H, float *act, const float *W_h, float *hs, float *cs,
-                      float *tcs, int cache, const float *mask, const float *rmask)
+static int mk_forward(idx T, idx B, idx H, float *act, const float *W_h, const float *bias,
+                      float *hs, float *cs, float *tcs, int cache, const float *mask,
+                      const float *rmask)
 {
     if (!mk_usable(B, H)) return -1;
     float *P = pack_fwd(W_h, H);
@@ -304,7 +307,7 @@ static int mk_forward(idx T, idx B, idx H, float *act, const float *W_h, float *
     pack_cols(hs, H, B, H, 0, H, rmask, hr);               /* h_0 [⊙ rmask], packed */
     job_t J = {.T = T, .B = B, .H = H, .cache = cache, .nthreads = mk_threads(B, H),
                .act = act, .hs = hs, .cs = cs, .tcs = tcs, .hr = hr, .mask = mask,
-               .rmask = rmask, .P = P};
+               .rmask = rmask, .P = P, .bias = bias};
     run_threads(fwd_worker, &J);
     free(P);
     free(hr);
@@ -313,7 +316,7 @@ static int mk_forward(idx T, idx B, idx H, float *act, const float *W_h, float *
 
 static int mk_backward(idx T, idx B, idx H, const float *dhs, float *dh, float *dc,
                        float *act, float *tcs, float *cs, float *dz, const float *W_h,
-                       const float *mask, const float *rmask)
+                       const float *mask, const float *rmask, float *db)
 {
     if (!mk_usable(B, H)) return -1;
     float *Q = pack_bwd(W_h, H);
@@ -321,7 +324,7 @@ static int mk_backward(idx T, idx B, idx H, const float *dhs, float *dh, float *
     if (!Q || !dzp) { free(Q); free(dzp); return -1; }
     job_t J = {.T = T, .B = B, .H = H, .nthreads = mk_threads(B, H), .act = act, .cs = cs,
                .tcs = tcs, .dh = dh, .dc = dc, .dz = dz, .dhs = dhs, .mask = mask,
-               .rmask = rmask, .P = Q, .hr = dzp};
+               .rmask = rmask, .P = Q, .hr = dzp, .db = db};
     run_threads(bwd_worker, &J);
     free(Q);
     free(dzp);

@@ -1,9 +1,11 @@
 """The elementwise part of one LSTM step, forward and backward, in NumPy.
 
 Kept apart from the loop in :mod:`.lstm` because this is where the time goes at
-small sizes: a compiled kernel (``lstmkit.core._fused``, built when a C compiler
-is present) can take its place. The NumPy version here is the fallback and the
-one the compiled kernel is tested against.
+small sizes: a compiled kernel (``lstmkit.core._fused``, built by ``pip install``
+when a C compiler is present, source in ``_fused.c``) takes its place. The NumPy
+version here is the fallback and the one the compiled kernel is tested against.
+``LSTMKIT_NO_EXT=1`` forces it; ``LSTMKIT_NO_MK=1`` keeps the compiled loop but
+makes it call BLAS every step instead of its packed-weights kernel (for comparisons).
 
 Forward (``z`` holds x_t·W_x + b on entry and the activations i, f, g, o on exit)::
 

@@ -14,6 +14,16 @@ Tensors here are time-major: x (T, B, D), hs (T, B, H). The gate order along
 4H is i, f, g, o. The elementwise part of a step is in :mod:`.gates` so a
 compiled kernel can replace it; the NumPy version is always available.
 
+Three ways the time loop runs, fastest first (all tested equal to the reference):
+
+1. in C, ``gates.lstm_loop_kernels(dtype)`` (the ``_fused`` extension): float32
+   with AVX-512 keeps W_h packed for the whole sequence and splits the hidden
+   units between threads; otherwise each step calls the BLAS NumPy loaded.
+   It also adds b inside the loop (one pass less over z) and sums db while
+   dz_t is in cache;
+2. in Python, one ``matmul`` per step plus the compiled step kernel;
+3. in Python with the NumPy step kernels (``LSTMKIT_NO_EXT=1``, or no compiler).
+
 Same extras as the reference: ``mask`` (T, B) carries h, c through masked
 steps; ``rmask`` (B, H) is recurrent dropout on h_{t-1}.
 """
@@ -51,7 +61,9 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None,
     # z_t = x_t · W_x + b for every t at once; h_{t-1} · W_h is added in the loop
     act = np.empty((T, B, 4 * H), dt)                       # pre-activations, then gates i,f,g,o
     np.matmul(x.reshape(T * B, D), W_x, out=act.reshape(T * B, 4 * H))
-    act += b
+    loops = gates.lstm_loop_kernels(dt)
+    if loops is None:
+        act += b                                            # (the C loop adds b as it goes)
     hs = np.empty((T + 1, B, H), dt)                        # h_0 … h_T
     hs[0] = 0 if h0 is None else h0
     if need_cache:
@@ -64,12 +76,12 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None,
     if mask is not None:
         mask = np.ascontiguousarray(mask, dtype=dt)         # (T, B) of 0/1
     hr = np.empty((B, H), dt) if rmask is not None else None  # h_{t-1} ⊙ rmask
-    loops = gates.lstm_loop_kernels(dt)
     if loops is not None:
-        # the whole loop in C: z_t += h_{t-1}·W_h (BLAS gemm), then the fused step
+        # the whole loop in C: z_t += h_{t-1}·W_h + b, then the fused step
         if rmask is not None:
             rmask = np.ascontiguousarray(rmask, dtype=dt)
-        loops[0](act, np.ascontiguousarray(W_h, dtype=dt), hs, cs, tcs, mask, rmask, hr)
+        loops[0](act, np.ascontiguousarray(W_h, dtype=dt), hs, cs, tcs, mask, rmask, hr,
+                 np.ascontiguousarray(b, dtype=dt))
     else:
         _forward_steps(act, W_h, hs, cs, tcs, mask, rmask, hr, need_cache)
     h_T = hs[T].copy()
@@ -114,14 +126,16 @@ def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache, W_x, W_h, need_dx=True):
     dh = np.zeros((B, H), dt) if dh_T is None else np.array(dh_T, dt)
     dc = np.zeros((B, H), dt) if dc_T is None else np.array(dc_T, dt)
     loops = gates.lstm_loop_kernels(dt)
+    db = None
     if loops is not None:
-        # the whole loop in C: fused step, then dh += dz_t·W_hᵀ (BLAS gemm)
+        # the whole loop in C: fused step, dh += dz_t·W_hᵀ, and db += Σ dz_t while hot
         if dhs is not None:
             dhs = np.ascontiguousarray(dhs, dtype=dt)
         rmask = cache.rmask
         work = np.empty((B, H), dt) if rmask is not None else None
+        db = np.zeros(4 * H, dt)                            # Σ dz_t
         loops[1](dhs, dh, dc, act, tcs, cs, dz, np.ascontiguousarray(W_h, dtype=dt),
-                 cache.mask, rmask, work)
+                 cache.mask, rmask, work, db)
     else:
         _backward_steps(dhs, dh, dc, cache, dz, W_h)
     # the big GEMMs, after the loop
@@ -129,7 +143,8 @@ def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache, W_x, W_h, need_dx=True):
     dW_x = x.reshape(T * B, D).T @ dz2                      # Σ x_tᵀ dz_t
     h_in = hs[:T] if cache.rmask is None else hs[:T] * cache.rmask
     dW_h = h_in.reshape(T * B, H).T @ dz2                   # Σ h_{t-1}ᵀ dz_t
-    db = dz2.sum(axis=0)                                    # Σ dz_t
+    if db is None:
+        db = dz2.sum(axis=0)                                # Σ dz_t
     dx = (dz2 @ W_x.T).reshape(T, B, D) if need_dx else None
     return dx, dh, dc, dW_x, dW_h, db
 

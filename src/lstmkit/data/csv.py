@@ -15,23 +15,36 @@ import csv as _csv
 import gzip
 import io
 import os
+import zlib
 
 import numpy as np
 
 from ..errors import UserError
 
 
-def read_text(path) -> str:
-    """A whole text file (UTF-8, .gz allowed) as str; UserError if missing, unreadable or not text."""
+#: the most bytes read_text reads (after gunzip): a bigger file is refused before it is read
+MAX_FILE_BYTES = 256 * 2**20
+
+
+def read_text(path, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """A whole text file (UTF-8, .gz allowed) as str; UserError if missing, unreadable,
+    not text, or larger than ``max_bytes`` (never more than that is read into memory)."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise UserError(f"no such file: {path}")
     if os.path.isdir(path):
         raise UserError(f"expected a file, got a directory: {path}")
+    too_big = (f"{path} is larger than {max_bytes // 2**20} MiB of text, the most lstmkit "
+               f"reads; use a smaller file (or a sample of it)")
+    if os.path.getsize(path) > max_bytes:
+        raise UserError(too_big)
     try:
-        raw = gzip.open(path, "rb").read() if path.endswith(".gz") else open(path, "rb").read()
-    except (OSError, EOFError) as e:
+        with (gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")) as f:
+            raw = f.read(max_bytes + 1)
+    except (OSError, EOFError, zlib.error) as e:           # zlib.error: a corrupt .gz
         raise UserError(f"cannot read {path}: {e}") from None
+    if len(raw) > max_bytes:
+        raise UserError(too_big)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:

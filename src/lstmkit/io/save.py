@@ -21,7 +21,7 @@ import tempfile
 
 import numpy as np
 
-from ..errors import ModelFileError
+from ..errors import ModelFileError, WriteError
 from . import safefile
 from .safefile import FORMAT, FORMAT_VERSION
 
@@ -31,16 +31,25 @@ def atomic_write(path, data: bytes) -> None:
     the old file or the new one, never half of one, even if we are killed mid-write."""
     path = os.fspath(path)
     d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=d)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=d)
+        umask = os.umask(0)                  # mkstemp makes 0600; give the file the usual mode
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as e:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError):           # disk full, read-only, no permission …
+            kept = "the previous file there is unchanged" if os.path.exists(path) else \
+                "nothing was written"
+            raise WriteError(f"cannot write {path}: {e.strerror or e} ({len(data)} bytes); "
+                             f"{kept}", errno=e.errno) from e
         raise
     try:                                     # make the rename itself durable
         dfd = os.open(d, os.O_RDONLY)
