@@ -19,7 +19,10 @@ MERGE_MODES = ("concat", "sum", "mul", "ave")
 class Bidirectional(Layer):
     type_name = "Bidirectional"
 
-    def __init__(self, layer: Recurrent, merge_mode: str = "concat", name=None, **_ignored):
+    def __init__(self, layer: Recurrent, merge_mode: str = "concat", name=None, dtype=None):
+        if dtype is not None and np.dtype(dtype) != layer.dtype:
+            raise ValueError(f"Bidirectional takes its dtype from the wrapped layer "
+                             f"({layer.dtype.name}), got dtype={dtype!r}: set it on the layer")
         if not isinstance(layer, Recurrent):
             raise TypeError(f"Bidirectional expected a recurrent layer (LSTM, GRU, SimpleRNN), "
                             f"got {type(layer).__name__}")
