@@ -160,7 +160,12 @@ def bench_shape(name, kind, shape, reps, warmup, threads, peak, mods, settle):
            "max_abs_diff": diff}
     row["fwd frac peak"] = row["lstmkit fwd GF/s"] / peak
     row["train frac peak"] = row["lstmkit train GF/s"] / peak
-    row["mem MB"] = {"lstmkit tracemalloc": tracemalloc_peak(ours["train"]) / 2 ** 20,
+    # an inference forward first: lstmkit layers keep the last training cache until the
+    # next forward, and it must not sit in the baseline (torch frees its graph in backward)
+    ours["fwd"]()
+    mem_tm = tracemalloc_peak(ours["train"])
+    ours["fwd"]()
+    row["mem MB"] = {"lstmkit tracemalloc": mem_tm / 2 ** 20,
                      "lstmkit RSS delta": peak_rss_delta(ours["train"]) / 2 ** 20,
                      "torch RSS delta": peak_rss_delta(th["train"]) / 2 ** 20}
     return row
@@ -284,6 +289,13 @@ def main(argv=None):
     notes.append("ORT gets its input time-major, transposed once outside the timing "
                  "(ONNX LSTM layout 0); lstmkit and torch take (batch, time, features).")
     notes.append("Training = forward + backward with dx, no optimizer step; flops ≈ 3 × forward.")
+    arch = ", ".join(str(b.get("architecture")) for b in env["blas"] if b.get("internal_api") == "openblas")
+    if "OPENBLAS_CORETYPE" not in os.environ:
+        notes.append(f"OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE were unset for this run (`make bench` does "
+                     f"that): OpenBLAS chose its kernel itself ({arch}). Tests and CI keep them set.")
+    else:
+        notes.append(f"OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} pins OpenBLAS to the {arch} "
+                     "kernel; `make bench` unsets it for the benchmark only.")
     if not pinned:
         notes.append("mallopt unavailable: RSS deltas may understate (reused heap).")
     load1 = os.getloadavg()

@@ -177,3 +177,30 @@ def test_env_var_forces_numpy(monkeypatch):
     monkeypatch.delenv("LSTMKIT_NO_EXT")
     assert gates.lstm_step_kernel(np.float32) is not gates._np_step
     assert gates.lstm_step_kernel(np.float16) is gates._np_step   # no compiled float16
+
+
+@pytest.mark.skipif(not AVX512, reason="the packed loop needs AVX-512; the BLAS loop is tested above")
+def test_threaded_loop_is_deterministic():
+    """Chunks of units are computed the same way whichever thread takes them: 2 threads
+    give bit-for-bit the 1-thread result, every time (a data race would not)."""
+    from threadpoolctl import threadpool_limits
+    from lstmkit.core import _fused
+    rng = np.random.default_rng(3)
+    T, B, D, H = 12, 17, 6, 128
+    x = rng.standard_normal((T, B, D)).astype(np.float32)
+    W_x, W_h = (rng.standard_normal((n, 4 * H)).astype(np.float32) * 0.3 for n in (D, H))
+    b = rng.standard_normal(4 * H).astype(np.float32)
+    mask = (rng.random((T, B)) < 0.8).astype(np.float32)
+    rmask = (rng.random((B, H)) < 0.9).astype(np.float32)
+    dhs = rng.standard_normal((T, B, H)).astype(np.float32)
+    with threadpool_limits(1):
+        assert _fused.mk_threads(B, H) == 1
+        want = _run(x, W_x, W_h, b, None, None, mask, rmask, dhs, None, None)
+    with threadpool_limits(2):
+        assert _fused.mk_threads(B, H) == 2
+        for _ in range(5):
+            got = _run(x, W_x, W_h, b, None, None, mask, rmask, dhs, None, None)
+            # what the loop computes (dW_x, dW_h, dx come from BLAS after it, whose
+            # summation order may change with its own thread count)
+            for k in (0, 1, 2, 4, 5, 8):                   # hs, h_T, c_T, dh0, dc0, db
+                np.testing.assert_array_equal(got[k], want[k])

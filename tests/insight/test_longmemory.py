@@ -53,6 +53,8 @@ def test_cli_runs_in_process_and_writes_json_and_plots(tmp_path, capsys):
     assert (out / "longmemory.png").stat().st_size > 1000
     assert (out / "gradient_flow.png").stat().st_size > 1000
     assert (out / "gradient_flow_init.png").stat().st_size > 1000
+    assert (out / "gates_lstm.png").exists() and (out / "gates_slstm.png").exists()
+    assert not (out / "gates_rnn.png").exists()
     assert set(rep["gradient_flow_at_init"]) == {"lstm", "rnn", "slstm"}
     assert "lstm" in capsys.readouterr().out
 
@@ -67,3 +69,16 @@ def test_cli_bad_arguments_exit_2_with_one_line(argv, msg, tmp_path, capsys):
     assert main(["longmemory", *argv, "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert msg in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("kind", ["lstm", "peephole", "zoneout", "lstmp", "slstm", "cifg"])
+def test_forget_bias_switch_reaches_every_lstm_like_cell(kind):
+    from lstmkit.apps.longmemory import build_model
+    H = 8
+    for on in (True, False):
+        model = build_model("adding", 10, kind, H, 0, unit_forget_bias=on)
+        model.build((10, 2))
+        b = model.layers[0].params[2]
+        block = b[:H] if kind == "cifg" else b[H:2 * H]      # CIFG: f = 1 − i, so b_i = −1
+        want = (-1.0 if kind == "cifg" else 1.0) if on else 0.0
+        np.testing.assert_array_equal(block, want)

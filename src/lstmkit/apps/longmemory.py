@@ -17,7 +17,8 @@ Written to ``--out``: ``longmemory.json`` (per model: learning curve, steps to
 solve, final error, wall time), ``longmemory.png`` (test error against step,
 log scale), ``gradient_flow.png`` (‖∂L/∂h_t‖, ‖∂L/∂c_t‖ of every trained model
 on one test batch — the vanishing-gradient picture, measured) and
-``gradient_flow_init.png`` (the same models before training).
+``gradient_flow_init.png`` (the same models before training), and for every
+LSTM-like model ``gates_<model>.png`` (its gates and states over one test sequence).
 """
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ def make_cell(kind: str, units: int, seed, return_sequences=False, unit_forget_b
     if kind not in cells:
         raise UserError(f"--model expected one of {', '.join(cells)} or all, got {kind!r}")
     kw = dict(return_sequences=return_sequences, seed=seed)
-    if kind != "gru" and kind != "rnn" and "unit_forget_bias" in cells[kind].__init__.__code__.co_varnames:
+    if kind not in ("gru", "rnn"):                           # every LSTM-like cell has b_f
         kw["unit_forget_bias"] = unit_forget_bias
     return cells[kind](units, **kw)
 
@@ -119,13 +120,14 @@ def train_one(task, length, kind, steps=2000, seed=0, batch_size=64, units=64, l
     model = build_model(task, length, kind, units, seed, unit_forget_bias, lr)
     x_test, y_test = make(n_test, [seed, 10 ** 9])
     curve = {"step": [], "train_loss": [], "test_error": []}
-    solved_at, losses, extra = None, [], {}
+    solved_at, losses, extra, diverged = None, [], {}, False
     t0 = time.perf_counter()
     for k in range(1, steps + 1):
         x, y = make(batch_size, [seed, k])
         loss = float(model.train_on_batch(x, y))
         losses.append(loss)
-        if not np.isfinite(loss):
+        if not np.isfinite(loss):                            # diverged: stop, say so
+            diverged = True
             break
         if k % eval_every == 0 or k == steps:
             err, extra = error(model(x_test), y_test)
@@ -137,8 +139,8 @@ def train_one(task, length, kind, steps=2000, seed=0, batch_size=64, units=64, l
                 if stop_when_solved:
                     break
     res = {"model": kind, "steps_run": k, "solved": solved_at is not None,
-           "steps_to_solve": solved_at,
-           "final_error": curve["test_error"][-1] if curve["test_error"] else float("nan"),
+           "steps_to_solve": solved_at, "diverged": diverged,
+           "final_error": curve["test_error"][-1] if curve["test_error"] else None,
            "final": {kk: v for kk, v in extra.items() if kk != "solved"},
            "params": model.count_params(), "seconds": round(time.perf_counter() - t0, 2),
            "curve": curve}
@@ -153,7 +155,8 @@ def plot_curves(results: dict, task: str, length: int, path: str):
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for n, (kind, r) in enumerate(results.items()):
         c = r["curve"]
-        lbl = f"{kind}: " + (f"solved at {r['steps_to_solve']}" if r["solved"]
+        lbl = f"{kind}: " + (f"solved at {r['steps_to_solve']}" if r["solved"] else
+                             "diverged" if r["final_error"] is None
                              else f"not solved ({r['final_error']:.3g})")
         ax.semilogy(c["step"], np.maximum(c["test_error"], 1e-6), color=f"C{n}", label=lbl)
     thr = 0.01 if task == "adding" else 0.05
@@ -184,6 +187,23 @@ def gradient_flow_plot(models: dict, task: str, length: int, seed: int, path: st
             for k, f in flows.items()}
 
 
+def gate_plots(models: dict, task: str, length: int, seed: int, out: str):
+    """gates_<model>.png: heatmaps of i, f, g, o, c, h over one test sequence, for every
+    trained LSTM-like model (from :func:`lstmkit.inspect.trace`)."""
+    from ..inspect.plots import plot_gates
+    from ..inspect.trace import trace
+    make = task_spec(task, length)[0]
+    x, _ = make(1, [seed, 10 ** 9])
+    for kind, model in models.items():
+        try:
+            traces = trace(model, x)
+        except ValueError:                                   # no LSTM-like layer (GRU, RNN)
+            continue
+        tr = next(iter(traces.values()))
+        plot_gates(tr, os.path.join(out, f"gates_{kind}.png"),
+                   title=f"{kind} after training: gates and states over one {task} sequence")
+
+
 def run_experiment(task, length, models, steps, seed, out, batch_size=64, units=64, lr=1e-2,
                    eval_every=50, unit_forget_bias=True, log=print):
     results, trained = {}, {}
@@ -191,8 +211,10 @@ def run_experiment(task, length, models, steps, seed, out, batch_size=64, units=
         r, m = train_one(task, length, kind, steps, seed, batch_size, units, lr, eval_every,
                          unit_forget_bias=unit_forget_bias, return_model=True)
         results[kind], trained[kind] = r, m
-        log(f"{kind:>9}: {'solved at step ' + str(r['steps_to_solve']) if r['solved'] else 'not solved':<22}"
-            f" final error {r['final_error']:.4g}  ({r['steps_run']} steps, {r['seconds']} s)")
+        err = "n/a" if r["final_error"] is None else f"{r['final_error']:.4g}"
+        state = f"solved at step {r['steps_to_solve']}" if r["solved"] else (
+            "diverged" if r["diverged"] else "not solved")
+        log(f"{kind:>9}: {state:<22} final error {err}  ({r['steps_run']} steps, {r['seconds']} s)")
     report = {"task": task, "length": length, "seed": seed, "max_steps": steps,
               "batch_size": batch_size, "units": units, "learning_rate": lr,
               "unit_forget_bias": unit_forget_bias, "models": results}
@@ -202,6 +224,7 @@ def run_experiment(task, length, models, steps, seed, out, batch_size=64, units=
         report["gradient_flow"] = gradient_flow_plot(trained, task, length, seed,
                                                      os.path.join(out, "gradient_flow.png"),
                                                      "after training")
+        gate_plots(trained, task, length, seed, out)
         init = {k: build_model(task, length, k, units, seed, unit_forget_bias, lr) for k in models}
         report["gradient_flow_at_init"] = gradient_flow_plot(
             init, task, length, seed, os.path.join(out, "gradient_flow_init.png"), "at initialisation")
@@ -246,5 +269,6 @@ def run(args) -> int:
     print(f"longmemory {args.task}, T = {args.length}, seed {args.seed}, up to {args.steps} steps per model")
     run_experiment(args.task, args.length, models, args.steps, args.seed, out, args.batch_size,
                    args.units, args.lr, args.eval_every, not args.no_forget_bias)
-    print(f"wrote {out}/longmemory.json, longmemory.png, gradient_flow.png, gradient_flow_init.png")
+    print(f"wrote {out}/longmemory.json, longmemory.png, gradient_flow.png, gradient_flow_init.png, "
+          f"gates_<model>.png")
     return 0

@@ -165,7 +165,8 @@ def train_job(text: str, cfg: TextgenConfig, out: str, resume: bool = False,
 
     class Epochs(Callback):
         def on_epoch_begin(self, epoch, logs=None):
-            self.model.reset_states()
+            if not (epoch == self.params.get("initial_epoch") and self.params.get("initial_step")):
+                self.model.reset_states()      # a mid-epoch resume keeps the checkpoint's h, c
 
         def on_epoch_end(self, epoch, logs=None):
             tr = logs["loss"] / math.log(2)

@@ -388,24 +388,25 @@ fail:
     return NULL;
 }
 
-/* forward_loop(act, W_h, hs, cs, tcs, mask, rmask, hr[, b]) — the whole time loop.
+/* forward_loop(act, W_h, hs, cs, tcs, mask, rmask, hr[, b, x, W_x]) — the whole time loop.
  * act (T,B,4H): x·W_x (+ b unless b is given: then the loop adds it) in, gate
- * activations out; hs (T+1,B,H) with hs[0] = h_0;
+ * activations out; with x (T,B,D) and W_x (D,4H) given, act is only written: the
+ * input product is computed here too; hs (T+1,B,H) with hs[0] = h_0;
  * cs (T+1,B,H) with cs[0] = c_0 and tcs (T,B,H) when caching, else cs (2,B,H)
  * ping-pong and tcs (1,B,H); mask (T,B) or None; rmask (B,H) and hr (B,H) or None. */
 static PyObject *forward_loop(PyObject *self, PyObject *args)
 {
-    PyObject *o[9];
+    PyObject *o[11];
     (void)self;
-    o[8] = Py_None;
-    if (!PyArg_ParseTuple(args, "OOOOOOOO|O", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6],
-                          &o[7], &o[8]))
+    o[8] = o[9] = o[10] = Py_None;
+    if (!PyArg_ParseTuple(args, "OOOOOOOO|OOO", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6],
+                          &o[7], &o[8], &o[9], &o[10]))
         return NULL;
     find_blas();
     if (!blas_s) { PyErr_SetString(PyExc_RuntimeError, "no cblas gemm found"); return NULL; }
     char fmt = fmt_of(o[0], "act");
     if (!fmt) return NULL;
-    buf b[9];
+    buf b[11];
     memset(b, 0, sizeof b);
     idx s0[3] = {-1, -1, -1};
     if (get(o[0], &b[0], "act", fmt, 3, s0, 1) < 0) goto fail;
@@ -420,6 +421,14 @@ static PyObject *forward_loop(PyObject *self, PyObject *args)
     if (get(o[7], &b[7], "hr", fmt, 2, sbh, 1) < 0) goto fail;
     idx sb[1] = {H4};
     if (get(o[8], &b[8], "b", fmt, 1, sb, 0) < 0) goto fail;
+    idx sx[3] = {T, B, -1};
+    if (get(o[9], &b[9], "x", fmt, 3, sx, 0) < 0) goto fail;
+    idx D = b[9].ok ? b[9].v.shape[2] : 0, swx[2] = {D, H4};
+    if (get(o[10], &b[10], "W_x", fmt, 2, swx, 0) < 0) goto fail;
+    if (b[9].ok != b[10].ok) {
+        PyErr_SetString(PyExc_ValueError, "forward_loop: give both x and W_x, or neither");
+        goto fail;
+    }
     if (!b[1].ok || !b[2].ok || !b[3].ok || !b[4].ok || (b[6].ok && !b[7].ok)) {
         PyErr_SetString(PyExc_ValueError, "forward_loop: W_h, hs, cs, tcs (and hr with rmask) are required");
         goto fail;
@@ -439,8 +448,11 @@ static PyObject *forward_loop(PyObject *self, PyObject *args)
 #ifdef HAVE_MK
     if (!dbl)
         done = mk_forward(T, B, H, (float *)act, W_h, (float *)P(8), (float *)hs, (float *)cs,
-                          (float *)tcs, cache, (float *)mask, (float *)rmask) == 0;
+                          (float *)tcs, cache, (float *)mask, (float *)rmask, (float *)P(9),
+                          (float *)P(10), D) == 0;
 #endif
+    if (!done && b[9].ok)                                      /* act = x·W_x */
+        gemm(dbl, T * B, H4, D, P(9), D, P(10), H4, 0, 0.0, act, H4);
     for (idx t = 0; t < T && !done; t++) {
         char *h_prev = hs + t * hB, *z = act + t * zB;
         const void *hin = h_prev;
@@ -461,10 +473,10 @@ static PyObject *forward_loop(PyObject *self, PyObject *args)
                           (float *)tc, (float *)h_prev, (float *)(h_prev + hB), (float *)m);
     }
     Py_END_ALLOW_THREADS
-    release(b, 9);
+    release(b, 11);
     Py_RETURN_NONE;
 fail:
-    release(b, 9);
+    release(b, 11);
     return NULL;
 }
 
@@ -579,7 +591,7 @@ static PyMethodDef methods[] = {
      "mk_threads(B, H): threads of the packed float32 loop for this size (0: BLAS loop)"},
     {"step_forward", step_forward, METH_VARARGS, "step_forward(z, rec, c_prev, c_t, tc, h_prev, h_t, m_t)"},
     {"step_backward", step_backward, METH_VARARGS, "step_backward(dh, dc, a, tc, c_prev, dz, m_t[, work])"},
-    {"forward_loop", forward_loop, METH_VARARGS, "forward_loop(act, W_h, hs, cs, tcs, mask, rmask, hr[, b])"},
+    {"forward_loop", forward_loop, METH_VARARGS, "forward_loop(act, W_h, hs, cs, tcs, mask, rmask, hr[, b, x, W_x])"},
     {"backward_loop", backward_loop, METH_VARARGS,
      "backward_loop(dhs, dh, dc, act, tcs, cs, dz, W_h, mask, rmask, work[, db])"},
     {"blas_info", blas_info, METH_NOARGS, "(library path, ilp64) of the gemm in use, or None"},

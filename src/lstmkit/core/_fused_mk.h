@@ -3,9 +3,9 @@
  * Why: at small batch a BLAS call per step re-packs all of W_h (H × 4H) to multiply
  * it by a few rows of h; torch/oneDNN keeps the weights packed across steps. Here
  * W_h is packed once per sequence into panels read straight by an AVX-512
- * register-blocked kernel, and the hidden units are split between threads so that
- * each thread does, per step, its share of the GEMM *and* of the elementwise step;
- * the threads meet once per step (h_t must be complete before step t+1).
+ * register-blocked kernel, and the hidden units are handed to threads in chunks of
+ * 32: whoever computes a chunk's part of the GEMM also does its elementwise step;
+ * all chunks of step t finish before step t+1 starts (h_t must be complete).
  *
  * Forward panel u (units 8u … 8u+7) is H × 32: column c holds gate c/8 of unit
  * 8u + c%8, so one panel yields z_i, z_f, z_g, z_o of its 8 units:
@@ -33,20 +33,25 @@ typedef float v8u __attribute__((vector_size(32), aligned(4)));
 #define HI8(v) __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15)
 
 /* ------------------------------------------------------------- packing */
-static float *pack_fwd(const float *W_h, idx H)        /* (H, 4H) → H/8 panels of H × 32 */
+static void *amalloc(size_t bytes)       /* 64-byte aligned (C11 wants a multiple of 64) */
 {
-    float *P = aligned_alloc(64, (size_t)H * 4 * H * sizeof(float));
+    return aligned_alloc(64, (bytes + 63) / 64 * 64);
+}
+
+static float *pack_fwd(const float *W, idx K, idx H)   /* (K, 4H) → H/8 panels of K × 32 */
+{
+    float *P = amalloc((size_t)K * 4 * H * sizeof(float));
     if (!P) return NULL;
     for (idx u = 0; u < H / 8; u++)
-        for (idx k = 0; k < H; k++)
+        for (idx k = 0; k < K; k++)
             for (int c = 0; c < 32; c++)
-                P[(u * H + k) * 32 + c] = W_h[k * 4 * H + (c / 8) * H + 8 * u + c % 8];
+                P[(u * K + k) * 32 + c] = W[k * 4 * H + (c / 8) * H + 8 * u + c % 8];
     return P;
 }
 
 static float *pack_bwd(const float *W_h, idx H)        /* (H, 4H) → H/32 panels of 4H × 32 */
 {
-    float *Q = aligned_alloc(64, (size_t)H * 4 * H * sizeof(float));
+    float *Q = amalloc((size_t)H * 4 * H * sizeof(float));
     if (!Q) return NULL;
     for (idx q = 0; q < H / 32; q++)
         for (idx k = 0; k < 4 * H; k++)
@@ -56,14 +61,15 @@ static float *pack_bwd(const float *W_h, idx H)        /* (H, 4H) → H/32 panel
 }
 
 /* ------------------------------------------------------------- kernels */
-/* MR rows of z (ld 4H) += MR rows of h · forward panel P; h packed k-major: A[k·MR + r]. */
-INL MK void fwd_block(const int MR, const float *restrict P, const float *restrict A, idx H,
-                      float *restrict z)
+/* MR rows of z (ld 4H) += (or =, if set) MR rows of a (K long) · forward panel P (K × 32);
+ * a packed k-major: A[k·MR + r]. */
+INL MK void fwd_block(const int MR, const float *restrict P, const float *restrict A, idx K,
+                      idx H, float *restrict z, int set)
 {
     v16 a0[12], a1[12];
 #pragma GCC unroll 12
     for (int r = 0; r < MR; r++) { a0[r] = (v16){0}; a1[r] = (v16){0}; }
-    for (idx k = 0; k < H; k++) {
+    for (idx k = 0; k < K; k++) {
         v16 w0 = *(const v16 *)(P + 32 * k), w1 = *(const v16 *)(P + 32 * k + 16);
 #pragma GCC unroll 12
         for (int r = 0; r < MR; r++) {
@@ -75,10 +81,17 @@ INL MK void fwd_block(const int MR, const float *restrict P, const float *restri
 #pragma GCC unroll 12
     for (int r = 0; r < MR; r++) {
         float *zr = z + r * 4 * H;
-        *(v8u *)zr += LO8(a0[r]);             /* z_i */
-        *(v8u *)(zr + H) += HI8(a0[r]);       /* z_f */
-        *(v8u *)(zr + 2 * H) += LO8(a1[r]);   /* z_g */
-        *(v8u *)(zr + 3 * H) += HI8(a1[r]);   /* z_o */
+        if (set) {
+            *(v8u *)zr = LO8(a0[r]);
+            *(v8u *)(zr + H) = HI8(a0[r]);
+            *(v8u *)(zr + 2 * H) = LO8(a1[r]);
+            *(v8u *)(zr + 3 * H) = HI8(a1[r]);
+        } else {
+            *(v8u *)zr += LO8(a0[r]);             /* z_i */
+            *(v8u *)(zr + H) += HI8(a0[r]);       /* z_f */
+            *(v8u *)(zr + 2 * H) += LO8(a1[r]);   /* z_g */
+            *(v8u *)(zr + 3 * H) += HI8(a1[r]);   /* z_o */
+        }
     }
 }
 
@@ -112,7 +125,7 @@ INL MK void bwd_block(const int MR, const float *restrict Q, const float *restri
     }
 }
 
-#define CASE_F(n) case n: fwd_block(n, P, A + r0 * H, H, z + r0 * 4 * H); break;
+#define CASE_F(n) case n: fwd_block(n, P, A + r0 * K, K, H, z + r0 * 4 * H, set); break;
 #define CASE_B(n) case n: bwd_block(n, Q, A + r0 * 4 * H, H, dh + r0 * H, rm ? rm + r0 * H : NULL); break;
 
 /* Rows go in blocks of ≤ 12, as even as possible: block b is rows B·b/n … B·(b+1)/n.
@@ -134,8 +147,8 @@ static void pack_cols(const float *src, idx ld, idx B, idx K, idx k0, idx k1,
     }
 }
 
-/* z (B rows) += h · panel P, h packed by pack_cols (K = H). */
-static MK void fwd_panel(const float *P, const float *A, idx B, idx H, float *z)
+/* z (B rows) += (or = if set) a · panel P, a (B × K) packed by pack_cols. */
+static MK void fwd_panel(const float *P, const float *A, idx B, idx K, idx H, float *z, int set)
 {
     idx nblk = (B + 11) / 12;
     for (idx b = 0, r0 = 0, r1; b < nblk; b++, r0 = r1) {
@@ -161,19 +174,30 @@ static MK void bwd_panel(const float *Q, const float *A, idx B, idx H, float *dh
 }
 
 /* ------------------------------------------------------------- threads */
-typedef struct { atomic_int count, gen; int n; } barrier_t;
+/* Work is handed out in chunks (32 hidden units of a step, or 96 rows of x·W_x) through
+ * two counters that only grow; each phase owns a range of chunk numbers. A thread claims chunks of the current phase
+ * until none is left, then waits until all of them are done. Nobody owns a fixed
+ * half: if the machine is busy and one thread is descheduled, the other one does the
+ * work instead of waiting for it (a static split waits a whole time slice per step). */
+typedef struct { atomic_long next, done; } sched_t;
 
-static void barrier_wait(barrier_t *b)
+/* Claim a chunk of the phase whose chunks are numbered start … end−1; -1 if none left. */
+static long claim(sched_t *S, long start, long end)
 {
-    if (b->n == 1) return;
-    int g = atomic_load_explicit(&b->gen, memory_order_acquire);
-    if (atomic_fetch_add_explicit(&b->count, 1, memory_order_acq_rel) == b->n - 1) {
-        atomic_store_explicit(&b->count, 0, memory_order_relaxed);
-        atomic_fetch_add_explicit(&b->gen, 1, memory_order_release);
-        return;
-    }
-    for (long spin = 0; atomic_load_explicit(&b->gen, memory_order_acquire) == g; spin++)
-        if (spin > 2000) sched_yield();     /* a loaded machine: let the other thread run */
+    long n = atomic_load_explicit(&S->next, memory_order_relaxed);
+    while (n < end)
+        if (atomic_compare_exchange_weak_explicit(&S->next, &n, n + 1, memory_order_acq_rel,
+                                                  memory_order_relaxed))
+            return n - start;
+    return -1;
+}
+
+static void chunk_done(sched_t *S) { atomic_fetch_add_explicit(&S->done, 1, memory_order_release); }
+
+static void phase_wait(sched_t *S, long end)                /* all chunks before end done */
+{
+    for (long spin = 0; atomic_load_explicit(&S->done, memory_order_acquire) < end; spin++)
+        if (spin > 500) sched_yield();      /* busy machine: let the thread we wait for run */
         else __builtin_ia32_pause();
 }
 
@@ -181,9 +205,11 @@ typedef struct {
     idx T, B, H;
     int cache, nthreads;
     float *act, *hs, *cs, *tcs, *hr, *dh, *dc, *dz;
-    const float *dhs, *mask, *rmask, *P, *bias;
+    const float *dhs, *mask, *rmask, *P, *bias, *x, *PX;   /* PX: W_x packed like W_h */
+    idx D;
+    const float *W_x;
     float *db;
-    barrier_t bar;
+    sched_t S;
     atomic_int go;             /* 0: wait, 1: run, -1: a thread failed to start, return */
 } job_t;
 
@@ -196,54 +222,98 @@ static int wait_go(job_t *J)
     return g == 1;
 }
 
+/* Step t, units j0 … j0+31: z += h_{t-1}·W_h, the elementwise step, h_t packed for t+1. */
+static void fwd_chunk(job_t *J, idx t, idx j0)
+{
+    idx H = J->H, B = J->B, BH = B * H;
+    float *z = J->act + t * B * 4 * H, *h_prev = J->hs + t * BH;
+    const float *A = J->hr + (t & 1) * BH;                     /* h_{t-1} [⊙ rmask], packed */
+    for (idx u = j0 / 8; u < j0 / 8 + 4; u++)
+        fwd_panel(J->P + u * H * 32, A, B, H, H, z + 8 * u, 0);
+    float *c_prev = J->cs + (J->cache ? t : (t & 1)) * BH;
+    float *c_t = J->cs + (J->cache ? t + 1 : ((t + 1) & 1)) * BH;
+    float *tc = J->tcs + (J->cache ? t : 0) * BH;
+    fwd_rows_f32(B, H, j0, j0 + 32, z, NULL, J->bias, c_prev, c_t, tc, h_prev, h_prev + BH,
+                 J->mask ? J->mask + t * B : NULL);
+    /* ping-pong buffers: step t+1 chunks start only when every step-t chunk is done */
+    pack_cols(h_prev + BH, H, B, H, j0, j0 + 32, J->rmask, J->hr + ((t + 1) & 1) * BH);
+}
+
+#define IN_ROWS 96          /* rows of x per chunk of the input GEMM (8 blocks of 12) */
+
 static void *fwd_worker(void *p)
 {
-    arg_t *a = p;
-    job_t *J = a->J;
+    job_t *J = ((arg_t *)p)->J;
     if (!wait_go(J)) return NULL;
-    idx H = J->H, B = J->B, BH = B * H, nb = H / 8;
-    idx u0 = nb * a->tid / J->nthreads, u1 = nb * (a->tid + 1) / J->nthreads;
+    idx H = J->H, D = J->D, R = J->T * J->B;
+    long nc = H / 32, ni = 0, c;
+    if (J->x) {                               /* act = x·W_x for all T·B rows, in chunks */
+        ni = (R + IN_ROWS - 1) / IN_ROWS;
+        float *buf = amalloc((size_t)IN_ROWS * D * sizeof(float));
+        while ((c = claim(&J->S, 0, ni)) >= 0) {
+            idx r0 = c * IN_ROWS, nr = R - r0 < IN_ROWS ? R - r0 : IN_ROWS;
+            if (buf) {
+                pack_cols(J->x + r0 * D, D, nr, D, 0, D, NULL, buf);
+                for (idx u = 0; u < H / 8; u++)
+                    fwd_panel(J->PX + u * D * 32, buf, nr, D, H, J->act + r0 * 4 * H + 8 * u, 1);
+            } else {                          /* out of memory: BLAS does these rows */
+                gemm(0, nr, 4 * H, D, J->x + r0 * D, D, J->W_x, 4 * H, 0, 0.0,
+                     J->act + r0 * 4 * H, 4 * H);
+            }
+            chunk_done(&J->S);
+        }
+        free(buf);
+        phase_wait(&J->S, ni);
+    }
     for (idx t = 0; t < J->T; t++) {
-        float *z = J->act + t * B * 4 * H, *h_prev = J->hs + t * BH;
-        const float *A = J->hr + (t & 1) * BH;                 /* h_{t-1} [⊙ rmask], packed */
-        for (idx u = u0; u < u1; u++)                          /* z += h_{t-1}·W_h, my units */
-            fwd_panel(J->P + u * H * 32, A, B, H, z + 8 * u);
-        float *c_prev = J->cs + (J->cache ? t : (t & 1)) * BH;
-        float *c_t = J->cs + (J->cache ? t + 1 : ((t + 1) & 1)) * BH;
-        float *tc = J->tcs + (J->cache ? t : 0) * BH;
-        fwd_rows_f32(B, H, 8 * u0, 8 * u1, z, NULL, J->bias, c_prev, c_t, tc, h_prev, h_prev + BH,
-                     J->mask ? J->mask + t * B : NULL);
-        /* my units of h_t [⊙ rmask], packed for step t+1 (ping-pong: the other thread
-         * may still read this step's buffer) */
-        pack_cols(h_prev + BH, H, B, H, 8 * u0, 8 * u1, J->rmask, J->hr + ((t + 1) & 1) * BH);
-        barrier_wait(&J->bar);
+        long start = ni + t * nc;
+        while ((c = claim(&J->S, start, start + nc)) >= 0) {
+            fwd_chunk(J, t, 32 * c);
+            chunk_done(&J->S);
+        }
+        phase_wait(&J->S, start + nc);                         /* h_t complete */
     }
     return NULL;
 }
 
+/* Step t, units j0 … j0+31, first half: dh += dy_t, the elementwise step (dz_t, dc),
+ * db, dz_t packed for the GEMM. */
+static void bwd_chunk_a(job_t *J, idx t, idx j0)
+{
+    idx H = J->H, B = J->B, BH = B * H, j1 = j0 + 32;
+    float *dzt = J->dz + t * B * 4 * H;
+    if (J->dhs)
+        for (idx r = 0; r < B; r++)
+            add_f32(32, J->dhs + t * BH + r * H + j0, J->dh + r * H + j0);
+    bwd_rows_f32(B, H, j0, j1, J->dh, J->dc, J->act + t * B * 4 * H, J->tcs + t * BH,
+                 J->cs + t * BH, dzt, J->mask ? J->mask + t * B : NULL);
+    if (J->db) colsum_f32(B, H, j0, j1, dzt, J->db);
+    float *A = J->hr + (t & 1) * B * 4 * H;
+    for (int g = 0; g < 4; g++)                                /* these units of each gate */
+        pack_cols(dzt, 4 * H, B, 4 * H, g * H + j0, g * H + j1, NULL, A);
+}
+
 static void *bwd_worker(void *p)
 {
-    arg_t *a = p;
-    job_t *J = a->J;
+    job_t *J = ((arg_t *)p)->J;
     if (!wait_go(J)) return NULL;
-    idx H = J->H, B = J->B, BH = B * H, nq = H / 32;
-    idx q0 = nq * a->tid / J->nthreads, q1 = nq * (a->tid + 1) / J->nthreads;
-    idx j0 = 32 * q0, j1 = 32 * q1;
+    idx H = J->H, B = J->B;
+    long nc = H / 32, c;
     for (idx t = J->T - 1; t >= 0; t--) {
-        float *dzt = J->dz + t * B * 4 * H;
-        if (J->dhs)                                            /* dh_t += dy_t, my units */
-            for (idx r = 0; r < B; r++)
-                add_f32(j1 - j0, J->dhs + t * BH + r * H + j0, J->dh + r * H + j0);
-        bwd_rows_f32(B, H, j0, j1, J->dh, J->dc, J->act + t * B * 4 * H, J->tcs + t * BH,
-                     J->cs + t * BH, dzt, J->mask ? J->mask + t * B : NULL);
-        if (J->db) colsum_f32(B, H, j0, j1, dzt, J->db);     /* db += Σ_rows dz_t, my units */
-        float *A = J->hr + (t & 1) * B * 4 * H;                /* dz_t packed (ping-pong) */
-        for (int g = 0; g < 4; g++)                            /* my units of each gate */
-            pack_cols(dzt, 4 * H, B, 4 * H, g * H + j0, g * H + j1, NULL, A);
-        barrier_wait(&J->bar);                                 /* dz_t complete */
-        for (idx q = q0; q < q1; q++)                          /* dh += dz_t·W_hᵀ, my units */
-            bwd_panel(J->P + q * 4 * H * 32, A, B, H, J->dh + 32 * q,
-                      J->rmask ? J->rmask + 32 * q : NULL);
+        long start = 2 * (J->T - 1 - t) * nc;
+        while ((c = claim(&J->S, start, start + nc)) >= 0) {  /* elementwise → dz_t */
+            bwd_chunk_a(J, t, 32 * c);
+            chunk_done(&J->S);
+        }
+        phase_wait(&J->S, start + nc);                         /* dz_t complete */
+        const float *A = J->hr + (t & 1) * B * 4 * H;
+        start += nc;
+        while ((c = claim(&J->S, start, start + nc)) >= 0) {  /* dh += dz_t·W_hᵀ */
+            bwd_panel(J->P + c * 4 * H * 32, A, B, H, J->dh + 32 * c,
+                      J->rmask ? J->rmask + 32 * c : NULL);
+            chunk_done(&J->S);
+        }
+        phase_wait(&J->S, start + nc);                         /* dh_{t-1} complete */
     }
     return NULL;
 }
@@ -258,12 +328,12 @@ static int mk_usable(idx B, idx H)
 }
 
 /* Threads: as many as NumPy's BLAS may use (threadpoolctl governs both), fewer when
- * a step is too small to share (each step costs a barrier), at most one per panel. */
+ * a step is too small to share (each step costs a wait for all chunks), at most one per chunk. */
 static int mk_threads(idx B, idx H)
 {
     int n = blas_nthreads ? blas_nthreads() : 1;
     double flops = 8.0 * B * H * H;
-    if (flops < 2e6) n = 1;                 /* tiny steps: a barrier costs more than it saves */
+    if (flops < 2e6) n = 1;                 /* tiny steps: the wait costs more than it saves */
     if (n > H / 32) n = (int)(H / 32);
     if (n > 64) n = 64;
     return n < 1 ? 1 : n;
@@ -286,9 +356,8 @@ static void run_threads(void *(*worker)(void *), job_t *J)
         for (int k = 1; k < started; k++) pthread_join(th[k], NULL);
         J->nthreads = n = started = 1;
     }
-    atomic_init(&J->bar.count, 0);
-    atomic_init(&J->bar.gen, 0);
-    J->bar.n = n;
+    atomic_init(&J->S.next, 0);
+    atomic_init(&J->S.done, 0);
     atomic_store_explicit(&J->go, 1, memory_order_release);
     args[0].J = J; args[0].tid = 0;
     worker(&args[0]);
@@ -296,20 +365,22 @@ static void run_threads(void *(*worker)(void *), job_t *J)
 }
 
 /* The forward loop on packed weights; -1 if it cannot run here (caller uses BLAS). */
+/* x (T·B × D) and W_x (D × 4H), if given: act = x·W_x is computed here first. */
 static int mk_forward(idx T, idx B, idx H, float *act, const float *W_h, const float *bias,
                       float *hs, float *cs, float *tcs, int cache, const float *mask,
-                      const float *rmask)
+                      const float *rmask, const float *x, const float *W_x, idx D)
 {
     if (!mk_usable(B, H)) return -1;
-    float *P = pack_fwd(W_h, H);
-    float *hr = aligned_alloc(64, 2 * (size_t)B * H * sizeof(float));
-    if (!P || !hr) { free(P); free(hr); return -1; }
+    float *P = pack_fwd(W_h, H, H), *PX = x ? pack_fwd(W_x, D, H) : NULL;
+    float *hr = amalloc(2 * (size_t)B * H * sizeof(float));
+    if (!P || !hr || (x && !PX)) { free(P); free(PX); free(hr); return -1; }
     pack_cols(hs, H, B, H, 0, H, rmask, hr);               /* h_0 [⊙ rmask], packed */
     job_t J = {.T = T, .B = B, .H = H, .cache = cache, .nthreads = mk_threads(B, H),
                .act = act, .hs = hs, .cs = cs, .tcs = tcs, .hr = hr, .mask = mask,
-               .rmask = rmask, .P = P, .bias = bias};
+               .rmask = rmask, .P = P, .bias = bias, .x = x, .PX = PX, .W_x = W_x, .D = D};
     run_threads(fwd_worker, &J);
     free(P);
+    free(PX);
     free(hr);
     return 0;
 }
@@ -320,7 +391,7 @@ static int mk_backward(idx T, idx B, idx H, const float *dhs, float *dh, float *
 {
     if (!mk_usable(B, H)) return -1;
     float *Q = pack_bwd(W_h, H);
-    float *dzp = aligned_alloc(64, 2 * (size_t)B * 4 * H * sizeof(float));
+    float *dzp = amalloc(2 * (size_t)B * 4 * H * sizeof(float));
     if (!Q || !dzp) { free(Q); free(dzp); return -1; }
     job_t J = {.T = T, .B = B, .H = H, .nthreads = mk_threads(B, H), .act = act, .cs = cs,
                .tcs = tcs, .dh = dh, .dc = dc, .dz = dz, .dhs = dhs, .mask = mask,

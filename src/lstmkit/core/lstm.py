@@ -17,8 +17,9 @@ compiled kernel can replace it; the NumPy version is always available.
 Three ways the time loop runs, fastest first (all tested equal to the reference):
 
 1. in C, ``gates.lstm_loop_kernels(dtype)`` (the ``_fused`` extension): float32
-   with AVX-512 keeps W_h packed for the whole sequence and splits the hidden
-   units between threads; otherwise each step calls the BLAS NumPy loaded.
+   with AVX-512 packs W_x and W_h once per call, computes x·W_x and then every
+   step with its own kernel, handing chunks of hidden units to threads;
+   otherwise it calls the BLAS NumPy loaded once for x·W_x and once per step.
    It also adds b inside the loop (one pass less over z) and sums db while
    dz_t is in cache;
 2. in Python, one ``matmul`` per step plus the compiled step kernel;
@@ -60,10 +61,10 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None,
     dt = x.dtype
     # z_t = x_t · W_x + b for every t at once; h_{t-1} · W_h is added in the loop
     act = np.empty((T, B, 4 * H), dt)                       # pre-activations, then gates i,f,g,o
-    np.matmul(x.reshape(T * B, D), W_x, out=act.reshape(T * B, 4 * H))
     loops = gates.lstm_loop_kernels(dt)
-    if loops is None:
-        act += b                                            # (the C loop adds b as it goes)
+    if loops is None:                                       # (the C loop does both itself)
+        np.matmul(x.reshape(T * B, D), W_x, out=act.reshape(T * B, 4 * H))
+        act += b
     hs = np.empty((T + 1, B, H), dt)                        # h_0 … h_T
     hs[0] = 0 if h0 is None else h0
     if need_cache:
@@ -77,11 +78,13 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None,
         mask = np.ascontiguousarray(mask, dtype=dt)         # (T, B) of 0/1
     hr = np.empty((B, H), dt) if rmask is not None else None  # h_{t-1} ⊙ rmask
     if loops is not None:
-        # the whole loop in C: z_t += h_{t-1}·W_h + b, then the fused step
+        # the whole loop in C: z = x·W_x for all t, then z_t += h_{t-1}·W_h + b and
+        # the fused step
         if rmask is not None:
             rmask = np.ascontiguousarray(rmask, dtype=dt)
         loops[0](act, np.ascontiguousarray(W_h, dtype=dt), hs, cs, tcs, mask, rmask, hr,
-                 np.ascontiguousarray(b, dtype=dt))
+                 np.ascontiguousarray(b, dtype=dt), np.ascontiguousarray(x, dtype=dt),
+                 np.ascontiguousarray(W_x, dtype=dt))
     else:
         _forward_steps(act, W_h, hs, cs, tcs, mask, rmask, hr, need_cache)
     h_T = hs[T].copy()

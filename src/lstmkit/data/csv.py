@@ -40,7 +40,14 @@ def read_text(path, max_bytes: int = MAX_FILE_BYTES) -> str:
         raise UserError(too_big)
     try:
         with (gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")) as f:
-            raw = f.read(max_bytes + 1)
+            chunks, got = [], 0                 # in 1 MiB pieces: read(n) would reserve n bytes
+            while got <= max_bytes:
+                c = f.read(min(2**20, max_bytes + 1 - got))
+                if not c:
+                    break
+                chunks.append(c)
+                got += len(c)
+            raw = b"".join(chunks)
     except (OSError, EOFError, zlib.error) as e:           # zlib.error: a corrupt .gz
         raise UserError(f"cannot read {path}: {e}") from None
     if len(raw) > max_bytes:

@@ -2,7 +2,9 @@
 
     from lstmkit.inspect import trace, gradient_flow
     tr = trace(lstm_layer, x)          # tr.i, tr.f, tr.g, tr.o, tr.c, tr.h: (batch, time, units)
-    gf = gradient_flow(model, x, y)    # gf["dh"][t] = ‖∂L/∂h_t‖, gf["dc"][t] = ‖∂L/∂c_t‖
+    gf = gradient_flow(layer, x, y)    # gf.dh[t] = ‖∂L/∂h_t‖, gf.dc[t] = ‖∂L/∂c_t‖ (a model:
+                                       # {layer name: GradientFlow})
+    char_activation_page(model, text, ids, path="cells.html")   # HTML, one cell's values per char
 
 Everything here reads the arrays of the layers' own forward and backward passes
 (their caches and core backward functions); nothing re-implements the cell.

@@ -3,6 +3,9 @@
 A checkpoint is a model file (see :mod:`.save`; ``load_model`` opens it) plus
 
 * tensors ``optimizer.{slot}.{dtype}`` — the optimizer's state buffers (Adam's m, v, …),
+* tensors ``state.{k}.{j}`` — state j (h, c, …) of the k-th recurrent layer (in
+  ``rng_layers`` order) when it is ``stateful`` and holds states, so a mid-epoch resume
+  carries them on exactly,
 * metadata ``kind`` = "checkpoint" and ``training_state`` = JSON of the position
   (next epoch, next batch), the shuffle RNG state at the start of that epoch,
   every layer's RNG state, the optimizer's step count and learning rate, the
@@ -41,6 +44,10 @@ def save_checkpoint(model, path) -> None:
     tensors = model_tensors(model)
     opt = model.optimizer.get_state()
     tensors.update({f"optimizer.{n}": a for n, a in opt["slots"].items()})
+    for k, layer in enumerate(rng_layers(model.layers)):
+        if getattr(layer, "stateful", False) and getattr(layer, "states", None) is not None:
+            tensors.update({f"state.{k}.{j}": np.ascontiguousarray(s)
+                            for j, s in enumerate(layer.states)})
     fs = model._fit_state
     state = {"epoch": 0, "batch": 0, "shuffle_rng": model._rng.bit_generator.state,
              "layer_rngs": [l.rng.bit_generator.state for l in rng_layers(model.layers)],
@@ -61,9 +68,36 @@ def _check_rng_state(path, s):
         if not isinstance(s, dict) or s.get("bit_generator") != "PCG64":
             raise ValueError("expected a PCG64 state")
         np.random.PCG64().state = s                     # numpy validates the fields
-    except (ValueError, TypeError, KeyError) as e:
+    except (ValueError, TypeError, KeyError, OverflowError) as e:
         raise ModelFileError(f"{path}: bad RNG state in training_state: {e}") from None
     return s
+
+
+def _check_states(path, holders, tensors) -> dict:
+    """{layer index k: number of states} for the state.{k}.{j} tensors, all checked."""
+    found: dict = {}
+    for name, (dt, shape, _, _) in tensors.items():
+        if not name.startswith("state."):
+            continue
+        parts = name.split(".")
+        if len(parts) != 3 or not all(p.isdigit() for p in parts[1:]):
+            raise ModelFileError(f"{path}: bad state tensor name {name!r}")
+        k, j = int(parts[1]), int(parts[2])
+        layer = holders[k] if k < len(holders) else None
+        n = getattr(layer, "n_states", 0)
+        if layer is None or not getattr(layer, "stateful", False) or j >= n:
+            raise ModelFileError(f"{path}: state tensor {name!r} matches no state of a stateful "
+                                 f"layer of this model")
+        if dt != layer.dtype or len(shape) != 2 or not 1 <= shape[1] <= layer.units or shape[0] < 1:
+            raise ModelFileError(f"{path}: state tensor {name!r} is {dt.name} {shape}, expected "
+                                 f"{layer.dtype} (batch, ≤ {layer.units})")
+        found.setdefault(k, set()).add((j, shape))
+    for k, js in found.items():
+        if sorted(j for j, _ in js) != list(range(holders[k].n_states)) or \
+                len({s[0] for _, s in js}) != 1:
+            raise ModelFileError(f"{path}: the states of layer {k} are incomplete or of "
+                                 f"different shapes")
+    return {k: len(js) for k, js in found.items()}
 
 
 def restore_checkpoint(model, path) -> dict:
@@ -94,8 +128,9 @@ def restore_checkpoint(model, path) -> dict:
             raise ModelFileError(f"{path}: training_state.{k} = {str(st[k])[:40]} is not a count")
     holders = rng_layers(model.layers)
     if not isinstance(st["layer_rngs"], list) or len(st["layer_rngs"]) != len(holders):
+        got = len(st["layer_rngs"]) if isinstance(st["layer_rngs"], list) else "no list of"
         raise ModelFileError(f"{path}: training_state holds RNG states for "
-                             f"{len(st['layer_rngs'])} layers, the model has {len(holders)}")
+                             f"{got} layers, the model has {len(holders)}")
     for s in [st["shuffle_rng"], *st["layer_rngs"]]:
         _check_rng_state(path, s)
     h = st["history"]
@@ -103,12 +138,18 @@ def restore_checkpoint(model, path) -> dict:
             or not isinstance(st["history_epochs"], list)):
         raise ModelFileError(f"{path}: training_state.history is malformed")
     o = st["optimizer"]
-    if not isinstance(o, dict) or type(o.get("iterations")) is not int:
+    if not isinstance(o, dict) or type(o.get("iterations")) is not int \
+            or not 0 <= o["iterations"] < 2**53:
         raise ModelFileError(f"{path}: training_state.optimizer is malformed")
     if st["batch"] and not isinstance(st["running"], dict):
         raise ModelFileError(f"{path}: a mid-epoch checkpoint needs the running sums")
+    states = _check_states(path, holders, tensors)
     # all checked: copy weights and optimizer state in
     model.set_weights(saved.get_weights())
+    if states:
+        arrays = read_tensors(path, [f"state.{k}.{j}" for k, n in states.items() for j in range(n)])
+        for k, n in states.items():
+            holders[k].states = [arrays[f"state.{k}.{j}"].copy() for j in range(n)]
     slots = {n[len("optimizer."):]: None for n in tensors if n.startswith("optimizer.")}
     arrays = read_tensors(path, [f"optimizer.{n}" for n in slots])
     try:

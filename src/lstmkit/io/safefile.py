@@ -37,6 +37,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,200}$")
 MAX_INT = {"input_dim": 2**24}          # other ints (units, output_dim, …) are bounded by MAX_UNITS
 MAX_UNITS = 65536
 MAX_STR = 128
+SIZE_KEYS = ("units", "input_dim", "output_dim", "proj_size")   # must be ints ≥ 1 when present
 
 
 class _Duplicate(Exception):
@@ -107,7 +108,7 @@ def _check_entry(path, name, e, data_len):
     if not isinstance(e, dict) or set(e) != {"dtype", "shape", "data_offsets"}:
         raise ModelFileError(f"{path}: tensor {name!r}: expected keys dtype, shape, data_offsets")
     dt = e["dtype"]
-    if dt not in DTYPES:
+    if not isinstance(dt, str) or dt not in DTYPES:
         raise ModelFileError(f"{path}: tensor {name!r} has dtype {dt!r}; expected one of {sorted(DTYPES)}")
     shape = e["shape"]
     if (not isinstance(shape, list) or len(shape) > MAX_NDIM
@@ -225,6 +226,8 @@ def check_layer_entry(path, entry, where, layer_types, nested=False):
         raise ModelFileError(f"{path}: {where} ({t}) has unknown config keys {extra[:10]}")
     for k, v in cfg.items():
         _plain_value(path, where, k, v)
+        if k in SIZE_KEYS and (type(v) is not int or v < 1) and not (k == "proj_size" and v is None):
+            raise ModelFileError(f"{path}: {where}.{k} = {str(v)[:40]} is not a positive integer")
     if "dtype" in cfg and cfg["dtype"] not in ("float32", "float64"):
         raise ModelFileError(f"{path}: {where}.dtype must be 'float32' or 'float64', got {cfg['dtype']!r}")
     return cls, cfg

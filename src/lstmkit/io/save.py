@@ -26,18 +26,45 @@ from . import safefile
 from .safefile import FORMAT, FORMAT_VERSION
 
 
+def _remove_stale_temps(d, base) -> None:
+    """Delete ``.{base}.{pid}.*.tmp`` files left by writers that were killed mid-write
+    (their pid is gone); a live writer's temp file is never touched."""
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(f".{base}.") and name.endswith(".tmp")):
+            continue
+        pid = name[len(base) + 2:].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)                 # raises if no such process
+        except ProcessLookupError:
+            try:
+                os.unlink(os.path.join(d, name))
+            except OSError:
+                pass
+        except (PermissionError, OverflowError, OSError):
+            pass                                 # someone else's live process, or odd name
+
+
 def atomic_write(path, data: bytes) -> None:
     """Write to a temporary file in the same directory, fsync, then os.replace: readers see
-    the old file or the new one, never half of one, even if we are killed mid-write."""
+    the old file or the new one, never half of one, even if we are killed mid-write (the
+    temp file a killed writer leaves is removed by the next write to the same path)."""
     path = os.fspath(path)
     d = os.path.dirname(os.path.abspath(path))
+    base = os.path.basename(path)
+    _remove_stale_temps(d, base)
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=d)
-        umask = os.umask(0)                  # mkstemp makes 0600; give the file the usual mode
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as f:
+        fd, tmp = tempfile.mkstemp(prefix=f".{base}.{os.getpid()}.", suffix=".tmp", dir=d)
+        with os.fdopen(fd, "wb") as f:       # (closed by the with even if fchmod fails)
+            umask = os.umask(0)              # mkstemp makes 0600; give the file the usual mode
+            os.umask(umask)
+            os.fchmod(f.fileno(), 0o666 & ~umask)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -134,7 +161,8 @@ def _compile_from(path, model, tc):
 
 def read_model(path):
     """Check the file and rebuild the model (weights loaded). Returns (model, tensors, meta).
-    A training checkpoint (metadata kind = "checkpoint") may also hold optimizer.* tensors."""
+    A training checkpoint (metadata kind = "checkpoint") may also hold optimizer.* and
+    state.* tensors (checked by :func:`lstmkit.io.checkpoint.restore_checkpoint`)."""
     from ..layers import LAYER_TYPES
     from ..model import Sequential
     path = os.fspath(path)
@@ -167,7 +195,7 @@ def read_model(path):
         raise ModelFileError(f"{path}: the config asks for more memory than there is") from None
     expected = {f"{i}.{n}": (layer.dtype, tuple(a.shape))
                 for i, layer in enumerate(model.layers) for n, a in layer.named_tensors().items()}
-    extra_ok = ("optimizer.",) if kind == "checkpoint" else ()
+    extra_ok = ("optimizer.", "state.") if kind == "checkpoint" else ()
     mine = {n: v for n, v in tensors.items() if not (extra_ok and n.startswith(extra_ok))}
     missing, extra = sorted(set(expected) - set(mine)), sorted(set(mine) - set(expected))
     if missing or extra:
