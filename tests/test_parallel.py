@@ -91,16 +91,17 @@ def test_a_rank_that_dies_stops_the_others(tmp_path):
     p, dt = run_mpi([str(ROOT / "tests" / "_mpi_job.py"), str(tmp_path / "x.npy"),
                      "float64", "8", "40", "2", "adam"],
                     env={"LSTMKIT_TEST_MPI_FAIL": "1:2:kill", "LSTMKIT_MPI_TIMEOUT": "2"})
-    assert p.returncode != 0 and dt < 30
-    assert "BAD TERMINATION" in p.stdout + p.stderr
+    assert p.returncode != 0 and dt < 30, p.stderr
+    assert "BAD TERMINATION" in p.stdout + p.stderr, p.stdout + p.stderr
     # a launcher that does not clean up (as on some clusters): our timeout ends it
     p, dt = run_mpi([str(ROOT / "tests" / "_mpi_job.py"), str(tmp_path / "x.npy"),
                      "float64", "8", "40", "2", "adam"],
                     env={"LSTMKIT_TEST_MPI_FAIL": "1:2:exit", "LSTMKIT_MPI_TIMEOUT": "2"},
                     launcher_opts=["-disable-auto-cleanup"])
-    assert p.returncode != 0 and dt < 30
-    assert "no answer from the other ranks within 2 s while waiting for the gradients of " \
-           "step 2" in p.stderr, p.stderr
+    assert p.returncode != 0 and dt < 30, p.stderr
+    # rank 0 either times out or hears from MPI that its peer is gone; either way it says so
+    assert "MPI rank 0 of 2: " in p.stderr and "the gradients of step 2" in p.stderr \
+        and "Stopping all ranks" in p.stderr, p.stderr
     assert not (tmp_path / "x.npy").exists()
 
 

@@ -104,7 +104,8 @@ def _run(x, W_x, W_h, b, h0, c0, mask, rmask, dhs, dh_T, dc_T, need_cache=True):
 
 # H = 6: the BLAS loop; H % 32 == 0: the packed AVX-512 loop (float32) with 1 or 2
 # threads, its row blocks (B = 4, 13, 16, 30 → blocks of ≤ 12 rows).
-SHAPES = [(7, 4, 5, 6, 2), (6, 16, 5, 128, 2), (5, 30, 3, 32, 1), (4, 4, 3, 256, 2), (5, 13, 7, 64, 1)]
+SHAPES = [(7, 4, 5, 6, 2), (6, 16, 5, 128, 2), (5, 30, 3, 32, 1), (4, 4, 3, 256, 2), (5, 13, 7, 64, 1),
+          (4, 16, 64, 128, 2), (3, 5, 32, 32, 1)]              # D % 32 == 0: dx in the loop too
 
 
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
@@ -154,10 +155,14 @@ def test_sequence_paths_equal_reference(dt, extras, shape, monkeypatch):
 
 
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
-def test_inference_loop_equals_training_loop(dt):
-    """need_cache=False (ping-pong c buffers in C) gives the same outputs."""
+@pytest.mark.parametrize("shape", [(9, 3, 4, 8), (300, 33, 5, 64)], ids=["blas", "packed"])
+def test_inference_loop_equals_training_loop(dt, shape):
+    """need_cache=False (ping-pong c buffers in C; for the packed loop z in a window of
+    steps that x·W_x is computed into, here 300 steps > the window) gives the same outputs."""
     rng = np.random.default_rng(2)
-    T, B, D, H = 9, 3, 4, 8
+    T, B, D, H = shape
+    if shape[3] % 32 == 0 and dt == np.float32 and AVX512:
+        assert gates.lstm_packed_loop(dt, B, H) and (1 << 21) // (B * 4 * H) < T
     x = rng.standard_normal((T, B, D)).astype(dt)
     W_x, W_h = (rng.standard_normal((n, 4 * H)).astype(dt) * 0.4 for n in (D, H))
     b = rng.standard_normal(4 * H).astype(dt)

@@ -410,10 +410,12 @@ static PyObject *forward_loop(PyObject *self, PyObject *args)
     memset(b, 0, sizeof b);
     idx s0[3] = {-1, -1, -1};
     if (get(o[0], &b[0], "act", fmt, 3, s0, 1) < 0) goto fail;
-    idx T = b[0].v.shape[0], B = b[0].v.shape[1], H4 = b[0].v.shape[2], H = H4 / 4;
-    idx sw[2] = {H, H4}, shs[3] = {T + 1, B, H}, scs[3] = {-1, B, H}, sbh[2] = {B, H}, sm[2] = {T, B};
+    idx TA = b[0].v.shape[0], B = b[0].v.shape[1], H4 = b[0].v.shape[2], H = H4 / 4;
+    idx sw[2] = {H, H4}, shs[3] = {-1, B, H};
     if (get(o[1], &b[1], "W_h", fmt, 2, sw, 0) < 0) goto fail;
     if (get(o[2], &b[2], "hs", fmt, 3, shs, 1) < 0) goto fail;
+    idx T = b[2].v.shape[0] - 1;                               /* hs holds h_0 … h_T */
+    idx scs[3] = {-1, B, H}, sbh[2] = {B, H}, sm[2] = {T, B};
     if (get(o[3], &b[3], "cs", fmt, 3, scs, 1) < 0) goto fail;
     if (get(o[4], &b[4], "tcs", fmt, 3, scs, 1) < 0) goto fail;
     if (get(o[5], &b[5], "mask", fmt, 2, sm, 0) < 0) goto fail;
@@ -439,21 +441,30 @@ static PyObject *forward_loop(PyObject *self, PyObject *args)
         goto fail;
     }
     int dbl = fmt == 'd';
+    /* act holds every step, or (inference, packed float32 loop, x given) a window of
+     * TA steps that x·W_x is computed into TA steps at a time */
+    if (TA != T && (cache || dbl || !b[9].ok || TA < 1 || TA > T)) {
+        PyErr_SetString(PyExc_ValueError, "forward_loop: act must hold T steps (a shorter window "
+                        "only for float32 inference with x and W_x)");
+        goto fail;
+    }
     size_t es = dbl ? 8 : 4;
     char *act = P(0), *hs = P(2), *cs = P(3), *tcs = P(4), *mask = P(5), *rmask = P(6), *hr = P(7);
     const void *W_h = P(1);
     size_t zB = (size_t)B * H4 * es, hB = (size_t)B * H * es;
+    int short_act = 0;
     Py_BEGIN_ALLOW_THREADS
     int done = 0;
 #ifdef HAVE_MK
     if (!dbl)
-        done = mk_forward(T, B, H, (float *)act, W_h, (float *)P(8), (float *)hs, (float *)cs,
-                          (float *)tcs, cache, (float *)mask, (float *)rmask, (float *)P(9),
-                          (float *)P(10), D) == 0;
+        done = mk_forward(T, TA, B, H, (float *)act, W_h, (float *)P(8), (float *)hs,
+                          (float *)cs, (float *)tcs, cache, (float *)mask, (float *)rmask,
+                          (float *)P(9), (float *)P(10), D) == 0;
 #endif
-    if (!done && b[9].ok)                                      /* act = x·W_x */
+    short_act = !done && TA != T;                              /* only when out of memory */
+    if (!done && !short_act && b[9].ok)                        /* act = x·W_x */
         gemm(dbl, T * B, H4, D, P(9), D, P(10), H4, 0, 0.0, act, H4);
-    for (idx t = 0; t < T && !done; t++) {
+    for (idx t = 0; t < T && !done && !short_act; t++) {
         char *h_prev = hs + t * hB, *z = act + t * zB;
         const void *hin = h_prev;
         if (rmask) {                                   /* recurrent dropout on h_{t-1} */
@@ -473,6 +484,10 @@ static PyObject *forward_loop(PyObject *self, PyObject *args)
                           (float *)tc, (float *)h_prev, (float *)(h_prev + hB), (float *)m);
     }
     Py_END_ALLOW_THREADS
+    if (short_act) {
+        PyErr_NoMemory();
+        goto fail;
+    }
     release(b, 11);
     Py_RETURN_NONE;
 fail:
@@ -480,24 +495,26 @@ fail:
     return NULL;
 }
 
-/* backward_loop(dhs, dh, dc, act, tcs, cs, dz, W_h, mask, rmask, work[, db])
+/* backward_loop(dhs, dh, dc, act, tcs, cs, dz, W_h, mask, rmask, work[, db, dx, W_x])
  * dhs (T,B,H) or None; dh, dc (B,H) hold dL/dh_T, dL/dc_T on entry and dh_0, dc_0
  * on exit; act (T,B,4H); tcs (T,B,H); cs (T+1,B,H); dz (T,B,4H) out; W_h (H,4H);
  * mask (T,B) or None; rmask (B,H) or None; work (B,H) scratch (needed with rmask);
- * db (4H), if given, gets Σ_t Σ_rows dz_t added (while dz_t is in cache). */
+ * db (4H), if given, gets Σ_t Σ_rows dz_t added (while dz_t is in cache); dx (T,B,D)
+ * and W_x (D,4H), if given, may get dx = dz·W_xᵀ filled in step by step: returns True
+ * if it did (packed float32 loop, D % 32 == 0), False if the caller must compute dx. */
 static PyObject *backward_loop(PyObject *self, PyObject *args)
 {
-    PyObject *o[12];
+    PyObject *o[14];
     (void)self;
-    o[11] = Py_None;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOO|O", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5],
-                          &o[6], &o[7], &o[8], &o[9], &o[10], &o[11]))
+    o[11] = o[12] = o[13] = Py_None;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOO|OOO", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5],
+                          &o[6], &o[7], &o[8], &o[9], &o[10], &o[11], &o[12], &o[13]))
         return NULL;
     find_blas();
     if (!blas_s) { PyErr_SetString(PyExc_RuntimeError, "no cblas gemm found"); return NULL; }
     char fmt = fmt_of(o[3], "act");
     if (!fmt) return NULL;
-    buf b[12];
+    buf b[14];
     memset(b, 0, sizeof b);
     idx s0[3] = {-1, -1, -1};
     if (get(o[3], &b[3], "act", fmt, 3, s0, 0) < 0) goto fail;
@@ -516,6 +533,10 @@ static PyObject *backward_loop(PyObject *self, PyObject *args)
     if (get(o[10], &b[10], "work", fmt, 2, sbh, 1) < 0) goto fail;
     idx sdb[1] = {H4};
     if (get(o[11], &b[11], "db", fmt, 1, sdb, 1) < 0) goto fail;
+    idx sdx[3] = {T, B, -1};
+    if (get(o[12], &b[12], "dx", fmt, 3, sdx, 1) < 0) goto fail;
+    idx D = b[12].ok ? b[12].v.shape[2] : 0, swx[2] = {D, H4};
+    if (get(o[13], &b[13], "W_x", fmt, 2, swx, 0) < 0) goto fail;
     for (int k = 1; k < 8; k++)
         if (!b[k].ok || (b[9].ok && !b[10].ok)) {
             PyErr_SetString(PyExc_ValueError, "backward_loop: only dhs, mask, rmask, work may be None");
@@ -526,13 +547,15 @@ static PyObject *backward_loop(PyObject *self, PyObject *args)
     char *dhs = P(0), *dh = P(1), *dc = P(2), *act = P(3), *tcs = P(4), *cs = P(5), *dz = P(6),
          *mask = P(8), *rmask = P(9), *work = P(10);
     const void *W_h = P(7);
+    int dx_done = 0;
     Py_BEGIN_ALLOW_THREADS
     int done = 0;
 #ifdef HAVE_MK
     if (!dbl)
         done = mk_backward(T, B, H, (float *)dhs, (float *)dh, (float *)dc, (float *)act,
                            (float *)tcs, (float *)cs, (float *)dz, W_h, (float *)mask,
-                           (float *)rmask, (float *)P(11)) == 0;
+                           (float *)rmask, (float *)P(11), (float *)P(12), (float *)P(13), D,
+                           &dx_done) == 0;
 #endif
     for (idx t = T - 1; t >= 0 && !done; t--) {
         if (dhs) {                                                 /* dh_t += dy_t */
@@ -558,10 +581,10 @@ static PyObject *backward_loop(PyObject *self, PyObject *args)
         }
     }
     Py_END_ALLOW_THREADS
-    release(b, 12);
-    Py_RETURN_NONE;
+    release(b, 14);
+    return PyBool_FromLong(dx_done);
 fail:
-    release(b, 12);
+    release(b, 14);
     return NULL;
 }
 
@@ -593,7 +616,7 @@ static PyMethodDef methods[] = {
     {"step_backward", step_backward, METH_VARARGS, "step_backward(dh, dc, a, tc, c_prev, dz, m_t[, work])"},
     {"forward_loop", forward_loop, METH_VARARGS, "forward_loop(act, W_h, hs, cs, tcs, mask, rmask, hr[, b, x, W_x])"},
     {"backward_loop", backward_loop, METH_VARARGS,
-     "backward_loop(dhs, dh, dc, act, tcs, cs, dz, W_h, mask, rmask, work[, db])"},
+     "backward_loop(dhs, dh, dc, act, tcs, cs, dz, W_h, mask, rmask, work[, db, dx, W_x]) -> dx filled?"},
     {"blas_info", blas_info, METH_NOARGS, "(library path, ilp64) of the gemm in use, or None"},
     {NULL, NULL, 0, NULL}
 };

@@ -38,26 +38,22 @@ static void *amalloc(size_t bytes)       /* 64-byte aligned (C11 wants a multipl
     return aligned_alloc(64, (bytes + 63) / 64 * 64);
 }
 
-static float *pack_fwd(const float *W, idx K, idx H)   /* (K, 4H) → H/8 panels of K × 32 */
+/* W (K, 4H) → H/8 panels of K × 32; panels u0 … u1−1 here (the threads share the work) */
+static void pack_fwd(const float *W, idx K, idx H, idx u0, idx u1, float *P)
 {
-    float *P = amalloc((size_t)K * 4 * H * sizeof(float));
-    if (!P) return NULL;
-    for (idx u = 0; u < H / 8; u++)
+    for (idx u = u0; u < u1; u++)
         for (idx k = 0; k < K; k++)
             for (int c = 0; c < 32; c++)
                 P[(u * K + k) * 32 + c] = W[k * 4 * H + (c / 8) * H + 8 * u + c % 8];
-    return P;
 }
 
-static float *pack_bwd(const float *W_h, idx H)        /* (H, 4H) → H/32 panels of 4H × 32 */
+/* W (R, 4H) → R/32 panels of 4H × 32 (W's transpose, 32 columns at a time); q0 … q1−1 */
+static void pack_bwd(const float *W, idx H, idx q0, idx q1, float *Q)
 {
-    float *Q = amalloc((size_t)H * 4 * H * sizeof(float));
-    if (!Q) return NULL;
-    for (idx q = 0; q < H / 32; q++)
+    for (idx q = q0; q < q1; q++)
         for (idx k = 0; k < 4 * H; k++)
             for (int c = 0; c < 32; c++)
-                Q[(q * 4 * H + k) * 32 + c] = W_h[(32 * q + c) * 4 * H + k];
-    return Q;
+                Q[(q * 4 * H + k) * 32 + c] = W[(32 * q + c) * 4 * H + k];
 }
 
 /* ------------------------------------------------------------- kernels */
@@ -95,10 +91,10 @@ INL MK void fwd_block(const int MR, const float *restrict P, const float *restri
     }
 }
 
-/* MR rows of dh (ld H) += (MR rows of dz · backward panel Q) [⊙ rm rows]; dz packed
- * k-major: A[k·MR + r]. */
+/* MR rows of dh (ld ldh) += (or =, if set) (MR rows of dz · backward panel Q) [⊙ rm rows,
+ * ld ldh]; dz packed k-major: A[k·MR + r]. */
 INL MK void bwd_block(const int MR, const float *restrict Q, const float *restrict A, idx H,
-                      float *restrict dh, const float *restrict rm)
+                      float *restrict dh, idx ldh, const float *restrict rm, int set)
 {
     v16 a0[12], a1[12];
 #pragma GCC unroll 12
@@ -114,10 +110,13 @@ INL MK void bwd_block(const int MR, const float *restrict Q, const float *restri
     }
 #pragma GCC unroll 12
     for (int r = 0; r < MR; r++) {
-        v16u *d0 = (v16u *)(dh + r * H), *d1 = (v16u *)(dh + r * H + 16);
-        if (rm) {
-            *d0 += a0[r] * *(const v16u *)(rm + r * H);
-            *d1 += a1[r] * *(const v16u *)(rm + r * H + 16);
+        v16u *d0 = (v16u *)(dh + r * ldh), *d1 = (v16u *)(dh + r * ldh + 16);
+        if (set) {
+            *d0 = a0[r];
+            *d1 = a1[r];
+        } else if (rm) {
+            *d0 += a0[r] * *(const v16u *)(rm + r * ldh);
+            *d1 += a1[r] * *(const v16u *)(rm + r * ldh + 16);
         } else {
             *d0 += a0[r];
             *d1 += a1[r];
@@ -126,7 +125,7 @@ INL MK void bwd_block(const int MR, const float *restrict Q, const float *restri
 }
 
 #define CASE_F(n) case n: fwd_block(n, P, A + r0 * K, K, H, z + r0 * 4 * H, set); break;
-#define CASE_B(n) case n: bwd_block(n, Q, A + r0 * 4 * H, H, dh + r0 * H, rm ? rm + r0 * H : NULL); break;
+#define CASE_B(n) case n: bwd_block(n, Q, A + r0 * 4 * H, H, dh + r0 * ldh, ldh, rm ? rm + r0 * ldh : NULL, set); break;
 
 /* Rows go in blocks of ≤ 12, as even as possible: block b is rows B·b/n … B·(b+1)/n.
  * A (B × K) is packed block by block, each block k-major, so a kernel reads row r of
@@ -160,8 +159,9 @@ static MK void fwd_panel(const float *P, const float *A, idx B, idx K, idx H, fl
     }
 }
 
-/* dh (B rows) += (dz · panel Q) [⊙ rm], dz packed by pack_cols (K = 4H). */
-static MK void bwd_panel(const float *Q, const float *A, idx B, idx H, float *dh, const float *rm)
+/* dh (B rows, ld ldh) += (or = if set) (dz · panel Q) [⊙ rm], dz packed by pack_cols (K = 4H). */
+static MK void bwd_panel(const float *Q, const float *A, idx B, idx H, float *dh, idx ldh,
+                         const float *rm, int set)
 {
     idx nblk = (B + 11) / 12;
     for (idx b = 0, r0 = 0, r1; b < nblk; b++, r0 = r1) {
@@ -174,23 +174,44 @@ static MK void bwd_panel(const float *Q, const float *A, idx B, idx H, float *dh
 }
 
 /* ------------------------------------------------------------- threads */
-/* Work is handed out in chunks (32 hidden units of a step, or 96 rows of x·W_x) through
- * two counters that only grow; each phase owns a range of chunk numbers. A thread claims chunks of the current phase
- * until none is left, then waits until all of them are done. Nobody owns a fixed
- * half: if the machine is busy and one thread is descheduled, the other one does the
- * work instead of waiting for it (a static split waits a whole time slice per step). */
-typedef struct { atomic_long next, done; } sched_t;
+/* Work is handed out in chunks (32 hidden units of a step, or some hundred rows of
+ * x·W_x); each phase owns a range of chunk numbers start … end−1, cut into one
+ * contiguous share per thread. A thread takes the chunks of its own share first (the
+ * same units every step, so their W_h panels stay in its L2), then helps with the
+ * others' shares; then waits until every chunk of the phase is done. If the machine
+ * is busy and one thread is descheduled, the other one does its work instead of
+ * waiting a whole time slice for it. Counters only grow, so nothing is reset. */
+#define MAXT 64
+typedef struct {
+    struct { atomic_long v; char pad[56]; } next[MAXT];   /* next chunk of share k (or stale,
+                                                              < its start); one cache line each */
+    atomic_long done;
+    int n;
+} sched_t;
 
-/* Claim a chunk of the phase whose chunks are numbered start … end−1; -1 if none left. */
-static long claim(sched_t *S, long start, long end)
+static long take(sched_t *S, int k, long start, long end)
 {
-    long n = atomic_load_explicit(&S->next, memory_order_relaxed);
-    while (n < end)
-        if (atomic_compare_exchange_weak_explicit(&S->next, &n, n + 1, memory_order_acq_rel,
+    long len = end - start, lo = start + len * k / S->n, hi = start + len * (k + 1) / S->n;
+    long v = atomic_load_explicit(&S->next[k].v, memory_order_relaxed);
+    for (;;) {
+        long want = v < lo ? lo : v;
+        if (want >= hi) return -1;
+        if (atomic_compare_exchange_weak_explicit(&S->next[k].v, &v, want + 1, memory_order_acq_rel,
                                                   memory_order_relaxed))
-            return n - start;
+            return want - start;
+    }
+}
+
+/* Claim a chunk of the phase start … end−1 for thread tid; -1 if none is left. */
+static long claim_t(sched_t *S, int tid, long start, long end)
+{
+    for (int i = 0; i < S->n; i++) {
+        long c = take(S, (tid + i) % S->n, start, end);
+        if (c >= 0) return c;
+    }
     return -1;
 }
+#define claim(S, start, end) claim_t(S, tid, start, end)
 
 static void chunk_done(sched_t *S) { atomic_fetch_add_explicit(&S->done, 1, memory_order_release); }
 
@@ -202,13 +223,13 @@ static void phase_wait(sched_t *S, long end)                /* all chunks before
 }
 
 typedef struct {
-    idx T, B, H;
+    idx T, TA, B, H;           /* TA: steps act holds (T, or a window when not caching) */
     int cache, nthreads;
     float *act, *hs, *cs, *tcs, *hr, *dh, *dc, *dz;
     const float *dhs, *mask, *rmask, *P, *bias, *x, *PX;   /* PX: W_x packed like W_h */
     idx D;
-    const float *W_x;
-    float *db;
+    const float *W_x, *W_h;
+    float *db, *dx;
     sched_t S;
     atomic_int go;             /* 0: wait, 1: run, -1: a thread failed to start, return */
 } job_t;
@@ -226,7 +247,7 @@ static int wait_go(job_t *J)
 static void fwd_chunk(job_t *J, idx t, idx j0)
 {
     idx H = J->H, B = J->B, BH = B * H;
-    float *z = J->act + t * B * 4 * H, *h_prev = J->hs + t * BH;
+    float *z = J->act + (t % J->TA) * B * 4 * H, *h_prev = J->hs + t * BH;
     const float *A = J->hr + (t & 1) * BH;                     /* h_{t-1} [⊙ rmask], packed */
     for (idx u = j0 / 8; u < j0 / 8 + 4; u++)
         fwd_panel(J->P + u * H * 32, A, B, H, H, z + 8 * u, 0);
@@ -239,40 +260,61 @@ static void fwd_chunk(job_t *J, idx t, idx j0)
     pack_cols(h_prev + BH, H, B, H, j0, j0 + 32, J->rmask, J->hr + ((t + 1) & 1) * BH);
 }
 
-#define IN_ROWS 96          /* rows of x per chunk of the input GEMM (8 blocks of 12) */
+/* Rows of x per chunk of the input GEMM: the packed rows (~384 KB) and one W_x panel
+ * stay in L2 while every panel of W_x streams past them once per chunk. */
+static idx in_rows(idx D)
+{
+    idx r = 98304 / (D > 0 ? D : 1) / 12 * 12;
+    return r < 48 ? 48 : r > 480 ? 480 : r;
+}
 
 static void *fwd_worker(void *p)
 {
     job_t *J = ((arg_t *)p)->J;
+    int tid = ((arg_t *)p)->tid;
     if (!wait_go(J)) return NULL;
-    idx H = J->H, D = J->D, R = J->T * J->B;
-    long nc = H / 32, ni = 0, c;
-    if (J->x) {                               /* act = x·W_x for all T·B rows, in chunks */
-        ni = (R + IN_ROWS - 1) / IN_ROWS;
-        float *buf = amalloc((size_t)IN_ROWS * D * sizeof(float));
-        while ((c = claim(&J->S, 0, ni)) >= 0) {
-            idx r0 = c * IN_ROWS, nr = R - r0 < IN_ROWS ? R - r0 : IN_ROWS;
-            if (buf) {
-                pack_cols(J->x + r0 * D, D, nr, D, 0, D, NULL, buf);
-                for (idx u = 0; u < H / 8; u++)
-                    fwd_panel(J->PX + u * D * 32, buf, nr, D, H, J->act + r0 * 4 * H + 8 * u, 1);
-            } else {                          /* out of memory: BLAS does these rows */
-                gemm(0, nr, 4 * H, D, J->x + r0 * D, D, J->W_x, 4 * H, 0, 0.0,
-                     J->act + r0 * 4 * H, 4 * H);
+    idx H = J->H, D = J->D, B = J->B;
+    long nc = H / 32, base = 0, c;
+    idx IN_ROWS = in_rows(D);
+    float *buf = J->x ? amalloc((size_t)IN_ROWS * D * sizeof(float)) : NULL;
+    while ((c = claim(&J->S, 0, nc)) >= 0) {                  /* pack W_h, W_x: 32 units */
+        pack_fwd(J->W_h, H, H, 4 * c, 4 * c + 4, (float *)J->P);
+        if (J->x) pack_fwd(J->W_x, D, H, 4 * c, 4 * c + 4, (float *)J->PX);
+        chunk_done(&J->S);
+    }
+    phase_wait(&J->S, nc);
+    base = nc;
+    for (idx t0 = 0; t0 < J->T; t0 += J->TA) {               /* a window of TA steps */
+        idx nt = J->T - t0 < J->TA ? J->T - t0 : J->TA;
+        if (J->x) {                           /* act[window] = x·W_x, in chunks of rows */
+            idx R = nt * B;
+            long ni = (R + IN_ROWS - 1) / IN_ROWS;
+            const float *xw = J->x + t0 * B * D;
+            while ((c = claim(&J->S, base, base + ni)) >= 0) {
+                idx r0 = c * IN_ROWS, nr = R - r0 < IN_ROWS ? R - r0 : IN_ROWS;
+                float *z = J->act + (t0 % J->TA) * B * 4 * H + r0 * 4 * H;
+                if (buf) {
+                    pack_cols(xw + r0 * D, D, nr, D, 0, D, NULL, buf);
+                    for (idx u = 0; u < H / 8; u++)
+                        fwd_panel(J->PX + u * D * 32, buf, nr, D, H, z + 8 * u, 1);
+                } else {                      /* out of memory: BLAS does these rows */
+                    gemm(0, nr, 4 * H, D, xw + r0 * D, D, J->W_x, 4 * H, 0, 0.0, z, 4 * H);
+                }
+                chunk_done(&J->S);
             }
-            chunk_done(&J->S);
+            base += ni;
+            phase_wait(&J->S, base);
         }
-        free(buf);
-        phase_wait(&J->S, ni);
-    }
-    for (idx t = 0; t < J->T; t++) {
-        long start = ni + t * nc;
-        while ((c = claim(&J->S, start, start + nc)) >= 0) {
-            fwd_chunk(J, t, 32 * c);
-            chunk_done(&J->S);
+        for (idx t = t0; t < t0 + nt; t++) {
+            while ((c = claim(&J->S, base, base + nc)) >= 0) {
+                fwd_chunk(J, t, 32 * c);
+                chunk_done(&J->S);
+            }
+            base += nc;
+            phase_wait(&J->S, base);                           /* h_t complete */
         }
-        phase_wait(&J->S, start + nc);                         /* h_t complete */
     }
+    free(buf);
     return NULL;
 }
 
@@ -296,11 +338,19 @@ static void bwd_chunk_a(job_t *J, idx t, idx j0)
 static void *bwd_worker(void *p)
 {
     job_t *J = ((arg_t *)p)->J;
+    int tid = ((arg_t *)p)->tid;
     if (!wait_go(J)) return NULL;
     idx H = J->H, B = J->B;
     long nc = H / 32, c;
+    long nb = nc + (J->dx ? J->D / 32 : 0);                    /* second phase: dh and dx */
+    while ((c = claim(&J->S, 0, nb)) >= 0) {                  /* pack W_hᵀ, W_xᵀ: 32 rows */
+        if (c < nc) pack_bwd(J->W_h, H, c, c + 1, (float *)J->P);
+        else pack_bwd(J->W_x, H, c - nc, c - nc + 1, (float *)J->PX);
+        chunk_done(&J->S);
+    }
+    phase_wait(&J->S, nb);
     for (idx t = J->T - 1; t >= 0; t--) {
-        long start = 2 * (J->T - 1 - t) * nc;
+        long start = nb + (J->T - 1 - t) * (nc + nb);
         while ((c = claim(&J->S, start, start + nc)) >= 0) {  /* elementwise → dz_t */
             bwd_chunk_a(J, t, 32 * c);
             chunk_done(&J->S);
@@ -308,12 +358,16 @@ static void *bwd_worker(void *p)
         phase_wait(&J->S, start + nc);                         /* dz_t complete */
         const float *A = J->hr + (t & 1) * B * 4 * H;
         start += nc;
-        while ((c = claim(&J->S, start, start + nc)) >= 0) {  /* dh += dz_t·W_hᵀ */
-            bwd_panel(J->P + c * 4 * H * 32, A, B, H, J->dh + 32 * c,
-                      J->rmask ? J->rmask + 32 * c : NULL);
+        while ((c = claim(&J->S, start, start + nb)) >= 0) {  /* dh += dz_t·W_hᵀ */
+            if (c < nc)                                        /* dh_{t-1}, 32 units */
+                bwd_panel(J->P + c * 4 * H * 32, A, B, H, J->dh + 32 * c, H,
+                          J->rmask ? J->rmask + 32 * c : NULL, 0);
+            else                                               /* dx_t = dz_t·W_xᵀ, 32 inputs */
+                bwd_panel(J->PX + (c - nc) * 4 * H * 32, A, B, H,
+                          J->dx + t * B * J->D + 32 * (c - nc), J->D, NULL, 1);
             chunk_done(&J->S);
         }
-        phase_wait(&J->S, start + nc);                         /* dh_{t-1} complete */
+        phase_wait(&J->S, start + nb);                         /* dh_{t-1} complete */
     }
     return NULL;
 }
@@ -335,7 +389,7 @@ static int mk_threads(idx B, idx H)
     double flops = 8.0 * B * H * H;
     if (flops < 2e6) n = 1;                 /* tiny steps: the wait costs more than it saves */
     if (n > H / 32) n = (int)(H / 32);
-    if (n > 64) n = 64;
+    if (n > MAXT) n = MAXT;
     return n < 1 ? 1 : n;
 }
 
@@ -343,8 +397,8 @@ static int mk_threads(idx B, idx H)
  * started, the started ones return at once and everything runs on this thread. */
 static void run_threads(void *(*worker)(void *), job_t *J)
 {
-    pthread_t th[64];
-    arg_t args[64];
+    pthread_t th[MAXT];
+    arg_t args[MAXT];
     int n = J->nthreads, started = 1;
     atomic_init(&J->go, 0);
     for (int k = 1; k < n; k++, started++) {
@@ -356,8 +410,9 @@ static void run_threads(void *(*worker)(void *), job_t *J)
         for (int k = 1; k < started; k++) pthread_join(th[k], NULL);
         J->nthreads = n = started = 1;
     }
-    atomic_init(&J->S.next, 0);
+    for (int k = 0; k < MAXT; k++) atomic_init(&J->S.next[k].v, 0);
     atomic_init(&J->S.done, 0);
+    J->S.n = n;
     atomic_store_explicit(&J->go, 1, memory_order_release);
     args[0].J = J; args[0].tid = 0;
     worker(&args[0]);
@@ -366,18 +421,20 @@ static void run_threads(void *(*worker)(void *), job_t *J)
 
 /* The forward loop on packed weights; -1 if it cannot run here (caller uses BLAS). */
 /* x (T·B × D) and W_x (D × 4H), if given: act = x·W_x is computed here first. */
-static int mk_forward(idx T, idx B, idx H, float *act, const float *W_h, const float *bias,
+static int mk_forward(idx T, idx TA, idx B, idx H, float *act, const float *W_h, const float *bias,
                       float *hs, float *cs, float *tcs, int cache, const float *mask,
                       const float *rmask, const float *x, const float *W_x, idx D)
 {
     if (!mk_usable(B, H)) return -1;
-    float *P = pack_fwd(W_h, H, H), *PX = x ? pack_fwd(W_x, D, H) : NULL;
+    float *P = amalloc((size_t)H * 4 * H * sizeof(float));
+    float *PX = x ? amalloc((size_t)D * 4 * H * sizeof(float)) : NULL;
     float *hr = amalloc(2 * (size_t)B * H * sizeof(float));
     if (!P || !hr || (x && !PX)) { free(P); free(PX); free(hr); return -1; }
     pack_cols(hs, H, B, H, 0, H, rmask, hr);               /* h_0 [⊙ rmask], packed */
-    job_t J = {.T = T, .B = B, .H = H, .cache = cache, .nthreads = mk_threads(B, H),
+    job_t J = {.T = T, .TA = TA, .B = B, .H = H, .cache = cache, .nthreads = mk_threads(B, H),
                .act = act, .hs = hs, .cs = cs, .tcs = tcs, .hr = hr, .mask = mask,
-               .rmask = rmask, .P = P, .bias = bias, .x = x, .PX = PX, .W_x = W_x, .D = D};
+               .rmask = rmask, .P = P, .bias = bias, .x = x, .PX = PX, .W_x = W_x, .D = D,
+               .W_h = W_h};
     run_threads(fwd_worker, &J);
     free(P);
     free(PX);
@@ -385,19 +442,29 @@ static int mk_forward(idx T, idx B, idx H, float *act, const float *W_h, const f
     return 0;
 }
 
+/* With dx (T·B × D) and W_x (D × 4H) given and D % 32 == 0, dx = dz·W_xᵀ is computed
+ * step by step too (*dx_done = 1). */
 static int mk_backward(idx T, idx B, idx H, const float *dhs, float *dh, float *dc,
                        float *act, float *tcs, float *cs, float *dz, const float *W_h,
-                       const float *mask, const float *rmask, float *db)
+                       const float *mask, const float *rmask, float *db, float *dx,
+                       const float *W_x, idx D, int *dx_done)
 {
+    *dx_done = 0;
     if (!mk_usable(B, H)) return -1;
-    float *Q = pack_bwd(W_h, H);
+    if (!dx || !W_x || D % 32 != 0 || D == 0) dx = NULL;
+    float *Q = amalloc((size_t)H * 4 * H * sizeof(float));
+    float *QX = dx ? amalloc((size_t)D * 4 * H * sizeof(float)) : NULL;
     float *dzp = amalloc(2 * (size_t)B * 4 * H * sizeof(float));
-    if (!Q || !dzp) { free(Q); free(dzp); return -1; }
-    job_t J = {.T = T, .B = B, .H = H, .nthreads = mk_threads(B, H), .act = act, .cs = cs,
+    if (!Q || !dzp) { free(Q); free(QX); free(dzp); return -1; }
+    if (!QX) dx = NULL;
+    job_t J = {.T = T, .TA = T, .B = B, .H = H, .nthreads = mk_threads(B, H), .act = act, .cs = cs,
                .tcs = tcs, .dh = dh, .dc = dc, .dz = dz, .dhs = dhs, .mask = mask,
-               .rmask = rmask, .P = Q, .hr = dzp, .db = db};
+               .rmask = rmask, .P = Q, .hr = dzp, .db = db, .dx = dx, .PX = QX, .D = D,
+               .W_x = W_x, .W_h = W_h};
     run_threads(bwd_worker, &J);
+    *dx_done = dx != NULL;
     free(Q);
+    free(QX);
     free(dzp);
     return 0;
 }

@@ -153,3 +153,10 @@ def lstm_loop_kernels(dtype):
     if ext is None or ext.blas_info() is None:
         return None
     return ext.forward_loop, ext.backward_loop
+
+
+def lstm_packed_loop(dtype, B, H) -> bool:
+    """True when the C loop will run its packed-weights kernel for this size (float32,
+    AVX-512, H % 32 == 0, B > 1); it then also accepts a short window for z in inference."""
+    ext = _compiled(dtype)
+    return ext is not None and np.dtype(dtype) == np.float32 and ext.mk_threads(B, H) > 0

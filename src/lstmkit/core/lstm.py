@@ -8,7 +8,8 @@ What makes it fast (and what to keep when changing it):
   ``out=`` (no temporaries in the loop); the pre-activations z are turned into
   the gate activations in place and kept for backward;
 * backward keeps only ``dz · W_hᵀ`` inside the loop; dW_x, dW_h, db and dx are
-  one large GEMM / reduction each, after it.
+  one large GEMM / reduction each, after it (the C loop below moves db and dx
+  into the loop, where its threads already have dz_t in cache).
 
 Tensors here are time-major: x (T, B, D), hs (T, B, H). The gate order along
 4H is i, f, g, o. The elementwise part of a step is in :mod:`.gates` so a
@@ -20,8 +21,9 @@ Three ways the time loop runs, fastest first (all tested equal to the reference)
    with AVX-512 packs W_x and W_h once per call, computes x·W_x and then every
    step with its own kernel, handing chunks of hidden units to threads;
    otherwise it calls the BLAS NumPy loaded once for x·W_x and once per step.
-   It also adds b inside the loop (one pass less over z) and sums db while
-   dz_t is in cache;
+   It also adds b inside the loop (one pass less over z), sums db while dz_t
+   is in cache and, when D % 32 == 0, computes dx_t = dz_t·W_xᵀ step by step
+   with the same threads (dW_x, dW_h stay large GEMMs after the loop);
 2. in Python, one ``matmul`` per step plus the compiled step kernel;
 3. in Python with the NumPy step kernels (``LSTMKIT_NO_EXT=1``, or no compiler).
 
@@ -60,8 +62,11 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None,
     H = W_h.shape[0]
     dt = x.dtype
     # z_t = x_t · W_x + b for every t at once; h_{t-1} · W_h is added in the loop
-    act = np.empty((T, B, 4 * H), dt)                       # pre-activations, then gates i,f,g,o
     loops = gates.lstm_loop_kernels(dt)
+    TA = T
+    if loops is not None and not need_cache and gates.lstm_packed_loop(dt, B, H):
+        TA = max(1, min(T, (1 << 21) // (B * 4 * H)))       # inference: a window of ~8 MB
+    act = np.empty((TA, B, 4 * H), dt)                      # pre-activations, then gates i,f,g,o
     if loops is None:                                       # (the C loop does both itself)
         np.matmul(x.reshape(T * B, D), W_x, out=act.reshape(T * B, 4 * H))
         act += b
@@ -129,7 +134,7 @@ def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache, W_x, W_h, need_dx=True):
     dh = np.zeros((B, H), dt) if dh_T is None else np.array(dh_T, dt)
     dc = np.zeros((B, H), dt) if dc_T is None else np.array(dc_T, dt)
     loops = gates.lstm_loop_kernels(dt)
-    db = None
+    db = dx = None
     if loops is not None:
         # the whole loop in C: fused step, dh += dz_t·W_hᵀ, and db += Σ dz_t while hot
         if dhs is not None:
@@ -137,8 +142,10 @@ def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache, W_x, W_h, need_dx=True):
         rmask = cache.rmask
         work = np.empty((B, H), dt) if rmask is not None else None
         db = np.zeros(4 * H, dt)                            # Σ dz_t
-        loops[1](dhs, dh, dc, act, tcs, cs, dz, np.ascontiguousarray(W_h, dtype=dt),
-                 cache.mask, rmask, work, db)
+        dx_t = np.empty((T, B, D), dt) if need_dx else None  # dz_t·W_xᵀ, if the loop can
+        if loops[1](dhs, dh, dc, act, tcs, cs, dz, np.ascontiguousarray(W_h, dtype=dt),
+                    cache.mask, rmask, work, db, dx_t, np.ascontiguousarray(W_x, dtype=dt)):
+            dx = dx_t
     else:
         _backward_steps(dhs, dh, dc, cache, dz, W_h)
     # the big GEMMs, after the loop
@@ -148,7 +155,8 @@ def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache, W_x, W_h, need_dx=True):
     dW_h = h_in.reshape(T * B, H).T @ dz2                   # Σ h_{t-1}ᵀ dz_t
     if db is None:
         db = dz2.sum(axis=0)                                # Σ dz_t
-    dx = (dz2 @ W_x.T).reshape(T, B, D) if need_dx else None
+    if need_dx and dx is None:
+        dx = (dz2 @ W_x.T).reshape(T, B, D)                # dx_t = dz_t · W_xᵀ
     return dx, dh, dc, dW_x, dW_h, db
 
 
