@@ -118,18 +118,20 @@ def allreduce_model(P: int, N: int, bw: float, alpha: float) -> float:
     return 2 * (N - 1) / N * 4 * P / bw + 2 * (N - 1) * alpha if N > 1 else 0.0
 
 
-def model_table(res: dict, threads: int = 2) -> list[str]:
+def model_table(res: dict, threads: int = 2, stat: str = "max") -> list[str]:
     """Predicted steps/s on N machines like this one (2 cores, ``threads`` BLAS threads each):
-    t(N) = t_compute(B/N) + t_allreduce(P, N), from the measured compute times."""
+    t(N) = t_compute(B/N) + t_allreduce(P, N), from the measured compute times — by default
+    the best of the repetitions (other processes on the machine only ever slow a run down)."""
     B, P = res["shape"]["B"], res["params"]
     t_c = {}
     for r in res["rows"]:
         if r["config"] == f"1 proc x {threads} thread{'s' if threads > 1 else ''}":
-            t_c[B] = 1 / r["steps_per_s_median"]
+            t_c[B] = 1 / r[f"steps_per_s_{stat}"]
         elif r["config"].startswith("compute only") and r["config"].endswith(f"{threads} thread"
                                                                             + ("s" if threads > 1 else "")):
-            t_c[r["B"]] = 1 / r["steps_per_s_median"]
-    lines = [f"N machines (global batch B={B}, {threads} threads each; P={P:,}, 4P={4 * P / 1e6:.2f} MB)",
+            t_c[r["B"]] = 1 / r[f"steps_per_s_{stat}"]
+    lines = [f"N machines (global batch B={B}, {threads} thread(s) each, compute = {stat} steps/s "
+             f"of the reps; P={P:,}, 4P={4 * P / 1e6:.2f} MB)",
              f"{'N':>3s} {'B/N':>4s} {'compute ms':>10s}  " + "  ".join(
                  f"{name + ': allreduce ms, steps/s, speed-up':>44s}" for name in NETWORKS)]
     for N in (1, 2, 4, 8):
