@@ -171,6 +171,7 @@ class MPIComm(LocalComm):
     def _abort(self, message: str):
         print(f"lstmkit: MPI rank {self.rank} of {self.size}: {message}. Stopping all ranks.",
               file=sys.stderr, flush=True)
+        time.sleep(0.5)      # let the launcher forward that line before Abort tears the job down
         self.comm.Abort(3)
         raise SystemExit(3)                          # not reached: Abort ends the process
 
