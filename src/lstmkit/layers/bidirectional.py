@@ -90,13 +90,13 @@ class Bidirectional(Layer):
 
     def compute_output_shape(self, input_shape):
         y = self.forward_layer.compute_output_shape(input_shape)
+        states = []
         if self.return_state:
-            y = y[0]
+            y, *states = y                        # the inner layer's own state shapes (LSTMP: h is proj_size)
         if self.merge_mode == "concat":
             y = tuple(y[:-1]) + (2 * y[-1],)
         if self.return_state:
-            s = (self.forward_layer.units,)
-            return [y] + [s] * (2 * self.forward_layer.n_states)
+            return [y] + list(states) * 2
         return y
 
     def compute_mask(self, mask, x=None):
