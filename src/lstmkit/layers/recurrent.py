@@ -11,6 +11,11 @@ the next call's initial states; ``reset_states()``), ``mask`` (batch, time)
 ``recurrent_dropout`` on h_{t-1} (one mask per sequence, drawn at each
 training forward), ``initial_state``.
 
+With ``return_sequences`` the output is a batch-major *view* of the kernel's
+time-major buffer (and ``backward`` returns dx the same way), so stacked
+recurrent layers pass sequences without copies. After ``forward(training=True)``
+that buffer is also the backward cache: copy ``y`` before changing it in place.
+
 A subclass supplies the cell: its parameters (``build``), ``_core_forward`` and
 ``_core_backward`` and the PyTorch names of its tensors.
 """
@@ -137,7 +142,9 @@ class Recurrent(Layer):
         self._cache = (cache, dmask, B, T) if training else None
         if self.stateful:
             self.states = [s.copy() for s in final]
-        y = np.ascontiguousarray(hs.transpose(1, 0, 2)) if self.return_sequences else final[0].copy()
+        # return_sequences: a batch-major *view* of the time-major hs (no copy); a recurrent
+        # layer stacked on top transposes it back to a contiguous time-major array for free
+        y = hs.transpose(1, 0, 2) if self.return_sequences else final[0].copy()
         if self.return_state:
             return (y, *final)
         return y
@@ -186,7 +193,7 @@ class Recurrent(Layer):
             dxt *= dmask
         if self.go_backwards:
             dxt = dxt[::-1]
-        return np.ascontiguousarray(dxt.transpose(1, 0, 2))
+        return dxt.transpose(1, 0, 2)            # a view, as in forward (no copy)
 
     # ------------------------------------------------------------ the cell
     def _core_forward(self, xt, states0, mask, rmask, need_cache):
