@@ -38,7 +38,6 @@ from inside, and a plain exception would hang in ``MPI_Finalize``).
 """
 from __future__ import annotations
 
-import math
 import os
 import sys
 import time

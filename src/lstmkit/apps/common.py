@@ -68,31 +68,48 @@ def resolve_model_path(path: str) -> str:
     return path
 
 
-def load_model(path: str, task: str):
-    """→ (model, meta). Refuses a missing/garbled sidecar and a model made by another task."""
-    path = resolve_model_path(path)
+def read_sidecar(path: str) -> dict | None:
+    """The job metadata (``model.json``) beside the weights at ``path``; None if there is none.
+    A sidecar that is not a JSON object is a ModelFileError."""
     side = os.path.join(os.path.dirname(path) or ".", SIDECAR)
     if not os.path.exists(side):
-        raise ModelFileError(f"{path} has no {SIDECAR} beside it; expected a model written by "
-                             f"'lstmkit {task}'")
+        return None
     try:
-        with open(side) as f:
+        with open(side, encoding="utf-8") as f:
             meta = json.load(f)
     except (OSError, ValueError) as e:
         raise ModelFileError(f"{side} is not valid JSON: {e}") from None
-    if not isinstance(meta, dict) or "lstmkit_task" not in meta:
-        raise ModelFileError(f"{side} is not an lstmkit model description (no 'lstmkit_task')")
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{side}: expected a JSON object, got {type(meta).__name__}")
+    return meta
+
+
+def load_weights(path: str):
+    """``lstmkit.load_model(path)``, with anything the loader trips on turned into a
+    ModelFileError (a file we cannot read is bad input, not a crash)."""
+    from .. import load_model as _load
+    try:
+        return _load(path)
+    except UserError:
+        raise
+    except Exception as e:                       # noqa: BLE001
+        raise ModelFileError(f"cannot load {path}: {e}") from None
+
+
+def load_model(path: str, task: str):
+    """→ (model, meta). Refuses a missing/garbled sidecar and a model made by another task."""
+    path = resolve_model_path(path)
+    meta = read_sidecar(path)
+    if meta is None:
+        raise ModelFileError(f"{path} has no {SIDECAR} beside it; expected a model written by "
+                             f"'lstmkit {task}'")
+    if "lstmkit_task" not in meta:
+        raise ModelFileError(f"{path}: {SIDECAR} is not an lstmkit model description "
+                             f"(no 'lstmkit_task')")
     if meta["lstmkit_task"] != task:
         raise ModelFileError(f"{path} is a '{meta['lstmkit_task']}' model; expected a "
                              f"'{task}' model")
-    from .. import load_model as _load
-    try:
-        model = _load(path)
-    except UserError:
-        raise
-    except Exception as e:                       # anything else the loader trips on
-        raise ModelFileError(f"cannot load {path}: {e}") from None
-    return model, meta
+    return load_weights(path), meta
 
 
 def format_table(header: list[str], rows: list[list], floatfmt: str = ".4f") -> str:

@@ -16,36 +16,18 @@ one-hot (1, T, V). Every problem is a one-line :class:`~lstmkit.errors.UserError
 """
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 
 from ..errors import UserError
-from .common import SIDECAR, resolve_model_path
+from .common import load_weights, read_sidecar, resolve_model_path
 
 
 def load(path: str):
-    """(model, meta, source name) from a model file or a job directory."""
+    """(model, meta, source name) from a model file or a job directory; the sidecar is optional."""
     path = resolve_model_path(path)                          # UserError if missing
-    from ..io import load_model
-    try:
-        model = load_model(path)
-    except UserError:
-        raise
-    except Exception as e:  # noqa: BLE001 — a file we cannot read is bad input, not a crash
-        raise UserError(f"cannot load {path} as an lstmkit model: {type(e).__name__}: {e}") from None
-    meta = {}
-    side = os.path.join(os.path.dirname(path) or ".", SIDECAR)
-    if os.path.isfile(side):
-        try:
-            with open(side, encoding="utf-8") as fh:
-                meta = json.load(fh)
-        except (OSError, ValueError) as e:
-            raise UserError(f"cannot read {side}: {e}") from None
-        if not isinstance(meta, dict):
-            raise UserError(f"{side}: expected a JSON object, got {type(meta).__name__}")
-    return model, meta, path
+    return load_weights(path), read_sidecar(path) or {}, path
 
 
 def task_of(meta: dict) -> str:

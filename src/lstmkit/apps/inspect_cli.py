@@ -6,6 +6,7 @@ import json
 import os
 
 from ..errors import ModelFileError, UserError
+from .common import read_sidecar, resolve_model_path
 
 HELP = "show a model file's layers, shapes, parameter counts and origin"
 DESCRIPTION = """\
@@ -60,22 +61,19 @@ def _origin(path):
     ts = safefile.load_json(path, meta, "training_state", required=False)
     if isinstance(ts, dict):
         origin["checkpoint"] = {k: ts[k] for k in ("epoch", "batch") if type(ts.get(k)) is int}
-    side = os.path.join(os.path.dirname(path) or ".", "model.json")
-    if os.path.exists(side):
-        try:
-            with open(side) as f:
-                sc = json.load(f)
-            if isinstance(sc, dict):     # small scalar facts only (not vocabularies, scalers)
-                origin["job"] = {k: v for k, v in sc.items()
-                                 if isinstance(v, (str, int, float, bool)) and len(str(v)) <= 200}
-        except (OSError, ValueError):
-            origin["job"] = {"error": "model.json beside it is not valid JSON"}
+    try:
+        sc = read_sidecar(path)
+    except ModelFileError:
+        origin["job"] = {"error": "model.json beside it is not valid JSON"}
+    else:
+        if sc is not None:               # small scalar facts only (not vocabularies, scalers)
+            origin["job"] = {k: v for k, v in sc.items()
+                             if isinstance(v, (str, int, float, bool)) and len(str(v)) <= 200}
     return origin, model
 
 
 def describe(path):
     """Everything inspect prints, as a dict."""
-    from .common import resolve_model_path
     if not path.endswith(".keras"):
         path = resolve_model_path(path)
     elif not os.path.exists(path):

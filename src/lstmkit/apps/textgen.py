@@ -206,7 +206,7 @@ def train_job(text: str, cfg: TextgenConfig, out: str, resume: bool = False,
                 "val_bpc_per_epoch": bpc_log["validation"], "epochs": len(h["loss"]),
                 "vocab_size": len(vocab), "train_chars": int(x.size)})
     return "\n".join([f"{int(x.size)} training characters, vocabulary {len(vocab)}, "
-                      f"{len(h['loss'])} epochs", f"validation bits/char: "
+                      f"{len(h['loss'])} epochs", "validation bits/char: "
                       + ", ".join(f"{v:.3f}" for v in bpc_log["validation"]),
                       "", f"sample (temperature 0.7, prime {prime!r}):", prime + text_out, "",
                       f"wrote: model.safetensors, model.json, checkpoint.safetensors, "

@@ -22,6 +22,7 @@ Backward (``dh``, ``dc`` hold dL/dh_t, dL/dc_t on entry)::
 """
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
@@ -49,14 +50,14 @@ def _np_step(z, rec, c_prev, c_t, tc, h_prev, h_t, m_t):
 
 
 def lstm_backward_workspace(B, H, dtype):
-    return np.empty((2, B, H), dtype)
+    return np.empty((1, B, H), dtype)
 
 
 def _np_step_backward(dh, dc, a, tc, c_prev, dz, m_t, work):
     H = dh.shape[1]
     i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
     di, df, dg, do = dz[:, :H], dz[:, H:2 * H], dz[:, 2 * H:3 * H], dz[:, 3 * H:]
-    u, v = work[0], work[1]
+    u = work[0]                                             # scratch (B, H)
     if m_t is not None:
         m = m_t[:, None].astype(dh.dtype)
         carry_h = dh * (1 - m)
@@ -101,6 +102,17 @@ def _np_step_backward(dh, dc, a, tc, c_prev, dz, m_t, work):
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+@functools.cache
+def _extension():
+    """The compiled module ``lstmkit.core._fused``, or None when it was not built
+    (imported once: a machine without it does not retry the import on every call)."""
+    try:
+        from . import _fused  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return _fused
+
+
 def _compiled(dtype):
     """The compiled module if it is built, wanted and covers ``dtype``; else None.
 
@@ -109,20 +121,12 @@ def _compiled(dtype):
     """
     if os.environ.get("LSTMKIT_NO_EXT", "") not in ("", "0") or np.dtype(dtype) not in _FLOATS:
         return None
-    try:
-        from . import _fused  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return _fused
+    return _extension()
 
 
 def extension_available() -> bool:
     """True when the compiled kernel module ``lstmkit.core._fused`` imports."""
-    try:
-        from . import _fused  # type: ignore[attr-defined]  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return _extension() is not None
 
 
 def lstm_step_kernel(dtype):

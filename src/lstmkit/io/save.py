@@ -131,7 +131,7 @@ def _check_input_shape(path, shape):
 
 
 def _compile_from(path, model, tc):
-    from .. import losses, metrics, optim
+    from .. import losses, optim
     try:
         if not isinstance(tc, dict) or set(tc) != {"optimizer", "loss", "metrics"}:
             raise ValueError("expected keys optimizer, loss, metrics")

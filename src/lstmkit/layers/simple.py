@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.activations import sigmoid, softmax
-from .base import Layer, as_dtype
+from .base import Layer
 
 ACTIVATION_NAMES = ("linear", "relu", "tanh", "sigmoid", "softmax")
 
