@@ -9,11 +9,18 @@ thread count for everyone, the median of ``--reps`` runs after warm-up of:
 * ONNX Runtime running the ONNX ``LSTM`` operator (inference);
 * GRU vs ``torch.nn.GRU`` at the medium shape.
 
+Each timed call follows an untimed call of the same contender, after ``--settle``
+seconds of idle: the time of a call in a steady stream of calls (see
+``timeit_interleaved`` for why).
+
 Flops: forward = 8·T·B·H·(D+H) per layer (GRU: 6·…), training ≈ 3× forward.
 The float32 GEMM peak is (2048×2048)@(2048×2048) in NumPy, measured in the same run.
 Memory of a training step: tracemalloc peak (lstmkit's NumPy allocations) and the
-RSS high-water mark above the starting RSS (sampled every 0.2 ms; glibc's mmap
-threshold is pinned so freed buffers go back to the OS and the delta means something).
+RSS high-water mark above the starting RSS (sampled every 0.2 ms). It is measured
+after all timings, in a fresh process per shape with glibc's mmap threshold pinned
+so freed buffers go back to the OS and the delta means something; the timings run
+under the allocator's defaults (pinned, every large array page-faults afresh on
+each call).
 
     python benchmarks/run.py [--shapes tiny,medium] [--reps 7] [--threads 2] [--quick]
                              [--settle 0.12] [--out DIR]
@@ -97,9 +104,15 @@ def tracemalloc_peak(fn):
 def timeit_interleaved(tasks, reps, warmup, settle=0.0):
     """tasks: {key: fn}. Runs them round-robin (order rotated each rep); median seconds.
 
-    ``settle`` seconds of sleep before each timed call let the previous contender's
-    worker threads go idle: OpenBLAS workers spin ~0.1 s after a threaded call
-    (libgomp's ~5 ms) and on 2 cores would otherwise steal a core from the next one.
+    Each timed call comes right after an untimed call of the same task: what is timed
+    is a call in a steady stream of calls (a training or serving loop), not a first
+    call after idling. ``settle`` seconds of sleep before that untimed call let the
+    previous contender's worker threads go idle (OpenBLAS workers spin ~0.1 s after a
+    threaded call, libgomp's ~5 ms, and on 2 cores would otherwise steal a core from
+    the next one). Why the untimed call: on this machine kind a thread woken on an
+    idle CPU starts ~2 ms late and runs slowly for a few ms more (measured), so the
+    first call after idling mostly measures the virtual machine waking up — lstmkit's
+    small forward took 12.2 ms that way against 6.6 ms in a stream, torch's 10.3 / 7.9.
     """
     keys = list(tasks)
     for _ in range(warmup):
@@ -110,6 +123,7 @@ def timeit_interleaved(tasks, reps, warmup, settle=0.0):
         order = keys[r % len(keys):] + keys[:r % len(keys)]
         for k in order:
             time.sleep(settle)
+            tasks[k]()                                  # untimed: wakes threads and CPUs
             t0 = time.perf_counter()
             tasks[k]()
             times[k].append(time.perf_counter() - t0)
@@ -160,15 +174,52 @@ def bench_shape(name, kind, shape, reps, warmup, threads, peak, mods, settle):
            "max_abs_diff": diff}
     row["fwd frac peak"] = row["lstmkit fwd GF/s"] / peak
     row["train frac peak"] = row["lstmkit train GF/s"] / peak
-    # an inference forward first: lstmkit layers keep the last training cache until the
-    # next forward, and it must not sit in the baseline (torch frees its graph in backward)
-    ours["fwd"]()
-    mem_tm = tracemalloc_peak(ours["train"])
-    ours["fwd"]()
-    row["mem MB"] = {"lstmkit tracemalloc": mem_tm / 2 ** 20,
-                     "lstmkit RSS delta": peak_rss_delta(ours["train"]) / 2 ** 20,
-                     "torch RSS delta": peak_rss_delta(th["train"]) / 2 ** 20}
     return row
+
+
+def memory_shape(name, kind, threads):
+    """Peak memory of one training step of each contender (MB), in this process.
+
+    Run in a fresh process per shape (``--memory``, see ``memory_rows``) with glibc's
+    mmap threshold pinned (``_pin_malloc``) from the start, so freed buffers go back to
+    the OS and an RSS delta means something. The timings are taken in the main process
+    under the allocator's defaults, as a user's program runs: with the threshold pinned
+    every large array is a fresh mapping that page-faults on each call, which measures
+    the allocator setting more than the LSTM.
+    """
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+    import torch
+    import contenders as C
+    torch.set_num_threads(threads)
+    T, B, D, H, L = SHAPES[name]
+    x = np.random.default_rng(1).standard_normal((B, T, D)).astype(np.float32)
+    with threadpool_limits(threads):
+        ours = C.make_lstmkit(kind, x, H, L)
+        th = C.make_torch(kind, x, H, L, ours["stack"], ours["dy"])
+        for fn in (ours["train"], th["train"]):   # warm: first-call allocations, lazy init
+            fn()
+        # an inference forward first: lstmkit layers keep the last training cache until
+        # the next backward, and it must not sit in the baseline
+        ours["fwd"]()
+        mem_tm = tracemalloc_peak(ours["train"])
+        ours["fwd"]()
+        ours_rss = peak_rss_delta(ours["train"])
+        torch_rss = peak_rss_delta(th["train"])
+    return {"lstmkit tracemalloc": mem_tm / 2 ** 20, "lstmkit RSS delta": ours_rss / 2 ** 20,
+            "torch RSS delta": torch_rss / 2 ** 20}
+
+
+def memory_rows(rows, threads):
+    """Fill row["mem MB"] for every row, each measured in a fresh process."""
+    import subprocess
+    for row in rows:
+        print(f"[bench] memory {row['shape']} {row['cell']}", file=sys.stderr, flush=True)
+        out = subprocess.run([sys.executable, __file__, "--memory", f"{row['shape']}:{row['cell']}",
+                              "--threads", str(threads)], capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError(f"memory run for {row['shape']} failed:\n{out.stderr[-2000:]}")
+        row["mem MB"] = json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def environment(threads, np, mods):
@@ -214,7 +265,8 @@ def to_markdown(res):
                      f"`{Path(b['filepath']).name}`")
     lines += [f"- measured fp32 GEMM peak (NumPy 2048³): {res['gemm_peak_gflops']:.0f} GFLOP/s",
               f"- median of {res['reps']} interleaved reps after {res['warmup']} warm-up, "
-              f"{res['settle']} s idle before each timed call; ratios > 1 mean lstmkit is faster", ""]
+              f"{res['settle']} s idle, then one untimed call, before each timed call (a call in a "
+             f"steady stream; see `timeit_interleaved`); ratios > 1 mean lstmkit is faster", ""]
     hdr = ["shape", "T,B,D,H ×L", "ours fwd ms", "torch fwd ms", "ORT fwd ms", "torch/ours fwd",
            "ORT/ours fwd", "ours train ms", "torch train ms", "torch/ours train",
            "fwd GF/s", "fwd % peak", "train GF/s", "train % peak",
@@ -246,13 +298,18 @@ def main(argv=None):
     ap.add_argument("--settle", type=float, default=0.12,
                     help="seconds of idle before each timed call (lets other pools' threads sleep)")
     ap.add_argument("--out", default=str(HERE), help="directory for results.md and results.json")
+    ap.add_argument("--memory", metavar="SHAPE:CELL", help=argparse.SUPPRESS)  # (memory_rows)
     args = ap.parse_args(argv)
+    if args.memory:
+        name, kind = args.memory.split(":")
+        pinned = _pin_malloc()
+        print(json.dumps({**memory_shape(name, kind, args.threads), "pinned": pinned}))
+        return 0
     names = [s.strip() for s in args.shapes.split(",") if s.strip()]
     bad = [s for s in names if s not in SHAPES]
     if bad:
         ap.error(f"unknown shape(s) {bad}; expected some of {list(SHAPES)}")
     reps, warmup = (3, 1) if args.quick else (max(args.reps, 5), 2)
-    pinned = _pin_malloc()
 
     import numpy as np
     from threadpoolctl import threadpool_limits
@@ -284,6 +341,8 @@ def main(argv=None):
                     rows.append(bench_shape(name, "GRU", SHAPES[name], reps, warmup, args.threads,
                                             peak, mods, args.settle))
         env = environment(args.threads, np, mods)
+    memory_rows(rows, args.threads)               # each in a fresh process (see memory_shape)
+    pinned = all(r["mem MB"].pop("pinned") for r in rows)
     if not mods["onnxruntime"]:
         notes.append("ONNX Runtime not installed: ORT columns empty.")
     notes.append("ORT gets its input time-major, transposed once outside the timing "
@@ -298,6 +357,10 @@ def main(argv=None):
                      "kernel; `make bench` unsets it for the benchmark only.")
     if not pinned:
         notes.append("mallopt unavailable: RSS deltas may understate (reused heap).")
+    else:
+        notes.append("Times were taken under glibc's default allocator settings; memory afterwards, "
+                     "in a fresh process per shape with the mmap threshold pinned so RSS deltas "
+                     "are meaningful.")
     load1 = os.getloadavg()
     notes.append(f"Machine load average (1 min) at start / end: {load0[0]:.1f} / {load1[0]:.1f} "
                  f"on {os.cpu_count()} CPUs (other jobs share this machine; above ~{os.cpu_count()} "

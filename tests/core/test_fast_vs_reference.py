@@ -95,6 +95,15 @@ def test_gru_fast_equals_reference(seed, with_mask, with_rmask):
     assert fast0[0] is None
     for name, f, r in zip(("dh0", "dW_x", "dW_h", "db_x", "db_h"), fast0[1:], ref0[1:]):
         close(f"{name} (no final-state gradient)", f, r)
+    # consume=True (the layer's way): da over the cached gates, same numbers, cache spent
+    outs = (np.full_like(W_x, np.nan), np.full_like(W_h, np.nan))
+    spent = gru.gru_backward(dhs, dh_T, cache, W_x, W_h, consume=True, out=outs)
+    assert spent[2] is outs[0] and spent[3] is outs[1]
+    for name, s, f in zip(("dx", "dh0", "dW_x", "dW_h", "db_x", "db_h"), spent, fast):
+        np.testing.assert_array_equal(s, f, err_msg=f"consumed: {name}")
+    assert cache.act is None
+    with pytest.raises(RuntimeError, match="consumed"):
+        gru.gru_backward(dhs, dh_T, cache, W_x, W_h)
 
 
 @pytest.mark.parametrize("seed,with_mask,with_rmask", CASES)

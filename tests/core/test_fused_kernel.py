@@ -209,3 +209,98 @@ def test_threaded_loop_is_deterministic():
             # summation order may change with its own thread count)
             for k in (0, 1, 2, 4, 5, 8):                   # hs, h_T, c_T, dh0, dc0, db
                 np.testing.assert_array_equal(got[k], want[k])
+
+
+def _problem(rng, dt, T, B, D, H):
+    x = rng.standard_normal((T, B, D)).astype(dt)
+    W_x, W_h = (rng.standard_normal((n, 4 * H)).astype(dt) * 0.3 for n in (D, H))
+    b = rng.standard_normal(4 * H).astype(dt)
+    mask = (rng.random((T, B)) < 0.8).astype(dt)
+    dhs = rng.standard_normal((T, B, H)).astype(dt)
+    return x, W_x, W_h, b, mask, dhs
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(6, 5, 4, 6), (7, 13, 32, 64)], ids=["blas", "packed"])
+def test_consumed_backward_equals_fresh_dz(dt, shape):
+    """consume=True writes dz_t over the cached activations: same gradients, bit for bit,
+    as with a separate dz array; the cache is then spent and says so."""
+    rng = np.random.default_rng(4)
+    x, W_x, W_h, b, mask, dhs = _problem(rng, dt, *shape)
+    _, _, cache = lstm.lstm_forward(x, W_x, W_h, b, mask=mask)
+    want = lstm.lstm_backward(dhs, None, None, cache, W_x, W_h)
+    assert cache.act is not None                         # not consumed: reusable
+    again = lstm.lstm_backward(dhs, None, None, cache, W_x, W_h)
+    for w, a in zip(want, again):
+        np.testing.assert_array_equal(a, w)
+    got = lstm.lstm_backward(dhs, None, None, cache, W_x, W_h, consume=True)
+    for w, g in zip(want, got):
+        np.testing.assert_array_equal(g, w)
+    assert cache.act is None
+    with pytest.raises(RuntimeError, match="consumed"):
+        lstm.lstm_backward(dhs, None, None, cache, W_x, W_h)
+
+
+def test_numpy_path_never_consumes(monkeypatch):
+    monkeypatch.setenv("LSTMKIT_NO_EXT", "1")
+    rng = np.random.default_rng(5)
+    x, W_x, W_h, b, mask, dhs = _problem(rng, np.float64, 4, 3, 2, 5)
+    _, _, cache = lstm.lstm_forward(x, W_x, W_h, b, mask=mask)
+    lstm.lstm_backward(dhs, None, None, cache, W_x, W_h, consume=True)
+    assert cache.act is not None                         # its step kernel cannot work in place
+
+
+def test_layer_backward_once_per_forward():
+    from lstmkit.layers import LSTM
+    rng = np.random.default_rng(6)
+    layer = LSTM(32, return_sequences=True, seed=0)
+    x = rng.standard_normal((5, 7, 3)).astype(np.float32)
+    dy = rng.standard_normal((5, 7, 32)).astype(np.float32)
+    layer.forward(x, training=True)
+    g_ids = [id(g) for g in layer.grads]
+    dx = layer.backward(dy)
+    assert dx.shape == x.shape and [id(g) for g in layer.grads] == g_ids
+    with pytest.raises(RuntimeError, match="forward"):
+        layer.backward(dy)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_weight_grads_kernel_equals_numpy(dt, threads):
+    """dW = Aᵀ·dZ for several triples at once, rows shared by threads (uneven shares,
+    a triple smaller than a share); the BLAS thread count is restored afterwards."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+    wg = gates.weight_grads_kernel(dt)
+    assert wg is not None
+    rng = np.random.default_rng(7)
+    N = 45
+    A1, A2, A3 = (rng.standard_normal((N, r)).astype(dt) for r in (37, 3, 64))
+    dZ, dZ3 = rng.standard_normal((N, 24)).astype(dt), rng.standard_normal((N, 8)).astype(dt)
+    outs = [np.full((r, g), np.nan, dt) for r, g in ((37, 24), (3, 24), (64, 8))]
+    with threadpool_limits(threads):
+        before = [d["num_threads"] for d in threadpool_info() if d["internal_api"] == "openblas"]
+        wg(((A1, dZ, outs[0]), (A2, dZ, outs[1]), (A3, dZ3, outs[2])))
+        after = [d["num_threads"] for d in threadpool_info() if d["internal_api"] == "openblas"]
+    assert after == before
+    for (A, Z), o in zip(((A1, dZ), (A2, dZ), (A3, dZ3)), outs):
+        np.testing.assert_allclose(o, A.T @ Z, **TOL[dt])
+    with pytest.raises(ValueError):
+        wg(((A1, dZ3, outs[0]),))                        # dW is (37, 24), A·dZ3 would be (37, 8)
+    with pytest.raises(ValueError):
+        wg(((A1[:-1], dZ, outs[0]),))                    # A and dZ disagree on N
+
+
+@pytest.mark.skipif(not AVX512, reason="the packed loop needs AVX-512")
+def test_training_forward_in_windows_equals_reference():
+    """Training keeps every step's z, but the packed loop computes x·W_x a window of
+    steps at a time (here 3 windows: B·4H = 262144 floats, ~8 steps each)."""
+    rng = np.random.default_rng(8)
+    T, B, D, H = 20, 128, 32, 512
+    assert (1 << 21) // (B * 4 * H) < T and gates.lstm_packed_loop(np.float32, B, H)
+    x, W_x, W_h, b, mask, dhs = _problem(rng, np.float32, T, B, D, H)
+    W_x, W_h = W_x / 8, W_h / 8                          # 544 inputs: keep float32 rounding tame
+    hs, (h_T, c_T), cache = lstm.lstm_forward(x, W_x, W_h, b, mask=mask)
+    r_hs, (r_h, r_c), _ = reference.lstm_forward(*(a.astype(np.float64) for a in (x, W_x, W_h, b)),
+                                                 mask=mask.astype(np.float64))
+    np.testing.assert_allclose(hs, r_hs, rtol=1e-4, atol=2e-5)
+    np.testing.assert_allclose(c_T, r_c, rtol=1e-4, atol=2e-5)

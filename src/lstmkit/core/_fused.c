@@ -37,6 +37,7 @@
 #if defined(__linux__)
 #include <dlfcn.h>
 #include <link.h>
+#include <pthread.h>
 #define HAVE_DL 1
 #endif
 
@@ -112,10 +113,12 @@ CLONES static void fwd_rows_##SFX(idx B, idx H, idx j0, idx j1, T *restrict z,  
     }                                                                                 \
 }                                                                                     \
                                                                                       \
+/* dz may be a itself (the layer's backward overwrites the activations it no longer   \
+ * needs): each j reads a before writing dz, and ivdep keeps the loop vectorised */   \
 CLONES static void bwd_rows_##SFX(idx B, idx H, idx j0, idx j1, T *restrict dh,         \
         T *restrict dc,                                                               \
-        const T *restrict a, const T *restrict tc, const T *restrict c_prev,          \
-        T *restrict dz, const T *restrict m)                                          \
+        const T *a, const T *restrict tc, const T *restrict c_prev,                   \
+        T *dz, const T *restrict m)                                                   \
 {                                                                                     \
     for (idx r = 0; r < B; r++) {                                                     \
         const T *ai = a + r * 4 * H, *af = ai + H, *ag = ai + 2 * H, *ao = ai + 3 * H;\
@@ -123,6 +126,7 @@ CLONES static void bwd_rows_##SFX(idx B, idx H, idx j0, idx j1, T *restrict dh, 
         T *dhr = dh + r * H, *dcr = dc + r * H;                                       \
         const T *tr = tc + r * H, *cp = c_prev + r * H;                               \
         const T mr = m ? m[r] : (T)1, keep = (T)1 - mr;                               \
+        _Pragma("GCC ivdep")                                                          \
         for (idx j = j0; j < j1; j++) {                                               \
             T i = ai[j], f = af[j], g = ag[j], o = ao[j], t = tr[j];                  \
             T h_ = dhr[j], c_ = dcr[j], carry_h = 0, carry_c = 0;                     \
@@ -191,6 +195,8 @@ typedef int (*nthreads_t)(void);
 static void *blas_s, *blas_d;       /* function pointers, NULL if not found */
 static void *blas_sv, *blas_dv;     /* the matching gemv (used when B = 1), may be NULL */
 static nthreads_t blas_nthreads;    /* openblas_get_num_threads (threadpoolctl sets it) */
+typedef void (*set_nthreads_t)(int);
+static set_nthreads_t blas_set_nthreads;   /* openblas_set_num_threads, or NULL */
 static int blas_ilp64;
 static char blas_lib[512];
 
@@ -211,6 +217,7 @@ static int find_blas_cb(struct dl_phdr_info *info, size_t size, void *data)
             blas_s = s; blas_d = d; blas_ilp64 = 1;
             blas_sv = SYM("%scblas_sgemv64_"); blas_dv = SYM("%scblas_dgemv64_");
             blas_nthreads = (nthreads_t)SYM("%sopenblas_get_num_threads64_");
+            blas_set_nthreads = (set_nthreads_t)SYM("%sopenblas_set_num_threads64_");
             goto found;
         }
 #undef SYM
@@ -221,6 +228,7 @@ static int find_blas_cb(struct dl_phdr_info *info, size_t size, void *data)
             blas_s = s; blas_d = d; blas_ilp64 = 0;
             blas_sv = dlsym(h, "cblas_sgemv"); blas_dv = dlsym(h, "cblas_dgemv");
             blas_nthreads = (nthreads_t)dlsym(h, "openblas_get_num_threads");
+            blas_set_nthreads = (set_nthreads_t)dlsym(h, "openblas_set_num_threads");
             goto found;
         }
     }
@@ -239,18 +247,25 @@ static void find_blas(void)
 #endif
 }
 
+/* C (M×N) = op(A) (M×K) · op(Bm) + beta·C, row-major; op = transpose if ta / tb. */
+static void gemm_t(int dbl, int ta, idx M, idx N, idx K, const void *A, idx lda, const void *Bm,
+                   idx ldb, int tb, double beta, void *C, idx ldc)
+{
+    int opa = ta ? Trans : NoTrans, opb = tb ? Trans : NoTrans;
+    if (blas_ilp64) {
+        if (dbl) ((dgemm64_t)blas_d)(RowMajor, opa, opb, M, N, K, 1.0, A, lda, Bm, ldb, beta, C, ldc);
+        else ((sgemm64_t)blas_s)(RowMajor, opa, opb, M, N, K, 1.0f, A, lda, Bm, ldb, (float)beta, C, ldc);
+    } else {
+        if (dbl) ((dgemm32_t)blas_d)(RowMajor, opa, opb, (int)M, (int)N, (int)K, 1.0, A, (int)lda, Bm, (int)ldb, beta, C, (int)ldc);
+        else ((sgemm32_t)blas_s)(RowMajor, opa, opb, (int)M, (int)N, (int)K, 1.0f, A, (int)lda, Bm, (int)ldb, (float)beta, C, (int)ldc);
+    }
+}
+
 /* C (M×N) = A (M×K) · op(Bm) + beta·C, row-major; op = transpose if tb. */
 static void gemm(int dbl, idx M, idx N, idx K, const void *A, idx lda, const void *Bm, idx ldb,
                  int tb, double beta, void *C, idx ldc)
 {
-    int opb = tb ? Trans : NoTrans;
-    if (blas_ilp64) {
-        if (dbl) ((dgemm64_t)blas_d)(RowMajor, NoTrans, opb, M, N, K, 1.0, A, lda, Bm, ldb, beta, C, ldc);
-        else ((sgemm64_t)blas_s)(RowMajor, NoTrans, opb, M, N, K, 1.0f, A, lda, Bm, ldb, (float)beta, C, ldc);
-    } else {
-        if (dbl) ((dgemm32_t)blas_d)(RowMajor, NoTrans, opb, (int)M, (int)N, (int)K, 1.0, A, (int)lda, Bm, (int)ldb, beta, C, (int)ldc);
-        else ((sgemm32_t)blas_s)(RowMajor, NoTrans, opb, (int)M, (int)N, (int)K, 1.0f, A, (int)lda, Bm, (int)ldb, (float)beta, C, (int)ldc);
-    }
+    gemm_t(dbl, 0, M, N, K, A, lda, Bm, ldb, tb, beta, C, ldc);
 }
 
 /* y (N) += op(A) x with A row-major (rows × cols, lda); op = transpose if ta. */
@@ -265,6 +280,56 @@ static void gemv(int dbl, int ta, idx rows, idx cols, const void *A, idx lda, co
         if (dbl) ((dgemv32_t)blas_dv)(RowMajor, op, (int)rows, (int)cols, 1.0, A, (int)lda, x, 1, 1.0, y, 1);
         else ((sgemv32_t)blas_sv)(RowMajor, op, (int)rows, (int)cols, 1.0f, A, (int)lda, x, 1, 1.0f, y, 1);
     }
+}
+
+/* ------------------------------------------------------------- threads */
+/* Our worker threads live for one call. Linux puts a new thread on its parent's CPU
+ * when the other CPUs are idle, and it then starts only when the parent is preempted:
+ * measured ~2.7 ms on this project's 2-CPU machines, during which the parent works
+ * alone (and a short call is half over). So a worker is started on a CPU other than
+ * the caller's (it then starts in ~0.15 ms), and once running it widens its affinity
+ * back to every CPU the process may use, so the scheduler can still move it. */
+typedef struct {
+    void *(*fn)(void *);
+    void *arg;
+#ifdef HAVE_DL
+    cpu_set_t all;
+#endif
+} spawn_t;
+
+static void *spawn_tramp(void *p)
+{
+    spawn_t *s = p;
+#ifdef HAVE_DL
+    pthread_setaffinity_np(pthread_self(), sizeof s->all, &s->all);
+#endif
+    return s->fn(s->arg);
+}
+
+/* Start fn(arg) as worker k (1, 2, …) of a call; s must live until the thread is joined. */
+static int spawn(pthread_t *th, spawn_t *s, void *(*fn)(void *), void *arg, int k)
+{
+    s->fn = fn;
+    s->arg = arg;
+#ifdef HAVE_DL
+    pthread_attr_t at;
+    int placed = 0;
+    if (sched_getaffinity(0, sizeof s->all, &s->all) == 0 && pthread_attr_init(&at) == 0) {
+        int me = sched_getcpu(), n = 0, cpus[CPU_SETSIZE];
+        for (int c = 0; c < CPU_SETSIZE; c++)
+            if (CPU_ISSET(c, &s->all) && c != me) cpus[n++] = c;
+        if (n > 0) {
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            CPU_SET(cpus[(k - 1) % n], &one);
+            placed = pthread_attr_setaffinity_np(&at, sizeof one, &one) == 0 &&
+                     pthread_create(th, &at, spawn_tramp, s) == 0;
+        }
+        pthread_attr_destroy(&at);
+        if (placed) return 0;
+    }
+#endif
+    return pthread_create(th, NULL, spawn_tramp, s);
 }
 
 #include "_fused_mk.h"
@@ -588,6 +653,148 @@ fail:
     return NULL;
 }
 
+/* A 2-D array of `fmt` whose rows may be strided (a column slice of a C array): the
+ * last axis contiguous, rows `*ld` elements apart; shape entries < 0 are free. */
+static int get2d(PyObject *o, buf *b, const char *name, char fmt, const idx *shape, int writable,
+                 idx *ld)
+{
+    b->ok = 0;
+    int flags = PyBUF_STRIDES | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (o == Py_None || PyObject_GetBuffer(o, &b->v, flags) < 0) {
+        if (o == Py_None) PyErr_Format(PyExc_ValueError, "%s must not be None", name);
+        else { PyErr_Clear(); PyErr_Format(PyExc_ValueError, "%s: expected a%s array", name,
+                                           writable ? " writable" : "n"); }
+        return -1;
+    }
+    b->ok = 1;
+    const char *f = b->v.format ? b->v.format : "B";
+    if (f[0] == '<' || f[0] == '=' || f[0] == '@') f++;
+    if (f[0] != fmt || f[1] != 0 || b->v.ndim != 2) {
+        PyErr_Format(PyExc_ValueError, "%s: expected a 2-D %s array", name,
+                     fmt == 'f' ? "float32" : "float64");
+        return -1;
+    }
+    for (int k = 0; k < 2; k++)
+        if (shape[k] >= 0 && b->v.shape[k] != shape[k]) {
+            PyErr_Format(PyExc_ValueError, "%s: expected size %zd on axis %d, got %zd",
+                         name, shape[k], k, b->v.shape[k]);
+            return -1;
+        }
+    idx es = fmt == 'd' ? 8 : 4, s0 = b->v.strides[0], s1 = b->v.strides[1];
+    if ((b->v.shape[1] > 1 && s1 != es) || s0 % es || s0 < b->v.shape[1] * es) {
+        PyErr_Format(PyExc_ValueError, "%s: rows must be contiguous and not overlap", name);
+        return -1;
+    }
+    *ld = b->v.shape[0] > 1 ? s0 / es : b->v.shape[1];
+    if (*ld < 1) *ld = 1;
+    return 0;
+}
+
+/* ------------------------------------------------ weight gradients after BPTT */
+/* dW = Aᵀ·dZ for a few (A, dZ, dW) triples at once (dW_x = Σ_t x_tᵀ dz_t, dW_h = …):
+ * the rows of all dW together are cut into one share per thread, and each thread calls
+ * the BLAS single-threaded on its share. Why not one threaded BLAS call each: OpenBLAS's
+ * worker threads spin for ~0.1 s after a call, and the time loop that runs next (the
+ * layer below's backward, or the next forward) had to share the cores with them —
+ * measured: a forward right after a threaded sgemm took 105–150 ms instead of 70. */
+#define MAXW 8
+typedef struct {
+    int n, dbl;
+    struct { const char *A, *dZ; char *W; idx N, R, G, lda, ldz, ldw; } m[MAXW];
+    idx total;                          /* Σ R */
+} wg_job;
+
+typedef struct { wg_job *J; int k, nt; } wg_arg;
+
+static void *wg_worker(void *p)
+{
+    wg_arg *a = p;
+    wg_job *J = a->J;
+    idx lo = J->total * a->k / a->nt, hi = J->total * (a->k + 1) / a->nt, off = 0;
+    size_t es = J->dbl ? 8 : 4;
+    for (int i = 0; i < J->n; off += J->m[i].R, i++) {
+        idx r0 = lo > off ? lo - off : 0, r1 = hi - off < J->m[i].R ? hi - off : J->m[i].R;
+        if (r1 <= r0) continue;             /* dW[r0:r1] = A[:, r0:r1]ᵀ · dZ */
+        gemm_t(J->dbl, 1, r1 - r0, J->m[i].G, J->m[i].N, J->m[i].A + r0 * es, J->m[i].lda,
+               J->m[i].dZ, J->m[i].ldz, 0, 0.0, J->m[i].W + r0 * J->m[i].ldw * es, J->m[i].ldw);
+    }
+    return NULL;
+}
+
+/* weight_grads(((A, dZ, dW), ...)): dW = Aᵀ·dZ; A (N, R), dZ (N, G), dW (R, G) out; each
+ * 2-D with contiguous rows (column slices of a bigger array are fine) */
+static PyObject *weight_grads(PyObject *self, PyObject *args)
+{
+    PyObject *seq;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "O", &seq)) return NULL;
+    find_blas();
+    if (!blas_s) { PyErr_SetString(PyExc_RuntimeError, "no cblas gemm found"); return NULL; }
+    PyObject *fast = PySequence_Fast(seq, "weight_grads: expected a sequence of (A, dZ, dW)");
+    if (!fast) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    buf b[3 * MAXW];
+    memset(b, 0, sizeof b);
+    wg_job J;
+    memset(&J, 0, sizeof J);
+    char fmt = 0;
+    if (n < 1 || n > MAXW) { PyErr_SetString(PyExc_ValueError, "weight_grads: 1 to 8 triples"); goto fail; }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *t = PySequence_Fast_GET_ITEM(fast, i);
+        if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 3) {
+            PyErr_SetString(PyExc_ValueError, "weight_grads: each item must be (A, dZ, dW)"); goto fail;
+        }
+        if (!fmt && !(fmt = fmt_of(PyTuple_GET_ITEM(t, 0), "A"))) goto fail;
+        idx sa[2] = {-1, -1}, lda, ldz, ldw;
+        if (get2d(PyTuple_GET_ITEM(t, 0), &b[3 * i], "A", fmt, sa, 0, &lda) < 0) goto fail;
+        idx N = b[3 * i].v.shape[0], R = b[3 * i].v.shape[1], sz[2] = {N, -1};
+        if (get2d(PyTuple_GET_ITEM(t, 1), &b[3 * i + 1], "dZ", fmt, sz, 0, &ldz) < 0) goto fail;
+        idx G = b[3 * i + 1].v.shape[1], sw[2] = {R, G};
+        if (get2d(PyTuple_GET_ITEM(t, 2), &b[3 * i + 2], "dW", fmt, sw, 1, &ldw) < 0) goto fail;
+        J.m[i].A = b[3 * i].v.buf; J.m[i].dZ = b[3 * i + 1].v.buf; J.m[i].W = b[3 * i + 2].v.buf;
+        J.m[i].N = N; J.m[i].R = R; J.m[i].G = G;
+        J.m[i].lda = lda; J.m[i].ldz = ldz; J.m[i].ldw = ldw;
+        J.total += R;
+    }
+    J.n = (int)n;
+    J.dbl = fmt == 'd';
+    Py_BEGIN_ALLOW_THREADS
+    int blas_nt = blas_nthreads && blas_set_nthreads ? blas_nthreads() : 1, nt = blas_nt;
+    if (nt > 16) nt = 16;
+    if (nt > J.total) nt = (int)J.total;
+    if (nt < 1) nt = 1;
+    wg_arg a[16];
+    for (int k = 0; k < nt; k++) { a[k].J = &J; a[k].k = k; a[k].nt = nt; }
+#ifndef HAVE_DL
+    nt = 1;
+#endif
+    if (nt == 1) {
+        wg_worker(&a[0]);                   /* (one thread: the BLAS may thread the call) */
+    }
+#ifdef HAVE_DL
+    else {
+        pthread_t th[16];
+        spawn_t sp[16];
+        int started = 1;
+        blas_set_nthreads(1);
+        for (int k = 1; k < nt; k++, started++)
+            if (spawn(&th[k], &sp[k], wg_worker, &a[k], k) != 0) break;
+        wg_worker(&a[0]);
+        for (int k = started; k < nt; k++) wg_worker(&a[k]);   /* shares not started */
+        for (int k = 1; k < started; k++) pthread_join(th[k], NULL);
+        blas_set_nthreads(blas_nt);
+    }
+#endif
+    Py_END_ALLOW_THREADS
+    for (int i = 0; i < 3 * MAXW; i++) if (b[i].ok) PyBuffer_Release(&b[i].v);
+    Py_DECREF(fast);
+    Py_RETURN_NONE;
+fail:
+    for (int i = 0; i < 3 * MAXW; i++) if (b[i].ok) PyBuffer_Release(&b[i].v);
+    Py_DECREF(fast);
+    return NULL;
+}
+
 static PyObject *blas_info(PyObject *self, PyObject *args)
 {
     (void)self; (void)args;
@@ -617,6 +824,8 @@ static PyMethodDef methods[] = {
     {"forward_loop", forward_loop, METH_VARARGS, "forward_loop(act, W_h, hs, cs, tcs, mask, rmask, hr[, b, x, W_x])"},
     {"backward_loop", backward_loop, METH_VARARGS,
      "backward_loop(dhs, dh, dc, act, tcs, cs, dz, W_h, mask, rmask, work[, db, dx, W_x]) -> dx filled?"},
+    {"weight_grads", weight_grads, METH_VARARGS,
+     "weight_grads(((A, dZ, dW), ...)): dW = A^T dZ for each triple, rows shared by threads"},
     {"blas_info", blas_info, METH_NOARGS, "(library path, ilp64) of the gemm in use, or None"},
     {NULL, NULL, 0, NULL}
 };

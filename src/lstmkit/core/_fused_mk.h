@@ -20,6 +20,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(HAVE_DL)
 #define HAVE_MK 1
@@ -35,25 +36,61 @@ typedef float v8u __attribute__((vector_size(32), aligned(4)));
 /* ------------------------------------------------------------- packing */
 static void *amalloc(size_t bytes)       /* 64-byte aligned (C11 wants a multiple of 64) */
 {
+    /* big buffers (the packed weights) on 2 MB pages where the kernel allows it: a fresh
+     * 8 MB buffer costs ~2000 page faults on 4 KB pages, a few ms per call */
+    const size_t huge = (size_t)2 << 20;
+    if (bytes >= 2 * huge) {
+        void *p = aligned_alloc(huge, (bytes + huge - 1) / huge * huge);
+#ifdef MADV_HUGEPAGE
+        if (p) madvise(p, (bytes + huge - 1) / huge * huge, MADV_HUGEPAGE);
+#endif
+        return p;
+    }
     return aligned_alloc(64, (bytes + 63) / 64 * 64);
 }
 
-/* W (K, 4H) → H/8 panels of K × 32; panels u0 … u1−1 here (the threads share the work) */
+/* Scratch kept between calls, per calling thread: the packed weights of a layer are as
+ * big as its weights (8 MB at H = D = 512), and a fresh buffer costs page faults on
+ * every call (measured ~3 ms at that size on 4 KB pages). The slots grow to the largest
+ * size asked for and stay allocated until the thread ends (like oneDNN's scratchpad). */
+enum { SCR_W, SCR_WX, SCR_STATE, SCR_ROWS, NSCR };
+static __thread struct { void *p; size_t n; } scratch_slot[NSCR];
+
+static void *scratch(int slot, size_t bytes)
+{
+    if (scratch_slot[slot].n < bytes) {
+        free(scratch_slot[slot].p);
+        scratch_slot[slot].p = amalloc(bytes);
+        scratch_slot[slot].n = scratch_slot[slot].p ? bytes : 0;
+    }
+    return scratch_slot[slot].p;
+}
+
+/* W (K, 4H) → H/8 panels of K × 32; panels u0 … u1−1 here (the threads share the work).
+ * Row k of panel u is [W_i, W_f, W_g, W_o][k, 8u … 8u+7]: four runs of 8 floats. */
 static void pack_fwd(const float *W, idx K, idx H, idx u0, idx u1, float *P)
 {
     for (idx u = u0; u < u1; u++)
-        for (idx k = 0; k < K; k++)
-            for (int c = 0; c < 32; c++)
-                P[(u * K + k) * 32 + c] = W[k * 4 * H + (c / 8) * H + 8 * u + c % 8];
+        for (idx k = 0; k < K; k++) {
+            const float *w = W + k * 4 * H + 8 * u;
+            float *p = P + (u * K + k) * 32;
+            for (int g = 0; g < 4; g++) memcpy(p + 8 * g, w + g * H, 8 * sizeof(float));
+        }
 }
 
-/* W (R, 4H) → R/32 panels of 4H × 32 (W's transpose, 32 columns at a time); q0 … q1−1 */
+/* W (R, 4H) → R/32 panels of 4H × 32 (W's transpose, 32 columns at a time); q0 … q1−1.
+ * Transposed 16 columns of W at a time so the reads are whole cache lines. */
 static void pack_bwd(const float *W, idx H, idx q0, idx q1, float *Q)
 {
     for (idx q = q0; q < q1; q++)
-        for (idx k = 0; k < 4 * H; k++)
-            for (int c = 0; c < 32; c++)
-                Q[(q * 4 * H + k) * 32 + c] = W[(32 * q + c) * 4 * H + k];
+        for (idx k0 = 0; k0 < 4 * H; k0 += 16) {
+            float *dst = Q + (q * 4 * H + k0) * 32;
+            idx n = 4 * H - k0 < 16 ? 4 * H - k0 : 16;
+            for (int c = 0; c < 32; c++) {
+                const float *src = W + (32 * q + c) * 4 * H + k0;
+                for (idx kk = 0; kk < n; kk++) dst[kk * 32 + c] = src[kk];
+            }
+        }
 }
 
 /* ------------------------------------------------------------- kernels */
@@ -223,13 +260,15 @@ static void phase_wait(sched_t *S, long end)                /* all chunks before
 }
 
 typedef struct {
-    idx T, TA, B, H;           /* TA: steps act holds (T, or a window when not caching) */
+    idx T, TA, TW, B, H;       /* TA: steps act holds (T, or a window when not caching);
+                                  TW: steps whose x·W_x is computed at a time (≤ TA) */
     int cache, nthreads;
     float *act, *hs, *cs, *tcs, *hr, *dh, *dc, *dz;
     const float *dhs, *mask, *rmask, *P, *bias, *x, *PX;   /* PX: W_x packed like W_h */
     idx D;
     const float *W_x, *W_h;
     float *db, *dx;
+    float *rows;               /* each thread's packed rows of x (input GEMM), or NULL */
     sched_t S;
     atomic_int go;             /* 0: wait, 1: run, -1: a thread failed to start, return */
 } job_t;
@@ -276,7 +315,7 @@ static void *fwd_worker(void *p)
     idx H = J->H, D = J->D, B = J->B;
     long nc = H / 32, base = 0, c;
     idx IN_ROWS = in_rows(D);
-    float *buf = J->x ? amalloc((size_t)IN_ROWS * D * sizeof(float)) : NULL;
+    float *buf = J->rows ? J->rows + (size_t)tid * IN_ROWS * D : NULL;
     while ((c = claim(&J->S, 0, nc)) >= 0) {                  /* pack W_h, W_x: 32 units */
         pack_fwd(J->W_h, H, H, 4 * c, 4 * c + 4, (float *)J->P);
         if (J->x) pack_fwd(J->W_x, D, H, 4 * c, 4 * c + 4, (float *)J->PX);
@@ -284,14 +323,15 @@ static void *fwd_worker(void *p)
     }
     phase_wait(&J->S, nc);
     base = nc;
-    for (idx t0 = 0; t0 < J->T; t0 += J->TA) {               /* a window of TA steps */
-        idx nt = J->T - t0 < J->TA ? J->T - t0 : J->TA;
+    for (idx t0 = 0; t0 < J->T; t0 += J->TW) {               /* a window of TW steps */
+        idx nt = J->T - t0 < J->TW ? J->T - t0 : J->TW;
         if (J->x) {                           /* act[window] = x·W_x, in chunks of rows */
-            idx R = nt * B;
+            idx R = nt * B;                   /* chunks of even size, a multiple of threads */
             long ni = (R + IN_ROWS - 1) / IN_ROWS;
+            ni = (ni + J->nthreads - 1) / J->nthreads * J->nthreads;
             const float *xw = J->x + t0 * B * D;
             while ((c = claim(&J->S, base, base + ni)) >= 0) {
-                idx r0 = c * IN_ROWS, nr = R - r0 < IN_ROWS ? R - r0 : IN_ROWS;
+                idx r0 = R * c / ni, nr = R * (c + 1) / ni - r0;
                 float *z = J->act + (t0 % J->TA) * B * 4 * H + r0 * 4 * H;
                 if (buf) {
                     pack_cols(xw + r0 * D, D, nr, D, 0, D, NULL, buf);
@@ -314,7 +354,6 @@ static void *fwd_worker(void *p)
             phase_wait(&J->S, base);                           /* h_t complete */
         }
     }
-    free(buf);
     return NULL;
 }
 
@@ -398,12 +437,13 @@ static int mk_threads(idx B, idx H)
 static void run_threads(void *(*worker)(void *), job_t *J)
 {
     pthread_t th[MAXT];
+    spawn_t sp[MAXT];
     arg_t args[MAXT];
     int n = J->nthreads, started = 1;
     atomic_init(&J->go, 0);
     for (int k = 1; k < n; k++, started++) {
         args[k].J = J; args[k].tid = k;
-        if (pthread_create(&th[k], NULL, worker, &args[k]) != 0) break;
+        if (spawn(&th[k], &sp[k], worker, &args[k], k) != 0) break;
     }
     if (started < n) {
         atomic_store_explicit(&J->go, -1, memory_order_release);
@@ -426,19 +466,24 @@ static int mk_forward(idx T, idx TA, idx B, idx H, float *act, const float *W_h,
                       const float *rmask, const float *x, const float *W_x, idx D)
 {
     if (!mk_usable(B, H)) return -1;
-    float *P = amalloc((size_t)H * 4 * H * sizeof(float));
-    float *PX = x ? amalloc((size_t)D * 4 * H * sizeof(float)) : NULL;
-    float *hr = amalloc(2 * (size_t)B * H * sizeof(float));
-    if (!P || !hr || (x && !PX)) { free(P); free(PX); free(hr); return -1; }
+    int nt = mk_threads(B, H);
+    float *P = scratch(SCR_W, (size_t)H * 4 * H * sizeof(float));
+    float *PX = x ? scratch(SCR_WX, (size_t)D * 4 * H * sizeof(float)) : NULL;
+    float *hr = scratch(SCR_STATE, 2 * (size_t)B * H * sizeof(float));
+    float *rows = x ? scratch(SCR_ROWS, (size_t)nt * in_rows(D) * D * sizeof(float)) : NULL;
+    if (!P || !hr || (x && !PX)) return -1;
     pack_cols(hs, H, B, H, 0, H, rmask, hr);               /* h_0 [⊙ rmask], packed */
-    job_t J = {.T = T, .TA = TA, .B = B, .H = H, .cache = cache, .nthreads = mk_threads(B, H),
+    /* x·W_x a window of ≤ 8 MB at a time, even when act holds every step (training):
+     * the steps then read z_t while it is still in cache, not back from memory */
+    idx TW = (1 << 21) / (B * 4 * H);
+    TW = TW < 1 ? 1 : TW > TA ? TA : TW;
+    TW = (T + (T + TW - 1) / TW - 1) / ((T + TW - 1) / TW);   /* as even as windows can be */
+    if (TA < T) TW = TA;                                       /* (inference: act is the window) */
+    job_t J = {.T = T, .TA = TA, .TW = TW, .B = B, .H = H, .cache = cache, .nthreads = nt, .rows = rows,
                .act = act, .hs = hs, .cs = cs, .tcs = tcs, .hr = hr, .mask = mask,
                .rmask = rmask, .P = P, .bias = bias, .x = x, .PX = PX, .W_x = W_x, .D = D,
                .W_h = W_h};
     run_threads(fwd_worker, &J);
-    free(P);
-    free(PX);
-    free(hr);
     return 0;
 }
 
@@ -452,10 +497,10 @@ static int mk_backward(idx T, idx B, idx H, const float *dhs, float *dh, float *
     *dx_done = 0;
     if (!mk_usable(B, H)) return -1;
     if (!dx || !W_x || D % 32 != 0 || D == 0) dx = NULL;
-    float *Q = amalloc((size_t)H * 4 * H * sizeof(float));
-    float *QX = dx ? amalloc((size_t)D * 4 * H * sizeof(float)) : NULL;
-    float *dzp = amalloc(2 * (size_t)B * 4 * H * sizeof(float));
-    if (!Q || !dzp) { free(Q); free(QX); free(dzp); return -1; }
+    float *Q = scratch(SCR_W, (size_t)H * 4 * H * sizeof(float));
+    float *QX = dx ? scratch(SCR_WX, (size_t)D * 4 * H * sizeof(float)) : NULL;
+    float *dzp = scratch(SCR_STATE, 2 * (size_t)B * 4 * H * sizeof(float));
+    if (!Q || !dzp) return -1;
     if (!QX) dx = NULL;
     job_t J = {.T = T, .TA = T, .B = B, .H = H, .nthreads = mk_threads(B, H), .act = act, .cs = cs,
                .tcs = tcs, .dh = dh, .dc = dc, .dz = dz, .dhs = dhs, .mask = mask,
@@ -463,9 +508,6 @@ static int mk_backward(idx T, idx B, idx H, const float *dhs, float *dh, float *
                .W_x = W_x, .W_h = W_h};
     run_threads(bwd_worker, &J);
     *dx_done = dx != NULL;
-    free(Q);
-    free(QX);
-    free(dzp);
     return 0;
 }
 #endif  /* HAVE_MK */

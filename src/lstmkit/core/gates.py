@@ -159,6 +159,27 @@ def lstm_loop_kernels(dtype):
     return ext.forward_loop, ext.backward_loop
 
 
+def weight_grads_kernel(dtype):
+    """``weight_grads(((A, dZ, dW), ...))`` computing every ``dW = Aᵀ·dZ`` with the BLAS
+    single-threaded on this extension's own threads (no BLAS threads left spinning
+    for the time loop that runs next), or None. All arrays 2-D with contiguous rows
+    (column slices of a bigger array are fine)."""
+    ext = _compiled(dtype)
+    if ext is None or ext.blas_info() is None:
+        return None
+    return ext.weight_grads
+
+
+def output_array(out, k, shape, dtype):
+    """``out[k]`` when a kernel can write its result straight into it (right shape and
+    dtype, C-contiguous, writable: e.g. a layer's gradient buffer), else a new array."""
+    a = None if out is None else out[k]
+    if a is not None and a.shape == shape and a.dtype == dtype and a.flags.c_contiguous \
+            and a.flags.writeable:
+        return a
+    return np.empty(shape, dtype)
+
+
 def lstm_packed_loop(dtype, B, H) -> bool:
     """True when the C loop will run its packed-weights kernel for this size (float32,
     AVX-512, H % 32 == 0, B > 1); it then also accepts a short window for z in inference."""

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import gates
 from .activations import sigmoid
 
 
@@ -167,23 +168,40 @@ def gru_forward(x, W_x, W_h, b_x, b_h, h0=None, mask=None, rmask=None, need_cach
     return hs[1:], h_T, cache
 
 
-def gru_backward(dhs, dh_T, cache: GRUCache, W_x, W_h, need_dx=True):
+def gru_backward(dhs, dh_T, cache: GRUCache, W_x, W_h, need_dx=True, consume=False, out=None):
     """BPTT over the whole sequence. ``dhs`` (T, B, H) or None, ``dh_T`` (B, H) or None.
-    Returns dx (T, B, D) (None if not needed), dh_0, dW_x, dW_h, db_x, db_h."""
+    Returns dx (T, B, D) (None if not needed), dh_0, dW_x, dW_h, db_x, db_h.
+
+    Memory: du_t = [dA_z, dA_r, dA_n ⊙ r] shares its first 2H columns with da_t, so only
+    its last H are kept (``du_n``). ``consume=True`` writes da_t over the cached gates
+    z, r, n of step t once they are read (the layer passes it and drops the cache after
+    backward; the cache is spent). ``out=(dW_x, dW_h)``: arrays to write the weight
+    gradients into (the layer's gradient buffers), when they fit.
+    """
     x, act, u_n, hs = cache.x, cache.act, cache.u_n, cache.hs
+    if act is None:
+        raise RuntimeError("gru_backward: this cache was consumed by an earlier backward")
     T, B, D = x.shape
     H = W_h.shape[0]
     dt = x.dtype
-    da = np.empty((T, B, 3 * H), dt)                        # dL/da_t (input side)
-    du = np.empty((T, B, 3 * H), dt)                        # dL/du_t (recurrent side)
+    if consume:
+        da = act                                            # da_t over z, r, n of step t
+        cache.act = None
+    else:
+        da = np.empty((T, B, 3 * H), dt)                    # dL/da_t (input side)
+    du_n = np.empty((T, B, H), dt)                          # dA_n ⊙ r, du_t's last H columns
+    du = np.empty((B, 3 * H), dt)                           # du_t of this step
     dh = np.zeros((B, H), dt) if dh_T is None else np.array(dh_T, dt)
     dh_rec = np.empty((B, H), dt)
     w = np.empty((B, H), dt)                                # scratch
+    z, r, n = (np.empty((B, H), dt) for _ in range(3))      # this step's gates (da may be act)
     W_hT = np.ascontiguousarray(W_h.T)                      # (3H, H), once per call
     for t in range(T - 1, -1, -1):
         if dhs is not None:
             dh += dhs[t]                                    # dh_t += dy_t
-        z, r, n = act[t, :, :H], act[t, :, H:2 * H], act[t, :, 2 * H:]
+        np.copyto(z, act[t, :, :H])
+        np.copyto(r, act[t, :, H:2 * H])
+        np.copyto(n, act[t, :, 2 * H:])
         dA_z, dA_r, dA_n = da[t, :, :H], da[t, :, H:2 * H], da[t, :, 2 * H:]
         carry = None
         if cache.mask is not None:
@@ -195,18 +213,19 @@ def gru_backward(dhs, dh_T, cache: GRUCache, W_x, W_h, need_dx=True):
         np.subtract(1, z, out=w)                            # dA_z = dz ⊙ z(1−z)
         w *= z
         dA_z *= w
-        np.subtract(1, z, out=dA_n)                         # dn = dh ⊙ (1−z)
-        dA_n *= dh
-        np.multiply(n, n, out=w)                            # dA_n = dn ⊙ (1−n²)
+        np.multiply(n, n, out=w)                            # dA_n = dn ⊙ (1−n²),
         np.subtract(1, w, out=w)
+        np.subtract(1, z, out=dA_n)                         #   dn = dh ⊙ (1−z)
+        dA_n *= dh
         dA_n *= w
         np.multiply(dA_n, u_n[t], out=dA_r)                 # dA_r = dA_n ⊙ u_n ⊙ r(1−r)
         np.subtract(1, r, out=w)
         w *= r
         dA_r *= w
-        du[t, :, :2 * H] = da[t, :, :2 * H]                 # du = [dA_z, dA_r, dA_n ⊙ r]
-        np.multiply(dA_n, r, out=du[t, :, 2 * H:])
-        np.matmul(du[t], W_hT, out=dh_rec)                  # du · W_hᵀ
+        du[:, :2 * H] = da[t, :, :2 * H]                    # du = [dA_z, dA_r, dA_n ⊙ r]
+        np.multiply(dA_n, r, out=du[:, 2 * H:])
+        du_n[t] = du[:, 2 * H:]
+        np.matmul(du, W_hT, out=dh_rec)                     # du · W_hᵀ
         if cache.rmask is not None:
             dh_rec *= cache.rmask
         dh *= z                                             # dh_{t-1} = dh ⊙ z + du · W_hᵀ
@@ -214,10 +233,20 @@ def gru_backward(dhs, dh_T, cache: GRUCache, W_x, W_h, need_dx=True):
         if carry is not None:
             dh += carry
     # the big GEMMs, after the loop
-    da2, du2 = da.reshape(T * B, 3 * H), du.reshape(T * B, 3 * H)
-    dW_x = x.reshape(T * B, D).T @ da2                      # Σ x_tᵀ da_t
+    da2, dun2 = da.reshape(T * B, 3 * H), du_n.reshape(T * B, H)
+    x2 = x.reshape(T * B, D)
     h_in = hs[:T] if cache.rmask is None else hs[:T] * cache.rmask
-    dW_h = h_in.reshape(T * B, H).T @ du2                   # Σ h_{t-1}ᵀ du_t
-    db_x, db_h = da2.sum(axis=0), du2.sum(axis=0)
+    h2 = h_in.reshape(T * B, H)
+    dW_x = gates.output_array(out, 0, (D, 3 * H), dt)
+    dW_h = gates.output_array(out, 1, (H, 3 * H), dt)
+    wg = gates.weight_grads_kernel(dt)
+    if wg is not None:                                      # on our threads (see gates)
+        wg(((x2, da2, dW_x), (h2, da2[:, :2 * H], dW_h[:, :2 * H]), (h2, dun2, dW_h[:, 2 * H:])))
+    else:
+        np.matmul(x2.T, da2, out=dW_x)                      # Σ x_tᵀ da_t
+        dW_h[:, :2 * H] = h2.T @ da2[:, :2 * H]             # Σ h_{t-1}ᵀ du_t
+        dW_h[:, 2 * H:] = h2.T @ dun2
+    db_x = da2.sum(axis=0)
+    db_h = np.concatenate([db_x[:2 * H], dun2.sum(axis=0)])
     dx = (da2 @ W_x.T).reshape(T, B, D) if need_dx else None
     return dx, dh, dW_x, dW_h, db_x, db_h

@@ -65,7 +65,8 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None,
     loops = gates.lstm_loop_kernels(dt)
     TA = T
     if loops is not None and not need_cache and gates.lstm_packed_loop(dt, B, H):
-        TA = max(1, min(T, (1 << 21) // (B * 4 * H)))       # inference: a window of ~8 MB
+        TA = max(1, min(T, (1 << 21) // (B * 4 * H)))       # inference: a window of ≤ 8 MB,
+        TA = -(-T // -(-T // TA))                           # as even as the windows can be
     act = np.empty((TA, B, 4 * H), dt)                      # pre-activations, then gates i,f,g,o
     if loops is None:                                       # (the C loop does both itself)
         np.matmul(x.reshape(T * B, D), W_x, out=act.reshape(T * B, 4 * H))
@@ -119,21 +120,34 @@ def _forward_steps(act, W_h, hs, cs, tcs, mask, rmask, hr, need_cache):
         step(act[t], rec, c_prev, c_t, tc, h_prev, hs[t + 1], m_t)
 
 
-def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache, W_x, W_h, need_dx=True):
+def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache, W_x, W_h, need_dx=True, consume=False,
+                  out=None):
     """BPTT over the whole sequence.
 
     ``dhs`` (T, B, H) is dL/dh_t from the layer above (None for zeros), ``dh_T``,
     ``dc_T`` the gradients on the final state (None for zeros).
     Returns ``dx`` (T, B, D) (None if not needed), dh_0, dc_0, dW_x, dW_h, db.
+
+    ``consume=True`` lets the C loop write dz_t over the activations of step t, which
+    it has just read for the last time: no second (T, B, 4H) array, the largest one
+    (the layer passes it, and drops the cache after backward; the cache is unusable
+    afterwards). ``out=(dW_x, dW_h, db)``, C-contiguous arrays of the right shapes,
+    receive the weight gradients in place (the layer's gradient buffers).
     """
     x, act, hs, cs, tcs = cache.x, cache.act, cache.hs, cache.cs, cache.tc
+    if act is None:
+        raise RuntimeError("lstm_backward: this cache was consumed by an earlier backward")
     T, B, D = x.shape
     H = W_h.shape[0]
     dt = x.dtype
-    dz = np.empty((T, B, 4 * H), dt)                        # dL/dz_t for every t
+    loops = gates.lstm_loop_kernels(dt)
+    if consume and loops is not None:
+        dz = act                                            # dz_t over act_t (see above)
+        cache.act = None
+    else:
+        dz = np.empty((T, B, 4 * H), dt)                    # dL/dz_t for every t
     dh = np.zeros((B, H), dt) if dh_T is None else np.array(dh_T, dt)
     dc = np.zeros((B, H), dt) if dc_T is None else np.array(dc_T, dt)
-    loops = gates.lstm_loop_kernels(dt)
     db = dx = None
     if loops is not None:
         # the whole loop in C: fused step, dh += dz_t·W_hᵀ, and db += Σ dz_t while hot
@@ -141,7 +155,8 @@ def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache, W_x, W_h, need_dx=True):
             dhs = np.ascontiguousarray(dhs, dtype=dt)
         rmask = cache.rmask
         work = np.empty((B, H), dt) if rmask is not None else None
-        db = np.zeros(4 * H, dt)                            # Σ dz_t
+        db = gates.output_array(out, 2, (4 * H,), dt)    # Σ dz_t, summed into
+        db.fill(0)
         dx_t = np.empty((T, B, D), dt) if need_dx else None  # dz_t·W_xᵀ, if the loop can
         if loops[1](dhs, dh, dc, act, tcs, cs, dz, np.ascontiguousarray(W_h, dtype=dt),
                     cache.mask, rmask, work, db, dx_t, np.ascontiguousarray(W_x, dtype=dt)):
@@ -150,9 +165,16 @@ def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache, W_x, W_h, need_dx=True):
         _backward_steps(dhs, dh, dc, cache, dz, W_h)
     # the big GEMMs, after the loop
     dz2 = dz.reshape(T * B, 4 * H)
-    dW_x = x.reshape(T * B, D).T @ dz2                      # Σ x_tᵀ dz_t
     h_in = hs[:T] if cache.rmask is None else hs[:T] * cache.rmask
-    dW_h = h_in.reshape(T * B, H).T @ dz2                   # Σ h_{t-1}ᵀ dz_t
+    x2, h2 = x.reshape(T * B, D), h_in.reshape(T * B, H)
+    wg = gates.weight_grads_kernel(dt) if x2.flags.c_contiguous and h2.flags.c_contiguous else None
+    if wg is not None:                                      # both on our threads (see gates)
+        dW_x = gates.output_array(out, 0, (D, 4 * H), dt)
+        dW_h = gates.output_array(out, 1, (H, 4 * H), dt)
+        wg(((x2, dz2, dW_x), (h2, dz2, dW_h)))
+    else:
+        dW_x = x2.T @ dz2                                   # Σ x_tᵀ dz_t
+        dW_h = h2.T @ dz2                                   # Σ h_{t-1}ᵀ dz_t
     if db is None:
         db = dz2.sum(axis=0)                                # Σ dz_t
     if need_dx and dx is None:

@@ -43,10 +43,13 @@ class GRU(Recurrent):
         return hs, [h_T], cache
 
     def _core_backward(self, dhs, d_final, cache):
+        # consume: da overwrites the cached gates (Recurrent.backward drops the cache)
         dx, dh0, dW_x, dW_h, db_x, db_h = gru_core.gru_backward(
-            dhs, d_final[0], cache, self.params[0], self.params[1])
-        self.grads[0][...] = dW_x
-        self.grads[1][...] = dW_h
+            dhs, d_final[0], cache, self.params[0], self.params[1], consume=True,
+            out=self.grads[:2])
+        for g, v in zip(self.grads, (dW_x, dW_h)):
+            if v is not g:                                  # (written in place when it could)
+                g[...] = v
         self.grads[2][0] = db_x
         self.grads[2][1] = db_h
         return dx, [dh0]

@@ -188,6 +188,7 @@ class Recurrent(Layer):
             dh = np.asarray(dy, self.dtype)
             d_final[0] = dh.copy() if d_final[0] is None else d_final[0] + dh
         dxt, d_init = self._core_backward(dhs, d_final, cache)
+        self._cache = None          # one backward per forward: the cache may be consumed
         self.initial_state_grads = d_init
         if dmask is not None:
             dxt *= dmask
@@ -257,11 +258,13 @@ class LSTM(Recurrent):
         return hs, [h_T, c_T], cache
 
     def _core_backward(self, dhs, d_final, cache):
+        # consume: dz overwrites the cached activations (Recurrent.backward drops the cache)
         dx, dh0, dc0, dW_x, dW_h, db = lstm_core.lstm_backward(
-            dhs, d_final[0], d_final[1], cache, self.params[0], self.params[1])
-        self.grads[0][...] = dW_x
-        self.grads[1][...] = dW_h
-        self.grads[2][...] = db
+            dhs, d_final[0], d_final[1], cache, self.params[0], self.params[1],
+            consume=True, out=self.grads[:3])
+        for g, v in zip(self.grads, (dW_x, dW_h, db)):
+            if v is not g:                                  # (written in place when it could)
+                g[...] = v
         return dx, [dh0, dc0]
 
     def get_config(self):
