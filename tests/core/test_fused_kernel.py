@@ -304,3 +304,29 @@ def test_training_forward_in_windows_equals_reference():
                                                  mask=mask.astype(np.float64))
     np.testing.assert_allclose(hs, r_hs, rtol=1e-4, atol=2e-5)
     np.testing.assert_allclose(c_T, r_c, rtol=1e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("view", ["batch-major", "reversed"])
+def test_inference_reads_a_strided_input_in_place(view, monkeypatch):
+    """The layer hands its (batch, time, features) input over as a time-major *view*;
+    the packed inference loop gathers the rows itself. Same numbers as a contiguous copy;
+    the BLAS loop refuses a strided x (lstm_forward copies it for that loop)."""
+    from lstmkit.core import _fused
+    rng = np.random.default_rng(9)
+    T, B, D, H = 11, 24, 40, 64
+    xb = rng.standard_normal((B, T, D)).astype(np.float32)
+    W_x, W_h = (rng.standard_normal((n, 4 * H)).astype(np.float32) * 0.2 for n in (D, H))
+    b = rng.standard_normal(4 * H).astype(np.float32)
+    x = xb.transpose(1, 0, 2) if view == "batch-major" else xb.transpose(1, 0, 2)[::-1]
+    assert not x.flags.c_contiguous
+    got = lstm.lstm_forward(x, W_x, W_h, b, need_cache=False)
+    want = lstm.lstm_forward(np.ascontiguousarray(x), W_x, W_h, b, need_cache=False)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1][1], want[1][1])
+    monkeypatch.setenv("LSTMKIT_NO_MK", "1")
+    np.testing.assert_allclose(lstm.lstm_forward(x, W_x, W_h, b, need_cache=False)[0], want[0],
+                               rtol=1e-5, atol=1e-6)
+    hs, cs = np.zeros((T + 1, B, H), np.float32), np.zeros((T + 1, B, H), np.float32)
+    with pytest.raises(ValueError, match="contiguous"):
+        _fused.forward_loop(np.zeros((T, B, 4 * H), np.float32), W_h, hs, cs,
+                            np.zeros((T, B, H), np.float32), None, None, None, b, x, W_x)

@@ -453,7 +453,45 @@ fail:
     return NULL;
 }
 
+/* x (T, B, D) of `fmt`, C-contiguous or with any (even negative) strides on its first two
+ * axes as long as each row x[t, b, :] is contiguous (a transposed or reversed view);
+ * *st, *sb get the strides of t and b in elements, *contig whether it is C-contiguous. */
+static int get_rows3(PyObject *o, buf *b, char fmt, const idx *shape, idx *st, idx *sb,
+                     int *contig)
+{
+    b->ok = 0;
+    if (o == Py_None) return 0;
+    if (PyObject_GetBuffer(o, &b->v, PyBUF_STRIDES | PyBUF_FORMAT) < 0) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_ValueError, "x: expected an array");
+        return -1;
+    }
+    b->ok = 1;
+    const char *f = b->v.format ? b->v.format : "B";
+    if (f[0] == '<' || f[0] == '=' || f[0] == '@') f++;
+    idx es = fmt == 'd' ? 8 : 4;
+    if (f[0] != fmt || f[1] != 0 || b->v.ndim != 3) {
+        PyErr_Format(PyExc_ValueError, "x: expected a 3-D %s array", fmt == 'f' ? "float32" : "float64");
+        return -1;
+    }
+    for (int k = 0; k < 3; k++)
+        if (shape[k] >= 0 && b->v.shape[k] != shape[k]) {
+            PyErr_Format(PyExc_ValueError, "x: expected size %zd on axis %d, got %zd",
+                         shape[k], k, b->v.shape[k]);
+            return -1;
+        }
+    if ((b->v.shape[2] > 1 && b->v.strides[2] != es) || b->v.strides[0] % es || b->v.strides[1] % es) {
+        PyErr_SetString(PyExc_ValueError, "x: each row x[t, b, :] must be contiguous");
+        return -1;
+    }
+    *st = b->v.strides[0] / es;
+    *sb = b->v.strides[1] / es;
+    *contig = PyBuffer_IsContiguous(&b->v, 'C');
+    return 0;
+}
+
 /* forward_loop(act, W_h, hs, cs, tcs, mask, rmask, hr[, b, x, W_x]) — the whole time loop.
+ * x may be a strided view (rows contiguous) only where the packed float32 loop runs.
  * act (T,B,4H): x·W_x (+ b unless b is given: then the loop adds it) in, gate
  * activations out; with x (T,B,D) and W_x (D,4H) given, act is only written: the
  * input product is computed here too; hs (T+1,B,H) with hs[0] = h_0;
@@ -489,7 +527,9 @@ static PyObject *forward_loop(PyObject *self, PyObject *args)
     idx sb[1] = {H4};
     if (get(o[8], &b[8], "b", fmt, 1, sb, 0) < 0) goto fail;
     idx sx[3] = {T, B, -1};
-    if (get(o[9], &b[9], "x", fmt, 3, sx, 0) < 0) goto fail;
+    idx xst = 0, xsb = 0;
+    int xcontig = 1;
+    if (get_rows3(o[9], &b[9], fmt, sx, &xst, &xsb, &xcontig) < 0) goto fail;
     idx D = b[9].ok ? b[9].v.shape[2] : 0, swx[2] = {D, H4};
     if (get(o[10], &b[10], "W_x", fmt, 2, swx, 0) < 0) goto fail;
     if (b[9].ok != b[10].ok) {
@@ -524,9 +564,9 @@ static PyObject *forward_loop(PyObject *self, PyObject *args)
     if (!dbl)
         done = mk_forward(T, TA, B, H, (float *)act, W_h, (float *)P(8), (float *)hs,
                           (float *)cs, (float *)tcs, cache, (float *)mask, (float *)rmask,
-                          (float *)P(9), (float *)P(10), D) == 0;
+                          (float *)P(9), xst, xsb, (float *)P(10), D) == 0;
 #endif
-    short_act = !done && TA != T;                              /* only when out of memory */
+    short_act = !done && (TA != T || !xcontig);                /* only when out of memory */
     if (!done && !short_act && b[9].ok)                        /* act = x·W_x */
         gemm(dbl, T * B, H4, D, P(9), D, P(10), H4, 0, 0.0, act, H4);
     for (idx t = 0; t < T && !done && !short_act; t++) {
@@ -550,7 +590,11 @@ static PyObject *forward_loop(PyObject *self, PyObject *args)
     }
     Py_END_ALLOW_THREADS
     if (short_act) {
-        PyErr_NoMemory();
+        if (!xcontig && TA == T)
+            PyErr_SetString(PyExc_ValueError, "forward_loop: x must be C-contiguous here "
+                            "(a strided x only for the packed float32 loop)");
+        else
+            PyErr_NoMemory();
         goto fail;
     }
     release(b, 11);

@@ -265,7 +265,7 @@ typedef struct {
     int cache, nthreads;
     float *act, *hs, *cs, *tcs, *hr, *dh, *dc, *dz;
     const float *dhs, *mask, *rmask, *P, *bias, *x, *PX;   /* PX: W_x packed like W_h */
-    idx D;
+    idx D, xst, xsb;           /* x[t, b, :] at x + t·xst + b·xsb */
     const float *W_x, *W_h;
     float *db, *dx;
     float *rows;               /* each thread's packed rows of x (input GEMM), or NULL */
@@ -299,6 +299,28 @@ static void fwd_chunk(job_t *J, idx t, idx j0)
     pack_cols(h_prev + BH, H, B, H, j0, j0 + 32, J->rmask, J->hr + ((t + 1) & 1) * BH);
 }
 
+/* Row r of the window starting at step t0: x[t0 + r / B, r % B, :] (x may be a strided
+ * view, e.g. the layer's batch-major input seen time-major, with no copy made). */
+static const float *x_row(const job_t *J, idx t0, idx r)
+{
+    return J->x + (t0 + r / J->B) * J->xst + (r % J->B) * J->xsb;
+}
+
+/* pack_cols for nr rows r0 … of the window at t0, all D columns, rows gathered via x_row */
+static void pack_x(const job_t *J, idx t0, idx r0, idx nr, float *A)
+{
+    idx D = J->D, nblk = (nr + 11) / 12;
+    for (idx b = 0, q0 = 0, q1; b < nblk; b++, q0 = q1) {
+        q1 = nr * (b + 1) / nblk;
+        idx MR = q1 - q0;
+        float *Ab = A + q0 * D;
+        for (idx r = 0; r < MR; r++) {
+            const float *row = x_row(J, t0, r0 + q0 + r);
+            for (idx k = 0; k < D; k++) Ab[k * MR + r] = row[k];
+        }
+    }
+}
+
 /* Rows of x per chunk of the input GEMM: the packed rows (~384 KB) and one W_x panel
  * stay in L2 while every panel of W_x streams past them once per chunk. */
 static idx in_rows(idx D)
@@ -329,16 +351,17 @@ static void *fwd_worker(void *p)
             idx R = nt * B;                   /* chunks of even size, a multiple of threads */
             long ni = (R + IN_ROWS - 1) / IN_ROWS;
             ni = (ni + J->nthreads - 1) / J->nthreads * J->nthreads;
-            const float *xw = J->x + t0 * B * D;
             while ((c = claim(&J->S, base, base + ni)) >= 0) {
                 idx r0 = R * c / ni, nr = R * (c + 1) / ni - r0;
                 float *z = J->act + (t0 % J->TA) * B * 4 * H + r0 * 4 * H;
                 if (buf) {
-                    pack_cols(xw + r0 * D, D, nr, D, 0, D, NULL, buf);
+                    pack_x(J, t0, r0, nr, buf);
                     for (idx u = 0; u < H / 8; u++)
                         fwd_panel(J->PX + u * D * 32, buf, nr, D, H, z + 8 * u, 1);
                 } else {                      /* out of memory: BLAS does these rows */
-                    gemm(0, nr, 4 * H, D, xw + r0 * D, D, J->W_x, 4 * H, 0, 0.0, z, 4 * H);
+                    for (idx r = r0; r < r0 + nr; r++)    /* (x may be strided: row by row) */
+                        gemm(0, 1, 4 * H, D, x_row(J, t0, r), D, J->W_x, 4 * H, 0, 0.0,
+                             z + (r - r0) * 4 * H, 4 * H);
                 }
                 chunk_done(&J->S);
             }
@@ -463,7 +486,8 @@ static void run_threads(void *(*worker)(void *), job_t *J)
 /* x (T·B × D) and W_x (D × 4H), if given: act = x·W_x is computed here first. */
 static int mk_forward(idx T, idx TA, idx B, idx H, float *act, const float *W_h, const float *bias,
                       float *hs, float *cs, float *tcs, int cache, const float *mask,
-                      const float *rmask, const float *x, const float *W_x, idx D)
+                      const float *rmask, const float *x, idx xst, idx xsb, const float *W_x,
+                      idx D)
 {
     if (!mk_usable(B, H)) return -1;
     int nt = mk_threads(B, H);
@@ -482,7 +506,7 @@ static int mk_forward(idx T, idx TA, idx B, idx H, float *act, const float *W_h,
     job_t J = {.T = T, .TA = TA, .TW = TW, .B = B, .H = H, .cache = cache, .nthreads = nt, .rows = rows,
                .act = act, .hs = hs, .cs = cs, .tcs = tcs, .hr = hr, .mask = mask,
                .rmask = rmask, .P = P, .bias = bias, .x = x, .PX = PX, .W_x = W_x, .D = D,
-               .W_h = W_h};
+               .xst = xst, .xsb = xsb, .W_h = W_h};
     run_threads(fwd_worker, &J);
     return 0;
 }

@@ -56,7 +56,9 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None,
     """Forward over x (T, B, D). Returns ``hs`` (T, B, H), ``(h_T, c_T)``, cache.
 
     With ``need_cache=False`` (inference) the cell states and tanh(c) are not
-    kept for every step and the returned cache is None.
+    kept for every step and the returned cache is None. x may be any view whose
+    rows x[t, b, :] are contiguous (a layer passes its batch-major input transposed):
+    the packed inference loop reads it in place, the other paths copy it.
     """
     T, B, D = x.shape
     H = W_h.shape[0]
@@ -64,9 +66,11 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None,
     # z_t = x_t · W_x + b for every t at once; h_{t-1} · W_h is added in the loop
     loops = gates.lstm_loop_kernels(dt)
     TA = T
+    strided_ok = False                                      # may x stay a strided view?
     if loops is not None and not need_cache and gates.lstm_packed_loop(dt, B, H):
         TA = max(1, min(T, (1 << 21) // (B * 4 * H)))       # inference: a window of ≤ 8 MB,
         TA = -(-T // -(-T // TA))                           # as even as the windows can be
+        strided_ok = x.strides[2] == x.itemsize             # (rows gathered by the kernel)
     act = np.empty((TA, B, 4 * H), dt)                      # pre-activations, then gates i,f,g,o
     if loops is None:                                       # (the C loop does both itself)
         np.matmul(x.reshape(T * B, D), W_x, out=act.reshape(T * B, 4 * H))
@@ -89,7 +93,7 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None,
         if rmask is not None:
             rmask = np.ascontiguousarray(rmask, dtype=dt)
         loops[0](act, np.ascontiguousarray(W_h, dtype=dt), hs, cs, tcs, mask, rmask, hr,
-                 np.ascontiguousarray(b, dtype=dt), np.ascontiguousarray(x, dtype=dt),
+                 np.ascontiguousarray(b, dtype=dt), x if strided_ok else np.ascontiguousarray(x),
                  np.ascontiguousarray(W_x, dtype=dt))
     else:
         _forward_steps(act, W_h, hs, cs, tcs, mask, rmask, hr, need_cache)

@@ -44,6 +44,7 @@ def orthogonal(rng, shape):
 class Recurrent(Layer):
     n_gates = 1          # gate blocks along the kernel's second axis
     n_states = 1         # h (and c for LSTM)
+    _strided_input = False  # the core reads a time-major *view* of the input in inference
 
     def __init__(self, units: int, return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, dropout: float = 0.0,
@@ -128,8 +129,9 @@ class Recurrent(Layer):
         if self.go_backwards:
             xt = xt[::-1]
             m = None if m is None else m[::-1]
-        xt = np.ascontiguousarray(xt)
-        dmask = rmask = None
+        if training or not self._strided_input:
+            xt = np.ascontiguousarray(xt)                       # (inference: the core reads
+        dmask = rmask = None                                    #  a strided view if it can)
         if training and self.dropout > 0:                      # same input mask at every step
             dmask = (self.rng.random((B, xt.shape[2])) >= self.dropout) / (1 - self.dropout)
             dmask = dmask.astype(self.dtype)
@@ -239,6 +241,7 @@ class LSTM(Recurrent):
     type_name = "LSTM"
     n_gates = 4
     n_states = 2
+    _strided_input = True
 
     def __init__(self, units, unit_forget_bias: bool = True, **kw):
         super().__init__(units, **kw)
