@@ -75,16 +75,17 @@ static inline float tanh_f32(float x)
 static inline double tanh_f64(double x) { return tanh(x); }
 
 /* --------------------------------------------------- row kernels (per type) */
-/* All B rows, hidden units j0 ≤ j < j1 (a thread's share): z rows are 4H long, the
- * c, tc, h rows H long; m holds the mask value of each row (or is NULL). */
+/* All B rows, hidden units j0 ≤ j < j1 (a thread's share): z rows are zs apart with the
+ * gates gs apart (4H and H for a (B, 4H) z; rec needs those), the c, tc, h rows H long;
+ * m holds the mask value of each row (or is NULL). */
 #define DEFINE_ROWS(T, SFX, TANH)                                                     \
-CLONES static void fwd_rows_##SFX(idx B, idx H, idx j0, idx j1, T *restrict z,        \
-        const T *restrict rec, const T *restrict bias,                                \
+CLONES static void fwd_rows_##SFX(idx B, idx H, idx j0, idx j1, T *restrict z, idx zs,  \
+        idx gs, const T *restrict rec, const T *restrict bias,                        \
         const T *restrict c_prev, T *restrict c_t, T *restrict tc,                    \
         const T *restrict h_prev, T *restrict h_t, const T *restrict m)               \
 {                                                                                     \
     for (idx r = 0; r < B; r++) {                                                     \
-        T *zi = z + r * 4 * H, *zf = zi + H, *zg = zi + 2 * H, *zo = zi + 3 * H;      \
+        T *zi = z + r * zs, *zf = zi + gs, *zg = zi + 2 * gs, *zo = zi + 3 * gs;      \
         const T *cp = c_prev + r * H;                                                 \
         T *ct = c_t + r * H, *tr = tc + r * H, *ht = h_t + r * H;                     \
         if (rec) {                                                                    \
@@ -409,8 +410,8 @@ static PyObject *step_forward(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "step_forward: only rec and m_t may be None"); goto fail;
     }
     Py_BEGIN_ALLOW_THREADS
-    if (fmt == 'f') fwd_rows_f32(B, H, 0, H, P(0), P(1), NULL, P(2), P(3), P(4), P(5), P(6), P(7));
-    else fwd_rows_f64(B, H, 0, H, P(0), P(1), NULL, P(2), P(3), P(4), P(5), P(6), P(7));
+    if (fmt == 'f') fwd_rows_f32(B, H, 0, H, P(0), 4 * H, H, P(1), NULL, P(2), P(3), P(4), P(5), P(6), P(7));
+    else fwd_rows_f64(B, H, 0, H, P(0), 4 * H, H, P(1), NULL, P(2), P(3), P(4), P(5), P(6), P(7));
     Py_END_ALLOW_THREADS
     release(b, 8);
     Py_RETURN_NONE;
@@ -583,9 +584,9 @@ static PyObject *forward_loop(PyObject *self, PyObject *args)
         char *c_t = cache ? cs + (t + 1) * hB : cs + ((t + 1) & 1) * hB;
         char *tc = cache ? tcs + t * hB : tcs;
         char *m = mask ? mask + (size_t)t * B * es : NULL;
-        if (dbl) fwd_rows_f64(B, H, 0, H, (double *)z, NULL, (double *)P(8), (double *)c_prev, (double *)c_t,
+        if (dbl) fwd_rows_f64(B, H, 0, H, (double *)z, 4 * H, H, NULL, (double *)P(8), (double *)c_prev, (double *)c_t,
                               (double *)tc, (double *)h_prev, (double *)(h_prev + hB), (double *)m);
-        else fwd_rows_f32(B, H, 0, H, (float *)z, NULL, (float *)P(8), (float *)c_prev, (float *)c_t,
+        else fwd_rows_f32(B, H, 0, H, (float *)z, 4 * H, H, NULL, (float *)P(8), (float *)c_prev, (float *)c_t,
                           (float *)tc, (float *)h_prev, (float *)(h_prev + hB), (float *)m);
     }
     Py_END_ALLOW_THREADS

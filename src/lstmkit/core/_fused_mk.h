@@ -68,12 +68,12 @@ static void *scratch(int slot, size_t bytes)
 
 /* W (K, 4H) → H/8 panels of K × 32; panels u0 … u1−1 here (the threads share the work).
  * Row k of panel u is [W_i, W_f, W_g, W_o][k, 8u … 8u+7]: four runs of 8 floats. */
-static void pack_fwd(const float *W, idx K, idx H, idx u0, idx u1, float *P)
-{
+static void pack_fwd(const float *W, idx K, idx H, idx u0, idx u1, float *P, idx KP, idx koff)
+{                                     /* (panels KP rows long; W's rows go to koff … koff+K−1) */
     for (idx u = u0; u < u1; u++)
         for (idx k = 0; k < K; k++) {
             const float *w = W + k * 4 * H + 8 * u;
-            float *p = P + (u * K + k) * 32;
+            float *p = P + (u * KP + koff + k) * 32;
             for (int g = 0; g < 4; g++) memcpy(p + 8 * g, w + g * H, 8 * sizeof(float));
         }
 }
@@ -168,16 +168,17 @@ INL MK void bwd_block(const int MR, const float *restrict Q, const float *restri
  * A (B × K) is packed block by block, each block k-major, so a kernel reads row r of
  * column k at a constant offset: A[r0·K + k·MR + r]. pack_cols fills columns k0 … k1−1
  * (a thread's share), optionally multiplied by scale (same layout as src). */
-static void pack_cols(const float *src, idx ld, idx B, idx K, idx k0, idx k1,
+static void pack_cols(const float *src, idx ld, idx B, idx K, idx k0, idx k1, idx koff,
                       const float *scale, float *A)
-{
+{                                     /* (column k of A is column k − koff of src) */
     idx nblk = (B + 11) / 12;
     for (idx b = 0, r0 = 0, r1; b < nblk; b++, r0 = r1) {
         r1 = B * (b + 1) / nblk;
         idx MR = r1 - r0;
         float *Ab = A + r0 * K;
         for (idx r = 0; r < MR; r++) {
-            const float *row = src + (r0 + r) * ld, *sc = scale ? scale + (r0 + r) * ld : NULL;
+            const float *row = src + (r0 + r) * ld - koff;
+            const float *sc = scale ? scale + (r0 + r) * ld - koff : NULL;
             for (idx k = k0; k < k1; k++) Ab[k * MR + r] = sc ? row[k] * sc[k] : row[k];
         }
     }
@@ -269,6 +270,8 @@ typedef struct {
     const float *W_x, *W_h;
     float *db, *dx;
     float *rows;               /* each thread's packed rows of x (input GEMM), or NULL */
+    int fused;                 /* inference: z_t = [x_t, h_{t-1}]·[W_x; W_h] per step (below) */
+    float *zl;                 /* fused: each thread's z of one chunk, B × 128 */
     sched_t S;
     atomic_int go;             /* 0: wait, 1: run, -1: a thread failed to start, return */
 } job_t;
@@ -293,10 +296,34 @@ static void fwd_chunk(job_t *J, idx t, idx j0)
     float *c_prev = J->cs + (J->cache ? t : (t & 1)) * BH;
     float *c_t = J->cs + (J->cache ? t + 1 : ((t + 1) & 1)) * BH;
     float *tc = J->tcs + (J->cache ? t : 0) * BH;
-    fwd_rows_f32(B, H, j0, j0 + 32, z, NULL, J->bias, c_prev, c_t, tc, h_prev, h_prev + BH,
+    fwd_rows_f32(B, H, j0, j0 + 32, z, 4 * H, H, NULL, J->bias, c_prev, c_t, tc, h_prev, h_prev + BH,
                  J->mask ? J->mask + t * B : NULL);
     /* ping-pong buffers: step t+1 chunks start only when every step-t chunk is done */
-    pack_cols(h_prev + BH, H, B, H, j0, j0 + 32, J->rmask, J->hr + ((t + 1) & 1) * BH);
+    pack_cols(h_prev + BH, H, B, H, j0, j0 + 32, 0, J->rmask, J->hr + ((t + 1) & 1) * BH);
+}
+
+/* Inference, fused: step t, units j0 … j0+31, with no z array for the sequence at all.
+ *     z_t[:, chunk] = [x_t, h_{t-1}] · [W_x; W_h][:, chunk]     (one GEMM, K = D + H)
+ * goes to a small buffer of this thread's (B × 4 gates × 32 units, in L1/L2), the
+ * elementwise step reads it from there, then h_t's 32 columns and a share of x_{t+1}'s
+ * columns are packed for step t+1. Compared with x·W_x for a window of steps first (what
+ * training does, as it keeps every z_t anyway), nothing of size T·B·4H goes to memory. */
+static void fwd_chunk_fused(job_t *J, idx t, idx j0, int tid)
+{
+    idx H = J->H, B = J->B, D = J->D, K = D + H, BH = B * H;
+    const float *A = J->hr + (t & 1) * B * K;                  /* [x_t, h_{t-1}], packed */
+    float *zl = J->zl + (size_t)tid * B * 128, *h_prev = J->hs + t * BH;
+    for (idx u = 0; u < 4; u++)                                /* units j0+8u … j0+8u+7 */
+        fwd_panel(J->P + (j0 / 8 + u) * K * 32, A, B, K, 32, zl + 8 * u, 1);
+    fwd_rows_f32(B, H, j0, j0 + 32, zl - j0, 128, 32, NULL, J->bias, J->cs + (t & 1) * BH,
+                 J->cs + ((t + 1) & 1) * BH, J->tcs, h_prev, h_prev + BH,
+                 J->mask ? J->mask + t * B : NULL);
+    float *An = J->hr + ((t + 1) & 1) * B * K;                 /* step t+1's, ping-pong */
+    pack_cols(h_prev + BH, H, B, K, D + j0, D + j0 + 32, D, J->rmask, An);
+    if (t + 1 < J->T) {                                        /* this chunk's share of x_{t+1} */
+        idx nc = H / 32, c = j0 / 32;
+        pack_cols(J->x + (t + 1) * J->xst, J->xsb, B, K, D * c / nc, D * (c + 1) / nc, 0, NULL, An);
+    }
 }
 
 /* Row r of the window starting at step t0: x[t0 + r / B, r % B, :] (x may be a strided
@@ -339,12 +366,28 @@ static void *fwd_worker(void *p)
     idx IN_ROWS = in_rows(D);
     float *buf = J->rows ? J->rows + (size_t)tid * IN_ROWS * D : NULL;
     while ((c = claim(&J->S, 0, nc)) >= 0) {                  /* pack W_h, W_x: 32 units */
-        pack_fwd(J->W_h, H, H, 4 * c, 4 * c + 4, (float *)J->P);
-        if (J->x) pack_fwd(J->W_x, D, H, 4 * c, 4 * c + 4, (float *)J->PX);
+        if (J->fused) {                   /* one panel set [W_x; W_h], (D+H) × 32 each */
+            pack_fwd(J->W_x, D, H, 4 * c, 4 * c + 4, (float *)J->P, D + H, 0);
+            pack_fwd(J->W_h, H, H, 4 * c, 4 * c + 4, (float *)J->P, D + H, D);
+        } else {
+            pack_fwd(J->W_h, H, H, 4 * c, 4 * c + 4, (float *)J->P, H, 0);
+            if (J->x) pack_fwd(J->W_x, D, H, 4 * c, 4 * c + 4, (float *)J->PX, D, 0);
+        }
         chunk_done(&J->S);
     }
     phase_wait(&J->S, nc);
     base = nc;
+    if (J->fused) {
+        for (idx t = 0; t < J->T; t++) {
+            while ((c = claim(&J->S, base, base + nc)) >= 0) {
+                fwd_chunk_fused(J, t, 32 * c, tid);
+                chunk_done(&J->S);
+            }
+            base += nc;
+            phase_wait(&J->S, base);                           /* h_t complete */
+        }
+        return NULL;
+    }
     for (idx t0 = 0; t0 < J->T; t0 += J->TW) {               /* a window of TW steps */
         idx nt = J->T - t0 < J->TW ? J->T - t0 : J->TW;
         if (J->x) {                           /* act[window] = x·W_x, in chunks of rows */
@@ -394,7 +437,7 @@ static void bwd_chunk_a(job_t *J, idx t, idx j0)
     if (J->db) colsum_f32(B, H, j0, j1, dzt, J->db);
     float *A = J->hr + (t & 1) * B * 4 * H;
     for (int g = 0; g < 4; g++)                                /* these units of each gate */
-        pack_cols(dzt, 4 * H, B, 4 * H, g * H + j0, g * H + j1, NULL, A);
+        pack_cols(dzt, 4 * H, B, 4 * H, g * H + j0, g * H + j1, 0, NULL, A);
 }
 
 static void *bwd_worker(void *p)
@@ -490,20 +533,27 @@ static int mk_forward(idx T, idx TA, idx B, idx H, float *act, const float *W_h,
                       idx D)
 {
     if (!mk_usable(B, H)) return -1;
-    int nt = mk_threads(B, H);
-    float *P = scratch(SCR_W, (size_t)H * 4 * H * sizeof(float));
-    float *PX = x ? scratch(SCR_WX, (size_t)D * 4 * H * sizeof(float)) : NULL;
-    float *hr = scratch(SCR_STATE, 2 * (size_t)B * H * sizeof(float));
-    float *rows = x ? scratch(SCR_ROWS, (size_t)nt * in_rows(D) * D * sizeof(float)) : NULL;
-    if (!P || !hr || (x && !PX)) return -1;
-    pack_cols(hs, H, B, H, 0, H, rmask, hr);               /* h_0 [⊙ rmask], packed */
+    int nt = mk_threads(B, H), fused = !cache && x;           /* inference: fwd_chunk_fused */
+    idx KP = fused ? D + H : H;
+    float *P = scratch(SCR_W, (size_t)KP * 4 * H * sizeof(float));
+    float *PX = x && !fused ? scratch(SCR_WX, (size_t)D * 4 * H * sizeof(float)) : NULL;
+    float *hr = scratch(SCR_STATE, 2 * (size_t)B * KP * sizeof(float));
+    float *rows = x ? scratch(SCR_ROWS, fused ? (size_t)nt * B * 128 * sizeof(float)
+                                              : (size_t)nt * in_rows(D) * D * sizeof(float)) : NULL;
+    if (!P || !hr || (x && !fused && !PX) || (fused && !rows)) return -1;
+    if (fused) {                                               /* [x_0, h_0 (⊙ rmask)] */
+        pack_cols(x, xsb, B, KP, 0, D, 0, NULL, hr);
+        pack_cols(hs, H, B, KP, D, KP, D, rmask, hr);
+    }
+    if (!fused) pack_cols(hs, H, B, H, 0, H, 0, rmask, hr);  /* h_0 [⊙ rmask], packed */
     /* x·W_x a window of ≤ 8 MB at a time, even when act holds every step (training):
      * the steps then read z_t while it is still in cache, not back from memory */
     idx TW = (1 << 21) / (B * 4 * H);
     TW = TW < 1 ? 1 : TW > TA ? TA : TW;
     TW = (T + (T + TW - 1) / TW - 1) / ((T + TW - 1) / TW);   /* as even as windows can be */
     if (TA < T) TW = TA;                                       /* (inference: act is the window) */
-    job_t J = {.T = T, .TA = TA, .TW = TW, .B = B, .H = H, .cache = cache, .nthreads = nt, .rows = rows,
+    job_t J = {.T = T, .TA = TA, .TW = TW, .B = B, .H = H, .cache = cache, .nthreads = nt,
+               .rows = fused ? NULL : rows, .fused = fused, .zl = fused ? rows : NULL,
                .act = act, .hs = hs, .cs = cs, .tcs = tcs, .hr = hr, .mask = mask,
                .rmask = rmask, .P = P, .bias = bias, .x = x, .PX = PX, .W_x = W_x, .D = D,
                .xst = xst, .xsb = xsb, .W_h = W_h};

@@ -18,9 +18,12 @@ compiled kernel can replace it; the NumPy version is always available.
 Three ways the time loop runs, fastest first (all tested equal to the reference):
 
 1. in C, ``gates.lstm_loop_kernels(dtype)`` (the ``_fused`` extension): float32
-   with AVX-512 packs W_x and W_h once per call, computes x·W_x and then every
-   step with its own kernel, handing chunks of hidden units to threads;
-   otherwise it calls the BLAS NumPy loaded once for x·W_x and once per step.
+   with AVX-512 packs W_x and W_h once per call and runs every step with its own
+   kernel, handing chunks of hidden units to threads. Training computes x·W_x a
+   window of steps at a time into the kept z; inference computes
+   ``[x_t, h_{t-1}]·[W_x; W_h]`` per step and chunk into a small buffer, so no
+   (T, B, 4H) array exists at all. Without AVX-512 (or H % 32 ≠ 0, or B = 1)
+   it calls the BLAS NumPy loaded once for x·W_x and once per step.
    It also adds b inside the loop (one pass less over z), sums db while dz_t
    is in cache and, when D % 32 == 0, computes dx_t = dz_t·W_xᵀ step by step
    with the same threads (dW_x, dW_h stay large GEMMs after the loop);
@@ -68,8 +71,7 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None,
     TA = T
     strided_ok = False                                      # may x stay a strided view?
     if loops is not None and not need_cache and gates.lstm_packed_loop(dt, B, H):
-        TA = max(1, min(T, (1 << 21) // (B * 4 * H)))       # inference: a window of ≤ 8 MB,
-        TA = -(-T // -(-T // TA))                           # as even as the windows can be
+        TA = 1                                              # inference: z lives per chunk in C
         strided_ok = x.strides[2] == x.itemsize             # (rows gathered by the kernel)
     act = np.empty((TA, B, 4 * H), dt)                      # pre-activations, then gates i,f,g,o
     if loops is None:                                       # (the C loop does both itself)

@@ -15,6 +15,13 @@ With ``return_sequences`` the output is a batch-major *view* of the kernel's
 time-major buffer (and ``backward`` returns dx the same way), so stacked
 recurrent layers pass sequences without copies. After ``forward(training=True)``
 that buffer is also the backward cache: copy ``y`` before changing it in place.
+In inference an LSTM hands its input to the kernel as a time-major view too (the
+packed loop gathers the rows; no transposed copy).
+
+One ``backward`` per ``forward(training=True)``: the LSTM and GRU backward write
+their gradients dz over the cached gate activations as they go (no second array
+the size of the cache) and the layer drops the cache afterwards; a second
+``backward`` raises.
 
 A subclass supplies the cell: its parameters (``build``), ``_core_forward`` and
 ``_core_backward`` and the PyTorch names of its tensors.
