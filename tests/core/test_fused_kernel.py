@@ -337,3 +337,34 @@ def test_inference_reads_a_strided_input_in_place(view, monkeypatch):
     with pytest.raises(ValueError, match="contiguous"):
         _fused.forward_loop(np.zeros((T, B, 4 * H), np.float32), W_h, hs, cs,
                             np.zeros((T, B, H), np.float32), None, None, None, b, x, W_x)
+
+
+def test_scratch_is_freed_with_its_thread_and_on_request():
+    """The packed weights the C loop keeps per thread: freed when that thread ends (a
+    server's short-lived threads must not leak them) and by gates.release_scratch()."""
+    import threading
+
+    def rss_mb():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * 4096 / 2 ** 20
+
+    rng = np.random.default_rng(10)
+    T, B, D, H = 2, 4, 512, 1024                          # packed weights: 24 MB
+    x = rng.standard_normal((T, B, D)).astype(np.float32)
+    W_x, W_h = (rng.standard_normal((n, 4 * H)).astype(np.float32) * 0.01 for n in (D, H))
+    b = np.zeros(4 * H, np.float32)
+    if not (AVX512 and gates.lstm_packed_loop(np.float32, B, H)):
+        pytest.skip("no packed loop on this CPU: nothing is kept")
+    lstm.lstm_forward(x, W_x, W_h, b, need_cache=False)   # warm this thread's own slots
+    base = rss_mb()
+    for _ in range(6):                                     # 6 threads × 24 MB if leaked
+        th = threading.Thread(target=lstm.lstm_forward, args=(x, W_x, W_h, b),
+                              kwargs={"need_cache": False})
+        th.start()
+        th.join()
+    assert rss_mb() - base < 60
+    gates.release_scratch()
+    gates.release_scratch()                                # twice is fine
+    np.testing.assert_allclose(lstm.lstm_forward(x, W_x, W_h, b, need_cache=False)[0],
+                               lstm.lstm_forward(np.ascontiguousarray(x), W_x, W_h, b)[0],
+                               rtol=1e-4, atol=1e-5)

@@ -840,6 +840,15 @@ fail:
     return NULL;
 }
 
+static PyObject *release_scratch(PyObject *self, PyObject *args)
+{
+    (void)self; (void)args;
+#ifdef HAVE_MK
+    release_scratch_here();
+#endif
+    Py_RETURN_NONE;
+}
+
 static PyObject *blas_info(PyObject *self, PyObject *args)
 {
     (void)self; (void)args;
@@ -871,6 +880,8 @@ static PyMethodDef methods[] = {
      "backward_loop(dhs, dh, dc, act, tcs, cs, dz, W_h, mask, rmask, work[, db, dx, W_x]) -> dx filled?"},
     {"weight_grads", weight_grads, METH_VARARGS,
      "weight_grads(((A, dZ, dW), ...)): dW = A^T dZ for each triple, rows shared by threads"},
+    {"release_scratch", release_scratch, METH_NOARGS,
+     "free the calling thread's kept scratch (packed weights); the next call allocates again"},
     {"blas_info", blas_info, METH_NOARGS, "(library path, ilp64) of the gemm in use, or None"},
     {NULL, NULL, 0, NULL}
 };

@@ -52,18 +52,48 @@ static void *amalloc(size_t bytes)       /* 64-byte aligned (C11 wants a multipl
 /* Scratch kept between calls, per calling thread: the packed weights of a layer are as
  * big as its weights (8 MB at H = D = 512), and a fresh buffer costs page faults on
  * every call (measured ~3 ms at that size on 4 KB pages). The slots grow to the largest
- * size asked for and stay allocated until the thread ends (like oneDNN's scratchpad). */
+ * size asked for and stay allocated (like oneDNN's scratchpad) until the thread ends
+ * (a pthread key's destructor frees them) or release_scratch() is called. */
 enum { SCR_W, SCR_WX, SCR_STATE, SCR_ROWS, NSCR };
-static __thread struct { void *p; size_t n; } scratch_slot[NSCR];
+typedef struct { void *p[NSCR]; size_t n[NSCR]; } slots_t;
+static pthread_key_t slots_key;
+static pthread_once_t slots_once = PTHREAD_ONCE_INIT;
+
+static void slots_free(void *v)
+{
+    slots_t *s = v;
+    if (!s) return;
+    for (int k = 0; k < NSCR; k++) free(s->p[k]);
+    free(s);
+}
+
+static void slots_init(void) { pthread_key_create(&slots_key, slots_free); }
 
 static void *scratch(int slot, size_t bytes)
 {
-    if (scratch_slot[slot].n < bytes) {
-        free(scratch_slot[slot].p);
-        scratch_slot[slot].p = amalloc(bytes);
-        scratch_slot[slot].n = scratch_slot[slot].p ? bytes : 0;
+    pthread_once(&slots_once, slots_init);
+    slots_t *s = pthread_getspecific(slots_key);
+    if (!s) {
+        if (!(s = calloc(1, sizeof *s)) || pthread_setspecific(slots_key, s) != 0) {
+            free(s);
+            return NULL;
+        }
     }
-    return scratch_slot[slot].p;
+    if (s->n[slot] < bytes) {
+        free(s->p[slot]);
+        s->p[slot] = amalloc(bytes);
+        s->n[slot] = s->p[slot] ? bytes : 0;
+    }
+    return s->p[slot];
+}
+
+/* Free this thread's scratch now (the next call allocates it again). */
+static void release_scratch_here(void)
+{
+    pthread_once(&slots_once, slots_init);
+    slots_t *s = pthread_getspecific(slots_key);
+    slots_free(s);
+    pthread_setspecific(slots_key, NULL);
 }
 
 /* W (K, 4H) → H/8 panels of K × 32; panels u0 … u1−1 here (the threads share the work).

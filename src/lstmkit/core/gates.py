@@ -180,6 +180,15 @@ def output_array(out, k, shape, dtype):
     return np.empty(shape, dtype)
 
 
+def release_scratch() -> None:
+    """Free the packed-weight scratch the C loop keeps for the calling thread between
+    calls (about 1–1.5× the weights of the largest layer run; freed anyway when the
+    thread ends). The next call allocates it again."""
+    ext = _extension()
+    if ext is not None:
+        ext.release_scratch()
+
+
 def lstm_packed_loop(dtype, B, H) -> bool:
     """True when the C loop will run its packed-weights kernel for this size (float32,
     AVX-512, H % 32 == 0, B > 1); it then also accepts a short window for z in inference."""
