@@ -12,5 +12,6 @@ args = ["-O3", "-std=gnu11"] if sys.platform != "win32" else ["/O2"]
 libs = ["dl"] if sys.platform.startswith("linux") else []
 
 setup(ext_modules=[Extension("lstmkit.core._fused", ["src/lstmkit/core/_fused.c"],
-                             depends=["src/lstmkit/core/_fused_mk.h"],
+                             depends=[f"src/lstmkit/core/_fused_{h}.h"
+                                      for h in ("rows", "blas", "mk", "loops", "args")],
                              extra_compile_args=args, libraries=libs, optional=True)])

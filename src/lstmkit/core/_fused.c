@@ -24,6 +24,11 @@
  *
  * Arrays arrive through the buffer protocol: dtype, C-contiguity and shape are
  * checked; the GIL is released while computing.
+ *
+ * One translation unit in six files: _fused_rows.h (the elementwise step, fast tanh),
+ * _fused_blas.h (the BLAS NumPy loaded, our worker threads, the weight gradients),
+ * _fused_mk.h (packing, AVX-512 microkernels), _fused_loops.h (the float32 time loops
+ * on packed weights), _fused_args.h (argument checks), and here the Python functions.
  */
 #define PY_SSIZE_T_CLEAN
 #ifndef _GNU_SOURCE
@@ -49,340 +54,14 @@
 
 typedef Py_ssize_t idx;
 
-/* ------------------------------------------------------------------ tanh */
-/* Eigen's generic_fast_tanh_float: tanh(x) ≈ x·P(x²)/Q(x²) on [-7.905, 7.905]. */
-static inline float tanh_f32(float x)
-{
-    const float lim = 7.90531110763549805f;
-    float xc = x > lim ? lim : (x < -lim ? -lim : x);
-    float x2 = xc * xc;
-    float p = -2.76076847742355e-16f;
-    p = p * x2 + 2.00018790482477e-13f;
-    p = p * x2 + -8.60467152213735e-11f;
-    p = p * x2 + 5.12229709037114e-08f;
-    p = p * x2 + 1.48572235717979e-05f;
-    p = p * x2 + 6.37261928875436e-04f;
-    p = p * x2 + 4.89352455891786e-03f;
-    p = p * xc;
-    float q = 1.19825839466702e-06f;
-    q = q * x2 + 1.18534705686654e-04f;
-    q = q * x2 + 2.26843463243900e-03f;
-    q = q * x2 + 4.89352518554385e-03f;
-    float r = p / q;
-    return fabsf(x) < 0.0004f ? x : r;      /* tanh(x) = x to float precision there */
-}
+#include "_fused_rows.h"
 
-static inline double tanh_f64(double x) { return tanh(x); }
-
-/* --------------------------------------------------- row kernels (per type) */
-/* All B rows, hidden units j0 ≤ j < j1 (a thread's share): z rows are zs apart with the
- * gates gs apart (4H and H for a (B, 4H) z; rec needs those), the c, tc, h rows H long;
- * m holds the mask value of each row (or is NULL). */
-#define DEFINE_ROWS(T, SFX, TANH)                                                     \
-CLONES static void fwd_rows_##SFX(idx B, idx H, idx j0, idx j1, T *restrict z, idx zs,  \
-        idx gs, const T *restrict rec, const T *restrict bias,                        \
-        const T *restrict c_prev, T *restrict c_t, T *restrict tc,                    \
-        const T *restrict h_prev, T *restrict h_t, const T *restrict m)               \
-{                                                                                     \
-    for (idx r = 0; r < B; r++) {                                                     \
-        T *zi = z + r * zs, *zf = zi + gs, *zg = zi + 2 * gs, *zo = zi + 3 * gs;      \
-        const T *cp = c_prev + r * H;                                                 \
-        T *ct = c_t + r * H, *tr = tc + r * H, *ht = h_t + r * H;                     \
-        if (rec) {                                                                    \
-            const T *q = rec + r * 4 * H;                                             \
-            for (idx j = 0; j < 4 * H; j++) zi[j] += q[j];      /* z += h·W_h */      \
-        }                                                                             \
-        if (bias)                                               /* z += b */          \
-            for (idx j = j0; j < j1; j++) {                                           \
-                zi[j] += bias[j]; zf[j] += bias[H + j];                               \
-                zg[j] += bias[2 * H + j]; zo[j] += bias[3 * H + j];                   \
-            }                                                                         \
-        for (idx j = j0; j < j1; j++) {                                               \
-            T i = (T)0.5 * TANH((T)0.5 * zi[j]) + (T)0.5;       /* σ(z_i) */          \
-            T f = (T)0.5 * TANH((T)0.5 * zf[j]) + (T)0.5;       /* σ(z_f) */          \
-            T g = TANH(zg[j]);                                  /* tanh(z_g) */       \
-            T o = (T)0.5 * TANH((T)0.5 * zo[j]) + (T)0.5;       /* σ(z_o) */          \
-            T c = f * cp[j] + i * g;                            /* c_t */             \
-            T t = TANH(c);                                                            \
-            zi[j] = i; zf[j] = f; zg[j] = g; zo[j] = o;                               \
-            ct[j] = c; tr[j] = t; ht[j] = o * t;                /* h_t = o⊙tanh(c_t) */\
-        }                                                                             \
-        if (m && m[r] == 0) {                                   /* masked: carry */   \
-            memcpy(ht + j0, h_prev + r * H + j0, (j1 - j0) * sizeof(T));              \
-            memcpy(ct + j0, cp + j0, (j1 - j0) * sizeof(T));                          \
-        }                                                                             \
-    }                                                                                 \
-}                                                                                     \
-                                                                                      \
-/* dz may be a itself (the layer's backward overwrites the activations it no longer   \
- * needs): each j reads a before writing dz, and ivdep keeps the loop vectorised */   \
-CLONES static void bwd_rows_##SFX(idx B, idx H, idx j0, idx j1, T *restrict dh,         \
-        T *restrict dc,                                                               \
-        const T *a, const T *restrict tc, const T *restrict c_prev,                   \
-        T *dz, const T *restrict m)                                                   \
-{                                                                                     \
-    for (idx r = 0; r < B; r++) {                                                     \
-        const T *ai = a + r * 4 * H, *af = ai + H, *ag = ai + 2 * H, *ao = ai + 3 * H;\
-        T *di = dz + r * 4 * H, *df = di + H, *dg = di + 2 * H, *dO = di + 3 * H;     \
-        T *dhr = dh + r * H, *dcr = dc + r * H;                                       \
-        const T *tr = tc + r * H, *cp = c_prev + r * H;                               \
-        const T mr = m ? m[r] : (T)1, keep = (T)1 - mr;                               \
-        _Pragma("GCC ivdep")                                                          \
-        for (idx j = j0; j < j1; j++) {                                               \
-            T i = ai[j], f = af[j], g = ag[j], o = ao[j], t = tr[j];                  \
-            T h_ = dhr[j], c_ = dcr[j], carry_h = 0, carry_c = 0;                     \
-            if (m) { carry_h = h_ * keep; carry_c = c_ * keep; h_ *= mr; c_ *= mr; }  \
-            dO[j] = (h_ * t) * ((1 - o) * o);                   /* do·o(1−o) */       \
-            c_ += ((1 - t * t) * o) * h_;                       /* dc += dh⊙o(1−tc²) */\
-            di[j] = (c_ * g) * ((1 - i) * i);                                         \
-            df[j] = (c_ * cp[j]) * ((1 - f) * f);                                     \
-            dg[j] = (c_ * i) * (1 - g * g);                                           \
-            dcr[j] = c_ * f + carry_c;                          /* dc_{t-1} */        \
-            dhr[j] = carry_h;                                   /* carried dh */      \
-        }                                                                             \
-    }                                                                                 \
-}                                                                                     \
-                                                                                      \
-/* db[g·H + j] += Σ_rows dz[:, g·H + j] for the units j0 ≤ j < j1 of every gate g */    \
-CLONES static void colsum_##SFX(idx B, idx H, idx j0, idx j1, const T *restrict dz,   \
-                                 T *restrict db)                                      \
-{                                                                                     \
-    for (idx r = 0; r < B; r++)                                                       \
-        for (idx g = 0; g < 4; g++) {                                                 \
-            const T *d = dz + r * 4 * H + g * H;                                      \
-            T *o = db + g * H;                                                        \
-            for (idx j = j0; j < j1; j++) o[j] += d[j];                               \
-        }                                                                             \
-}                                                                                     \
-                                                                                      \
-CLONES static void mul_##SFX(idx n, const T *restrict x, const T *restrict y,         \
-                              T *restrict out)                                        \
-{ for (idx j = 0; j < n; j++) out[j] = x[j] * y[j]; }                                 \
-                                                                                      \
-CLONES static void add_##SFX(idx n, const T *restrict x, T *restrict acc)             \
-{ for (idx j = 0; j < n; j++) acc[j] += x[j]; }                                       \
-                                                                                      \
-CLONES static void addmul_##SFX(idx n, const T *restrict x, const T *restrict y,      \
-                                 T *restrict acc)                                     \
-{ for (idx j = 0; j < n; j++) acc[j] += x[j] * y[j]; }
-
-DEFINE_ROWS(float, f32, tanh_f32)
-DEFINE_ROWS(double, f64, tanh_f64)
-
-/* ------------------------------------------------------------------ BLAS */
-/* cblas_?gemm of the BLAS NumPy loaded. ILP64 (`…64_` names) or LP64 ints. */
-enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
-typedef void (*gemm64_t)(int, int, int, int64_t, int64_t, int64_t, double, const void *,
-                         int64_t, const void *, int64_t, double, void *, int64_t);
-typedef void (*sgemm64_t)(int, int, int, int64_t, int64_t, int64_t, float, const float *,
-                          int64_t, const float *, int64_t, float, float *, int64_t);
-typedef void (*dgemm64_t)(int, int, int, int64_t, int64_t, int64_t, double, const double *,
-                          int64_t, const double *, int64_t, double, double *, int64_t);
-typedef void (*sgemm32_t)(int, int, int, int, int, int, float, const float *, int,
-                          const float *, int, float, float *, int);
-typedef void (*dgemm32_t)(int, int, int, int, int, int, double, const double *, int,
-                          const double *, int, double, double *, int);
-
-typedef void (*sgemv64_t)(int, int, int64_t, int64_t, float, const float *, int64_t,
-                          const float *, int64_t, float, float *, int64_t);
-typedef void (*dgemv64_t)(int, int, int64_t, int64_t, double, const double *, int64_t,
-                          const double *, int64_t, double, double *, int64_t);
-typedef void (*sgemv32_t)(int, int, int, int, float, const float *, int, const float *, int,
-                          float, float *, int);
-typedef void (*dgemv32_t)(int, int, int, int, double, const double *, int, const double *, int,
-                          double, double *, int);
-typedef int (*nthreads_t)(void);
-
-static void *blas_s, *blas_d;       /* function pointers, NULL if not found */
-static void *blas_sv, *blas_dv;     /* the matching gemv (used when B = 1), may be NULL */
-static nthreads_t blas_nthreads;    /* openblas_get_num_threads (threadpoolctl sets it) */
-typedef void (*set_nthreads_t)(int);
-static set_nthreads_t blas_set_nthreads;   /* openblas_set_num_threads, or NULL */
-static int blas_ilp64;
-static char blas_lib[512];
-
-#ifdef HAVE_DL
-static int find_blas_cb(struct dl_phdr_info *info, size_t size, void *data)
-{
-    (void)size; (void)data;
-    const char *name = info->dlpi_name;
-    if (!name || !strstr(name, "blas")) return 0;
-    void *h = dlopen(name, RTLD_LAZY | RTLD_NOLOAD);
-    if (!h) return 0;
-    static const char *pre[] = {"scipy_", "", NULL};
-    char nm[64];
-    for (int k = 0; pre[k]; k++) {
-#define SYM(fmt_) (snprintf(nm, sizeof nm, fmt_, pre[k]), dlsym(h, nm))
-        void *s = SYM("%scblas_sgemm64_"), *d = SYM("%scblas_dgemm64_");
-        if (s && d) {
-            blas_s = s; blas_d = d; blas_ilp64 = 1;
-            blas_sv = SYM("%scblas_sgemv64_"); blas_dv = SYM("%scblas_dgemv64_");
-            blas_nthreads = (nthreads_t)SYM("%sopenblas_get_num_threads64_");
-            blas_set_nthreads = (set_nthreads_t)SYM("%sopenblas_set_num_threads64_");
-            goto found;
-        }
-#undef SYM
-    }
-    if (!strstr(name, "64")) {                  /* plain names: LP64 interface */
-        void *s = dlsym(h, "cblas_sgemm"), *d = dlsym(h, "cblas_dgemm");
-        if (s && d) {
-            blas_s = s; blas_d = d; blas_ilp64 = 0;
-            blas_sv = dlsym(h, "cblas_sgemv"); blas_dv = dlsym(h, "cblas_dgemv");
-            blas_nthreads = (nthreads_t)dlsym(h, "openblas_get_num_threads");
-            blas_set_nthreads = (set_nthreads_t)dlsym(h, "openblas_set_num_threads");
-            goto found;
-        }
-    }
-    dlclose(h);
-    return 0;
-found:
-    snprintf(blas_lib, sizeof blas_lib, "%s", name);
-    return 1;                                   /* keep h open: stop iterating */
-}
-#endif
-
-static void find_blas(void)
-{
-#ifdef HAVE_DL
-    if (!blas_s) dl_iterate_phdr(find_blas_cb, NULL);
-#endif
-}
-
-/* C (M×N) = op(A) (M×K) · op(Bm) + beta·C, row-major; op = transpose if ta / tb. */
-static void gemm_t(int dbl, int ta, idx M, idx N, idx K, const void *A, idx lda, const void *Bm,
-                   idx ldb, int tb, double beta, void *C, idx ldc)
-{
-    int opa = ta ? Trans : NoTrans, opb = tb ? Trans : NoTrans;
-    if (blas_ilp64) {
-        if (dbl) ((dgemm64_t)blas_d)(RowMajor, opa, opb, M, N, K, 1.0, A, lda, Bm, ldb, beta, C, ldc);
-        else ((sgemm64_t)blas_s)(RowMajor, opa, opb, M, N, K, 1.0f, A, lda, Bm, ldb, (float)beta, C, ldc);
-    } else {
-        if (dbl) ((dgemm32_t)blas_d)(RowMajor, opa, opb, (int)M, (int)N, (int)K, 1.0, A, (int)lda, Bm, (int)ldb, beta, C, (int)ldc);
-        else ((sgemm32_t)blas_s)(RowMajor, opa, opb, (int)M, (int)N, (int)K, 1.0f, A, (int)lda, Bm, (int)ldb, (float)beta, C, (int)ldc);
-    }
-}
-
-/* C (M×N) = A (M×K) · op(Bm) + beta·C, row-major; op = transpose if tb. */
-static void gemm(int dbl, idx M, idx N, idx K, const void *A, idx lda, const void *Bm, idx ldb,
-                 int tb, double beta, void *C, idx ldc)
-{
-    gemm_t(dbl, 0, M, N, K, A, lda, Bm, ldb, tb, beta, C, ldc);
-}
-
-/* y (N) += op(A) x with A row-major (rows × cols, lda); op = transpose if ta. */
-static void gemv(int dbl, int ta, idx rows, idx cols, const void *A, idx lda, const void *x,
-                 void *y)
-{
-    int op = ta ? Trans : NoTrans;
-    if (blas_ilp64) {
-        if (dbl) ((dgemv64_t)blas_dv)(RowMajor, op, rows, cols, 1.0, A, lda, x, 1, 1.0, y, 1);
-        else ((sgemv64_t)blas_sv)(RowMajor, op, rows, cols, 1.0f, A, lda, x, 1, 1.0f, y, 1);
-    } else {
-        if (dbl) ((dgemv32_t)blas_dv)(RowMajor, op, (int)rows, (int)cols, 1.0, A, (int)lda, x, 1, 1.0, y, 1);
-        else ((sgemv32_t)blas_sv)(RowMajor, op, (int)rows, (int)cols, 1.0f, A, (int)lda, x, 1, 1.0f, y, 1);
-    }
-}
-
-/* ------------------------------------------------------------- threads */
-/* Our worker threads live for one call. Linux puts a new thread on its parent's CPU
- * when the other CPUs are idle, and it then starts only when the parent is preempted:
- * measured ~2.7 ms on this project's 2-CPU machines, during which the parent works
- * alone (and a short call is half over). So a worker is started on a CPU other than
- * the caller's (it then starts in ~0.15 ms), and once running it widens its affinity
- * back to every CPU the process may use, so the scheduler can still move it. */
-typedef struct {
-    void *(*fn)(void *);
-    void *arg;
-#ifdef HAVE_DL
-    cpu_set_t all;
-#endif
-} spawn_t;
-
-static void *spawn_tramp(void *p)
-{
-    spawn_t *s = p;
-#ifdef HAVE_DL
-    pthread_setaffinity_np(pthread_self(), sizeof s->all, &s->all);
-#endif
-    return s->fn(s->arg);
-}
-
-/* Start fn(arg) as worker k (1, 2, …) of a call; s must live until the thread is joined. */
-static int spawn(pthread_t *th, spawn_t *s, void *(*fn)(void *), void *arg, int k)
-{
-    s->fn = fn;
-    s->arg = arg;
-#ifdef HAVE_DL
-    pthread_attr_t at;
-    int placed = 0;
-    if (sched_getaffinity(0, sizeof s->all, &s->all) == 0 && pthread_attr_init(&at) == 0) {
-        int me = sched_getcpu(), n = 0, cpus[CPU_SETSIZE];
-        for (int c = 0; c < CPU_SETSIZE; c++)
-            if (CPU_ISSET(c, &s->all) && c != me) cpus[n++] = c;
-        if (n > 0) {
-            cpu_set_t one;
-            CPU_ZERO(&one);
-            CPU_SET(cpus[(k - 1) % n], &one);
-            placed = pthread_attr_setaffinity_np(&at, sizeof one, &one) == 0 &&
-                     pthread_create(th, &at, spawn_tramp, s) == 0;
-        }
-        pthread_attr_destroy(&at);
-        if (placed) return 0;
-    }
-#endif
-    return pthread_create(th, NULL, spawn_tramp, s);
-}
+#include "_fused_blas.h"
 
 #include "_fused_mk.h"
+#include "_fused_loops.h"
 
-/* ---------------------------------------------------- argument checking */
-typedef struct { Py_buffer v; int ok; } buf;
-
-static void release(buf *b, int n) { for (int k = 0; k < n; k++) if (b[k].ok) PyBuffer_Release(&b[k].v); }
-
-/* Get a C-contiguous buffer of `fmt` ('f'/'d') with `nd` dims; shape entries < 0 are free. */
-static int get(PyObject *o, buf *b, const char *name, char fmt, int nd, const idx *shape, int writable)
-{
-    b->ok = 0;
-    if (o == Py_None) return 0;
-    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
-    if (PyObject_GetBuffer(o, &b->v, flags) < 0) {
-        PyErr_Format(PyExc_ValueError, "%s: expected a C-contiguous%s array", name,
-                     writable ? " writable" : "");
-        return -1;
-    }
-    b->ok = 1;
-    const char *f = b->v.format ? b->v.format : "B";
-    if (f[0] == '<' || f[0] == '=' || f[0] == '@') f++;
-    if (f[0] != fmt || f[1] != 0) {
-        PyErr_Format(PyExc_ValueError, "%s: expected dtype %s, got format '%s'", name,
-                     fmt == 'f' ? "float32" : "float64", b->v.format);
-        return -1;
-    }
-    if (b->v.ndim != nd) {
-        PyErr_Format(PyExc_ValueError, "%s: expected %d dimensions, got %d", name, nd, b->v.ndim);
-        return -1;
-    }
-    for (int k = 0; k < nd; k++)
-        if (shape[k] >= 0 && b->v.shape[k] != shape[k]) {
-            PyErr_Format(PyExc_ValueError, "%s: expected size %zd on axis %d, got %zd",
-                         name, shape[k], k, b->v.shape[k]);
-            return -1;
-        }
-    return 0;
-}
-
-static char fmt_of(PyObject *o, const char *name)
-{
-    Py_buffer v;
-    if (PyObject_GetBuffer(o, &v, PyBUF_FORMAT | PyBUF_STRIDES) < 0) return 0;
-    const char *f = v.format ? v.format : "B";
-    if (f[0] == '<' || f[0] == '=' || f[0] == '@') f++;
-    char c = (f[1] == 0 && (f[0] == 'f' || f[0] == 'd')) ? f[0] : 0;
-    PyBuffer_Release(&v);
-    if (!c) PyErr_Format(PyExc_ValueError, "%s: expected float32 or float64", name);
-    return c;
-}
+#include "_fused_args.h"
 
 #define P(k) (b[k].ok ? b[k].v.buf : NULL)
 
@@ -454,43 +133,6 @@ fail:
     return NULL;
 }
 
-/* x (T, B, D) of `fmt`, C-contiguous or with any (even negative) strides on its first two
- * axes as long as each row x[t, b, :] is contiguous (a transposed or reversed view);
- * *st, *sb get the strides of t and b in elements, *contig whether it is C-contiguous. */
-static int get_rows3(PyObject *o, buf *b, char fmt, const idx *shape, idx *st, idx *sb,
-                     int *contig)
-{
-    b->ok = 0;
-    if (o == Py_None) return 0;
-    if (PyObject_GetBuffer(o, &b->v, PyBUF_STRIDES | PyBUF_FORMAT) < 0) {
-        PyErr_Clear();
-        PyErr_SetString(PyExc_ValueError, "x: expected an array");
-        return -1;
-    }
-    b->ok = 1;
-    const char *f = b->v.format ? b->v.format : "B";
-    if (f[0] == '<' || f[0] == '=' || f[0] == '@') f++;
-    idx es = fmt == 'd' ? 8 : 4;
-    if (f[0] != fmt || f[1] != 0 || b->v.ndim != 3) {
-        PyErr_Format(PyExc_ValueError, "x: expected a 3-D %s array", fmt == 'f' ? "float32" : "float64");
-        return -1;
-    }
-    for (int k = 0; k < 3; k++)
-        if (shape[k] >= 0 && b->v.shape[k] != shape[k]) {
-            PyErr_Format(PyExc_ValueError, "x: expected size %zd on axis %d, got %zd",
-                         shape[k], k, b->v.shape[k]);
-            return -1;
-        }
-    if ((b->v.shape[2] > 1 && b->v.strides[2] != es) || b->v.strides[0] % es || b->v.strides[1] % es) {
-        PyErr_SetString(PyExc_ValueError, "x: each row x[t, b, :] must be contiguous");
-        return -1;
-    }
-    *st = b->v.strides[0] / es;
-    *sb = b->v.strides[1] / es;
-    *contig = PyBuffer_IsContiguous(&b->v, 'C');
-    return 0;
-}
-
 /* forward_loop(act, W_h, hs, cs, tcs, mask, rmask, hr[, b, x, W_x]) — the whole time loop.
  * x may be a strided view (rows contiguous) only where the packed float32 loop runs.
  * act (T,B,4H): x·W_x (+ b unless b is given: then the loop adds it) in, gate
@@ -547,8 +189,8 @@ static PyObject *forward_loop(PyObject *self, PyObject *args)
         goto fail;
     }
     int dbl = fmt == 'd';
-    /* act holds every step, or (inference, packed float32 loop, x given) a window of
-     * TA steps that x·W_x is computed into TA steps at a time */
+    /* act holds every step; in inference with x given, the packed float32 loop needs
+     * none (z lives per chunk, fwd_chunk_fused) and act may be shorter (1 step) */
     if (TA != T && (cache || dbl || !b[9].ok || TA < 1 || TA > T)) {
         PyErr_SetString(PyExc_ValueError, "forward_loop: act must hold T steps (a shorter window "
                         "only for float32 inference with x and W_x)");
@@ -695,74 +337,6 @@ static PyObject *backward_loop(PyObject *self, PyObject *args)
     return PyBool_FromLong(dx_done);
 fail:
     release(b, 14);
-    return NULL;
-}
-
-/* A 2-D array of `fmt` whose rows may be strided (a column slice of a C array): the
- * last axis contiguous, rows `*ld` elements apart; shape entries < 0 are free. */
-static int get2d(PyObject *o, buf *b, const char *name, char fmt, const idx *shape, int writable,
-                 idx *ld)
-{
-    b->ok = 0;
-    int flags = PyBUF_STRIDES | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
-    if (o == Py_None || PyObject_GetBuffer(o, &b->v, flags) < 0) {
-        if (o == Py_None) PyErr_Format(PyExc_ValueError, "%s must not be None", name);
-        else { PyErr_Clear(); PyErr_Format(PyExc_ValueError, "%s: expected a%s array", name,
-                                           writable ? " writable" : "n"); }
-        return -1;
-    }
-    b->ok = 1;
-    const char *f = b->v.format ? b->v.format : "B";
-    if (f[0] == '<' || f[0] == '=' || f[0] == '@') f++;
-    if (f[0] != fmt || f[1] != 0 || b->v.ndim != 2) {
-        PyErr_Format(PyExc_ValueError, "%s: expected a 2-D %s array", name,
-                     fmt == 'f' ? "float32" : "float64");
-        return -1;
-    }
-    for (int k = 0; k < 2; k++)
-        if (shape[k] >= 0 && b->v.shape[k] != shape[k]) {
-            PyErr_Format(PyExc_ValueError, "%s: expected size %zd on axis %d, got %zd",
-                         name, shape[k], k, b->v.shape[k]);
-            return -1;
-        }
-    idx es = fmt == 'd' ? 8 : 4, s0 = b->v.strides[0], s1 = b->v.strides[1];
-    if ((b->v.shape[1] > 1 && s1 != es) || s0 % es || s0 < b->v.shape[1] * es) {
-        PyErr_Format(PyExc_ValueError, "%s: rows must be contiguous and not overlap", name);
-        return -1;
-    }
-    *ld = b->v.shape[0] > 1 ? s0 / es : b->v.shape[1];
-    if (*ld < 1) *ld = 1;
-    return 0;
-}
-
-/* ------------------------------------------------ weight gradients after BPTT */
-/* dW = Aᵀ·dZ for a few (A, dZ, dW) triples at once (dW_x = Σ_t x_tᵀ dz_t, dW_h = …):
- * the rows of all dW together are cut into one share per thread, and each thread calls
- * the BLAS single-threaded on its share. Why not one threaded BLAS call each: OpenBLAS's
- * worker threads spin for ~0.1 s after a call, and the time loop that runs next (the
- * layer below's backward, or the next forward) had to share the cores with them —
- * measured: a forward right after a threaded sgemm took 105–150 ms instead of 70. */
-#define MAXW 8
-typedef struct {
-    int n, dbl;
-    struct { const char *A, *dZ; char *W; idx N, R, G, lda, ldz, ldw; } m[MAXW];
-    idx total;                          /* Σ R */
-} wg_job;
-
-typedef struct { wg_job *J; int k, nt; } wg_arg;
-
-static void *wg_worker(void *p)
-{
-    wg_arg *a = p;
-    wg_job *J = a->J;
-    idx lo = J->total * a->k / a->nt, hi = J->total * (a->k + 1) / a->nt, off = 0;
-    size_t es = J->dbl ? 8 : 4;
-    for (int i = 0; i < J->n; off += J->m[i].R, i++) {
-        idx r0 = lo > off ? lo - off : 0, r1 = hi - off < J->m[i].R ? hi - off : J->m[i].R;
-        if (r1 <= r0) continue;             /* dW[r0:r1] = A[:, r0:r1]ᵀ · dZ */
-        gemm_t(J->dbl, 1, r1 - r0, J->m[i].G, J->m[i].N, J->m[i].A + r0 * es, J->m[i].lda,
-               J->m[i].dZ, J->m[i].ldz, 0, 0.0, J->m[i].W + r0 * J->m[i].ldw * es, J->m[i].ldw);
-    }
     return NULL;
 }
 

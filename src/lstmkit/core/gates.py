@@ -191,6 +191,7 @@ def release_scratch() -> None:
 
 def lstm_packed_loop(dtype, B, H) -> bool:
     """True when the C loop will run its packed-weights kernel for this size (float32,
-    AVX-512, H % 32 == 0, B > 1); it then also accepts a short window for z in inference."""
+    AVX-512, H % 32 == 0, B > 1); in inference it then needs no z array (a 1-step act will
+    do) and reads a strided x."""
     ext = _compiled(dtype)
     return ext is not None and np.dtype(dtype) == np.float32 and ext.mk_threads(B, H) > 0
