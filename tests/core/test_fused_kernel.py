@@ -368,3 +368,33 @@ def test_scratch_is_freed_with_its_thread_and_on_request():
     np.testing.assert_allclose(lstm.lstm_forward(x, W_x, W_h, b, need_cache=False)[0],
                                lstm.lstm_forward(np.ascontiguousarray(x), W_x, W_h, b)[0],
                                rtol=1e-4, atol=1e-5)
+
+
+def test_weight_grads_from_two_threads_at_once():
+    """Two Python threads computing weight gradients together (the GIL is released):
+    both right, and the process-wide BLAS thread count is what it was afterwards."""
+    import threading
+    from threadpoolctl import threadpool_info, threadpool_limits
+    wg = gates.weight_grads_kernel(np.float32)
+    rng = np.random.default_rng(11)
+    A = rng.standard_normal((4000, 128)).astype(np.float32)   # ~1 ms a call: the calls overlap
+    dZ = rng.standard_normal((4000, 96)).astype(np.float32)
+    want = A.T @ dZ
+    bad = []
+
+    def work():
+        out = np.empty((128, 96), np.float32)
+        for _ in range(30):
+            wg(((A, dZ, out),))
+            if not np.allclose(out, want, rtol=1e-4, atol=1e-3):
+                bad.append(float(np.abs(out - want).max()))
+
+    with threadpool_limits(2):
+        before = [d["num_threads"] for d in threadpool_info() if d["internal_api"] == "openblas"]
+        ths = [threading.Thread(target=work) for _ in range(2)]
+        for th in ths:
+            th.start()
+        for th in ths:
+            th.join()
+        after = [d["num_threads"] for d in threadpool_info() if d["internal_api"] == "openblas"]
+    assert not bad and after == before

@@ -378,15 +378,19 @@ static PyObject *weight_grads(PyObject *self, PyObject *args)
     J.n = (int)n;
     J.dbl = fmt == 'd';
     Py_BEGIN_ALLOW_THREADS
+#ifdef HAVE_DL
+    /* the BLAS thread count is process-wide: one call at a time sets and restores it */
+    static pthread_mutex_t wg_lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&wg_lock);
     int blas_nt = blas_nthreads && blas_set_nthreads ? blas_nthreads() : 1, nt = blas_nt;
+#else
+    int nt = 1;
+#endif
     if (nt > 16) nt = 16;
     if (nt > J.total) nt = (int)J.total;
     if (nt < 1) nt = 1;
     wg_arg a[16];
     for (int k = 0; k < nt; k++) { a[k].J = &J; a[k].k = k; a[k].nt = nt; }
-#ifndef HAVE_DL
-    nt = 1;
-#endif
     if (nt == 1) {
         wg_worker(&a[0]);                   /* (one thread: the BLAS may thread the call) */
     }
@@ -403,6 +407,7 @@ static PyObject *weight_grads(PyObject *self, PyObject *args)
         for (int k = 1; k < started; k++) pthread_join(th[k], NULL);
         blas_set_nthreads(blas_nt);
     }
+    pthread_mutex_unlock(&wg_lock);
 #endif
     Py_END_ALLOW_THREADS
     for (int i = 0; i < 3 * MAXW; i++) if (b[i].ok) PyBuffer_Release(&b[i].v);
