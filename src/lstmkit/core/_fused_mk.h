@@ -54,7 +54,7 @@ static void *amalloc(size_t bytes)       /* 64-byte aligned (C11 wants a multipl
  * every call (measured ~3 ms at that size on 4 KB pages). The slots grow to the largest
  * size asked for and stay allocated (like oneDNN's scratchpad) until the thread ends
  * (a pthread key's destructor frees them) or release_scratch() is called. */
-enum { SCR_W, SCR_WX, SCR_STATE, SCR_ROWS, NSCR };
+enum { SCR_W, SCR_WX, SCR_STATE, SCR_Z, NSCR };   /* weights, W_xᵀ, [x|h] or dz, z */
 typedef struct { void *p[NSCR]; size_t n[NSCR]; } slots_t;
 static pthread_key_t slots_key;
 static pthread_once_t slots_once = PTHREAD_ONCE_INIT;

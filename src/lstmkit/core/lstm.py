@@ -18,12 +18,14 @@ compiled kernel can replace it; the NumPy version is always available.
 Three ways the time loop runs, fastest first (all tested equal to the reference):
 
 1. in C, ``gates.lstm_loop_kernels(dtype)`` (the ``_fused`` extension): float32
-   with AVX-512 packs W_x and W_h once per call and runs every step with its own
-   kernel, handing chunks of hidden units to threads. Training computes x·W_x a
-   window of steps at a time into the kept z; inference computes
-   ``[x_t, h_{t-1}]·[W_x; W_h]`` per step and chunk into a small buffer, so no
-   (T, B, 4H) array exists at all. Without AVX-512 (or H % 32 ≠ 0, or B = 1)
-   it calls the BLAS NumPy loaded once for x·W_x and once per step.
+   with AVX-512 packs [W_x; W_h] once per call and computes
+   ``z_t = [x_t, h_{t-1}]·[W_x; W_h]`` step by step with its own kernel, handing
+   chunks of hidden units to threads (so the first two points above do not apply
+   to it: x_t·W_x is summed per step along with h_{t-1}·W_h). Training writes z_t
+   into the kept act[t]; inference into a small per-thread buffer, so there no
+   (T, B, 4H) array exists at all. Without AVX-512 (or
+   H % 32 ≠ 0, or B = 1) it calls the BLAS NumPy loaded once for x·W_x and once
+   per step.
    It also adds b inside the loop (one pass less over z), sums db while dz_t
    is in cache and, when D % 32 == 0, computes dx_t = dz_t·W_xᵀ step by step
    with the same threads (dW_x, dW_h stay large GEMMs after the loop);
