@@ -205,7 +205,7 @@ static PyObject *forward_loop(PyObject *self, PyObject *args)
     int done = 0;
 #ifdef HAVE_MK
     if (!dbl)
-        done = mk_forward(T, TA, B, H, (float *)act, W_h, (float *)P(8), (float *)hs,
+        done = mk_forward(T, B, H, (float *)act, W_h, (float *)P(8), (float *)hs,
                           (float *)cs, (float *)tcs, cache, (float *)mask, (float *)rmask,
                           (float *)P(9), xst, xsb, (float *)P(10), D) == 0;
 #endif

@@ -52,7 +52,7 @@ static void phase_wait(sched_t *S, long end)                /* all chunks before
 }
 
 typedef struct {
-    idx T, TA, B, H;           /* TA: steps act holds (T; inference with x: any, unused) */
+    idx T, B, H;
     int cache, nthreads;
     float *act, *hs, *cs, *tcs, *hr, *dh, *dc, *dz;
     const float *dhs, *mask, *rmask, *P, *bias, *x, *PX;   /* PX: W_xᵀ packed (backward's dx) */
@@ -77,7 +77,7 @@ static int wait_go(job_t *J)
 static void fwd_chunk(job_t *J, idx t, idx j0)
 {
     idx H = J->H, B = J->B, BH = B * H;
-    float *z = J->act + (t % J->TA) * B * 4 * H, *h_prev = J->hs + t * BH;
+    float *z = J->act + t * B * 4 * H, *h_prev = J->hs + t * BH;
     const float *A = J->hr + (t & 1) * BH;                     /* h_{t-1} [⊙ rmask], packed */
     for (idx u = j0 / 8; u < j0 / 8 + 4; u++)
         fwd_panel(J->P + u * H * 32, A, B, H, H, z + 8 * u, 0);
@@ -260,7 +260,7 @@ static void run_threads(void *(*worker)(void *), job_t *J)
 
 /* The forward loop on packed weights; -1 if it cannot run here (caller uses BLAS). */
 /* x (T·B × D) and W_x (D × 4H), if given: act = x·W_x is computed here first. */
-static int mk_forward(idx T, idx TA, idx B, idx H, float *act, const float *W_h, const float *bias,
+static int mk_forward(idx T, idx B, idx H, float *act, const float *W_h, const float *bias,
                       float *hs, float *cs, float *tcs, int cache, const float *mask,
                       const float *rmask, const float *x, idx xst, idx xsb, const float *W_x,
                       idx D)
@@ -274,7 +274,7 @@ static int mk_forward(idx T, idx TA, idx B, idx H, float *act, const float *W_h,
     if (!P || !hr || (x && !cache && !zl)) return -1;
     if (x) pack_cols(x, xsb, B, KP, 0, D, 0, NULL, hr);       /* [x_0, h_0 (⊙ rmask)] */
     pack_cols(hs, H, B, KP, KP - H, KP, KP - H, rmask, hr);
-    job_t J = {.T = T, .TA = TA, .B = B, .H = H, .cache = cache, .nthreads = nt, .zl = zl,
+    job_t J = {.T = T, .B = B, .H = H, .cache = cache, .nthreads = nt, .zl = zl,
                .act = act, .hs = hs, .cs = cs, .tcs = tcs, .hr = hr, .mask = mask,
                .rmask = rmask, .P = P, .bias = bias, .x = x, .W_x = W_x, .D = D,
                .xst = xst, .xsb = xsb, .W_h = W_h};
@@ -297,7 +297,7 @@ static int mk_backward(idx T, idx B, idx H, const float *dhs, float *dh, float *
     float *dzp = scratch(SCR_STATE, 2 * (size_t)B * 4 * H * sizeof(float));
     if (!Q || !dzp) return -1;
     if (!QX) dx = NULL;
-    job_t J = {.T = T, .TA = T, .B = B, .H = H, .nthreads = mk_threads(B, H), .act = act, .cs = cs,
+    job_t J = {.T = T, .B = B, .H = H, .nthreads = mk_threads(B, H), .act = act, .cs = cs,
                .tcs = tcs, .dh = dh, .dc = dc, .dz = dz, .dhs = dhs, .mask = mask,
                .rmask = rmask, .P = Q, .hr = dzp, .db = db, .dx = dx, .PX = QX, .D = D,
                .W_x = W_x, .W_h = W_h};

@@ -68,7 +68,8 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None,
     T, B, D = x.shape
     H = W_h.shape[0]
     dt = x.dtype
-    # z_t = x_t · W_x + b for every t at once; h_{t-1} · W_h is added in the loop
+    # z_t = x_t · W_x + b for every t at once, h_{t-1} · W_h added in the loop (the packed
+    # C loop instead sums [x_t, h_{t-1}]·[W_x; W_h] per step, see the module docstring)
     loops = gates.lstm_loop_kernels(dt)
     TA = T
     strided_ok = False                                      # may x stay a strided view?
