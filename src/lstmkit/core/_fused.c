@@ -133,11 +133,11 @@ fail:
     return NULL;
 }
 
-/* forward_loop(act, W_h, hs, cs, tcs, mask, rmask, hr[, b, x, W_x]) — the whole time loop.
- * x may be a strided view (rows contiguous) only where the packed float32 loop runs.
- * act (T,B,4H): x·W_x (+ b unless b is given: then the loop adds it) in, gate
- * activations out; with x (T,B,D) and W_x (D,4H) given, act is only written: the
- * input product is computed here too; hs (T+1,B,H) with hs[0] = h_0;
+/* forward_loop(act, W_h, hs, cs, tcs, mask, rmask, hr, b, x, W_x) — the whole time loop.
+ * x (T,B,D) and W_x (D,4H): the input product is computed here; x may be a strided view
+ * (rows contiguous) only where the packed float32 loop runs. b (4H) or None.
+ * act (T,B,4H): written, the gate activations on return (in inference the packed loop
+ * needs none: act may then be 1 step long); hs (T+1,B,H) with hs[0] = h_0;
  * cs (T+1,B,H) with cs[0] = c_0 and tcs (T,B,H) when caching, else cs (2,B,H)
  * ping-pong and tcs (1,B,H); mask (T,B) or None; rmask (B,H) and hr (B,H) or None. */
 static PyObject *forward_loop(PyObject *self, PyObject *args)
@@ -175,8 +175,8 @@ static PyObject *forward_loop(PyObject *self, PyObject *args)
     if (get_rows3(o[9], &b[9], fmt, sx, &xst, &xsb, &xcontig) < 0) goto fail;
     idx D = b[9].ok ? b[9].v.shape[2] : 0, swx[2] = {D, H4};
     if (get(o[10], &b[10], "W_x", fmt, 2, swx, 0) < 0) goto fail;
-    if (b[9].ok != b[10].ok) {
-        PyErr_SetString(PyExc_ValueError, "forward_loop: give both x and W_x, or neither");
+    if (!b[9].ok || !b[10].ok) {
+        PyErr_SetString(PyExc_ValueError, "forward_loop: x and W_x are required");
         goto fail;
     }
     if (!b[1].ok || !b[2].ok || !b[3].ok || !b[4].ok || (b[6].ok && !b[7].ok)) {
@@ -189,9 +189,9 @@ static PyObject *forward_loop(PyObject *self, PyObject *args)
         goto fail;
     }
     int dbl = fmt == 'd';
-    /* act holds every step; in inference with x given, the packed float32 loop needs
-     * none (z lives per chunk, fwd_chunk_fused) and act may be shorter (1 step) */
-    if (TA != T && (cache || dbl || !b[9].ok || TA < 1 || TA > T)) {
+    /* act holds every step; in inference the packed float32 loop needs none (z lives
+     * per chunk, fwd_chunk in _fused_loops.h) and act may be shorter (1 step) */
+    if (TA != T && (cache || dbl || TA < 1 || TA > T)) {
         PyErr_SetString(PyExc_ValueError, "forward_loop: act must hold T steps (a shorter window "
                         "only for float32 inference with x and W_x)");
         goto fail;
@@ -210,7 +210,7 @@ static PyObject *forward_loop(PyObject *self, PyObject *args)
                           (float *)P(9), xst, xsb, (float *)P(10), D) == 0;
 #endif
     short_act = !done && (TA != T || !xcontig);                /* only when out of memory */
-    if (!done && !short_act && b[9].ok)                        /* act = x·W_x */
+    if (!done && !short_act)                                   /* act = x·W_x */
         gemm(dbl, T * B, H4, D, P(9), D, P(10), H4, 0, 0.0, act, H4);
     for (idx t = 0; t < T && !done && !short_act; t++) {
         char *h_prev = hs + t * hB, *z = act + t * zB;
@@ -454,7 +454,7 @@ static PyMethodDef methods[] = {
      "mk_threads(B, H): threads of the packed float32 loop for this size (0: BLAS loop)"},
     {"step_forward", step_forward, METH_VARARGS, "step_forward(z, rec, c_prev, c_t, tc, h_prev, h_t, m_t)"},
     {"step_backward", step_backward, METH_VARARGS, "step_backward(dh, dc, a, tc, c_prev, dz, m_t[, work])"},
-    {"forward_loop", forward_loop, METH_VARARGS, "forward_loop(act, W_h, hs, cs, tcs, mask, rmask, hr[, b, x, W_x])"},
+    {"forward_loop", forward_loop, METH_VARARGS, "forward_loop(act, W_h, hs, cs, tcs, mask, rmask, hr, b, x, W_x)"},
     {"backward_loop", backward_loop, METH_VARARGS,
      "backward_loop(dhs, dh, dc, act, tcs, cs, dz, W_h, mask, rmask, work[, db, dx, W_x]) -> dx filled?"},
     {"weight_grads", weight_grads, METH_VARARGS,

@@ -5,15 +5,19 @@ typedef struct { Py_buffer v; int ok; } buf;
 
 static void release(buf *b, int n) { for (int k = 0; k < n; k++) if (b[k].ok) PyBuffer_Release(&b[k].v); }
 
-/* Get a C-contiguous buffer of `fmt` ('f'/'d') with `nd` dims; shape entries < 0 are free. */
-static int get(PyObject *o, buf *b, const char *name, char fmt, int nd, const idx *shape, int writable)
+/* Get a buffer of `fmt` ('f'/'d') with `nd` dims, C-contiguous unless `strided` (then only
+ * the strides are asked for: get_rows3 and get2d check them); shape entries < 0 are free. */
+static int get_buf(PyObject *o, buf *b, const char *name, char fmt, int nd, const idx *shape,
+                   int writable, int strided)
 {
     b->ok = 0;
     if (o == Py_None) return 0;
-    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    int flags = (strided ? PyBUF_STRIDES : PyBUF_C_CONTIGUOUS) | PyBUF_FORMAT |
+                (writable ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(o, &b->v, flags) < 0) {
-        PyErr_Format(PyExc_ValueError, "%s: expected a C-contiguous%s array", name,
-                     writable ? " writable" : "");
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "%s: expected a%s%s array", name,
+                     strided ? "" : " C-contiguous", writable ? " writable" : (strided ? "n" : ""));
         return -1;
     }
     b->ok = 1;
@@ -37,6 +41,12 @@ static int get(PyObject *o, buf *b, const char *name, char fmt, int nd, const id
     return 0;
 }
 
+/* Get a C-contiguous buffer (see get_buf); None gives b->ok = 0. */
+static int get(PyObject *o, buf *b, const char *name, char fmt, int nd, const idx *shape, int writable)
+{
+    return get_buf(o, b, name, fmt, nd, shape, writable, 0);
+}
+
 static char fmt_of(PyObject *o, const char *name)
 {
     Py_buffer v;
@@ -55,27 +65,9 @@ static char fmt_of(PyObject *o, const char *name)
 static int get_rows3(PyObject *o, buf *b, char fmt, const idx *shape, idx *st, idx *sb,
                      int *contig)
 {
-    b->ok = 0;
-    if (o == Py_None) return 0;
-    if (PyObject_GetBuffer(o, &b->v, PyBUF_STRIDES | PyBUF_FORMAT) < 0) {
-        PyErr_Clear();
-        PyErr_SetString(PyExc_ValueError, "x: expected an array");
-        return -1;
-    }
-    b->ok = 1;
-    const char *f = b->v.format ? b->v.format : "B";
-    if (f[0] == '<' || f[0] == '=' || f[0] == '@') f++;
+    int r = get_buf(o, b, "x", fmt, 3, shape, 0, 1);
+    if (r < 0 || !b->ok) return r;                             /* an error, or None */
     idx es = fmt == 'd' ? 8 : 4;
-    if (f[0] != fmt || f[1] != 0 || b->v.ndim != 3) {
-        PyErr_Format(PyExc_ValueError, "x: expected a 3-D %s array", fmt == 'f' ? "float32" : "float64");
-        return -1;
-    }
-    for (int k = 0; k < 3; k++)
-        if (shape[k] >= 0 && b->v.shape[k] != shape[k]) {
-            PyErr_Format(PyExc_ValueError, "x: expected size %zd on axis %d, got %zd",
-                         shape[k], k, b->v.shape[k]);
-            return -1;
-        }
     if ((b->v.shape[2] > 1 && b->v.strides[2] != es) || b->v.strides[0] % es || b->v.strides[1] % es) {
         PyErr_SetString(PyExc_ValueError, "x: each row x[t, b, :] must be contiguous");
         return -1;
@@ -91,28 +83,12 @@ static int get_rows3(PyObject *o, buf *b, char fmt, const idx *shape, idx *st, i
 static int get2d(PyObject *o, buf *b, const char *name, char fmt, const idx *shape, int writable,
                  idx *ld)
 {
-    b->ok = 0;
-    int flags = PyBUF_STRIDES | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
-    if (o == Py_None || PyObject_GetBuffer(o, &b->v, flags) < 0) {
-        if (o == Py_None) PyErr_Format(PyExc_ValueError, "%s must not be None", name);
-        else { PyErr_Clear(); PyErr_Format(PyExc_ValueError, "%s: expected a%s array", name,
-                                           writable ? " writable" : "n"); }
+    if (o == Py_None) {
+        b->ok = 0;
+        PyErr_Format(PyExc_ValueError, "%s must not be None", name);
         return -1;
     }
-    b->ok = 1;
-    const char *f = b->v.format ? b->v.format : "B";
-    if (f[0] == '<' || f[0] == '=' || f[0] == '@') f++;
-    if (f[0] != fmt || f[1] != 0 || b->v.ndim != 2) {
-        PyErr_Format(PyExc_ValueError, "%s: expected a 2-D %s array", name,
-                     fmt == 'f' ? "float32" : "float64");
-        return -1;
-    }
-    for (int k = 0; k < 2; k++)
-        if (shape[k] >= 0 && b->v.shape[k] != shape[k]) {
-            PyErr_Format(PyExc_ValueError, "%s: expected size %zd on axis %d, got %zd",
-                         name, shape[k], k, b->v.shape[k]);
-            return -1;
-        }
+    if (get_buf(o, b, name, fmt, 2, shape, writable, 1) < 0) return -1;
     idx es = fmt == 'd' ? 8 : 4, s0 = b->v.strides[0], s1 = b->v.strides[1];
     if ((b->v.shape[1] > 1 && s1 != es) || s0 % es || s0 < b->v.shape[1] * es) {
         PyErr_Format(PyExc_ValueError, "%s: rows must be contiguous and not overlap", name);

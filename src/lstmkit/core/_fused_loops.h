@@ -59,7 +59,7 @@ typedef struct {
     idx D, xst, xsb;           /* x[t, b, :] at x + t·xst + b·xsb */
     const float *W_x, *W_h;
     float *db, *dx;
-    float *zl;                 /* inference with x: each thread's z of one chunk, B × 128 */
+    float *zl;                 /* inference: each thread's z of one chunk, B × 128 */
     sched_t S;
     atomic_int go;             /* 0: wait, 1: run, -1: a thread failed to start, return */
 } job_t;
@@ -73,24 +73,7 @@ static int wait_go(job_t *J)
     return g == 1;
 }
 
-/* Step t, units j0 … j0+31: z += h_{t-1}·W_h, the elementwise step, h_t packed for t+1. */
-static void fwd_chunk(job_t *J, idx t, idx j0)
-{
-    idx H = J->H, B = J->B, BH = B * H;
-    float *z = J->act + t * B * 4 * H, *h_prev = J->hs + t * BH;
-    const float *A = J->hr + (t & 1) * BH;                     /* h_{t-1} [⊙ rmask], packed */
-    for (idx u = j0 / 8; u < j0 / 8 + 4; u++)
-        fwd_panel(J->P + u * H * 32, A, B, H, H, z + 8 * u, 0);
-    float *c_prev = J->cs + (J->cache ? t : (t & 1)) * BH;
-    float *c_t = J->cs + (J->cache ? t + 1 : ((t + 1) & 1)) * BH;
-    float *tc = J->tcs + (J->cache ? t : 0) * BH;
-    fwd_rows_f32(B, H, j0, j0 + 32, z, 4 * H, H, NULL, J->bias, c_prev, c_t, tc, h_prev, h_prev + BH,
-                 J->mask ? J->mask + t * B : NULL);
-    /* ping-pong buffers: step t+1 chunks start only when every step-t chunk is done */
-    pack_cols(h_prev + BH, H, B, H, j0, j0 + 32, 0, J->rmask, J->hr + ((t + 1) & 1) * BH);
-}
-
-/* Step t, units j0 … j0+31, with x given (what lstm_forward always does):
+/* Step t, units j0 … j0+31:
  *     z_t[:, chunk] = [x_t, h_{t-1}] · [W_x; W_h][:, chunk]     (one GEMM, K = D + H)
  * then the elementwise step, then h_t's 32 columns and a share of x_{t+1}'s columns are
  * packed for step t+1. Training writes z_t straight into act[t] (kept for backward);
@@ -98,7 +81,7 @@ static void fwd_chunk(job_t *J, idx t, idx j0)
  * of size T·B·4H exists. Measured against computing x·W_x for a window of steps first
  * and adding h·W_h in the loop: inference at medium 71–73 → 59–65 ms, training forward
  * 72.5 → 68.1 ms (same process, interleaved), large and small the same. */
-static void fwd_chunk_fused(job_t *J, idx t, idx j0, int tid)
+static void fwd_chunk(job_t *J, idx t, idx j0, int tid)
 {
     idx H = J->H, B = J->B, D = J->D, K = D + H, BH = B * H;
     const float *A = J->hr + (t & 1) * B * K;                  /* [x_t, h_{t-1}], packed */
@@ -133,21 +116,16 @@ static void *fwd_worker(void *p)
     if (!wait_go(J)) return NULL;
     idx H = J->H, D = J->D;
     long nc = H / 32, base = 0, c;
-    while ((c = claim(&J->S, 0, nc)) >= 0) {                  /* pack the weights: 32 units */
-        if (J->x) {                       /* one panel set [W_x; W_h], (D+H) × 32 each */
-            pack_fwd(J->W_x, D, H, 4 * c, 4 * c + 4, (float *)J->P, D + H, 0);
-            pack_fwd(J->W_h, H, H, 4 * c, 4 * c + 4, (float *)J->P, D + H, D);
-        } else {                          /* act holds x·W_x already: W_h alone */
-            pack_fwd(J->W_h, H, H, 4 * c, 4 * c + 4, (float *)J->P, H, 0);
-        }
+    while ((c = claim(&J->S, 0, nc)) >= 0) {       /* pack [W_x; W_h], (D+H) × 32: 32 units */
+        pack_fwd(J->W_x, D, H, 4 * c, 4 * c + 4, (float *)J->P, D + H, 0);
+        pack_fwd(J->W_h, H, H, 4 * c, 4 * c + 4, (float *)J->P, D + H, D);
         chunk_done(&J->S);
     }
     phase_wait(&J->S, nc);
     base = nc;
     for (idx t = 0; t < J->T; t++) {
         while ((c = claim(&J->S, base, base + nc)) >= 0) {
-            if (J->x) fwd_chunk_fused(J, t, 32 * c, tid);
-            else fwd_chunk(J, t, 32 * c);
+            fwd_chunk(J, t, 32 * c, tid);
             chunk_done(&J->S);
         }
         base += nc;
@@ -258,8 +236,8 @@ static void run_threads(void *(*worker)(void *), job_t *J)
     for (int k = 1; k < n; k++) pthread_join(th[k], NULL);
 }
 
-/* The forward loop on packed weights; -1 if it cannot run here (caller uses BLAS). */
-/* x (T·B × D) and W_x (D × 4H), if given: act = x·W_x is computed here first. */
+/* The forward loop on packed weights, z_t = [x_t, h_{t-1}]·[W_x; W_h] step by step (x[t, b]
+ * at x + t·xst + b·xsb); -1 if it cannot run here (the caller uses BLAS). */
 static int mk_forward(idx T, idx B, idx H, float *act, const float *W_h, const float *bias,
                       float *hs, float *cs, float *tcs, int cache, const float *mask,
                       const float *rmask, const float *x, idx xst, idx xsb, const float *W_x,
@@ -267,13 +245,13 @@ static int mk_forward(idx T, idx B, idx H, float *act, const float *W_h, const f
 {
     if (!mk_usable(B, H)) return -1;
     int nt = mk_threads(B, H);
-    idx KP = x ? D + H : H;                                    /* rows of a weight panel */
-    float *P = scratch(SCR_W, (size_t)KP * 4 * H * sizeof(float));
-    float *hr = scratch(SCR_STATE, 2 * (size_t)B * KP * sizeof(float));
-    float *zl = x && !cache ? scratch(SCR_Z, (size_t)nt * B * 128 * sizeof(float)) : NULL;
-    if (!P || !hr || (x && !cache && !zl)) return -1;
-    if (x) pack_cols(x, xsb, B, KP, 0, D, 0, NULL, hr);       /* [x_0, h_0 (⊙ rmask)] */
-    pack_cols(hs, H, B, KP, KP - H, KP, KP - H, rmask, hr);
+    idx K = D + H;                                             /* rows of a weight panel */
+    float *P = scratch(SCR_W, (size_t)K * 4 * H * sizeof(float));
+    float *hr = scratch(SCR_STATE, 2 * (size_t)B * K * sizeof(float));
+    float *zl = !cache ? scratch(SCR_Z, (size_t)nt * B * 128 * sizeof(float)) : NULL;
+    if (!P || !hr || (!cache && !zl)) return -1;
+    pack_cols(x, xsb, B, K, 0, D, 0, NULL, hr);                /* [x_0, h_0 (⊙ rmask)] */
+    pack_cols(hs, H, B, K, D, K, D, rmask, hr);
     job_t J = {.T = T, .B = B, .H = H, .cache = cache, .nthreads = nt, .zl = zl,
                .act = act, .hs = hs, .cs = cs, .tcs = tcs, .hr = hr, .mask = mask,
                .rmask = rmask, .P = P, .bias = bias, .x = x, .W_x = W_x, .D = D,

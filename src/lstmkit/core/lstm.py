@@ -175,8 +175,8 @@ def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache, W_x, W_h, need_dx=True, con
     # the big GEMMs, after the loop
     dz2 = dz.reshape(T * B, 4 * H)
     h_in = hs[:T] if cache.rmask is None else hs[:T] * cache.rmask
-    x2, h2 = x.reshape(T * B, D), h_in.reshape(T * B, H)
-    wg = gates.weight_grads_kernel(dt) if x2.flags.c_contiguous and h2.flags.c_contiguous else None
+    x2, h2 = x.reshape(T * B, D), h_in.reshape(T * B, H)    # (reshape copies a strided x)
+    wg = gates.weight_grads_kernel(dt)
     if wg is not None:                                      # both on our threads (see gates)
         dW_x = gates.output_array(out, 0, (D, 4 * H), dt)
         dW_h = gates.output_array(out, 1, (H, 4 * H), dt)

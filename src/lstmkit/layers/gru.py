@@ -47,9 +47,7 @@ class GRU(Recurrent):
         dx, dh0, dW_x, dW_h, db_x, db_h = gru_core.gru_backward(
             dhs, d_final[0], cache, self.params[0], self.params[1], consume=True,
             out=self.grads[:2])
-        for g, v in zip(self.grads, (dW_x, dW_h)):
-            if v is not g:                                  # (written in place when it could)
-                g[...] = v
+        self._store_grads(dW_x, dW_h)
         self.grads[2][0] = db_x
         self.grads[2][1] = db_h
         return dx, [dh0]

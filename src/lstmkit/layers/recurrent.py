@@ -212,6 +212,13 @@ class Recurrent(Layer):
     def _core_backward(self, dhs, d_final, cache):
         raise NotImplementedError
 
+    def _store_grads(self, *values):
+        """Copy the kernel's gradients into self.grads[0], [1], …, unless the kernel wrote
+        them there already (``out=self.grads``)."""
+        for g, v in zip(self.grads, values):
+            if v is not g:
+                g[...] = v
+
     def get_config(self):
         return {**super().get_config(), "units": self.units,
                 "return_sequences": self.return_sequences, "return_state": self.return_state,
@@ -272,9 +279,7 @@ class LSTM(Recurrent):
         dx, dh0, dc0, dW_x, dW_h, db = lstm_core.lstm_backward(
             dhs, d_final[0], d_final[1], cache, self.params[0], self.params[1],
             consume=True, out=self.grads[:3])
-        for g, v in zip(self.grads, (dW_x, dW_h, db)):
-            if v is not g:                                  # (written in place when it could)
-                g[...] = v
+        self._store_grads(dW_x, dW_h, db)
         return dx, [dh0, dc0]
 
     def get_config(self):
