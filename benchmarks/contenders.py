@@ -13,6 +13,7 @@ where it exists, ``train`` (forward + backward, no optimizer step), plus
   helper API (gate order i, o, f, c; W [1, 4H, D], R [1, 4H, H], B [1, 8H]);
   time-major input, inference only.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,10 +21,13 @@ import numpy as np
 
 def make_lstmkit(kind, x, H, L, seed=0):
     from lstmkit import layers
+
     cls = {"LSTM": layers.LSTM, "GRU": layers.GRU}[kind]
-    stack = [cls(H, return_sequences=True, seed=seed + k, name=f"{kind.lower()}{k}") for k in range(L)]
+    stack = [
+        cls(H, return_sequences=True, seed=seed + k, name=f"{kind.lower()}{k}") for k in range(L)
+    ]
     y = x
-    for lay in stack:                                  # build + a first forward
+    for lay in stack:  # build + a first forward
         y = lay.forward(y)
     rng = np.random.default_rng(seed)
     dy = rng.standard_normal(y.shape).astype(np.float32)
@@ -59,6 +63,7 @@ def torch_state_dict(stack):
 
 def make_torch(kind, x, H, L, stack, dy):
     import torch
+
     D = x.shape[2]
     mod = getattr(torch.nn, kind)(D, H, num_layers=L, batch_first=True)
     mod.load_state_dict({k: torch.from_numpy(v) for k, v in torch_state_dict(stack).items()})
@@ -86,7 +91,7 @@ def make_torch(kind, x, H, L, stack, dy):
 
 def _onnx_gates(w, H):
     """(…, 4H) blocks i, f, g, o (ours) → i, o, f, c (ONNX) along the first axis of w.T."""
-    i, f, g, o = (w[k * H:(k + 1) * H] for k in range(4))
+    i, f, g, o = (w[k * H : (k + 1) * H] for k in range(4))
     return np.concatenate([i, o, f, g], axis=0)
 
 
@@ -94,25 +99,31 @@ def make_ort(x, H, L, stack, threads):
     import onnx
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
+
     B, T, D = x.shape
     nodes, inits, prev = [], [], "X"
     for k, lay in enumerate(stack):
         W_x, W_h, b = (np.asarray(p, np.float32) for p in lay.params)
-        W = _onnx_gates(W_x.T, H)[None]                        # (1, 4H, D)
-        R = _onnx_gates(W_h.T, H)[None]                        # (1, 4H, H)
+        W = _onnx_gates(W_x.T, H)[None]  # (1, 4H, D)
+        R = _onnx_gates(W_h.T, H)[None]  # (1, 4H, H)
         Bv = np.concatenate([_onnx_gates(b, H), np.zeros(4 * H, np.float32)])[None]  # (1, 8H)
         for nm, v in ((f"W{k}", W), (f"R{k}", R), (f"B{k}", Bv)):
             inits.append(numpy_helper.from_array(np.ascontiguousarray(v), nm))
-        nodes.append(helper.make_node("LSTM", [prev, f"W{k}", f"R{k}", f"B{k}"], [f"Y{k}"],
-                                      hidden_size=H))
+        nodes.append(
+            helper.make_node("LSTM", [prev, f"W{k}", f"R{k}", f"B{k}"], [f"Y{k}"], hidden_size=H)
+        )
         # Y (T, num_dir=1, B, H) → (T, B, H) for the next layer
         out = "Y" if k == L - 1 else f"X{k + 1}"
         inits.append(numpy_helper.from_array(np.array([1], np.int64), f"ax{k}"))
         nodes.append(helper.make_node("Squeeze", [f"Y{k}", f"ax{k}"], [out]))
         prev = out
     graph = helper.make_graph(
-        nodes, "lstm", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [T, B, D])],
-        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [T, B, H])], initializer=inits)
+        nodes,
+        "lstm",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [T, B, D])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [T, B, H])],
+        initializer=inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
     model.ir_version = min(model.ir_version, 9)
     onnx.checker.check_model(model)
@@ -121,7 +132,7 @@ def make_ort(x, H, L, stack, threads):
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
-    xtm = np.ascontiguousarray(x.transpose(1, 0, 2))            # time-major, prepared once
+    xtm = np.ascontiguousarray(x.transpose(1, 0, 2))  # time-major, prepared once
     last = {}
 
     def fwd():

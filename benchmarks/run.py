@@ -27,6 +27,7 @@ each call).
 
 Writes DIR/results.md and DIR/results.json (DIR defaults to benchmarks/).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,7 +46,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-SHAPES = {   # name: (T, B, D, H, layers)
+SHAPES = {  # name: (T, B, D, H, layers)
     "tiny": (50, 16, 32, 64, 1),
     "small": (150, 16, 256, 256, 1),
     "latency": (25, 1, 512, 512, 1),
@@ -61,8 +62,8 @@ def _pin_malloc():
     """Large allocations always mmap'd and unmapped on free (glibc only)."""
     try:
         libc = ctypes.CDLL(None)
-        libc.mallopt(-3, 1 << 17)     # M_MMAP_THRESHOLD (fixing it stops the dynamic growth)
-        libc.mallopt(-1, 1 << 17)     # M_TRIM_THRESHOLD
+        libc.mallopt(-3, 1 << 17)  # M_MMAP_THRESHOLD (fixing it stops the dynamic growth)
+        libc.mallopt(-1, 1 << 17)  # M_TRIM_THRESHOLD
         return True
     except (OSError, AttributeError):
         return False
@@ -83,6 +84,7 @@ def peak_rss_delta(fn):
         while not done.is_set():
             peak[0] = max(peak[0], rss())
             time.sleep(0.0002)
+
     th = threading.Thread(target=sample, daemon=True)
     th.start()
     fn()
@@ -120,10 +122,10 @@ def timeit_interleaved(tasks, reps, warmup, settle=0.0):
             tasks[k]()
     times = {k: [] for k in keys}
     for r in range(reps):
-        order = keys[r % len(keys):] + keys[:r % len(keys)]
+        order = keys[r % len(keys) :] + keys[: r % len(keys)]
         for k in order:
             time.sleep(settle)
-            tasks[k]()                                  # untimed: wakes threads and CPUs
+            tasks[k]()  # untimed: wakes threads and CPUs
             t0 = time.perf_counter()
             tasks[k]()
             times[k].append(time.perf_counter() - t0)
@@ -136,7 +138,7 @@ def gemm_peak(np, n, reps):
     c = np.empty_like(a)
     np.matmul(a, b, out=c)
     t = timeit_interleaved({"g": lambda: np.matmul(a, b, out=c)}, reps, 1)["g"]
-    return 2 * n ** 3 / t / 1e9
+    return 2 * n**3 / t / 1e9
 
 
 def flops_fwd(kind, T, B, D, H, L):
@@ -146,13 +148,19 @@ def flops_fwd(kind, T, B, D, H, L):
 
 def bench_shape(name, kind, shape, reps, warmup, threads, peak, mods, settle):
     import numpy as np
+
     import contenders as C
+
     T, B, D, H, L = shape
     x = np.random.default_rng(1).standard_normal((B, T, D)).astype(np.float32)
     ours = C.make_lstmkit(kind, x, H, L)
     th = C.make_torch(kind, x, H, L, ours["stack"], ours["dy"])
-    tasks = {"lstmkit fwd": ours["fwd"], "torch fwd": th["fwd"],
-             "lstmkit train": ours["train"], "torch train": th["train"]}
+    tasks = {
+        "lstmkit fwd": ours["fwd"],
+        "torch fwd": th["fwd"],
+        "lstmkit train": ours["train"],
+        "torch train": th["train"],
+    }
     ort = None
     if kind == "LSTM" and mods.get("onnxruntime"):
         ort = C.make_ort(x, H, L, ours["stack"], threads)
@@ -164,14 +172,22 @@ def bench_shape(name, kind, shape, reps, warmup, threads, peak, mods, settle):
         diff["ort"] = float(np.abs(ort["out"]() - ours["out"]()).max())
     t = timeit_interleaved(tasks, reps, warmup, settle)
     gf = flops_fwd(kind, T, B, D, H, L) / 1e9
-    row = {"shape": name, "cell": kind, "T": T, "B": B, "D": D, "H": H, "layers": L,
-           "ms": {k: v * 1e3 for k, v in t.items()},
-           "torch/lstmkit fwd": t["torch fwd"] / t["lstmkit fwd"],
-           "torch/lstmkit train": t["torch train"] / t["lstmkit train"],
-           "ort/lstmkit fwd": t["ort fwd"] / t["lstmkit fwd"] if ort else None,
-           "lstmkit fwd GF/s": gf / t["lstmkit fwd"],
-           "lstmkit train GF/s": 3 * gf / t["lstmkit train"],
-           "max_abs_diff": diff}
+    row = {
+        "shape": name,
+        "cell": kind,
+        "T": T,
+        "B": B,
+        "D": D,
+        "H": H,
+        "layers": L,
+        "ms": {k: v * 1e3 for k, v in t.items()},
+        "torch/lstmkit fwd": t["torch fwd"] / t["lstmkit fwd"],
+        "torch/lstmkit train": t["torch train"] / t["lstmkit train"],
+        "ort/lstmkit fwd": t["ort fwd"] / t["lstmkit fwd"] if ort else None,
+        "lstmkit fwd GF/s": gf / t["lstmkit fwd"],
+        "lstmkit train GF/s": 3 * gf / t["lstmkit train"],
+        "max_abs_diff": diff,
+    }
     row["fwd frac peak"] = row["lstmkit fwd GF/s"] / peak
     row["train frac peak"] = row["lstmkit train GF/s"] / peak
     return row
@@ -188,16 +204,18 @@ def memory_shape(name, kind, threads):
     the allocator setting more than the LSTM.
     """
     import numpy as np
-    from threadpoolctl import threadpool_limits
     import torch
+    from threadpoolctl import threadpool_limits
+
     import contenders as C
+
     torch.set_num_threads(threads)
     T, B, D, H, L = SHAPES[name]
     x = np.random.default_rng(1).standard_normal((B, T, D)).astype(np.float32)
     with threadpool_limits(threads):
         ours = C.make_lstmkit(kind, x, H, L)
         th = C.make_torch(kind, x, H, L, ours["stack"], ours["dy"])
-        for fn in (ours["train"], th["train"]):   # warm: first-call allocations, lazy init
+        for fn in (ours["train"], th["train"]):  # warm: first-call allocations, lazy init
             fn()
         # an inference forward first: lstmkit layers keep the last training cache until
         # the next backward, and it must not sit in the baseline
@@ -206,17 +224,31 @@ def memory_shape(name, kind, threads):
         ours["fwd"]()
         ours_rss = peak_rss_delta(ours["train"])
         torch_rss = peak_rss_delta(th["train"])
-    return {"lstmkit tracemalloc": mem_tm / 2 ** 20, "lstmkit RSS delta": ours_rss / 2 ** 20,
-            "torch RSS delta": torch_rss / 2 ** 20}
+    return {
+        "lstmkit tracemalloc": mem_tm / 2**20,
+        "lstmkit RSS delta": ours_rss / 2**20,
+        "torch RSS delta": torch_rss / 2**20,
+    }
 
 
 def memory_rows(rows, threads):
     """Fill row["mem MB"] for every row, each measured in a fresh process."""
     import subprocess
+
     for row in rows:
         print(f"[bench] memory {row['shape']} {row['cell']}", file=sys.stderr, flush=True)
-        out = subprocess.run([sys.executable, __file__, "--memory", f"{row['shape']}:{row['cell']}",
-                              "--threads", str(threads)], capture_output=True, text=True)
+        out = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--memory",
+                f"{row['shape']}:{row['cell']}",
+                "--threads",
+                str(threads),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if out.returncode != 0:
             raise RuntimeError(f"memory run for {row['shape']} failed:\n{out.stderr[-2000:]}")
         row["mem MB"] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -226,21 +258,33 @@ def environment(threads, np, mods):
     info = {"python": platform.python_version(), "numpy": np.__version__, "threads": threads}
     try:
         with open("/proc/cpuinfo") as f:
-            info["cpu"] = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
+            info["cpu"] = next(
+                ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")
+            )
     except (OSError, StopIteration):
         info["cpu"] = platform.processor()
     info["cpus"] = os.cpu_count()
     for m in ("torch", "onnxruntime"):
         info[m] = getattr(mods.get(m), "__version__", "not installed")
     from threadpoolctl import threadpool_info
-    info["blas"] = [{k: d.get(k) for k in ("internal_api", "version", "architecture",
-                                          "num_threads", "filepath")} for d in threadpool_info()]
-    info["env"] = {k: os.environ.get(k, "(unset)") for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+
+    info["blas"] = [
+        {
+            k: d.get(k)
+            for k in ("internal_api", "version", "architecture", "num_threads", "filepath")
+        }
+        for d in threadpool_info()
+    ]
+    info["env"] = {
+        k: os.environ.get(k, "(unset)") for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+    }
     from lstmkit.core import gates
+
     ext = gates.extension_available() and os.environ.get("LSTMKIT_NO_EXT", "") in ("", "0")
     info["lstmkit kernel"] = "compiled (_fused)" if ext else "NumPy"
     if ext:
         from lstmkit.core import _fused
+
         bi = _fused.blas_info()
         info["lstmkit loop"] = f"C, gemm from {Path(bi[0]).name}" if bi else "Python"
     return info
@@ -252,38 +296,74 @@ def fmt(v, nd=1):
 
 def to_markdown(res):
     e = res["env"]
-    lines = ["# lstmkit vs PyTorch vs ONNX Runtime (CPU, float32)", "",
-             f"Generated by `benchmarks/run.py` on {res['date']} (one run, all numbers from it).", "",
-             f"- CPU: {e['cpu']} ({e['cpus']} logical CPUs); threads for everyone: {e['threads']}",
-             f"- Python {e['python']}, numpy {e['numpy']}, torch {e['torch']}, onnxruntime {e['onnxruntime']}",
-             f"- lstmkit kernel: {e['lstmkit kernel']}; time loop: {e.get('lstmkit loop', 'Python')}",
-             f"- OPENBLAS_CORETYPE={e['env']['OPENBLAS_CORETYPE']}, "
-             f"OPENBLAS_L2_SIZE={e['env']['OPENBLAS_L2_SIZE']}"]
+    lines = [
+        "# lstmkit vs PyTorch vs ONNX Runtime (CPU, float32)",
+        "",
+        f"Generated by `benchmarks/run.py` on {res['date']} (one run, all numbers from it).",
+        "",
+        f"- CPU: {e['cpu']} ({e['cpus']} logical CPUs); threads for everyone: {e['threads']}",
+        f"- Python {e['python']}, numpy {e['numpy']}, torch {e['torch']}, onnxruntime {e['onnxruntime']}",
+        f"- lstmkit kernel: {e['lstmkit kernel']}; time loop: {e.get('lstmkit loop', 'Python')}",
+        f"- OPENBLAS_CORETYPE={e['env']['OPENBLAS_CORETYPE']}, "
+        f"OPENBLAS_L2_SIZE={e['env']['OPENBLAS_L2_SIZE']}",
+    ]
     for b in e["blas"]:
-        lines.append(f"- threadpoolctl: {b['internal_api']} {b['version'] or ''} "
-                     f"(kernel {b['architecture'] or '—'}, {b['num_threads']} threads) "
-                     f"`{Path(b['filepath']).name}`")
-    lines += [f"- measured fp32 GEMM peak (NumPy 2048³): {res['gemm_peak_gflops']:.0f} GFLOP/s",
-              f"- median of {res['reps']} interleaved reps after {res['warmup']} warm-up, "
-              f"{res['settle']} s idle, then one untimed call, before each timed call (a call in a "
-             f"steady stream; see `timeit_interleaved`); ratios > 1 mean lstmkit is faster", ""]
-    hdr = ["shape", "T,B,D,H ×L", "ours fwd ms", "torch fwd ms", "ORT fwd ms", "torch/ours fwd",
-           "ORT/ours fwd", "ours train ms", "torch train ms", "torch/ours train",
-           "fwd GF/s", "fwd % peak", "train GF/s", "train % peak",
-           "ours MB (tracemalloc)", "ours RSS Δ MB", "torch RSS Δ MB", "max |Δy| torch/ORT"]
+        lines.append(
+            f"- threadpoolctl: {b['internal_api']} {b['version'] or ''} "
+            f"(kernel {b['architecture'] or '—'}, {b['num_threads']} threads) "
+            f"`{Path(b['filepath']).name}`"
+        )
+    lines += [
+        f"- measured fp32 GEMM peak (NumPy 2048³): {res['gemm_peak_gflops']:.0f} GFLOP/s",
+        f"- median of {res['reps']} interleaved reps after {res['warmup']} warm-up, "
+        f"{res['settle']} s idle, then one untimed call, before each timed call (a call in a "
+        f"steady stream; see `timeit_interleaved`); ratios > 1 mean lstmkit is faster",
+        "",
+    ]
+    hdr = [
+        "shape",
+        "T,B,D,H ×L",
+        "ours fwd ms",
+        "torch fwd ms",
+        "ORT fwd ms",
+        "torch/ours fwd",
+        "ORT/ours fwd",
+        "ours train ms",
+        "torch train ms",
+        "torch/ours train",
+        "fwd GF/s",
+        "fwd % peak",
+        "train GF/s",
+        "train % peak",
+        "ours MB (tracemalloc)",
+        "ours RSS Δ MB",
+        "torch RSS Δ MB",
+        "max |Δy| torch/ORT",
+    ]
     lines += ["| " + " | ".join(hdr) + " |", "|" + "---|" * len(hdr)]
     for r in res["rows"]:
         ms, mem, d = r["ms"], r["mem MB"], r["max_abs_diff"]
         name = r["shape"] if r["cell"] == "LSTM" else f"{r['shape']} (GRU)"
-        cells = [name, f"{r['T']},{r['B']},{r['D']},{r['H']} ×{r['layers']}",
-                 fmt(ms["lstmkit fwd"], 2), fmt(ms["torch fwd"], 2), fmt(ms.get("ort fwd"), 2),
-                 fmt(r["torch/lstmkit fwd"], 2), fmt(r["ort/lstmkit fwd"], 2),
-                 fmt(ms["lstmkit train"], 2), fmt(ms["torch train"], 2),
-                 fmt(r["torch/lstmkit train"], 2), fmt(r["lstmkit fwd GF/s"]),
-                 fmt(100 * r["fwd frac peak"], 0), fmt(r["lstmkit train GF/s"]),
-                 fmt(100 * r["train frac peak"], 0), fmt(mem["lstmkit tracemalloc"]),
-                 fmt(mem["lstmkit RSS delta"]), fmt(mem["torch RSS delta"]),
-                 " / ".join(f"{d[k]:.1e}" for k in ("torch", "ort") if k in d)]
+        cells = [
+            name,
+            f"{r['T']},{r['B']},{r['D']},{r['H']} ×{r['layers']}",
+            fmt(ms["lstmkit fwd"], 2),
+            fmt(ms["torch fwd"], 2),
+            fmt(ms.get("ort fwd"), 2),
+            fmt(r["torch/lstmkit fwd"], 2),
+            fmt(r["ort/lstmkit fwd"], 2),
+            fmt(ms["lstmkit train"], 2),
+            fmt(ms["torch train"], 2),
+            fmt(r["torch/lstmkit train"], 2),
+            fmt(r["lstmkit fwd GF/s"]),
+            fmt(100 * r["fwd frac peak"], 0),
+            fmt(r["lstmkit train GF/s"]),
+            fmt(100 * r["train frac peak"], 0),
+            fmt(mem["lstmkit tracemalloc"]),
+            fmt(mem["lstmkit RSS delta"]),
+            fmt(mem["torch RSS delta"]),
+            " / ".join(f"{d[k]:.1e}" for k in ("torch", "ort") if k in d),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", *res.get("notes", [])]
     return "\n".join(lines) + "\n"
@@ -294,9 +374,15 @@ def main(argv=None):
     ap.add_argument("--shapes", default=",".join(SHAPES), help=f"comma list of {', '.join(SHAPES)}")
     ap.add_argument("--reps", type=int, default=7, help="timed repetitions per contender (≥ 5)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--quick", action="store_true", help="3 reps, 1 warm-up, small GEMM for the peak")
-    ap.add_argument("--settle", type=float, default=0.12,
-                    help="seconds of idle before each timed call (lets other pools' threads sleep)")
+    ap.add_argument(
+        "--quick", action="store_true", help="3 reps, 1 warm-up, small GEMM for the peak"
+    )
+    ap.add_argument(
+        "--settle",
+        type=float,
+        default=0.12,
+        help="seconds of idle before each timed call (lets other pools' threads sleep)",
+    )
     ap.add_argument("--out", default=str(HERE), help="directory for results.md and results.json")
     ap.add_argument("--memory", metavar="SHAPE:CELL", help=argparse.SUPPRESS)  # (memory_rows)
     args = ap.parse_args(argv)
@@ -313,6 +399,7 @@ def main(argv=None):
 
     import numpy as np
     from threadpoolctl import threadpool_limits
+
     mods = {}
     for m in ("torch", "onnxruntime"):
         try:
@@ -330,45 +417,81 @@ def main(argv=None):
         rows = []
         for name in names:
             print(f"[bench] {name} {SHAPES[name]}", file=sys.stderr, flush=True)
-            rows.append(bench_shape(name, "LSTM", SHAPES[name], reps, warmup, args.threads, peak, mods,
-                                    args.settle))
+            rows.append(
+                bench_shape(
+                    name, "LSTM", SHAPES[name], reps, warmup, args.threads, peak, mods, args.settle
+                )
+            )
             if name in GRU_SHAPES:
                 try:
                     from lstmkit.layers import GRU  # noqa: F401
                 except ImportError:
                     notes.append("GRU row skipped: lstmkit.layers.GRU is not importable.")
                 else:
-                    rows.append(bench_shape(name, "GRU", SHAPES[name], reps, warmup, args.threads,
-                                            peak, mods, args.settle))
+                    rows.append(
+                        bench_shape(
+                            name,
+                            "GRU",
+                            SHAPES[name],
+                            reps,
+                            warmup,
+                            args.threads,
+                            peak,
+                            mods,
+                            args.settle,
+                        )
+                    )
         env = environment(args.threads, np, mods)
-    memory_rows(rows, args.threads)               # each in a fresh process (see memory_shape)
+    memory_rows(rows, args.threads)  # each in a fresh process (see memory_shape)
     pinned = all(r["mem MB"].pop("pinned") for r in rows)
     if not mods["onnxruntime"]:
         notes.append("ONNX Runtime not installed: ORT columns empty.")
-    notes.append("ORT gets its input time-major, transposed once outside the timing "
-                 "(ONNX LSTM layout 0); lstmkit and torch take (batch, time, features).")
+    notes.append(
+        "ORT gets its input time-major, transposed once outside the timing "
+        "(ONNX LSTM layout 0); lstmkit and torch take (batch, time, features)."
+    )
     notes.append("Training = forward + backward with dx, no optimizer step; flops ≈ 3 × forward.")
-    notes.append("% peak is against NumPy's own sgemm (2048³, same threads). lstmkit's packed "
-                 "microkernel runs faster than that sgemm on some CPUs, so it can come near 100.")
-    arch = ", ".join(str(b.get("architecture")) for b in env["blas"] if b.get("internal_api") == "openblas")
+    notes.append(
+        "% peak is against NumPy's own sgemm (2048³, same threads). lstmkit's packed "
+        "microkernel runs faster than that sgemm on some CPUs, so it can come near 100."
+    )
+    arch = ", ".join(
+        str(b.get("architecture")) for b in env["blas"] if b.get("internal_api") == "openblas"
+    )
     if "OPENBLAS_CORETYPE" not in os.environ:
-        notes.append(f"OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE were unset for this run (`make bench` does "
-                     f"that): OpenBLAS chose its kernel itself ({arch}). Tests and CI keep them set.")
+        notes.append(
+            f"OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE were unset for this run (`make bench` does "
+            f"that): OpenBLAS chose its kernel itself ({arch}). Tests and CI keep them set."
+        )
     else:
-        notes.append(f"OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} pins OpenBLAS to the {arch} "
-                     "kernel; `make bench` unsets it for the benchmark only.")
+        notes.append(
+            f"OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} pins OpenBLAS to the {arch} "
+            "kernel; `make bench` unsets it for the benchmark only."
+        )
     if not pinned:
         notes.append("mallopt unavailable: RSS deltas may understate (reused heap).")
     else:
-        notes.append("Times were taken under glibc's default allocator settings; memory afterwards, "
-                     "in a fresh process per shape with the mmap threshold pinned so RSS deltas "
-                     "are meaningful.")
+        notes.append(
+            "Times were taken under glibc's default allocator settings; memory afterwards, "
+            "in a fresh process per shape with the mmap threshold pinned so RSS deltas "
+            "are meaningful."
+        )
     load1 = os.getloadavg()
-    notes.append(f"Machine load average (1 min) at start / end: {load0[0]:.1f} / {load1[0]:.1f} "
-                 f"on {os.cpu_count()} CPUs (other jobs share this machine; above ~{os.cpu_count()} "
-                 "every multi-threaded contender loses time waiting for its threads).")
-    res = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "env": env,
-           "reps": reps, "warmup": warmup, "settle": args.settle, "gemm_peak_gflops": peak, "rows": rows, "notes": notes}
+    notes.append(
+        f"Machine load average (1 min) at start / end: {load0[0]:.1f} / {load1[0]:.1f} "
+        f"on {os.cpu_count()} CPUs (other jobs share this machine; above ~{os.cpu_count()} "
+        "every multi-threaded contender loses time waiting for its threads)."
+    )
+    res = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "env": env,
+        "reps": reps,
+        "warmup": warmup,
+        "settle": args.settle,
+        "gemm_peak_gflops": peak,
+        "rows": rows,
+        "notes": notes,
+    }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(res, indent=1))

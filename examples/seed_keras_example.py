@@ -18,6 +18,7 @@ Needs scikit-learn: pip install 'lstmkit[examples]'.
 
     python examples/seed_keras_example.py            # 10 epochs, prints test accuracy
 """
+
 import sys
 
 from lstmkit import LSTM, Dense, Sequential
@@ -28,12 +29,10 @@ def main(epochs=10, verbose=1):
     (x_train, y_train), (x_test, y_test) = digits_sequences()
 
     # --- the seed's program ---------------------------------------------------
-    model = Sequential([
-        LSTM(128, return_sequences=True),
-        LSTM(64),
-        Dense(10, activation='softmax')
-    ])
-    model.compile(optimizer='adam', loss='categorical_crossentropy', metrics=['accuracy'])
+    model = Sequential(
+        [LSTM(128, return_sequences=True), LSTM(64), Dense(10, activation="softmax")]
+    )
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     model.fit(x_train, y_train, epochs=epochs, batch_size=32, verbose=verbose)
     # ---------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ network shows up as a console error rather than a silent download.
 A test is skipped — with the reason — only when Chromium or selenium is not
 installed or the browser cannot start; any failure after start-up fails the test.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -40,9 +41,16 @@ CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 CHROMEDRIVER_CANDIDATES = ("/usr/bin/chromedriver",)
 
 CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--hide-scrollbars",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
 )
 
 
@@ -97,10 +105,12 @@ class Browser:
     # --------------------------------------------------------------- reading
     def find(self, css: str):
         from selenium.webdriver.common.by import By
+
         return self.driver.find_element(By.CSS_SELECTOR, css)
 
     def find_all(self, css: str) -> list:
         from selenium.webdriver.common.by import By
+
         return self.driver.find_elements(By.CSS_SELECTOR, css)
 
     def text(self, css: str) -> str:
@@ -117,6 +127,7 @@ class Browser:
     def select(self, css: str, value: str) -> None:
         """Choose the option with ``value`` in a <select> (fires its change event)."""
         from selenium.webdriver.support.ui import Select
+
         Select(self.find(css)).select_by_value(str(value))
 
     def screenshot(self, path=None) -> bytes:

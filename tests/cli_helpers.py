@@ -1,4 +1,5 @@
 """Shared by the test_cli_* files: run the CLI in-process and split what it printed."""
+
 from lstmkit.cli import main
 
 
@@ -6,7 +7,7 @@ def run_cli(capsys, *argv):
     """→ (exit code, stdout, stderr) of ``lstmkit argv…`` run in this process."""
     try:
         rc = main([str(a) for a in argv])
-    except SystemExit as e:                 # argparse's own errors and --help
+    except SystemExit as e:  # argparse's own errors and --help
         rc = e.code
     out, err = capsys.readouterr()
     return rc, out, err

@@ -3,9 +3,9 @@
 Numbers come from `make bench`, not from here: this only checks the plumbing
 (three contenders built on the same weights, the table's columns, the JSON).
 """
+
 import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,13 +26,25 @@ def _load_harness():
 
 def test_harness_runs_tiny_and_writes_table(tmp_path, capsys):
     run = _load_harness()
-    rc = run.main(["--shapes", "tiny", "--quick", "--threads", "1", "--settle", "0",
-                   "--out", str(tmp_path)])
+    rc = run.main(
+        ["--shapes", "tiny", "--quick", "--threads", "1", "--settle", "0", "--out", str(tmp_path)]
+    )
     assert rc == 0
     md = (tmp_path / "results.md").read_text()
-    for col in ("ours fwd ms", "torch fwd ms", "ORT fwd ms", "torch/ours fwd", "ORT/ours fwd",
-                "ours train ms", "torch train ms", "torch/ours train", "fwd GF/s", "fwd % peak",
-                "ours MB (tracemalloc)", "torch RSS Δ MB"):
+    for col in (
+        "ours fwd ms",
+        "torch fwd ms",
+        "ORT fwd ms",
+        "torch/ours fwd",
+        "ORT/ours fwd",
+        "ours train ms",
+        "torch train ms",
+        "torch/ours train",
+        "fwd GF/s",
+        "fwd % peak",
+        "ours MB (tracemalloc)",
+        "torch RSS Δ MB",
+    ):
         assert f"| {col} |" in md, col
     assert "| tiny | 50,16,32,64 ×1 |" in md
     assert "CPU:" in md and "GEMM peak" in md

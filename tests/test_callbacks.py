@@ -1,18 +1,27 @@
 """Callbacks: EarlyStopping, ReduceLROnPlateau, TerminateOnNaN, CSVLogger, ModelCheckpoint, verbose."""
+
 import csv
 
 import numpy as np
 import pytest
 
 from lstmkit import LSTM, Dense, Sequential, load_model
-from lstmkit.callbacks import (Callback, CSVLogger, EarlyStopping, ModelCheckpoint,
-                               ReduceLROnPlateau, TerminateOnNaN)
+from lstmkit.callbacks import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
+    TerminateOnNaN,
+)
 
 
 def _data(n=32):
     rng = np.random.default_rng(0)
-    return (rng.standard_normal((n, 4, 2)).astype(np.float32),
-            rng.standard_normal((n, 1)).astype(np.float32))
+    return (
+        rng.standard_normal((n, 4, 2)).astype(np.float32),
+        rng.standard_normal((n, 1)).astype(np.float32),
+    )
 
 
 def _model(opt="sgd"):
@@ -40,13 +49,13 @@ def test_early_stopping_restores_best_weights():
     es = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
     h = m.fit(x, y, epochs=8, batch_size=8, verbose=0, callbacks=[s, es])
     assert len(h.history["loss"]) == 5 and es.stopped_epoch == 4 and es.best_epoch == 2
-    assert np.array_equal(m.flat_params, s.weights[2])          # best epoch's weights are back
+    assert np.array_equal(m.flat_params, s.weights[2])  # best epoch's weights are back
     assert not np.array_equal(s.weights[4], s.weights[2])
     m2 = _model()
     es2 = EarlyStopping(monitor="val_loss", patience=2)
     s2 = Script([3.0, 2.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
     m2.fit(x, y, epochs=8, batch_size=8, verbose=0, callbacks=[s2, es2])
-    assert np.array_equal(m2.flat_params, s2.weights[-1])       # without restore: last weights
+    assert np.array_equal(m2.flat_params, s2.weights[-1])  # without restore: last weights
 
 
 def test_reduce_lr_on_plateau():
@@ -64,7 +73,7 @@ def test_reduce_lr_on_plateau():
 
 def test_terminate_on_nan():
     x, y = _data()
-    x[9, 1, 0] = np.nan                                          # in the second batch (no shuffle)
+    x[9, 1, 0] = np.nan  # in the second batch (no shuffle)
     m = _model()
     h = m.fit(x, y, epochs=3, batch_size=8, verbose=0, shuffle=False, callbacks=[TerminateOnNaN()])
     # the NaN batch is not applied: the weights stay those after the first batch
@@ -78,8 +87,9 @@ def test_csv_logger(tmp_path):
     m = _model()
     m.compile("adam", "mse", metrics=["mae"])
     path = tmp_path / "log.csv"
-    h = m.fit(x, y, epochs=3, batch_size=8, verbose=0, validation_split=0.25,
-              callbacks=[CSVLogger(path)])
+    h = m.fit(
+        x, y, epochs=3, batch_size=8, verbose=0, validation_split=0.25, callbacks=[CSVLogger(path)]
+    )
     rows = list(csv.reader(open(path)))
     assert rows[0] == ["epoch", "loss", "mae", "val_loss", "val_mae"]
     assert len(rows) == 4 and [r[0] for r in rows[1:]] == ["0", "1", "2"]
@@ -91,11 +101,12 @@ def test_model_checkpoint_best_only(tmp_path):
     x, y = _data()
     m = _model("adam")
     s = Script([3.0, 2.0, 2.5, 1.0])
-    mc = ModelCheckpoint(str(tmp_path / "m-{epoch}.safetensors"), monitor="val_loss",
-                         save_best_only=True)
+    mc = ModelCheckpoint(
+        str(tmp_path / "m-{epoch}.safetensors"), monitor="val_loss", save_best_only=True
+    )
     m.fit(x, y, epochs=4, batch_size=8, verbose=0, callbacks=[s, mc])
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["m-1.safetensors", "m-2.safetensors", "m-4.safetensors"]   # not epoch 3
+    assert names == ["m-1.safetensors", "m-2.safetensors", "m-4.safetensors"]  # not epoch 3
     back = load_model(tmp_path / "m-4.safetensors")
     assert np.array_equal(back.flat_params, s.weights[3])
     assert not any(n.endswith(".tmp") for n in names)
@@ -109,8 +120,12 @@ def test_verbose_modes(capsys):
     assert out.out == "" and out.err == ""
     m.fit(x, y, epochs=2, batch_size=8, verbose=2, validation_split=0.25)
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 2 and lines[0].startswith("Epoch 1/2") and "loss:" in lines[0] \
+    assert (
+        len(lines) == 2
+        and lines[0].startswith("Epoch 1/2")
+        and "loss:" in lines[0]
         and "val_loss:" in lines[1]
+    )
     m.fit(x, y, epochs=2, batch_size=8, verbose=1)
     out = capsys.readouterr().out
     assert "Epoch 1/2" in out and "Epoch 2/2" in out and "loss:" in out and "4/4" in out

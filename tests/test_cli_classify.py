@@ -1,5 +1,6 @@
 """`lstmkit classify train|predict` in-process: time series and text on small slices of the
 bundled data, bad input, and end-to-end runs on the full bundled sets."""
+
 import csv
 import gzip
 import io
@@ -22,7 +23,7 @@ def _vowels(tmp_path, n_utt=60, drop=None, relabel=False):
     rows = _rows("vowels")
     head, body = rows[0], rows[1:]
     keep = sorted({r[0] for r in body})
-    keep = set(keep[:n_utt // 2] + keep[-n_utt // 2:])          # some train, some test
+    keep = set(keep[: n_utt // 2] + keep[-n_utt // 2 :])  # some train, some test
     p = tmp_path / "vowels.csv"
     with open(p, "w", newline="") as f:
         w = csv.writer(f)
@@ -41,15 +42,26 @@ def _austen(tmp_path, n=300, blank=False):
     with open(p, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["text", "label"])
-        for t, lab in rows[1:n + 1]:
+        for t, lab in rows[1 : n + 1]:
             w.writerow(["" if blank else t, lab])
     return p
 
 
 def test_classify_series_train_and_predict(tmp_path, capsys):
     out = tmp_path / "out"
-    rc, stdout, _ = run_cli(capsys, "classify", "train", _vowels(tmp_path), "--id", "utterance",
-                            "--label", "speaker", "--out", out, *QUICK)
+    rc, stdout, _ = run_cli(
+        capsys,
+        "classify",
+        "train",
+        _vowels(tmp_path),
+        "--id",
+        "utterance",
+        "--label",
+        "speaker",
+        "--out",
+        out,
+        *QUICK,
+    )
     assert rc == 0, stdout
     m = json.loads((out / "metrics.json").read_text())
     cm = m["confusion_matrix"]
@@ -58,8 +70,15 @@ def test_classify_series_train_and_predict(tmp_path, capsys):
     for f in ("confusion.png", "predictions.csv", "model.safetensors", "model.json"):
         assert (out / f).stat().st_size > 0
     assert "confusion matrix" in stdout and "precision" in stdout
-    rc, stdout, _ = run_cli(capsys, "classify", "predict", out, _vowels(tmp_path, drop="speaker"),
-                            "--out", tmp_path / "pred")
+    rc, stdout, _ = run_cli(
+        capsys,
+        "classify",
+        "predict",
+        out,
+        _vowels(tmp_path, drop="speaker"),
+        "--out",
+        tmp_path / "pred",
+    )
     assert rc == 0, stdout
     pred = list(csv.reader(open(tmp_path / "pred" / "predictions.csv")))
     assert len(pred) == 61 and all(r[2] in m["classes"] for r in pred[1:])
@@ -81,8 +100,9 @@ def test_classify_text_directory_input(tmp_path, capsys):
         d = tmp_path / "texts" / label.replace(" ", "_")
         d.mkdir(parents=True, exist_ok=True)
         (d / f"{k}.txt").write_text(text)
-    rc, stdout, _ = run_cli(capsys, "classify", "train", tmp_path / "texts", "--out",
-                            tmp_path / "o", *QUICK)
+    rc, stdout, _ = run_cli(
+        capsys, "classify", "train", tmp_path / "texts", "--out", tmp_path / "o", *QUICK
+    )
     assert rc == 0, stdout
     m = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert m["n_test"] == 12 and set(m["classes"]) == {r[1].replace(" ", "_") for r in rows[:60]}
@@ -102,20 +122,41 @@ def test_classify_series_directory_input(tmp_path, capsys):
             w = csv.writer(f)
             w.writerow(head[2:14])
             w.writerows(r[2:14] for r in rs)
-    rc, stdout, _ = run_cli(capsys, "classify", "train", tmp_path / "seqs", "--out",
-                            tmp_path / "o", *QUICK)
+    rc, stdout, _ = run_cli(
+        capsys, "classify", "train", tmp_path / "seqs", "--out", tmp_path / "o", *QUICK
+    )
     assert rc == 0, stdout
     meta = json.loads((tmp_path / "o" / "model.json").read_text())
     assert meta["kind"] == "series" and meta["features"] == head[2:14]
     assert "80 sequences" in stdout
 
 
-@pytest.mark.parametrize("case", ["missing_file", "missing_column", "non_numeric", "empty_text",
-                                  "two_labels", "other_task_model", "unwritable_out",
-                                  "one_class"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing_file",
+        "missing_column",
+        "non_numeric",
+        "empty_text",
+        "two_labels",
+        "other_task_model",
+        "unwritable_out",
+        "one_class",
+    ],
+)
 def test_classify_bad_input(tmp_path, capsys, case):
-    args = ["classify", "train", _vowels(tmp_path), "--id", "utterance", "--label", "speaker",
-            "--out", tmp_path / "o", *QUICK]
+    args = [
+        "classify",
+        "train",
+        _vowels(tmp_path),
+        "--id",
+        "utterance",
+        "--label",
+        "speaker",
+        "--out",
+        tmp_path / "o",
+        *QUICK,
+    ]
     if case == "missing_file":
         args[2], needles = tmp_path / "nope.csv", ["no such file"]
     elif case == "missing_column":
@@ -145,22 +186,33 @@ def test_classify_bad_input(tmp_path, capsys, case):
         needles = ["at least 2 different labels"]
     rc, _, err = run_cli(capsys, *args)
     assert_user_error(rc, err, *needles)
-    assert not (tmp_path / "o").exists() or case == "unwritable_out"    # no output for bad input
+    assert not (tmp_path / "o").exists() or case == "unwritable_out"  # no output for bad input
 
 
 @pytest.mark.slow
 def test_classify_end_to_end_bundled_vowels(tmp_path, capsys):
-    rc, stdout, _ = run_cli(capsys, "classify", "train", "--dataset", "vowels",
-                            "--out", tmp_path / "v", "--quiet")
+    rc, stdout, _ = run_cli(
+        capsys, "classify", "train", "--dataset", "vowels", "--out", tmp_path / "v", "--quiet"
+    )
     assert rc == 0
     m = json.loads((tmp_path / "v" / "metrics.json").read_text())
-    assert m["n_test"] == 370 and m["accuracy"] > 0.9, m["accuracy"]     # 9 classes: chance ≈ 0.11
+    assert m["n_test"] == 370 and m["accuracy"] > 0.9, m["accuracy"]  # 9 classes: chance ≈ 0.11
 
 
 @pytest.mark.slow
 def test_classify_end_to_end_bundled_austen_text(tmp_path, capsys):
-    rc, stdout, _ = run_cli(capsys, "classify", "train", "--dataset", "austen",
-                            "--out", tmp_path / "a", "--quiet", "--epochs", "6")
+    rc, stdout, _ = run_cli(
+        capsys,
+        "classify",
+        "train",
+        "--dataset",
+        "austen",
+        "--out",
+        tmp_path / "a",
+        "--quiet",
+        "--epochs",
+        "6",
+    )
     assert rc == 0
     m = json.loads((tmp_path / "a" / "metrics.json").read_text())
-    assert m["n_test"] == 720 and m["accuracy"] > 0.45, m["accuracy"]   # 3 classes: chance 0.33
+    assert m["n_test"] == 720 and m["accuracy"] > 0.45, m["accuracy"]  # 3 classes: chance 0.33

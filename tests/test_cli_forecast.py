@@ -1,8 +1,8 @@
 """`lstmkit forecast` in-process: a quick run, a saved-model run, bad input, Ctrl-C, and the
 end-to-end runs that show the LSTM beating the naive forecast on three real series."""
+
 import csv
 import json
-import os
 
 import numpy as np
 import pytest
@@ -19,15 +19,27 @@ def _co2_slice(tmp_path, n=200, bad=None):
     with open(p, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["month", "co2", "noise"])
-        for k, (m, v) in enumerate(rows[1:n + 1]):
+        for k, (m, v) in enumerate(rows[1 : n + 1]):
             w.writerow([m, bad if (bad and k == 57) else v, (k * 7919) % 13])
     return p
 
 
 def test_forecast_quick_run_writes_everything(tmp_path, capsys):
     out = tmp_path / "out"
-    rc, stdout, _ = run_cli(capsys, "forecast", _co2_slice(tmp_path), "--target", "co2",
-                            "--horizon", "6", "--covariates", "noise", "--out", out, *QUICK)
+    rc, stdout, _ = run_cli(
+        capsys,
+        "forecast",
+        _co2_slice(tmp_path),
+        "--target",
+        "co2",
+        "--horizon",
+        "6",
+        "--covariates",
+        "noise",
+        "--out",
+        out,
+        *QUICK,
+    )
     assert rc == 0
     for f in ("forecast.csv", "metrics.json", "forecast.png", "model.safetensors", "model.json"):
         assert (out / f).stat().st_size > 0, f
@@ -37,7 +49,7 @@ def test_forecast_quick_run_writes_everything(tmp_path, capsys):
         assert set(v) == {"mae", "rmse", "mase", "smape"} and all(np.isfinite(list(v.values())))
     rows = list(csv.reader(open(out / "forecast.csv")))
     assert rows[0][:2] == ["month", "forecast"] and len(rows) == 7
-    last = list(csv.reader(open(tmp_path / "co2.csv")))[-1][0]          # e.g. "1974-10"
+    last = list(csv.reader(open(tmp_path / "co2.csv")))[-1][0]  # e.g. "1974-10"
     y, m = int(last[:4]), int(last[5:])
     assert rows[1][0] == (f"{y + 1}-01" if m == 12 else f"{y}-{m + 1:02d}")
     assert "naive" in stdout and "seasonal_naive" in stdout and "forecast.png" in stdout
@@ -48,8 +60,9 @@ def test_forecast_from_saved_model_and_refusals(tmp_path, capsys):
     data, out = _co2_slice(tmp_path), tmp_path / "run"
     assert run_cli(capsys, "forecast", data, "--target", "co2", "--out", out, *QUICK)[0] == 0
     first = json.loads((out / "metrics.json").read_text())
-    rc, stdout, _ = run_cli(capsys, "forecast", "--model", out / "model.safetensors", data,
-                            "--out", tmp_path / "again")
+    rc, stdout, _ = run_cli(
+        capsys, "forecast", "--model", out / "model.safetensors", data, "--out", tmp_path / "again"
+    )
     assert rc == 0, stdout
     again = json.loads((tmp_path / "again" / "metrics.json").read_text())
     assert again["lstm"]["mae"] == pytest.approx(first["lstm"]["mae"], rel=1e-5)
@@ -67,8 +80,19 @@ def test_forecast_from_saved_model_and_refusals(tmp_path, capsys):
     assert_user_error(rc, err, "'classify' model", "'forecast'")
 
 
-@pytest.mark.parametrize("case", ["missing_file", "missing_column", "non_numeric", "too_short",
-                                  "unwritable_out", "no_target", "bad_horizon", "garbled_model"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing_file",
+        "missing_column",
+        "non_numeric",
+        "too_short",
+        "unwritable_out",
+        "no_target",
+        "bad_horizon",
+        "garbled_model",
+    ],
+)
 def test_forecast_bad_input(tmp_path, capsys, case):
     data = _co2_slice(tmp_path)
     args = ["forecast", data, "--target", "co2", "--out", tmp_path / "o", *QUICK]
@@ -98,7 +122,7 @@ def test_forecast_bad_input(tmp_path, capsys, case):
     rc, _, err = run_cli(capsys, *args)
     assert_user_error(rc, err, *needles)
     if case != "unwritable_out":
-        assert not (tmp_path / "o").exists()             # nothing is made for bad input
+        assert not (tmp_path / "o").exists()  # nothing is made for bad input
 
 
 def test_forecast_ctrl_c_exits_130_and_keeps_the_model(tmp_path, capsys, monkeypatch):
@@ -112,8 +136,19 @@ def test_forecast_ctrl_c_exits_130_and_keeps_the_model(tmp_path, capsys, monkeyp
 
     monkeypatch.setattr(fc, "epoch_bar", lambda epochs, verbose: Interrupt())
     out = tmp_path / "o"
-    rc, stdout, err = run_cli(capsys, "forecast", _co2_slice(tmp_path), "--target", "co2",
-                              "--out", out, "--epochs", "5", "--units", "8")
+    rc, stdout, err = run_cli(
+        capsys,
+        "forecast",
+        _co2_slice(tmp_path),
+        "--target",
+        "co2",
+        "--out",
+        out,
+        "--epochs",
+        "5",
+        "--units",
+        "8",
+    )
     assert rc == 130 and "interrupted" in err
     assert (out / "model.safetensors").exists() and "interrupted" in stdout
 
@@ -122,8 +157,9 @@ def test_forecast_ctrl_c_exits_130_and_keeps_the_model(tmp_path, capsys, monkeyp
 @pytest.mark.parametrize("name, horizon", [("co2", 12), ("elnino", 12), ("sunspots", 5)])
 def test_forecast_end_to_end_beats_naive_on_real_series(tmp_path, capsys, name, horizon):
     out = tmp_path / name
-    rc, stdout, _ = run_cli(capsys, "forecast", "--dataset", name, "--horizon", horizon,
-                            "--out", out, "--quiet")
+    rc, stdout, _ = run_cli(
+        capsys, "forecast", "--dataset", name, "--horizon", horizon, "--out", out, "--quiet"
+    )
     assert rc == 0, stdout
     m = json.loads((out / "metrics.json").read_text())
     assert m["lstm"]["mase"] < m["naive"]["mase"], m

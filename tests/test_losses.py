@@ -1,4 +1,5 @@
 """Losses and metrics: values and gradients vs finite differences and vs PyTorch."""
+
 import warnings
 
 import numpy as np
@@ -26,7 +27,7 @@ def _data(kind, rng):
         return np.eye(C)[rng.integers(0, C, B)], p
     if kind == "cat_logit":
         y = rng.random((B, C))
-        return y / y.sum(-1, keepdims=True), z                  # soft targets
+        return y / y.sum(-1, keepdims=True), z  # soft targets
     if kind == "sparse_prob":
         p = np.exp(z) / np.exp(z).sum(-1, keepdims=True)
         return rng.integers(0, C, B), p
@@ -80,7 +81,7 @@ def test_gradient_finite_differences(name, loss, kind):
     rng = np.random.default_rng(1)
     y, p = _data(kind, rng)
     if name == "cce":
-        p = p * 1.3                      # un-normalised probabilities exercise the p/Σp part
+        p = p * 1.3  # un-normalised probabilities exercise the p/Σp part
     _, grad = loss.value_and_grad(y, p)
     num = np.zeros_like(p)
     eps = 1e-6
@@ -93,10 +94,15 @@ def test_gradient_finite_differences(name, loss, kind):
     assert np.abs(num - grad).max() < 1e-7
 
 
-@pytest.mark.parametrize("loss", [losses.BinaryCrossentropy(from_logits=True),
-                                  losses.CategoricalCrossentropy(from_logits=True),
-                                  losses.SparseCategoricalCrossentropy(from_logits=True)],
-                         ids=["bce", "cce", "scce"])
+@pytest.mark.parametrize(
+    "loss",
+    [
+        losses.BinaryCrossentropy(from_logits=True),
+        losses.CategoricalCrossentropy(from_logits=True),
+        losses.SparseCategoricalCrossentropy(from_logits=True),
+    ],
+    ids=["bce", "cce", "scce"],
+)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_extreme_logits_are_stable(loss, dtype):
     z = np.array([[1e4, -1e4, 0.0], [-800.0, 800.0, 50.0], [90.0, -90.0, 1.0]], dtype)
@@ -112,9 +118,11 @@ def test_extreme_logits_are_stable(loss, dtype):
     assert np.isfinite(val) and np.all(np.isfinite(grad))
     zt = torch.tensor(z.astype(np.float64))
     yt = torch.tensor(y)
-    want = {losses.BinaryCrossentropy: lambda: F.binary_cross_entropy_with_logits(zt, yt.double()),
-            losses.CategoricalCrossentropy: lambda: F.cross_entropy(zt, yt.double()),
-            losses.SparseCategoricalCrossentropy: lambda: F.cross_entropy(zt, yt)}[type(loss)]()
+    want = {
+        losses.BinaryCrossentropy: lambda: F.binary_cross_entropy_with_logits(zt, yt.double()),
+        losses.CategoricalCrossentropy: lambda: F.cross_entropy(zt, yt.double()),
+        losses.SparseCategoricalCrossentropy: lambda: F.cross_entropy(zt, yt),
+    }[type(loss)]()
     assert val == pytest.approx(float(want), rel=1e-6)
 
 
@@ -169,7 +177,7 @@ def test_metrics():
     acc = metrics.get("accuracy", "categorical_crossentropy")
     acc.update(onehot, yp)
     assert acc.result() == pytest.approx(0.75)
-    sp = metrics.get("accuracy")                        # picked from the shapes: sparse
+    sp = metrics.get("accuracy")  # picked from the shapes: sparse
     sp.update(ids, yp)
     assert sp.result() == pytest.approx(0.75)
     b = metrics.get("accuracy", "binary_crossentropy")
@@ -182,7 +190,7 @@ def test_metrics():
     r.update(y1, p1)
     r.update(y2, p2)
     allv = np.concatenate([p1 - y1, p2 - y2])
-    assert r.result() == pytest.approx(np.sqrt((allv ** 2).mean()))
+    assert r.result() == pytest.approx(np.sqrt((allv**2).mean()))
     m = metrics.get("mae")
     m.update(y1, p1)
     assert m.result() == pytest.approx(np.abs(p1 - y1).mean())

@@ -1,4 +1,5 @@
 """Sequential: flat buffers, gradients, masks, summary counts, fit / evaluate / predict, seeds."""
+
 import numpy as np
 import pytest
 
@@ -30,7 +31,7 @@ def test_whole_model_gradient_lstm_dense_float64():
     m = Sequential([LSTM(4, dtype="float64"), Dense(2, dtype="float64")], seed=1)
     m.compile("sgd", "mse")
     m.build(x.shape[1:])
-    m.flat_params[...] += rng.standard_normal(m.flat_params.size) * 0.3   # non-zero biases too
+    m.flat_params[...] += rng.standard_normal(m.flat_params.size) * 0.3  # non-zero biases too
     assert _fd_check(m, x, y) < 1e-8
 
 
@@ -38,15 +39,26 @@ def test_whole_model_gradient_stacked_softmax_and_masked_embedding():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((3, 4, 2))
     y = np.eye(3)[[0, 2, 1]]
-    m = Sequential([LSTM(3, return_sequences=True, dtype="float64"),
-                    Bidirectional(LSTM(2, dtype="float64")),
-                    Dense(3, activation="softmax", dtype="float64")], seed=2)
+    m = Sequential(
+        [
+            LSTM(3, return_sequences=True, dtype="float64"),
+            Bidirectional(LSTM(2, dtype="float64")),
+            Dense(3, activation="softmax", dtype="float64"),
+        ],
+        seed=2,
+    )
     m.compile("adam", "categorical_crossentropy")
     m.build(x.shape[1:])
     assert _fd_check(m, x, y) < 1e-8
     ids = np.array([[3, 1, 2, 0, 0], [1, 4, 0, 0, 0], [2, 2, 2, 3, 1]])
-    me = Sequential([Embedding(5, 3, mask_zero=True, dtype="float64"), LSTM(3, dtype="float64"),
-                     Dense(1, dtype="float64")], seed=3)
+    me = Sequential(
+        [
+            Embedding(5, 3, mask_zero=True, dtype="float64"),
+            LSTM(3, dtype="float64"),
+            Dense(1, dtype="float64"),
+        ],
+        seed=3,
+    )
     me.compile("sgd", "mse")
     me.build(ids.shape[1:])
     assert _fd_check(me, ids, rng.standard_normal((3, 1))) < 1e-8
@@ -58,11 +70,11 @@ def test_params_live_in_one_flat_buffer():
     flat, gflat = m.flat_params, m.flat_grads
     assert flat.flags.c_contiguous and flat.size == m.count_params() and flat.dtype == np.float32
     for layer in m.layers:
-        for p, g in zip(layer.params, layer.grads):
+        for p, g in zip(layer.params, layer.grads, strict=True):
             assert np.shares_memory(p, flat) and np.shares_memory(g, gflat)
     x = np.random.default_rng(0).standard_normal((2, 5, 4)).astype(np.float32)
     before = m.predict(x)
-    flat *= 0.5                                                # one op changes the whole model
+    flat *= 0.5  # one op changes the whole model
     assert not np.allclose(m.predict(x), before)
     m.compile("adam", "mse")
     m.compute_gradients(x, np.zeros((2, 2), np.float32))
@@ -84,18 +96,22 @@ def test_summary_counts_match_keras(capsys):
     assert f"{lstm1:,}" in out and f"{lstm2:,}" in out and "650" in out
     assert f"Total params: {lstm1 + lstm2 + 650:,}" in out
     assert "(None, 8, 128)" in out and "(None, 64)" in out
-    m2 = Sequential([Embedding(1000, 16), Bidirectional(LSTM(32, return_sequences=True)),
-                     Dense(5)])
+    m2 = Sequential([Embedding(1000, 16), Bidirectional(LSTM(32, return_sequences=True)), Dense(5)])
     m2.build((20,))
-    assert [l.count_params() for l in m2.layers] == [1000 * 16, 2 * 4 * (32 * (16 + 32) + 32),
-                                                     64 * 5 + 5]
+    assert [l.count_params() for l in m2.layers] == [
+        1000 * 16,
+        2 * 4 * (32 * (16 + 32) + 32),
+        64 * 5 + 5,
+    ]
 
 
 @pytest.mark.parametrize("name", [n for n in ("GRU", "SimpleRNN") if n in LAYER_TYPES])
 def test_summary_counts_other_cells(name):
     D, H = 7, 11
     per_gate = {"GRU": 3 * (H * (D + H) + 2 * H), "SimpleRNN": H * (D + H) + H}[name]
-    m = Sequential([LAYER_TYPES[name](H, return_sequences=True), Bidirectional(LAYER_TYPES[name](H))])
+    m = Sequential(
+        [LAYER_TYPES[name](H, return_sequences=True), Bidirectional(LAYER_TYPES[name](H))]
+    )
     m.build((4, D))
     want_bi = 2 * {"GRU": 3 * (H * (H + H) + 2 * H), "SimpleRNN": H * (H + H) + H}[name]
     assert [l.count_params() for l in m.layers] == [per_gate, want_bi]
@@ -103,18 +119,20 @@ def test_summary_counts_other_cells(name):
 
 def test_mask_propagates_padding_changes_nothing():
     rng = np.random.default_rng(4)
-    m = Sequential([Embedding(9, 4, mask_zero=True), LSTM(5, return_sequences=True), LSTM(3),
-                    Dense(2)], seed=0)
+    m = Sequential(
+        [Embedding(9, 4, mask_zero=True), LSTM(5, return_sequences=True), LSTM(3), Dense(2)], seed=0
+    )
     ids = np.array([[3, 5, 1, 8], [2, 7, 4, 4]])
     padded = np.concatenate([ids, np.zeros((2, 3), int)], axis=1)
     assert np.array_equal(m.predict(ids), m.predict(padded))
     # a sequence output: masked steps do not count in the loss
-    ms = Sequential([Embedding(9, 4, mask_zero=True), LSTM(5, return_sequences=True), Dense(2)],
-                    seed=0)
+    ms = Sequential(
+        [Embedding(9, 4, mask_zero=True), LSTM(5, return_sequences=True), Dense(2)], seed=0
+    )
     ms.compile("sgd", "mse")
     y = rng.standard_normal((2, 7, 2))
     y2 = y.copy()
-    y2[:, 4:] += 100.0                                         # targets under the padding
+    y2[:, 4:] += 100.0  # targets under the padding
     assert ms.evaluate(padded, y) == ms.evaluate(padded, y2)
 
 
@@ -124,8 +142,11 @@ def test_fit_history_validation_and_metrics():
     labels = (x[:, :, 0].sum(1) > 0).astype(int)
     y = np.eye(2, dtype=np.float32)[labels]
     m = Sequential([LSTM(8), Dense(2, activation="softmax")], seed=0)
-    m.compile(optimizer=optim.Adam(learning_rate=0.01), loss="categorical_crossentropy",
-              metrics=["accuracy"])
+    m.compile(
+        optimizer=optim.Adam(learning_rate=0.01),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     h = m.fit(x, y, epochs=4, batch_size=16, validation_split=0.25, verbose=0, seed=0)
     assert set(h.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert all(len(v) == 4 for v in h.history.values()) and h.epoch == [0, 1, 2, 3]
@@ -147,8 +168,11 @@ def test_sparse_targets_and_loss_objects():
     x = rng.standard_normal((20, 3, 2))
     ids = rng.integers(0, 3, 20)
     m = Sequential([LSTM(4), Dense(3)])
-    m.compile("rmsprop", loss=__import__("lstmkit").losses.SparseCategoricalCrossentropy(
-        from_logits=True), metrics=["accuracy"])
+    m.compile(
+        "rmsprop",
+        loss=__import__("lstmkit").losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     h = m.fit(x, ids, epochs=2, batch_size=5, verbose=0)
     assert "accuracy" in h.history and 0 <= h.history["accuracy"][-1] <= 1
 
@@ -159,8 +183,15 @@ def test_seed_gives_bit_identical_runs():
     y = rng.standard_normal((40, 1)).astype(np.float32)
 
     def run(seed):
-        m = Sequential([LSTM(6, return_sequences=True, dropout=0.2, recurrent_dropout=0.1),
-                        Dropout(0.3), LSTM(4), Dense(1)], seed=0)
+        m = Sequential(
+            [
+                LSTM(6, return_sequences=True, dropout=0.2, recurrent_dropout=0.1),
+                Dropout(0.3),
+                LSTM(4),
+                Dense(1),
+            ],
+            seed=0,
+        )
         m.compile("adam", "mse")
         m.fit(x, y, epochs=2, batch_size=8, verbose=0, seed=seed)
         return m.flat_params.copy()
@@ -204,12 +235,12 @@ def test_saturated_softmax_still_learns(sparse):
     m.compile("sgd", "sparse_categorical_crossentropy" if sparse else "categorical_crossentropy")
     m.build((3, 1))
     dense = m.layers[1]
-    dense.params[1][...] = [-60.0, 60.0]                       # p(class 0) ≈ e^-120
+    dense.params[1][...] = [-60.0, 60.0]  # p(class 0) ≈ e^-120
     loss, y_pred, _ = m.compute_gradients(x, ids if sparse else np.eye(2)[ids])
     z = dense._z
     sm = np.exp(z - z.max(1, keepdims=True))
     sm /= sm.sum(1, keepdims=True)
-    assert y_pred[0, 0] < 1e-40 and np.isfinite(loss) and loss > 50    # the logits' loss, not −log ε
+    assert y_pred[0, 0] < 1e-40 and np.isfinite(loss) and loss > 50  # the logits' loss, not −log ε
     assert np.abs(dense.grads[1] - (sm - np.eye(2)[ids]).mean(0)).max() < 1e-12
     assert dense.activation == "softmax"
 

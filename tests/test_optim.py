@@ -1,4 +1,5 @@
 """Optimizers on flat buffers vs torch.optim (float64, several steps, same gradients)."""
+
 import math
 
 import numpy as np
@@ -14,23 +15,47 @@ STEPS = 6
 CASES = [
     ("SGD", dict(learning_rate=0.1), dict(lr=0.1)),
     ("SGD", dict(learning_rate=0.05, momentum=0.9), dict(lr=0.05, momentum=0.9)),
-    ("SGD", dict(learning_rate=0.05, momentum=0.8, nesterov=True),
-     dict(lr=0.05, momentum=0.8, nesterov=True)),
-    ("SGD", dict(learning_rate=0.05, momentum=0.5, weight_decay=0.01),
-     dict(lr=0.05, momentum=0.5, weight_decay=0.01)),
+    (
+        "SGD",
+        dict(learning_rate=0.05, momentum=0.8, nesterov=True),
+        dict(lr=0.05, momentum=0.8, nesterov=True),
+    ),
+    (
+        "SGD",
+        dict(learning_rate=0.05, momentum=0.5, weight_decay=0.01),
+        dict(lr=0.05, momentum=0.5, weight_decay=0.01),
+    ),
     ("Adam", dict(learning_rate=0.01), dict(lr=0.01, eps=1e-7)),
-    ("Adam", dict(learning_rate=0.01, beta_1=0.8, beta_2=0.95, epsilon=1e-6, amsgrad=True),
-     dict(lr=0.01, betas=(0.8, 0.95), eps=1e-6, amsgrad=True)),
+    (
+        "Adam",
+        dict(learning_rate=0.01, beta_1=0.8, beta_2=0.95, epsilon=1e-6, amsgrad=True),
+        dict(lr=0.01, betas=(0.8, 0.95), eps=1e-6, amsgrad=True),
+    ),
     ("Adam", dict(learning_rate=0.01, weight_decay=0.1), dict(lr=0.01, eps=1e-7, weight_decay=0.1)),
-    ("AdamW", dict(learning_rate=0.01, weight_decay=0.1), dict(lr=0.01, eps=1e-7, weight_decay=0.1)),
+    (
+        "AdamW",
+        dict(learning_rate=0.01, weight_decay=0.1),
+        dict(lr=0.01, eps=1e-7, weight_decay=0.1),
+    ),
     ("RMSprop", dict(learning_rate=0.01), dict(lr=0.01, alpha=0.9, eps=1e-7)),
-    ("RMSprop", dict(learning_rate=0.01, rho=0.8, momentum=0.7, centered=True),
-     dict(lr=0.01, alpha=0.8, eps=1e-7, momentum=0.7, centered=True)),
-    ("RMSprop", dict(learning_rate=0.01, weight_decay=0.05), dict(lr=0.01, alpha=0.9, eps=1e-7,
-                                                              weight_decay=0.05)),
+    (
+        "RMSprop",
+        dict(learning_rate=0.01, rho=0.8, momentum=0.7, centered=True),
+        dict(lr=0.01, alpha=0.8, eps=1e-7, momentum=0.7, centered=True),
+    ),
+    (
+        "RMSprop",
+        dict(learning_rate=0.01, weight_decay=0.05),
+        dict(lr=0.01, alpha=0.9, eps=1e-7, weight_decay=0.05),
+    ),
 ]
-CLIPS = [{}, {"clipvalue": 0.3}, {"clipnorm": 0.5}, {"global_clipnorm": 0.8},
-         {"clipvalue": 0.5, "global_clipnorm": 1.0}]
+CLIPS = [
+    {},
+    {"clipvalue": 0.3},
+    {"clipnorm": 0.5},
+    {"global_clipnorm": 0.8},
+    {"clipvalue": 0.5, "global_clipnorm": 1.0},
+]
 MAX_DIFF = {}
 
 
@@ -55,12 +80,12 @@ def _run(name, ours_kw, torch_kw, clip, seed=0):
     init = [rng.standard_normal(s) for s in SHAPES]
     tparams = [torch.tensor(a, requires_grad=True) for a in init]
     topt = getattr(torch.optim, name)(tparams, **torch_kw)
-    flat = np.concatenate([a.ravel() for a in init])                 # our flat buffer
+    flat = np.concatenate([a.ravel() for a in init])  # our flat buffer
     opt = getattr(optim, name)(**ours_kw, **clip)
     opt.build({"float64": flat}, {"float64": [int(np.prod(s)) for s in SHAPES]})
     for _ in range(STEPS):
         gs = [rng.standard_normal(s) * 2 for s in SHAPES]
-        for p, g in zip(tparams, gs):
+        for p, g in zip(tparams, gs, strict=True):
             p.grad = torch.tensor(g)
         _torch_clip([p.grad for p in tparams], clip)
         topt.step()
@@ -70,16 +95,22 @@ def _run(name, ours_kw, torch_kw, clip, seed=0):
 
 
 @pytest.mark.parametrize("clip", CLIPS, ids=lambda c: "+".join(c) or "noclip")
-@pytest.mark.parametrize("name,ours_kw,torch_kw", CASES,
-                         ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    "name,ours_kw,torch_kw", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
+)
 def test_matches_torch(name, ours_kw, torch_kw, clip):
     got, want = _run(name, ours_kw, torch_kw, clip)
     diff = float(np.abs(got - want).max())
     MAX_DIFF[name] = max(MAX_DIFF.get(name, 0.0), diff)
     assert diff < 1e-12, f"{name} {ours_kw} {clip}: max diff {diff}"
     # the parameters moved (the test can fail if step did nothing)
-    assert np.abs(got - np.concatenate([np.random.default_rng(0).standard_normal(s).ravel()
-                                        for s in SHAPES])).max() > 1e-4
+    assert (
+        np.abs(
+            got
+            - np.concatenate([np.random.default_rng(0).standard_normal(s).ravel() for s in SHAPES])
+        ).max()
+        > 1e-4
+    )
 
 
 def test_single_array_and_float32():
@@ -144,7 +175,9 @@ def test_config_roundtrip_and_get():
     o = optim.Adam(learning_rate=optim.CosineDecay(0.01, 100), clipnorm=1.0)
     o2 = optim.Adam.from_config(o.get_config())
     assert o2.get_config() == o.get_config()
-    assert isinstance(optim.get("adam"), optim.Adam) and isinstance(optim.get("RMSprop"), optim.RMSprop)
+    assert isinstance(optim.get("adam"), optim.Adam) and isinstance(
+        optim.get("RMSprop"), optim.RMSprop
+    )
     with pytest.raises(ValueError, match="optimizer must be one of"):
         optim.get("adamm")
     with pytest.raises(ValueError):

@@ -1,5 +1,6 @@
 """Checkpoints survive a crash: a run killed with SIGKILL and resumed ends bit-identical
 to a run that was never interrupted (same seed)."""
+
 import json
 import os
 import signal
@@ -18,7 +19,7 @@ from lstmkit.io.safefile import load_json, read_header
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
-SCRIPT = r'''
+SCRIPT = r"""
 import json, sys, time
 import numpy as np
 from lstmkit import LSTM, Dense, Dropout, Sequential
@@ -42,13 +43,18 @@ h = m.fit(x, y, epochs=4, batch_size=8, verbose=0, seed=3, validation_split=0.12
 np.save(out, m.flat_params)
 with open(out + ".json", "w") as f:
     json.dump({"history": h.history, "iterations": m.optimizer.iterations}, f)
-'''
+"""
 
 
 def _run(tmp_path, *args):
     env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, str(tmp_path / "train.py"), *map(str, args)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(tmp_path / "train.py"), *map(str, args)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_sigkill_then_resume_is_bit_identical(tmp_path):
@@ -66,7 +72,7 @@ def test_sigkill_then_resume_is_bit_identical(tmp_path):
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
     assert victim.returncode == -signal.SIGKILL
-    assert not (tmp_path / "victim.npy").exists()             # it really died before the end
+    assert not (tmp_path / "victim.npy").exists()  # it really died before the end
     _, meta, _ = read_header(ck)
     st = load_json(ck, meta, "training_state")
     assert (st["epoch"], st["batch"]) < (4, 0) and st["optimizer"]["iterations"] > 0
@@ -97,13 +103,20 @@ class CrashAt(Callback):
 
 
 def _model():
-    m = Sequential([LSTM(6, return_sequences=True, recurrent_dropout=0.2), Dropout(0.3), LSTM(4),
-                    Dense(2, activation="softmax")], seed=0)
+    m = Sequential(
+        [
+            LSTM(6, return_sequences=True, recurrent_dropout=0.2),
+            Dropout(0.3),
+            LSTM(4),
+            Dense(2, activation="softmax"),
+        ],
+        seed=0,
+    )
     m.compile("rmsprop", "categorical_crossentropy", metrics=["accuracy"])
     return m
 
 
-@pytest.mark.parametrize("crash_step", [5, 7, 12])      # mid-epoch (twice) and at an epoch end
+@pytest.mark.parametrize("crash_step", [5, 7, 12])  # mid-epoch (twice) and at an epoch end
 def test_resume_in_process_mid_epoch(tmp_path, crash_step):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((40, 5, 3))
@@ -112,11 +125,29 @@ def test_resume_in_process_mid_epoch(tmp_path, crash_step):
     h_ref = ref.fit(x, y, epochs=3, batch_size=6, verbose=0, seed=7)
     ck = tmp_path / "ck.safetensors"
     with pytest.raises(Crash):
-        _model().fit(x, y, epochs=3, batch_size=6, verbose=0, seed=7, checkpoint=ck,
-                     checkpoint_every=2, callbacks=[CrashAt(crash_step)])
+        _model().fit(
+            x,
+            y,
+            epochs=3,
+            batch_size=6,
+            verbose=0,
+            seed=7,
+            checkpoint=ck,
+            checkpoint_every=2,
+            callbacks=[CrashAt(crash_step)],
+        )
     m = _model()
-    h = m.fit(x, y, epochs=3, batch_size=6, verbose=0, seed=7, checkpoint=ck, checkpoint_every=2,
-              resume=ck)
+    h = m.fit(
+        x,
+        y,
+        epochs=3,
+        batch_size=6,
+        verbose=0,
+        seed=7,
+        checkpoint=ck,
+        checkpoint_every=2,
+        resume=ck,
+    )
     assert np.array_equal(m.flat_params, ref.flat_params)
     assert h.history == h_ref.history
     # the checkpoint is also a model file

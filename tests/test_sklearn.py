@@ -1,4 +1,5 @@
 """lstmkit.sklearn: scikit-learn's own estimator checks, Pipeline, GridSearchCV, 3-D input."""
+
 import numpy as np
 import pytest
 
@@ -11,8 +12,10 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 from lstmkit.sklearn import LSTMClassifier, LSTMRegressor  # noqa: E402
 
 # small and quick, but able to pass scikit-learn's "it learns" checks
-CHECKED = [LSTMRegressor(units=8, epochs=40, learning_rate=0.02, random_state=0),
-           LSTMClassifier(units=8, epochs=40, learning_rate=0.02, random_state=0)]
+CHECKED = [
+    LSTMRegressor(units=8, epochs=40, learning_rate=0.02, random_state=0),
+    LSTMClassifier(units=8, epochs=40, learning_rate=0.02, random_state=0),
+]
 # No check is expected to fail: scikit-learn's checks feed 2-D arrays, which the estimators
 # read as (n_samples, time) windows of one feature (see lstmkit.sklearn), so every check
 # applies. What the checks cannot see — 3-D input, a time length that changes between fit
@@ -31,7 +34,7 @@ def _sine_windows(n=160, T=12, seed=0):
     t0 = rng.uniform(0, 2 * np.pi, n)
     steps = t0[:, None] + 0.4 * np.arange(T + 1)[None, :]
     s = 3.0 * np.sin(steps) + 10.0 + 0.05 * rng.standard_normal(steps.shape)
-    return s[:, :T], s[:, T]                       # windows (n, T), next value (n,)
+    return s[:, :T], s[:, T]  # windows (n, T), next value (n,)
 
 
 def test_pipeline_on_univariate_windows_learns():
@@ -45,8 +48,9 @@ def test_pipeline_on_univariate_windows_learns():
 
 def test_grid_search_picks_and_refits():
     X, y = _sine_windows(n=80, T=8)
-    gs = GridSearchCV(LSTMRegressor(epochs=10, random_state=0),
-                      {"units": [2, 8], "cell": ["lstm", "gru"]}, cv=2)
+    gs = GridSearchCV(
+        LSTMRegressor(epochs=10, random_state=0), {"units": [2, 8], "cell": ["lstm", "gru"]}, cv=2
+    )
     gs.fit(X, y)
     assert gs.best_params_["units"] in (2, 8) and gs.best_params_["cell"] in ("lstm", "gru")
     assert np.isfinite(gs.best_score_)
@@ -57,12 +61,12 @@ def test_grid_search_picks_and_refits():
 def test_3d_sequences_and_variable_time_length():
     rng = np.random.default_rng(1)
     X = rng.standard_normal((120, 10, 2))
-    y = (X[:, :, 0].sum(axis=1) > 0).astype(int)          # sign of a sum over time
+    y = (X[:, :, 0].sum(axis=1) > 0).astype(int)  # sign of a sum over time
     clf = LSTMClassifier(units=8, epochs=30, random_state=0, bidirectional=True).fit(X, y)
     acc = clf.score(X, y)
     assert acc > 0.9, acc
     assert clf.n_features_in_ == 2
-    longer = rng.standard_normal((7, 25, 2))              # another time length is fine
+    longer = rng.standard_normal((7, 25, 2))  # another time length is fine
     assert clf.predict(longer).shape == (7,)
     assert clf.predict_proba(longer).sum(axis=1) == pytest.approx(np.ones(7))
     with pytest.raises(ValueError, match=r"fitted on \(n, time, 2\) sequences"):

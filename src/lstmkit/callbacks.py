@@ -5,6 +5,7 @@ Hooks: ``on_train_begin/end(logs)``, ``on_epoch_begin/end(epoch, logs)``,
 and, at epoch end, "val_…" entries. A callback stops training by setting
 ``self.model.stop_training = True``.
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,12 +26,23 @@ class Callback:
     def set_params(self, params):
         self.params = params
 
-    def on_train_begin(self, logs=None): pass
-    def on_train_end(self, logs=None): pass
-    def on_epoch_begin(self, epoch, logs=None): pass
-    def on_epoch_end(self, epoch, logs=None): pass
-    def on_train_batch_begin(self, batch, logs=None): pass
-    def on_train_batch_end(self, batch, logs=None): pass
+    def on_train_begin(self, logs=None):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass
+
+    def on_epoch_begin(self, epoch, logs=None):
+        pass
+
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+    def on_train_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_train_batch_end(self, batch, logs=None):
+        pass
 
 
 class CallbackList(Callback):
@@ -45,12 +57,23 @@ class CallbackList(Callback):
         for c in self.callbacks:
             getattr(c, hook)(*a)
 
-    def on_train_begin(self, logs=None): self._call("on_train_begin", logs)
-    def on_train_end(self, logs=None): self._call("on_train_end", logs)
-    def on_epoch_begin(self, epoch, logs=None): self._call("on_epoch_begin", epoch, logs)
-    def on_epoch_end(self, epoch, logs=None): self._call("on_epoch_end", epoch, logs)
-    def on_train_batch_begin(self, b, logs=None): self._call("on_train_batch_begin", b, logs)
-    def on_train_batch_end(self, b, logs=None): self._call("on_train_batch_end", b, logs)
+    def on_train_begin(self, logs=None):
+        self._call("on_train_begin", logs)
+
+    def on_train_end(self, logs=None):
+        self._call("on_train_end", logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._call("on_epoch_begin", epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._call("on_epoch_end", epoch, logs)
+
+    def on_train_batch_begin(self, b, logs=None):
+        self._call("on_train_batch_begin", b, logs)
+
+    def on_train_batch_end(self, b, logs=None):
+        self._call("on_train_batch_end", b, logs)
 
 
 class History(Callback):
@@ -91,8 +114,11 @@ class _Monitor(Callback):
     def _value(self, logs):
         v = (logs or {}).get(self.monitor)
         if v is None:
-            print(f"{type(self).__name__}: metric {self.monitor!r} not available; "
-                  f"available: {sorted(logs or {})}", file=sys.stderr)
+            print(
+                f"{type(self).__name__}: metric {self.monitor!r} not available; "
+                f"available: {sorted(logs or {})}",
+                file=sys.stderr,
+            )
         return v
 
 
@@ -100,8 +126,15 @@ class EarlyStopping(_Monitor):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs;
     ``restore_best_weights`` puts back the weights of the best epoch."""
 
-    def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto",
-                 restore_best_weights=False, verbose=0):
+    def __init__(
+        self,
+        monitor="val_loss",
+        patience=0,
+        min_delta=0.0,
+        mode="auto",
+        restore_best_weights=False,
+        verbose=0,
+    ):
         super().__init__(monitor, mode, min_delta)
         self.patience = int(patience)
         self.restore_best_weights = bool(restore_best_weights)
@@ -122,7 +155,7 @@ class EarlyStopping(_Monitor):
                 self.best_weights = {k: a.copy() for k, a in self.model._flat_p.items()}
             return
         self.wait += 1
-        if self.wait >= self.patience and epoch > 0:         # Keras' rule
+        if self.wait >= self.patience and epoch > 0:  # Keras' rule
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
@@ -137,8 +170,17 @@ class EarlyStopping(_Monitor):
 class ReduceLROnPlateau(_Monitor):
     """lr ← max(lr·factor, min_lr) when ``monitor`` has not improved for ``patience`` epochs."""
 
-    def __init__(self, monitor="val_loss", factor=0.1, patience=10, min_delta=1e-4,
-                 mode="auto", cooldown=0, min_lr=0.0, verbose=0):
+    def __init__(
+        self,
+        monitor="val_loss",
+        factor=0.1,
+        patience=10,
+        min_delta=1e-4,
+        mode="auto",
+        cooldown=0,
+        min_lr=0.0,
+        verbose=0,
+    ):
         super().__init__(monitor, mode, min_delta)
         if not 0 < factor < 1:
             raise ValueError(f"factor must be in (0, 1), got {factor!r}")
@@ -163,8 +205,10 @@ class ReduceLROnPlateau(_Monitor):
             if self.wait >= self.patience and opt.learning_rate > self.min_lr:
                 opt.learning_rate = max(opt.learning_rate * self.factor, self.min_lr)
                 if self.verbose:
-                    print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
-                          f"to {opt.learning_rate:g}.")
+                    print(
+                        f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                        f"to {opt.learning_rate:g}."
+                    )
                 self.cooldown_counter, self.wait = self.cooldown, 0
 
 
@@ -218,10 +262,13 @@ class ModelCheckpoint(_Monitor):
     ``filepath`` may hold ``{epoch}`` (1-based) and log keys, e.g. ``m-{epoch:02d}.safetensors``.
     """
 
-    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto",
-                 verbose=0):
+    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto", verbose=0):
         super().__init__(monitor, mode, 0.0)
-        self.filepath, self.save_best_only, self.verbose = os.fspath(filepath), save_best_only, verbose
+        self.filepath, self.save_best_only, self.verbose = (
+            os.fspath(filepath),
+            save_best_only,
+            verbose,
+        )
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -237,8 +284,9 @@ class ModelCheckpoint(_Monitor):
 
 
 def _fmt(logs):
-    return " - ".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}"
-                      for k, v in logs.items())
+    return " - ".join(
+        f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in logs.items()
+    )
 
 
 class ProgbarLogger(Callback):
@@ -254,10 +302,17 @@ class ProgbarLogger(Callback):
         epochs = self.params.get("epochs", "?")
         if self.verbose == 1:
             from tqdm.auto import tqdm
-            self._bar = tqdm(total=self.params.get("steps"), desc=f"Epoch {epoch + 1}/{epochs}",
-                             file=sys.stdout, leave=True, dynamic_ncols=True,
-                             initial=self.params.get("initial_step", 0) if epoch ==
-                             self.params.get("initial_epoch") else 0)
+
+            self._bar = tqdm(
+                total=self.params.get("steps"),
+                desc=f"Epoch {epoch + 1}/{epochs}",
+                file=sys.stdout,
+                leave=True,
+                dynamic_ncols=True,
+                initial=self.params.get("initial_step", 0)
+                if epoch == self.params.get("initial_epoch")
+                else 0,
+            )
 
     def on_train_batch_end(self, batch, logs=None):
         if self._bar is not None:
@@ -272,8 +327,11 @@ class ProgbarLogger(Callback):
             self._bar = None
         elif self.verbose == 2:
             dt = time.perf_counter() - self._t0
-            print(f"Epoch {epoch + 1}/{self.params.get('epochs', '?')} - {dt:.1f}s - {_fmt(logs)}",
-                  file=sys.stdout, flush=True)
+            print(
+                f"Epoch {epoch + 1}/{self.params.get('epochs', '?')} - {dt:.1f}s - {_fmt(logs)}",
+                file=sys.stdout,
+                flush=True,
+            )
 
     def on_train_end(self, logs=None):
         if self._bar is not None:
@@ -281,5 +339,13 @@ class ProgbarLogger(Callback):
             self._bar = None
 
 
-__all__ = ["Callback", "History", "EarlyStopping", "ReduceLROnPlateau", "TerminateOnNaN",
-           "CSVLogger", "ModelCheckpoint", "ProgbarLogger"]
+__all__ = [
+    "Callback",
+    "History",
+    "EarlyStopping",
+    "ReduceLROnPlateau",
+    "TerminateOnNaN",
+    "CSVLogger",
+    "ModelCheckpoint",
+    "ProgbarLogger",
+]

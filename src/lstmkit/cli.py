@@ -10,6 +10,7 @@ Each sub-command lives in its own module (``COMMANDS`` below) that provides
 Errors: a :class:`lstmkit.errors.UserError` becomes one line on stderr and exit
 code 2; Ctrl-C exits 130. Nothing imports this module.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,7 @@ COMMANDS: dict[str, str] = {
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):          # argparse's own errors: usage + one line, exit 2
+    def error(self, message):  # argparse's own errors: usage + one line, exit 2
         self.print_usage(sys.stderr)
         print(f"lstmkit: error: {message}", file=sys.stderr)
         sys.exit(2)
@@ -41,15 +42,23 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     from .parallel import HELP_EPILOG
-    parser = _Parser(prog="lstmkit", description="LSTM sequence jobs from one command.",
-                     epilog=HELP_EPILOG,
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    parser = _Parser(
+        prog="lstmkit",
+        description="LSTM sequence jobs from one command.",
+        epilog=HELP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"lstmkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, modname in COMMANDS.items():
         mod = importlib.import_module(modname)
-        p = sub.add_parser(name, help=mod.HELP, description=mod.DESCRIPTION,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(
+            name,
+            help=mod.HELP,
+            description=mod.DESCRIPTION,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
     return parser
@@ -63,7 +72,8 @@ def main(argv=None) -> int:
         return 2
     try:
         from .parallel import cli_setup
-        cli_setup(args)                # under mpiexec: rank 0 alone prints and writes files
+
+        cli_setup(args)  # under mpiexec: rank 0 alone prints and writes files
         return int(args._run(args) or 0)
     except UserError as e:
         print(f"lstmkit {args.command}: error: {e}", file=sys.stderr)
@@ -71,8 +81,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"lstmkit {args.command}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:            # `lstmkit … | head`: the reader left; not an error of ours
+    except BrokenPipeError:  # `lstmkit … | head`: the reader left; not an error of ours
         import os
+
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
 

@@ -14,6 +14,7 @@ works on logits z with log-sum-exp and never overflows:
     binary      ℓ = mean( max(z,0) − z·y + log(1 + e^{−|z|}) ),   ∂ℓ/∂z = (σ(z) − y)/C
     categorical ℓ = −Σ y·log_softmax(z),                       ∂ℓ/∂z = softmax(z)·Σy − y
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,8 +41,10 @@ class Loss:
             if y_true.shape == y_pred.shape[:-1] and y_pred.shape[-1] == 1:
                 y_true = y_true[..., None]
             else:
-                raise ValueError(f"{type(self).__name__} expected y_true of shape {y_pred.shape} "
-                                 f"(like y_pred), got {y_true.shape}")
+                raise ValueError(
+                    f"{type(self).__name__} expected y_true of shape {y_pred.shape} "
+                    f"(like y_pred), got {y_true.shape}"
+                )
         return y_true, y_pred
 
     def value_and_grad(self, y_true, y_pred, sample_weight=None):
@@ -67,6 +70,7 @@ class Loss:
 
 class MeanSquaredError(Loss):
     """ℓ = mean((p − y)²),  ∂ℓ/∂p = 2(p − y)/C."""
+
     name = "mean_squared_error"
 
     def per_sample(self, y_true, y_pred):
@@ -78,6 +82,7 @@ class MeanSquaredError(Loss):
 
 class MeanAbsoluteError(Loss):
     """ℓ = mean|p − y|,  ∂ℓ/∂p = sign(p − y)/C."""
+
     name = "mean_absolute_error"
 
     def per_sample(self, y_true, y_pred):
@@ -88,6 +93,7 @@ class MeanAbsoluteError(Loss):
 
 class Huber(Loss):
     """ℓ = mean(½e² if |e| ≤ δ else δ(|e| − ½δ)),  ∂ℓ/∂p = clip(e, −δ, δ)/C."""
+
     name = "huber"
 
     def __init__(self, delta=1.0):
@@ -106,6 +112,7 @@ class Huber(Loss):
 
 class BinaryCrossentropy(Loss):
     """ℓ = −mean(y·log p + (1−y)·log(1−p)); from logits see the module docstring."""
+
     name = "binary_crossentropy"
 
     def __init__(self, from_logits=False):
@@ -117,7 +124,7 @@ class BinaryCrossentropy(Loss):
         if self.from_logits:
             z = p
             l = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
-            sig = 0.5 * np.tanh(0.5 * z) + 0.5              # σ(z) without overflow
+            sig = 0.5 * np.tanh(0.5 * z) + 0.5  # σ(z) without overflow
             return l.mean(axis=-1), (sig - y) / C
         inside = (p >= EPSILON) & (p <= 1 - EPSILON)
         pc = np.clip(p, EPSILON, 1 - EPSILON)
@@ -133,6 +140,7 @@ class CategoricalCrossentropy(Loss):
     """ℓ = −Σ y·log p̂, with p̂ = clip(p / Σp, ε, 1−ε) (Keras' rule for probabilities).
 
     Through a softmax layer the chained gradient is softmax − y, as it must be."""
+
     name = "categorical_crossentropy"
 
     def __init__(self, from_logits=False):
@@ -143,11 +151,11 @@ class CategoricalCrossentropy(Loss):
             ls = _log_softmax(p)
             return -(y * ls).sum(axis=-1), np.exp(ls) * y.sum(axis=-1, keepdims=True) - y
         s = p.sum(axis=-1, keepdims=True)
-        q = p / s                                            # normalised probabilities
+        q = p / s  # normalised probabilities
         inside = (q >= EPSILON) & (q <= 1 - EPSILON)
         qc = np.clip(q, EPSILON, 1 - EPSILON)
         l = -(y * np.log(qc)).sum(axis=-1)
-        a = np.where(inside, y / qc, 0.0).astype(p.dtype)    # −∂ℓ/∂q
+        a = np.where(inside, y / qc, 0.0).astype(p.dtype)  # −∂ℓ/∂q
         # q = p/s: ∂ℓ/∂p_j = (−a_j + Σ_k a_k q_k) / s
         return l, (-a + (a * q).sum(axis=-1, keepdims=True)) / s
 
@@ -161,6 +169,7 @@ class CategoricalCrossentropy(Loss):
 
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     """Categorical cross-entropy with integer class ids as targets (shape y_pred.shape[:-1])."""
+
     name = "sparse_categorical_crossentropy"
 
     def per_sample(self, y_true, y_pred):
@@ -169,28 +178,46 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         if ids.shape == p.shape[:-1] + (1,):
             ids = ids[..., 0]
         if ids.shape != p.shape[:-1]:
-            raise ValueError(f"sparse_categorical_crossentropy expected integer targets of shape "
-                             f"{p.shape[:-1]}, got {ids.shape}")
+            raise ValueError(
+                f"sparse_categorical_crossentropy expected integer targets of shape "
+                f"{p.shape[:-1]}, got {ids.shape}"
+            )
         C = p.shape[-1]
         if ids.dtype.kind == "f":
             if np.any(ids != np.round(ids)):
                 raise ValueError("sparse_categorical_crossentropy expected integer class ids")
             ids = ids.astype(np.int64)
         if ids.size and (ids.min() < 0 or ids.max() >= C):
-            raise ValueError(f"sparse_categorical_crossentropy expected class ids in [0, {C}), "
-                             f"got values in [{ids.min()}, {ids.max()}]")
+            raise ValueError(
+                f"sparse_categorical_crossentropy expected class ids in [0, {C}), "
+                f"got values in [{ids.min()}, {ids.max()}]"
+            )
         y = np.zeros_like(p)
         np.put_along_axis(y, ids[..., None], 1, axis=-1)
         return self._from_dist(y, p)
 
 
-LOSSES = {c.__name__: c for c in (MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy,
-                                  CategoricalCrossentropy, SparseCategoricalCrossentropy)}
-_ALIASES = {"mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
-            "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
-            "huber": Huber, "binary_crossentropy": BinaryCrossentropy,
-            "categorical_crossentropy": CategoricalCrossentropy,
-            "sparse_categorical_crossentropy": SparseCategoricalCrossentropy}
+LOSSES = {
+    c.__name__: c
+    for c in (
+        MeanSquaredError,
+        MeanAbsoluteError,
+        Huber,
+        BinaryCrossentropy,
+        CategoricalCrossentropy,
+        SparseCategoricalCrossentropy,
+    )
+}
+_ALIASES = {
+    "mse": MeanSquaredError,
+    "mean_squared_error": MeanSquaredError,
+    "mae": MeanAbsoluteError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "huber": Huber,
+    "binary_crossentropy": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+}
 
 
 def get(identifier) -> Loss:

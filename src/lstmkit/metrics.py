@@ -3,6 +3,7 @@
 Names as in Keras: ``accuracy`` picks binary / categorical / sparse categorical
 accuracy from the loss (or, failing that, from the shapes), ``mae``, ``rmse``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,6 +30,7 @@ def sparse_categorical_accuracy(y_true, y_pred):
 
 class Metric:
     """Running weighted mean of a per-sample value."""
+
     name = "metric"
 
     def __init__(self, name=None):
@@ -80,6 +82,7 @@ class MeanAbsoluteError(Metric):
 
 class RootMeanSquaredError(Metric):
     """√(mean (p − y)²) over everything seen (not a mean of per-batch roots)."""
+
     name = "rmse"
 
     def per_sample(self, y_true, y_pred):
@@ -91,8 +94,11 @@ class RootMeanSquaredError(Metric):
         return float(np.sqrt(super().result()))
 
 
-_FUNCTIONS = {"binary_accuracy": binary_accuracy, "categorical_accuracy": categorical_accuracy,
-              "sparse_categorical_accuracy": sparse_categorical_accuracy}
+_FUNCTIONS = {
+    "binary_accuracy": binary_accuracy,
+    "categorical_accuracy": categorical_accuracy,
+    "sparse_categorical_accuracy": sparse_categorical_accuracy,
+}
 
 
 def _accuracy_for(loss_name, y_true_shape=None, y_pred_shape=None):
@@ -108,6 +114,7 @@ def _accuracy_for(loss_name, y_true_shape=None, y_pred_shape=None):
 class Accuracy(Metric):
     """Keras' "accuracy": the variant matching the loss, else chosen from the shapes
     (last axis 1 → binary; y_true like y_pred → categorical; else sparse)."""
+
     name = "accuracy"
 
     def __init__(self, loss_name=None, name="accuracy"):
@@ -127,8 +134,12 @@ class Accuracy(Metric):
         return fn(y_true, y_pred)
 
 
-_ALIASES = {"mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
-            "rmse": RootMeanSquaredError, "root_mean_squared_error": RootMeanSquaredError}
+_ALIASES = {
+    "mae": MeanAbsoluteError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "rmse": RootMeanSquaredError,
+    "root_mean_squared_error": RootMeanSquaredError,
+}
 
 
 def get(identifier, loss_name=None) -> Metric:
@@ -143,5 +154,7 @@ def get(identifier, loss_name=None) -> Metric:
             return _FnMetric(_FUNCTIONS[key], key)
         if key in _ALIASES:
             return _ALIASES[key](name=identifier)
-    raise ValueError(f"metric must be one of {sorted(['accuracy', *_FUNCTIONS, *_ALIASES])} "
-                     f"or a Metric, got {identifier!r}")
+    raise ValueError(
+        f"metric must be one of {sorted(['accuracy', *_FUNCTIONS, *_ALIASES])} "
+        f"or a Metric, got {identifier!r}"
+    )

@@ -16,6 +16,7 @@ Masks flow from layer to layer: layer k receives ``mask=`` from
 one; a recurrent layer without ``return_sequences`` ends it). A mask that
 reaches the output weights the loss, so padded steps do not count.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,8 +31,11 @@ def rng_layers(layers):
     """Every layer object holding an rng, wrappers' inner layers included, in a fixed order."""
     out = []
     for layer in layers:
-        inner = [getattr(layer, a) for a in ("forward_layer", "backward_layer", "layer")
-                 if isinstance(getattr(layer, a, None), Layer)]
+        inner = [
+            getattr(layer, a)
+            for a in ("forward_layer", "backward_layer", "layer")
+            if isinstance(getattr(layer, a, None), Layer)
+        ]
         out.extend(rng_layers(inner) if inner else [layer])
     return out
 
@@ -42,7 +46,7 @@ class Sequential:
         self.seed = seed
         self.layers: list[Layer] = []
         self.built = False
-        self.input_shape = None           # without the batch axis
+        self.input_shape = None  # without the batch axis
         self.optimizer = self.loss = None
         self.metrics: list = []
         self.stop_training = False
@@ -50,7 +54,7 @@ class Sequential:
         self._flat_p: dict[str, np.ndarray] = {}
         self._flat_g: dict[str, np.ndarray] = {}
         self._segments: dict[str, list[int]] = {}
-        self._rng = np.random.default_rng(seed)    # shuffling when fit gets no seed
+        self._rng = np.random.default_rng(seed)  # shuffling when fit gets no seed
         self._fit_state = None
         for layer in layers or []:
             self.add(layer)
@@ -77,9 +81,11 @@ class Sequential:
             raise ValueError("Sequential has no layers to build")
         shape = tuple(None if d is None else int(d) for d in input_shape)
         self.input_shape = shape
-        if self.seed is not None:       # layers without their own seed draw from the model's
+        if self.seed is not None:  # layers without their own seed draw from the model's
             holders = rng_layers(self.layers)
-            for layer, ss in zip(holders, np.random.SeedSequence(self.seed).spawn(len(holders))):
+            for layer, ss in zip(
+                holders, np.random.SeedSequence(self.seed).spawn(len(holders)), strict=True
+            ):
                 if layer.seed is None:
                     layer.rng = np.random.default_rng(ss)
         for layer in self.layers:
@@ -87,8 +93,10 @@ class Sequential:
                 layer.build(shape)
             shape = layer.compute_output_shape(shape)
             if isinstance(shape, list):
-                raise ValueError(f"{layer.name}: Sequential needs one output per layer; "
-                                 f"use return_state=False inside a Sequential")
+                raise ValueError(
+                    f"{layer.name}: Sequential needs one output per layer; "
+                    f"use return_state=False inside a Sequential"
+                )
         self.output_shape = shape
         self._flatten()
         self.built = True
@@ -101,16 +109,16 @@ class Sequential:
         for layer in self.layers:
             for p in layer.params:
                 sizes.setdefault(p.dtype.name, []).append(p.size)
-        self._flat_p = {k: np.empty(sum(v), k) for k, v in sizes.items()}    # all parameters
-        self._flat_g = {k: np.zeros(sum(v), k) for k, v in sizes.items()}    # all gradients
+        self._flat_p = {k: np.empty(sum(v), k) for k, v in sizes.items()}  # all parameters
+        self._flat_g = {k: np.zeros(sum(v), k) for k, v in sizes.items()}  # all gradients
         self._segments = sizes
         offset = dict.fromkeys(sizes, 0)
         for layer in self.layers:
             ps, gs = [], []
             for p in layer.params:
                 k, o, n = p.dtype.name, offset[p.dtype.name], p.size
-                ps.append(self._flat_p[k][o:o + n].reshape(p.shape))
-                gs.append(self._flat_g[k][o:o + n].reshape(p.shape))
+                ps.append(self._flat_p[k][o : o + n].reshape(p.shape))
+                gs.append(self._flat_g[k][o : o + n].reshape(p.shape))
                 offset[k] += n
             layer.rebind(ps, gs)
 
@@ -140,9 +148,11 @@ class Sequential:
             weights = weights[n:]
 
     def get_config(self) -> dict:
-        return {"name": self.name,
-                "layers": [{"type": l.type_name, "config": l.get_config()} for l in self.layers],
-                "input_shape": None if self.input_shape is None else list(self.input_shape)}
+        return {
+            "name": self.name,
+            "layers": [{"type": l.type_name, "config": l.get_config()} for l in self.layers],
+            "input_shape": None if self.input_shape is None else list(self.input_shape),
+        }
 
     # ------------------------------------------------------------ computation
     def _forward(self, x, training=False):
@@ -160,7 +170,7 @@ class Sequential:
     def _backward(self, dy) -> None:
         for layer in reversed(self.layers):
             dy = layer.backward(dy)
-            if dy is None:             # nothing flows below an Embedding
+            if dy is None:  # nothing flows below an Embedding
                 break
 
     def __call__(self, x, training=False):
@@ -181,7 +191,7 @@ class Sequential:
             # Keras' shortcut: softmax output + cross-entropy from probabilities is taken from
             # the logits z: ∂L/∂z = softmax(z) − y exactly, never stalled by the ε-clipping of p
             loss, dz = type(self.loss)(from_logits=True).value_and_grad(y, last._z, sample_weight=w)
-            last.activation = "linear"             # backward from dz, past the softmax
+            last.activation = "linear"  # backward from dz, past the softmax
             try:
                 self._backward(dz)
             finally:
@@ -200,8 +210,12 @@ class Sequential:
 
     def _softmax_ce_from_logits(self) -> bool:
         last = self.layers[-1]
-        return (isinstance(self.loss, losses_mod.CategoricalCrossentropy) and not self.loss.from_logits
-                and getattr(last, "activation", None) == "softmax" and hasattr(last, "_z"))
+        return (
+            isinstance(self.loss, losses_mod.CategoricalCrossentropy)
+            and not self.loss.from_logits
+            and getattr(last, "activation", None) == "softmax"
+            and hasattr(last, "_z")
+        )
 
     def train_on_batch(self, x, y, return_dict=False):
         """One gradient step on (x, y); returns the loss (and this batch's metrics)."""
@@ -243,9 +257,24 @@ class Sequential:
         if self.optimizer is None or self.loss is None:
             raise RuntimeError("the model must be compiled first: model.compile(optimizer, loss)")
 
-    def fit(self, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, initial_epoch=0, seed=None, checkpoint=None,
-            checkpoint_every=None, resume=None, comm=None):
+    def fit(
+        self,
+        x,
+        y,
+        batch_size=32,
+        epochs=1,
+        verbose=1,
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        initial_epoch=0,
+        seed=None,
+        checkpoint=None,
+        checkpoint_every=None,
+        resume=None,
+        comm=None,
+    ):
         """Train; returns a History (``history.history["loss"]``, ``"val_loss"``, metrics…).
 
         ``seed`` makes the run bit-identical on the same machine (shuffling and every
@@ -262,15 +291,30 @@ class Sequential:
         checkpoint is written when ``checkpoint`` is set, and fit raises KeyboardInterrupt
         (a second Ctrl-C interrupts at once); ``resume=`` continues from that batch."""
         from .training import fit_loop
-        return fit_loop(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
-                        callbacks=callbacks, validation_split=validation_split,
-                        validation_data=validation_data, shuffle=shuffle,
-                        initial_epoch=initial_epoch, seed=seed, checkpoint=checkpoint,
-                        checkpoint_every=checkpoint_every, resume=resume, comm=comm)
+
+        return fit_loop(
+            self,
+            x,
+            y,
+            batch_size=batch_size,
+            epochs=epochs,
+            verbose=verbose,
+            callbacks=callbacks,
+            validation_split=validation_split,
+            validation_data=validation_data,
+            shuffle=shuffle,
+            initial_epoch=initial_epoch,
+            seed=seed,
+            checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every,
+            resume=resume,
+            comm=comm,
+        )
 
     def evaluate(self, x, y, batch_size=32, verbose=0, return_dict=False, comm=None):
         """Loss (and metrics) over all of (x, y), in batches, in inference mode."""
         from .training import evaluate_loop
+
         logs = evaluate_loop(self, x, y, batch_size, comm=comm)
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
@@ -282,7 +326,7 @@ class Sequential:
         x = np.asarray(x)
         if len(x) == 0:
             raise ValueError("predict got an empty input")
-        outs = [self._forward(x[i:i + batch_size])[0] for i in range(0, len(x), batch_size)]
+        outs = [self._forward(x[i : i + batch_size])[0] for i in range(0, len(x), batch_size)]
         return np.concatenate(outs, axis=0)
 
     def reset_states(self):
@@ -294,32 +338,50 @@ class Sequential:
     def summary(self, print_fn=print) -> None:
         """Layers, output shapes and parameter counts (Keras' counts)."""
         if not self.built:
-            raise ValueError("This model has not been built yet: call build(input_shape) "
-                             "or fit / predict on some data first")
+            raise ValueError(
+                "This model has not been built yet: call build(input_shape) "
+                "or fit / predict on some data first"
+            )
         rows, shape = [], self.input_shape
         for layer in self.layers:
             shape = layer.compute_output_shape(shape)
-            rows.append((f"{layer.name} ({type(layer).__name__})",
-                         str((None, *shape)), f"{layer.count_params():,}"))
+            rows.append(
+                (
+                    f"{layer.name} ({type(layer).__name__})",
+                    str((None, *shape)),
+                    f"{layer.count_params():,}",
+                )
+            )
         w = [max(28, *(len(r[0]) + 2 for r in rows)), max(24, *(len(r[1]) + 2 for r in rows)), 12]
         line = "=" * sum(w)
-        out = [f'Model: "{self.name}"', "-" * sum(w),
-               "Layer (type)".ljust(w[0]) + "Output Shape".ljust(w[1]) + "Param #", line]
+        out = [
+            f'Model: "{self.name}"',
+            "-" * sum(w),
+            "Layer (type)".ljust(w[0]) + "Output Shape".ljust(w[1]) + "Param #",
+            line,
+        ]
         out += [a.ljust(w[0]) + b.ljust(w[1]) + c for a, b, c in rows]
         total = self.count_params()
-        out += [line, f"Total params: {total:,}", f"Trainable params: {total:,}",
-                "Non-trainable params: 0", "-" * sum(w)]
+        out += [
+            line,
+            f"Total params: {total:,}",
+            f"Trainable params: {total:,}",
+            "Non-trainable params: 0",
+            "-" * sum(w),
+        ]
         for s in out:
             print_fn(s)
 
     def save(self, path) -> None:
         """One safetensors file: weights under PyTorch names + the config as JSON. No pickle."""
         from .io.save import save_model
+
         save_model(self, path)
 
     def save_checkpoint(self, path) -> None:
         """Weights + optimizer state + training position + RNG states, written atomically."""
         from .io.checkpoint import save_checkpoint
+
         save_checkpoint(self, path)
 
     def __repr__(self):

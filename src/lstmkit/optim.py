@@ -27,6 +27,7 @@ g·c / max(‖g‖, c)), ``global_clipnorm`` (all variables together, same formu
 The gradient buffers serve as scratch space: clipping (and L2 weight decay,
 Nesterov) change them in place.
 """
+
 from __future__ import annotations
 
 import math
@@ -62,7 +63,9 @@ class ExponentialDecay(LearningRateSchedule):
 
     def __call__(self, step):
         e = step / self.decay_steps
-        return self.initial_learning_rate * self.decay_rate ** (math.floor(e) if self.staircase else e)
+        return self.initial_learning_rate * self.decay_rate ** (
+            math.floor(e) if self.staircase else e
+        )
 
 
 class CosineDecay(LearningRateSchedule):
@@ -107,12 +110,21 @@ class Optimizer:
     #: names of the per-parameter state buffers (each the size of the flat params)
     slots: tuple = ()
 
-    def __init__(self, learning_rate=0.001, clipnorm=None, global_clipnorm=None,
-                 clipvalue=None, weight_decay=0.0):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        clipnorm=None,
+        global_clipnorm=None,
+        clipvalue=None,
+        weight_decay=0.0,
+    ):
         if sum(c is not None for c in (clipnorm, global_clipnorm)) > 1:
             raise ValueError("set at most one of clipnorm and global_clipnorm")
-        for nm, v in (("clipnorm", clipnorm), ("global_clipnorm", global_clipnorm),
-                      ("clipvalue", clipvalue)):
+        for nm, v in (
+            ("clipnorm", clipnorm),
+            ("global_clipnorm", global_clipnorm),
+            ("clipvalue", clipvalue),
+        ):
             if v is not None and not v > 0:
                 raise ValueError(f"{nm} must be > 0, got {v!r}")
         if not isinstance(learning_rate, LearningRateSchedule):
@@ -120,9 +132,9 @@ class Optimizer:
         self.learning_rate = learning_rate
         self.clipnorm, self.global_clipnorm, self.clipvalue = clipnorm, global_clipnorm, clipvalue
         self.weight_decay = float(weight_decay)
-        self.iterations = 0                 # number of updates done
-        self.state: dict[str, dict[str, np.ndarray]] = {}   # slot → {key: buffer}
-        self._segments: dict = {}           # key → sizes of the variables in that buffer
+        self.iterations = 0  # number of updates done
+        self.state: dict[str, dict[str, np.ndarray]] = {}  # slot → {key: buffer}
+        self._segments: dict = {}  # key → sizes of the variables in that buffer
         self._built_for = None
 
     # ------------------------------------------------------------- helpers
@@ -141,14 +153,14 @@ class Optimizer:
         if self.clipvalue is not None:
             for g in grads.values():
                 np.clip(g, -self.clipvalue, self.clipvalue, out=g)
-        if self.clipnorm is not None:               # each variable on its own
+        if self.clipnorm is not None:  # each variable on its own
             c = self.clipnorm
             for k, g in grads.items():
                 sizes = self._segments.get(k, np.array([g.size]))
                 starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
                 norms = np.sqrt(np.add.reduceat(g * g, starts)) if g.size else np.zeros(0)
                 g *= np.repeat(c / np.maximum(norms, c), sizes).astype(g.dtype)
-        if self.global_clipnorm is not None:        # all variables together
+        if self.global_clipnorm is not None:  # all variables together
             c = self.global_clipnorm
             norm = math.sqrt(sum(float(np.dot(g, g)) for g in grads.values()))
             if norm > c:
@@ -176,9 +188,13 @@ class Optimizer:
         lr = self.learning_rate
         if isinstance(lr, LearningRateSchedule):
             lr = {"type": type(lr).__name__, "config": lr.get_config()}
-        return {"learning_rate": lr, "clipnorm": self.clipnorm,
-                "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue,
-                "weight_decay": self.weight_decay}
+        return {
+            "learning_rate": lr,
+            "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue,
+            "weight_decay": self.weight_decay,
+        }
 
     @classmethod
     def from_config(cls, config):
@@ -186,8 +202,10 @@ class Optimizer:
         lr = config.get("learning_rate")
         if isinstance(lr, dict):
             if lr.get("type") not in SCHEDULES:
-                raise ValueError(f"unknown learning-rate schedule {lr.get('type')!r}; "
-                                 f"expected one of {sorted(SCHEDULES)}")
+                raise ValueError(
+                    f"unknown learning-rate schedule {lr.get('type')!r}; "
+                    f"expected one of {sorted(SCHEDULES)}"
+                )
             config["learning_rate"] = SCHEDULES[lr["type"]].from_config(lr["config"])
         return cls(**config)
 
@@ -195,19 +213,25 @@ class Optimizer:
         """Everything needed to continue: ``{"iterations", "learning_rate", "slots"}``,
         slots as ``{"slot.key": array}`` (copies)."""
         lr = self.learning_rate if not callable(self.learning_rate) else None
-        return {"iterations": self.iterations, "learning_rate": lr,
-                "slots": {f"{s}.{k}": a.copy() for s, d in self.state.items() for k, a in d.items()}}
+        return {
+            "iterations": self.iterations,
+            "learning_rate": lr,
+            "slots": {f"{s}.{k}": a.copy() for s, d in self.state.items() for k, a in d.items()},
+        }
 
     def set_state(self, state: dict) -> None:
         want = {f"{s}.{k}": a for s, d in self.state.items() for k, a in d.items()}
         got = state.get("slots", {})
         if set(want) != set(got):
-            raise ValueError(f"{type(self).__name__} state expected slots {sorted(want)}, "
-                             f"got {sorted(got)}")
+            raise ValueError(
+                f"{type(self).__name__} state expected slots {sorted(want)}, got {sorted(got)}"
+            )
         for n, a in want.items():
             b = np.asarray(got[n])
             if b.shape != a.shape or b.dtype != a.dtype:
-                raise ValueError(f"optimizer slot {n}: expected {a.dtype}{a.shape}, got {b.dtype}{b.shape}")
+                raise ValueError(
+                    f"optimizer slot {n}: expected {a.dtype}{a.shape}, got {b.dtype}{b.shape}"
+                )
             a[...] = b
         self.iterations = int(state["iterations"])
         if state.get("learning_rate") is not None and not callable(self.learning_rate):
@@ -226,16 +250,16 @@ class SGD(Optimizer):
 
     def _update(self, p, g, st, lr, t):
         if self.weight_decay:
-            g += self.weight_decay * p                      # g += λ·p
+            g += self.weight_decay * p  # g += λ·p
         if self.momentum > 0:
             b = st["momentum"]
             if t == 1:
-                b[...] = g                                  # b₁ = g
+                b[...] = g  # b₁ = g
             else:
-                b *= self.momentum                          # b = μ·b + g
+                b *= self.momentum  # b = μ·b + g
                 b += g
             if self.nesterov:
-                g += self.momentum * b                      # d = g + μ·b
+                g += self.momentum * b  # d = g + μ·b
                 d = g
             else:
                 d = b
@@ -249,10 +273,11 @@ class SGD(Optimizer):
 
 class Adam(Optimizer):
     slots = ("m", "v")
-    decoupled = False          # AdamW: weight decay applied to p, not added to g
+    decoupled = False  # AdamW: weight decay applied to p, not added to g
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, **kw):
+    def __init__(
+        self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, **kw
+    ):
         super().__init__(learning_rate, **kw)
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
         self.amsgrad = bool(amsgrad)
@@ -261,26 +286,31 @@ class Adam(Optimizer):
 
     def _update(self, p, g, st, lr, t):
         if self.weight_decay and not self.decoupled:
-            g += self.weight_decay * p                      # g += λ·p (L2, as torch.optim.Adam)
+            g += self.weight_decay * p  # g += λ·p (L2, as torch.optim.Adam)
         b1, b2 = self.beta_1, self.beta_2
         m, v = st["m"], st["v"]
-        m *= b1                                             # m = β₁m + (1−β₁)g
+        m *= b1  # m = β₁m + (1−β₁)g
         m += (1 - b1) * g
-        v *= b2                                             # v = β₂v + (1−β₂)g²
+        v *= b2  # v = β₂v + (1−β₂)g²
         v += (1 - b2) * (g * g)
         if self.amsgrad:
             np.maximum(st["v_max"], v, out=st["v_max"])
             v = st["v_max"]
-        bc1 = 1 - b1 ** t
-        bc2_sqrt = math.sqrt(1 - b2 ** t)
-        denom = np.sqrt(v)                                  # √v / √(1−β₂ᵗ) + ε
+        bc1 = 1 - b1**t
+        bc2_sqrt = math.sqrt(1 - b2**t)
+        denom = np.sqrt(v)  # √v / √(1−β₂ᵗ) + ε
         denom /= bc2_sqrt
         denom += self.epsilon
         p -= (lr / bc1) * (m / denom)
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": self.amsgrad,
+        }
 
 
 class AdamW(Adam):
@@ -297,38 +327,46 @@ class AdamW(Adam):
 
 
 class RMSprop(Optimizer):
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
-                 centered=False, **kw):
+    def __init__(
+        self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, **kw
+    ):
         super().__init__(learning_rate, **kw)
         self.rho, self.momentum, self.epsilon = float(rho), float(momentum), float(epsilon)
         self.centered = bool(centered)
-        self.slots = ("v",) + (("g_avg",) if centered else ()) + (("momentum",) if momentum > 0 else ())
+        self.slots = (
+            ("v",) + (("g_avg",) if centered else ()) + (("momentum",) if momentum > 0 else ())
+        )
 
     def _update(self, p, g, st, lr, t):
         if self.weight_decay:
             g += self.weight_decay * p
         rho, v = self.rho, st["v"]
-        v *= rho                                            # v = ρv + (1−ρ)g²
+        v *= rho  # v = ρv + (1−ρ)g²
         v += (1 - rho) * (g * g)
         if self.centered:
             ga = st["g_avg"]
-            ga *= rho                                       # ḡ = ρḡ + (1−ρ)g
+            ga *= rho  # ḡ = ρḡ + (1−ρ)g
             ga += (1 - rho) * g
             denom = np.sqrt(v - ga * ga)
         else:
             denom = np.sqrt(v)
-        denom += self.epsilon                               # √v + ε  (PyTorch's placement)
+        denom += self.epsilon  # √v + ε  (PyTorch's placement)
         if self.momentum > 0:
             b = st["momentum"]
-            b *= self.momentum                              # b = μb + g/(√v + ε)
+            b *= self.momentum  # b = μb + g/(√v + ε)
             b += g / denom
             p -= lr * b
         else:
             p -= lr * (g / denom)
 
     def get_config(self):
-        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
-                "epsilon": self.epsilon, "centered": self.centered}
+        return {
+            **super().get_config(),
+            "rho": self.rho,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "centered": self.centered,
+        }
 
 
 OPTIMIZERS = {"SGD": SGD, "Adam": Adam, "AdamW": AdamW, "RMSprop": RMSprop}
@@ -341,5 +379,6 @@ def get(identifier) -> Optimizer:
         return identifier
     if isinstance(identifier, str) and identifier.lower() in _ALIASES:
         return _ALIASES[identifier.lower()]()
-    raise ValueError(f"optimizer must be one of {sorted(_ALIASES)} or an Optimizer, "
-                     f"got {identifier!r}")
+    raise ValueError(
+        f"optimizer must be one of {sorted(_ALIASES)} or an Optimizer, got {identifier!r}"
+    )

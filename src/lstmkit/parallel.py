@@ -36,6 +36,7 @@ seconds, default 300); when it passes, the rank prints what it was waiting for
 and calls ``MPI_Abort``, which stops every rank (a broken job cannot be resumed
 from inside, and a plain exception would hang in ``MPI_Finalize``).
 """
+
 from __future__ import annotations
 
 import os
@@ -47,13 +48,21 @@ import numpy as np
 from .errors import UserError
 
 INSTALL_HINT = "pip install 'lstmkit[mpi]'  (mpi4py + the MPICH wheel)"
-HELP_EPILOG = ("Several processes: any training command runs data-parallel under MPI, e.g.\n"
-               "  mpiexec -n 2 lstmkit forecast --dataset co2 --out runs/co2\n"
-               f"(rank 0 prints and writes the files). MPI support: {INSTALL_HINT}.")
+HELP_EPILOG = (
+    "Several processes: any training command runs data-parallel under MPI, e.g.\n"
+    "  mpiexec -n 2 lstmkit forecast --dataset co2 --out runs/co2\n"
+    f"(rank 0 prints and writes the files). MPI support: {INSTALL_HINT}."
+)
 DEFAULT_TIMEOUT = 300.0
 #: environment variables that MPI launchers (MPICH/Hydra, Open MPI, PMIx, Slurm, MVAPICH) set
-_LAUNCHER_VARS = ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK",
-                  "MV2_COMM_WORLD_SIZE", "MPI_LOCALNRANKS")
+_LAUNCHER_VARS = (
+    "PMI_SIZE",
+    "PMI_RANK",
+    "OMPI_COMM_WORLD_SIZE",
+    "PMIX_RANK",
+    "MV2_COMM_WORLD_SIZE",
+    "MPI_LOCALNRANKS",
+)
 
 
 def launched_by_mpi(environ=None) -> bool:
@@ -68,6 +77,7 @@ def launched_by_mpi(environ=None) -> bool:
 def mpi_available() -> bool:
     """mpi4py can be imported (checked without starting MPI)."""
     from importlib.util import find_spec
+
     return find_spec("mpi4py") is not None
 
 
@@ -78,9 +88,11 @@ def world(timeout: float | None = None):
     try:
         from mpi4py import MPI
     except ImportError:
-        raise UserError("this process was started by an MPI launcher (mpiexec) but mpi4py is "
-                        f"not installed; every rank would train alone. Install it: {INSTALL_HINT}, "
-                        "or run without mpiexec") from None
+        raise UserError(
+            "this process was started by an MPI launcher (mpiexec) but mpi4py is "
+            f"not installed; every rank would train alone. Install it: {INSTALL_HINT}, "
+            "or run without mpiexec"
+        ) from None
     if MPI.COMM_WORLD.Get_size() == 1:
         return LocalComm()
     return MPIComm(MPI.COMM_WORLD, timeout)
@@ -103,6 +115,7 @@ def _loss_count(y_pred, w) -> float:
 
 class LocalComm:
     """One process: every method is the identity / a no-op."""
+
     rank, size, is_root = 0, 1, True
 
     def start(self, model, holders, **consistency):
@@ -133,6 +146,7 @@ class MPIComm(LocalComm):
 
     def __init__(self, comm, timeout: float | None = None):
         from mpi4py import MPI
+
         self.MPI, self.comm = MPI, comm
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
         self.is_root = self.rank == 0
@@ -141,12 +155,14 @@ class MPIComm(LocalComm):
             try:
                 timeout = float(raw) if raw.strip() else DEFAULT_TIMEOUT
             except ValueError:
-                raise UserError(f"LSTMKIT_MPI_TIMEOUT must be a number of seconds, got {raw!r}") from None
+                raise UserError(
+                    f"LSTMKIT_MPI_TIMEOUT must be a number of seconds, got {raw!r}"
+                ) from None
         if not timeout > 0:
             raise UserError(f"the MPI timeout must be > 0 seconds, got {timeout!r}")
         self.timeout = float(timeout)
-        self._bufs: dict[str, np.ndarray] = {}      # key → send/receive buffer [c·g, c]
-        self.steps = 0                               # gradient Allreduces done (for messages)
+        self._bufs: dict[str, np.ndarray] = {}  # key → send/receive buffer [c·g, c]
+        self.steps = 0  # gradient Allreduces done (for messages)
         self._fail_hook = _parse_fail_hook(os.environ.get("LSTMKIT_TEST_MPI_FAIL", ""))
 
     # ------------------------------------------------------------ collectives
@@ -156,23 +172,28 @@ class MPIComm(LocalComm):
         start = time.monotonic()
         deadline = start + self.timeout
         try:
-            while not MPI.Request.Testall(reqs):     # each Test also moves the transfer on
+            while not MPI.Request.Testall(reqs):  # each Test also moves the transfer on
                 now = time.monotonic()
                 if now > deadline:
-                    self._abort(f"no answer from the other ranks within {self.timeout:g} s "
-                                f"while waiting for {what}: a rank has died or hangs "
-                                f"(set LSTMKIT_MPI_TIMEOUT to wait longer)")
-                if now - start > self.SPIN:          # a late rank: stop burning a core
+                    self._abort(
+                        f"no answer from the other ranks within {self.timeout:g} s "
+                        f"while waiting for {what}: a rank has died or hangs "
+                        f"(set LSTMKIT_MPI_TIMEOUT to wait longer)"
+                    )
+                if now - start > self.SPIN:  # a late rank: stop burning a core
                     time.sleep(1e-3)
         except MPI.Exception as e:
             self._abort(f"MPI failed while waiting for {what}: {e}")
 
     def _abort(self, message: str):
-        print(f"lstmkit: MPI rank {self.rank} of {self.size}: {message}. Stopping all ranks.",
-              file=sys.stderr, flush=True)
-        time.sleep(0.5)      # let the launcher forward that line before Abort tears the job down
+        print(
+            f"lstmkit: MPI rank {self.rank} of {self.size}: {message}. Stopping all ranks.",
+            file=sys.stderr,
+            flush=True,
+        )
+        time.sleep(0.5)  # let the launcher forward that line before Abort tears the job down
         self.comm.Abort(3)
-        raise SystemExit(3)                          # not reached: Abort ends the process
+        raise SystemExit(3)  # not reached: Abort ends the process
 
     def allreduce_sum(self, buf: np.ndarray, what: str) -> np.ndarray:
         """In-place sum of ``buf`` over all ranks, with the timeout."""
@@ -184,21 +205,31 @@ class MPIComm(LocalComm):
         """Check that all ranks run the same job, give every rank rank 0's weights,
         and give each rank its own dropout stream."""
         names = sorted(consistency)
-        mine = np.array([float(consistency[k]) for k in names]
-                        + [float(a.size) for a in model._flat_p.values()], np.float64)
-        lo_hi = np.concatenate([mine, -mine])        # max of −v = −min v: one Allreduce for both
-        self._wait([self.comm.Iallreduce(self.MPI.IN_PLACE, lo_hi, op=self.MPI.MAX)],
-                   "the start of training (a consistency check)")
+        mine = np.array(
+            [float(consistency[k]) for k in names]
+            + [float(a.size) for a in model._flat_p.values()],
+            np.float64,
+        )
+        lo_hi = np.concatenate([mine, -mine])  # max of −v = −min v: one Allreduce for both
+        self._wait(
+            [self.comm.Iallreduce(self.MPI.IN_PLACE, lo_hi, op=self.MPI.MAX)],
+            "the start of training (a consistency check)",
+        )
         k = len(mine)
-        bad = [n for j, n in enumerate(names + ["parameter count"] * (k - len(names)))
-               if lo_hi[j] != -lo_hi[k + j]]
+        bad = [
+            n
+            for j, n in enumerate(names + ["parameter count"] * (k - len(names)))
+            if lo_hi[j] != -lo_hi[k + j]
+        ]
         if bad:
-            raise UserError(f"the {self.size} MPI ranks disagree about {', '.join(sorted(set(bad)))}: "
-                            "every rank must get the same data and model (rank 0 does the I/O "
-                            "only for outputs; inputs must be readable by every rank)")
+            raise UserError(
+                f"the {self.size} MPI ranks disagree about {', '.join(sorted(set(bad)))}: "
+                "every rank must get the same data and model (rank 0 does the I/O "
+                "only for outputs; inputs must be readable by every rank)"
+            )
         reqs = [self.comm.Ibcast(p, root=0) for p in model._flat_p.values()]
         self._wait(reqs, "rank 0's initial weights (Bcast)")
-        if self.rank:                                # rank 0 keeps its stream: equal to one process
+        if self.rank:  # rank 0 keeps its stream: equal to one process
             for layer in holders:
                 if isinstance(getattr(layer, "rng", None), np.random.Generator):
                     layer.rng = np.random.default_rng([self.rank, *layer.rng.integers(0, 2**32, 4)])
@@ -215,7 +246,7 @@ class MPIComm(LocalComm):
         if len(x):
             loss, y_pred, w = model.compute_gradients(x, y)
             c = _loss_count(y_pred, w)
-        else:                                        # more ranks than samples in this batch
+        else:  # more ranks than samples in this batch
             for g in model._flat_g.values():
                 g[...] = 0
             shape = [1 if d is None else d for d in model.output_shape]
@@ -225,14 +256,14 @@ class MPIComm(LocalComm):
         for k, g in model._flat_g.items():
             buf = self._bufs.get(k)
             if buf is None or buf.size != g.size + 1:
-                buf = self._bufs[k] = np.empty(g.size + 1, g.dtype)   # (P + 1,) [c·g, c]
+                buf = self._bufs[k] = np.empty(g.size + 1, g.dtype)  # (P + 1,) [c·g, c]
             np.multiply(g, c, out=buf[:-1])
             buf[-1] = c
             reqs.append(self.comm.Iallreduce(self.MPI.IN_PLACE, buf, op=self.MPI.SUM))
         self._wait(reqs, f"the gradients of step {self.steps} (Allreduce)")
         for k, g in model._flat_g.items():
             buf = self._bufs[k]
-            total = float(buf[-1])                   # Σ_r c_r
+            total = float(buf[-1])  # Σ_r c_r
             if total > 0:
                 np.multiply(buf[:-1], 1.0 / total, out=g)
             else:
@@ -244,8 +275,10 @@ class MPIComm(LocalComm):
         ``to_root``: rank 0 keeps the sums and the others restart from zero (so that
         a later sum is still right; used before writing a mid-epoch checkpoint)."""
         metrics = run.model.metrics
-        v = np.array([run.loss_total, run.loss_count]
-                     + [float(s) for m in metrics for s in m.get_state()], np.float64)
+        v = np.array(
+            [run.loss_total, run.loss_count] + [float(s) for m in metrics for s in m.get_state()],
+            np.float64,
+        )
         self.allreduce_sum(v, "the loss and metric sums (Allreduce)")
         if to_root and not self.is_root:
             v[:] = 0.0
@@ -253,7 +286,7 @@ class MPIComm(LocalComm):
         j = 2
         for m in metrics:
             n = len(m.get_state())
-            m.set_state(v[j:j + n].tolist())
+            m.set_state(v[j : j + n].tolist())
             j += n
         return run
 
@@ -262,8 +295,13 @@ class MPIComm(LocalComm):
         if self.is_root:
             return list(cbs)
         from .callbacks import CSVLogger, ModelCheckpoint, ProgbarLogger
-        return [c for c in cbs if not isinstance(c, (ProgbarLogger, CSVLogger, ModelCheckpoint))
-                and not getattr(c, "root_only", False)]
+
+        return [
+            c
+            for c in cbs
+            if not isinstance(c, (ProgbarLogger, CSVLogger, ModelCheckpoint))
+            and not getattr(c, "root_only", False)
+        ]
 
     def __repr__(self):
         return f"MPIComm(rank={self.rank}, size={self.size}, timeout={self.timeout:g})"
@@ -281,7 +319,9 @@ def _parse_fail_hook(spec: str):
             raise ValueError
         return int(rank), int(step), mode
     except ValueError:
-        raise UserError(f"LSTMKIT_TEST_MPI_FAIL expected RANK:STEP:exit|kill|hang, got {spec!r}") from None
+        raise UserError(
+            f"LSTMKIT_TEST_MPI_FAIL expected RANK:STEP:exit|kill|hang, got {spec!r}"
+        ) from None
 
 
 def _fail_now(mode: str):
@@ -290,8 +330,9 @@ def _fail_now(mode: str):
         os._exit(1)
     if mode == "kill":
         import signal
+
         os.kill(os.getpid(), signal.SIGKILL)
-    while True:                                      # hang
+    while True:  # hang
         time.sleep(60)
 
 
@@ -306,15 +347,16 @@ def cli_setup(args) -> None:
     if comm.is_root:
         return
     import tempfile
+
     tmp = tempfile.TemporaryDirectory(prefix=f"lstmkit-rank{comm.rank}-")
-    args._mpi_scratch = tmp                          # lives (and is cleaned up) with args
+    args._mpi_scratch = tmp  # lives (and is cleaned up) with args
     for name in ("out", "output"):
         if hasattr(args, name):
             setattr(args, name, os.path.join(tmp.name, "out"))
     if hasattr(args, "force"):
         args.force = True
     sys.stdout = open(os.devnull, "w")
-    os.environ["TQDM_DISABLE"] = "1"                 # progress bars that go to stderr
+    os.environ["TQDM_DISABLE"] = "1"  # progress bars that go to stderr
 
 
 def mpi_status_line() -> str:
@@ -324,5 +366,15 @@ def mpi_status_line() -> str:
     return f"MPI support: not installed; add it with {INSTALL_HINT}."
 
 
-__all__ = ["LocalComm", "MPIComm", "world", "resolve_comm", "shard_bounds", "launched_by_mpi",
-           "mpi_available", "cli_setup", "INSTALL_HINT", "HELP_EPILOG"]
+__all__ = [
+    "LocalComm",
+    "MPIComm",
+    "world",
+    "resolve_comm",
+    "shard_bounds",
+    "launched_by_mpi",
+    "mpi_available",
+    "cli_setup",
+    "INSTALL_HINT",
+    "HELP_EPILOG",
+]

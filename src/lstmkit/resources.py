@@ -21,12 +21,12 @@ so a configuration is refused only when it needs more than ``fraction`` (0.9) of
 memory available: ``MemAvailable`` from /proc/meminfo (else ``os.sysconf``), lowered
 by a cgroup v2 memory limit or an ``RLIMIT_AS`` soft limit when one is set.
 """
+
 from __future__ import annotations
 
 import os
 
 from .errors import UserError
-
 
 #: NumPy temporaries on top of the buffers counted above: without this factor the
 #: estimate was 0.93× tracemalloc's peak of a real step (LSTM 64–256 units, T 40–200)
@@ -44,12 +44,18 @@ def _layer_list(model_or_layers):
 
 def _slots(optimizer) -> int:
     if optimizer is None:
-        return 2                                 # assume Adam (m, v)
+        return 2  # assume Adam (m, v)
     return len(getattr(optimizer, "slots", ())) or 0
 
 
-def estimate_training_bytes(model_or_layers, batch: int, time: int, input_dim: int | None = None,
-                            optimizer=None, dtype_bytes: int | None = None) -> int:
+def estimate_training_bytes(
+    model_or_layers,
+    batch: int,
+    time: int,
+    input_dim: int | None = None,
+    optimizer=None,
+    dtype_bytes: int | None = None,
+) -> int:
     """Bytes one training step of ``model_or_layers`` (a Sequential, built or not, or a
     list of layers) needs for inputs (batch, time, input_dim). See the module docstring."""
     layers = _layer_list(model_or_layers)
@@ -57,20 +63,21 @@ def estimate_training_bytes(model_or_layers, batch: int, time: int, input_dim: i
         optimizer = getattr(model_or_layers, "optimizer", None)
     B, T = int(batch), max(1, int(time))
     D = int(input_dim or 1)
-    seq = True                                     # does the current tensor have a time axis?
+    seq = True  # does the current tensor have a time axis?
     params = acts = 0
     for layer in layers:
         inner = getattr(layer, "forward_layer", None)
         cell = inner if inner is not None else layer
         s = int(dtype_bytes or getattr(getattr(cell, "dtype", None), "itemsize", 4) or 4)
         steps = T if seq else 1
-        if hasattr(cell, "n_gates") and hasattr(cell, "units"):            # a recurrent cell
+        if hasattr(cell, "n_gates") and hasattr(cell, "units"):  # a recurrent cell
             G, H, n_st = int(cell.n_gates), int(cell.units), int(getattr(cell, "n_states", 1))
-            k = 2 if inner is not None else 1                             # Bidirectional: two cells
+            k = 2 if inner is not None else 1  # Bidirectional: two cells
             params += k * G * H * (D + H + 2) * s
             acts += k * steps * B * (2 * G * H + (3 + n_st) * H + 2 * D) * s
-            out = H * (2 if inner is not None and getattr(layer, "merge_mode", "concat") == "concat"
-                       else 1)
+            out = H * (
+                2 if inner is not None and getattr(layer, "merge_mode", "concat") == "concat" else 1
+            )
             if not getattr(cell, "return_sequences", False):
                 seq = False
             D = out
@@ -79,12 +86,12 @@ def estimate_training_bytes(model_or_layers, batch: int, time: int, input_dim: i
             params += int(layer.input_dim) * E * s
             acts += 2 * steps * B * E * s
             D = E
-        elif hasattr(layer, "units"):                                      # Dense
+        elif hasattr(layer, "units"):  # Dense
             U = int(layer.units)
             params += (D + 1) * U * s
             acts += 3 * steps * B * (U + D) * s
             D = U
-        else:                                                              # Dropout, Activation …
+        else:  # Dropout, Activation …
             acts += 2 * steps * B * D * s
     return int(params * (2 + _slots(optimizer)) + TEMPORARIES * acts)
 
@@ -106,7 +113,7 @@ def available_bytes() -> int | None:
         except (ValueError, OSError, AttributeError):
             avail = None
     limits = [] if avail is None else [avail]
-    try:                                                     # cgroup v2 limit of this container
+    try:  # cgroup v2 limit of this container
         with open("/sys/fs/cgroup/memory.max") as f:
             mx = f.read().strip()
         if mx.isdigit():
@@ -114,8 +121,9 @@ def available_bytes() -> int | None:
                 limits.append(max(0, int(mx) - int(f.read().strip())))
     except (OSError, ValueError):
         pass
-    try:                                                     # ulimit -v
+    try:  # ulimit -v
         import resource
+
         soft = resource.getrlimit(resource.RLIMIT_AS)[0]
         if soft not in (resource.RLIM_INFINITY, -1):
             used = 0
@@ -129,19 +137,30 @@ def available_bytes() -> int | None:
     return min(limits) if limits else None
 
 
-def check_training_memory(model_or_layers, batch: int, time: int, input_dim: int | None = None,
-                          extra_bytes: int = 0, fraction: float = 0.9, available: int | None = None,
-                          hint: str = "use a smaller --batch-size, sequence length or --units") -> int:
+def check_training_memory(
+    model_or_layers,
+    batch: int,
+    time: int,
+    input_dim: int | None = None,
+    extra_bytes: int = 0,
+    fraction: float = 0.9,
+    available: int | None = None,
+    hint: str = "use a smaller --batch-size, sequence length or --units",
+) -> int:
     """Raise :class:`UserError` when the estimate exceeds ``fraction`` of the available
     memory (``available`` overrides the machine's figure); return the estimate."""
     need = estimate_training_bytes(model_or_layers, batch, time, input_dim) + int(extra_bytes)
     have = available_bytes() if available is None else int(available)
     if have is not None and need > fraction * have:
-        units = [int(getattr(getattr(l, "forward_layer", l), "units", 0)) for l in
-                 _layer_list(model_or_layers)]
+        units = [
+            int(getattr(getattr(l, "forward_layer", l), "units", 0))
+            for l in _layer_list(model_or_layers)
+        ]
         units = [u for u in units if u]
-        raise UserError(f"this configuration needs about {_gib(need)} of memory to train "
-                        f"(batch {int(batch)} × time {int(time)}"
-                        + (f" × units {max(units)}" if units else "")
-                        + f"), but only {_gib(have)} is available; {hint}")
+        raise UserError(
+            f"this configuration needs about {_gib(need)} of memory to train "
+            f"(batch {int(batch)} × time {int(time)}"
+            + (f" × units {max(units)}" if units else "")
+            + f"), but only {_gib(have)} is available; {hint}"
+        )
     return need

@@ -21,22 +21,40 @@ with Adam on mean squared error / sparse categorical cross-entropy. With
 
 scikit-learn is an optional extra: ``pip install lstmkit[sklearn]``.
 """
+
 from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (check_array, check_consistent_length, check_is_fitted,
-                                      column_or_1d, validate_data)
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 _CELLS = ("lstm", "gru", "rnn")
 
 
 class _LSTMBase(BaseEstimator):
-    def __init__(self, units=16, n_layers=1, cell="lstm", bidirectional=False, n_features=1,
-                 dropout=0.0, epochs=50, batch_size=32, learning_rate=0.01, dtype="float64",
-                 random_state=None, verbose=0):
+    def __init__(
+        self,
+        units=16,
+        n_layers=1,
+        cell="lstm",
+        bidirectional=False,
+        n_features=1,
+        dropout=0.0,
+        epochs=50,
+        batch_size=32,
+        learning_rate=0.01,
+        dtype="float64",
+        random_state=None,
+        verbose=0,
+    ):
         self.units = units
         self.n_layers = n_layers
         self.cell = cell
@@ -61,29 +79,37 @@ class _LSTMBase(BaseEstimator):
         """X → (n, T, D) array of self.dtype (and y checked, when given)."""
         dt = np.float64 if self.dtype == "float64" else np.float32
         if fit and y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
         if isinstance(X, (list, tuple)):
             X = np.asarray(X)
-        nd = X.ndim if isinstance(X, np.ndarray) else 2      # others: scikit-learn's checks
+        nd = X.ndim if isinstance(X, np.ndarray) else 2  # others: scikit-learn's checks
         if nd == 3:
             X = check_array(X, allow_nd=True, dtype=[np.float64, np.float32], input_name="X")
             if fit:
                 self._input_ndim, self.n_features_in_ = 3, X.shape[2]
             elif self._input_ndim != 3 or X.shape[2] != self.n_features_in_:
-                raise ValueError(f"{type(self).__name__} was fitted on "
-                                 f"{'(n, time, %d)' % self.n_features_in_ if self._input_ndim == 3 else '2-D'} "
-                                 f"sequences, got shape {X.shape}")
+                raise ValueError(
+                    f"{type(self).__name__} was fitted on "
+                    f"{'(n, time, %d)' % self.n_features_in_ if self._input_ndim == 3 else '2-D'} "
+                    f"sequences, got shape {X.shape}"
+                )
             X3 = X
         else:
             if not fit and self._input_ndim != 2:
-                raise ValueError(f"{type(self).__name__} was fitted on 3-D sequences "
-                                 f"(n, time, {self.n_features_in_}); got a {nd}-D input")
+                raise ValueError(
+                    f"{type(self).__name__} was fitted on 3-D sequences "
+                    f"(n, time, {self.n_features_in_}); got a {nd}-D input"
+                )
             X = validate_data(self, X, reset=fit, dtype=[np.float64, np.float32])
             F = int(self.n_features)
             if F < 1 or X.shape[1] % F:
-                raise ValueError(f"{type(self).__name__}: a 2-D X is read as (n_samples, time · "
-                                 f"n_features); its width {X.shape[1]} is not a multiple of "
-                                 f"n_features={self.n_features}")
+                raise ValueError(
+                    f"{type(self).__name__}: a 2-D X is read as (n_samples, time · "
+                    f"n_features); its width {X.shape[1]} is not a multiple of "
+                    f"n_features={self.n_features}"
+                )
             if fit:
                 self._input_ndim = 2
             X3 = X.reshape(X.shape[0], X.shape[1] // F, F)
@@ -114,18 +140,29 @@ class _LSTMBase(BaseEstimator):
         from .layers import GRU, LSTM, Bidirectional, Dense, SimpleRNN
         from .model import Sequential
         from .optim import Adam
+
         cls = {"lstm": LSTM, "gru": GRU, "rnn": SimpleRNN}[self.cell]
         layers = []
         for k in range(self.n_layers):
-            cell = cls(int(self.units), return_sequences=k < self.n_layers - 1,
-                       dropout=float(self.dropout), dtype=self.dtype)
+            cell = cls(
+                int(self.units),
+                return_sequences=k < self.n_layers - 1,
+                dropout=float(self.dropout),
+                dtype=self.dtype,
+            )
             layers.append(Bidirectional(cell) if self.bidirectional else cell)
         layers.append(Dense(n_out, activation=activation, dtype=self.dtype))
         seed = self._seed()
         model = Sequential(layers, seed=seed)
         model.compile(optimizer=Adam(learning_rate=float(self.learning_rate)), loss=loss)
-        self.history_ = model.fit(X3, y, batch_size=int(self.batch_size), epochs=int(self.epochs),
-                                  verbose=self.verbose, seed=seed).history
+        self.history_ = model.fit(
+            X3,
+            y,
+            batch_size=int(self.batch_size),
+            epochs=int(self.epochs),
+            verbose=self.verbose,
+            seed=seed,
+        ).history
         self.model_ = model
         return self
 
@@ -144,7 +181,7 @@ class LSTMRegressor(RegressorMixin, _LSTMBase):
         X3 = self._sequences(X, y, fit=True)
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         self._y_1d = y.ndim == 1
-        Y = y.reshape(len(y), -1)                          # (n, n_outputs)
+        Y = y.reshape(len(y), -1)  # (n, n_outputs)
         self._y_mean, self._y_std = Y.mean(axis=0), Y.std(axis=0)
         self._y_std[self._y_std == 0] = 1.0
         Yz = ((Y - self._y_mean) / self._y_std).astype(X3.dtype)
@@ -168,12 +205,15 @@ class LSTMClassifier(ClassifierMixin, _LSTMBase):
         check_classification_targets(y)
         enc = LabelEncoder().fit(y)
         if len(enc.classes_) < 2:
-            raise ValueError(f"LSTMClassifier needs samples of at least 2 classes in y; got 1 "
-                             f"class: {enc.classes_[0]!r}")
+            raise ValueError(
+                f"LSTMClassifier needs samples of at least 2 classes in y; got 1 "
+                f"class: {enc.classes_[0]!r}"
+            )
         self.classes_ = enc.classes_
         ids = enc.transform(y)
-        return self._build_and_fit(X3, ids, len(self.classes_), "softmax",
-                                   "sparse_categorical_crossentropy")
+        return self._build_and_fit(
+            X3, ids, len(self.classes_), "softmax", "sparse_categorical_crossentropy"
+        )
 
     def predict_proba(self, X):
         check_is_fitted(self, "model_")

@@ -9,6 +9,7 @@ and the position (epoch, next batch). Resuming therefore repeats exactly the
 operations an uninterrupted run would have done: the final weights are
 bit-identical.
 """
+
 from __future__ import annotations
 
 import math
@@ -55,12 +56,14 @@ class _Running:
         return out
 
     def get_state(self):
-        return {"loss": [self.loss_total, self.loss_count],
-                "metrics": [m.get_state() for m in self.model.metrics]}
+        return {
+            "loss": [self.loss_total, self.loss_count],
+            "metrics": [m.get_state() for m in self.model.metrics],
+        }
 
     def set_state(self, s):
         self.loss_total, self.loss_count = map(float, s["loss"])
-        for m, ms in zip(self.model.metrics, s["metrics"]):
+        for m, ms in zip(self.model.metrics, s["metrics"], strict=True):
             m.set_state(ms)
 
 
@@ -74,11 +77,18 @@ def _step_is_finite(model, loss, comm) -> bool:
 
 def _diverged(epoch, b, steps, loss) -> dict:
     """Say once, on stderr, where training stopped; → the record kept in ``history.diverged``."""
-    what = f"the loss is {float(loss)}" if not math.isfinite(float(loss)) else \
-        "a gradient is not finite"
-    print(f"training stopped at epoch {epoch + 1}, batch {b + 1} of {steps}: {what}; the "
-          f"weights are those from before this batch (try a lower learning rate or "
-          f"gradient clipping)", file=sys.stderr, flush=True)
+    what = (
+        f"the loss is {float(loss)}"
+        if not math.isfinite(float(loss))
+        else "a gradient is not finite"
+    )
+    print(
+        f"training stopped at epoch {epoch + 1}, batch {b + 1} of {steps}: {what}; the "
+        f"weights are those from before this batch (try a lower learning rate or "
+        f"gradient clipping)",
+        file=sys.stderr,
+        flush=True,
+    )
     return {"epoch": epoch, "batch": b, "loss": float(loss)}
 
 
@@ -93,8 +103,11 @@ class _DeferredInterrupt:
         self.enabled, self.pending, self._old = enabled, False, None
 
     def __enter__(self):
-        if (self.enabled and threading.current_thread() is threading.main_thread()
-                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+        if (
+            self.enabled
+            and threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
             self._old = signal.signal(signal.SIGINT, self._handler)
         return self
 
@@ -102,8 +115,11 @@ class _DeferredInterrupt:
         if self.pending:
             raise KeyboardInterrupt
         self.pending = True
-        print("interrupt: finishing this batch, then saving (Ctrl-C again to stop at once)",
-              file=sys.stderr, flush=True)
+        print(
+            "interrupt: finishing this batch, then saving (Ctrl-C again to stop at once)",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def __exit__(self, *exc):
         if self._old is not None:
@@ -119,25 +135,40 @@ class _DeferredInterrupt:
 
 def evaluate_loop(model, x, y, batch_size=32, comm=None) -> dict:
     model._require_compiled()
-    comm = resolve_comm(comm)            # under MPI: each rank a contiguous 1/N, sums reduced
+    comm = resolve_comm(comm)  # under MPI: each rank a contiguous 1/N, sums reduced
     x, y = np.asarray(x), np.asarray(y)
     if len(x) != len(y):
         raise ValueError(f"x and y must have the same number of samples, got {len(x)} and {len(y)}")
     x, y = comm.shard(x), comm.shard(y)
     run = _Running(model)
     for i in range(0, len(x), batch_size):
-        yb = y[i:i + batch_size]
-        y_pred, mask = model._forward(x[i:i + batch_size])
+        yb = y[i : i + batch_size]
+        y_pred, mask = model._forward(x[i : i + batch_size])
         w = model._loss_weights(y_pred, mask)
         run.update(model.loss_value(yb, y_pred, w), yb, y_pred, w)
     return comm.reduce_running(run).logs()
 
 
-def fit_loop(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None,
-             validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
-             seed=None, checkpoint=None, checkpoint_every=None, resume=None, comm=None):
+def fit_loop(
+    model,
+    x,
+    y,
+    batch_size=32,
+    epochs=1,
+    verbose=1,
+    callbacks=None,
+    validation_split=0.0,
+    validation_data=None,
+    shuffle=True,
+    initial_epoch=0,
+    seed=None,
+    checkpoint=None,
+    checkpoint_every=None,
+    resume=None,
+    comm=None,
+):
     model._require_compiled()
-    comm = resolve_comm(comm)            # MPI data parallelism (lstmkit.parallel), or a no-op
+    comm = resolve_comm(comm)  # MPI data parallelism (lstmkit.parallel), or a no-op
     x, y = _as_array(x, "inputs x"), _as_array(y, "targets y")
     if len(x) != len(y):
         raise ValueError(f"x and y must have the same number of samples, got {len(x)} and {len(y)}")
@@ -145,7 +176,9 @@ def fit_loop(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None,
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     batch_size = int(batch_size)
     if checkpoint_every is not None and int(checkpoint_every) < 1:
-        raise ValueError(f"checkpoint_every must be a positive number of batches, got {checkpoint_every!r}")
+        raise ValueError(
+            f"checkpoint_every must be a positive number of batches, got {checkpoint_every!r}"
+        )
     # validation: the last fraction of the data, before any shuffling (as Keras)
     if validation_data is None and validation_split:
         if not 0.0 < validation_split < 1.0:
@@ -168,7 +201,7 @@ def fit_loop(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None,
     if seed is not None:
         children = np.random.SeedSequence(seed).spawn(1 + len(holders))
         shuffle_rng = np.random.default_rng(children[0])
-        for layer, ss in zip(holders, children[1:]):
+        for layer, ss in zip(holders, children[1:], strict=True):
             layer.rng = np.random.default_rng(ss)
     else:
         shuffle_rng = model._rng
@@ -179,36 +212,56 @@ def fit_loop(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None,
     epoch_rng_state = shuffle_rng.bit_generator.state
     if resume is not None and os.path.exists(resume):
         from .io.checkpoint import restore_checkpoint
+
         st = restore_checkpoint(model, resume)
         start_epoch, start_batch = st["epoch"], st["batch"]
         epoch_rng_state = st["shuffle_rng"]
-        for layer, s in zip(holders, st["layer_rngs"]):
+        for layer, s in zip(holders, st["layer_rngs"], strict=True):
             layer.rng.bit_generator.state = s
         history.history = {k: list(v) for k, v in st["history"].items()}
         history.epoch = list(st["history_epochs"])
-        if start_batch and comm.is_root:     # the saved sums are global: count them once
+        if start_batch and comm.is_root:  # the saved sums are global: count them once
             run.set_state(st["running"])
-    comm.start(model, holders, samples=n, batch_size=batch_size, epochs=epochs,
-               start_epoch=start_epoch, start_batch=start_batch)
+    comm.start(
+        model,
+        holders,
+        samples=n,
+        batch_size=batch_size,
+        epochs=epochs,
+        start_epoch=start_epoch,
+        start_batch=start_batch,
+    )
 
     steps = math.ceil(n / batch_size)
-    params = {"epochs": epochs, "steps": steps, "verbose": verbose, "samples": n,
-              "initial_epoch": start_epoch, "initial_step": start_batch}
+    params = {
+        "epochs": epochs,
+        "steps": steps,
+        "verbose": verbose,
+        "samples": n,
+        "initial_epoch": start_epoch,
+        "initial_step": start_batch,
+    }
     cbs = [ProgbarLogger(verbose)] if verbose in (1, 2) else []
     cbs = CallbackList(comm.callbacks(cbs + list(callbacks or [])) + [history], model, params)
     model.history = history
     model.stop_training = False
 
     def save(epoch, batch, pending=None):
-        model._fit_state = {"epoch": epoch, "batch": batch, "shuffle_rng": epoch_rng_state,
-                            "layer_rngs": [l.rng.bit_generator.state for l in holders],
-                            "running": run.get_state(), "history": history, "pending": pending}
+        model._fit_state = {
+            "epoch": epoch,
+            "batch": batch,
+            "shuffle_rng": epoch_rng_state,
+            "layer_rngs": [l.rng.bit_generator.state for l in holders],
+            "running": run.get_state(),
+            "history": history,
+            "pending": pending,
+        }
 
     cbs.on_train_begin()
     history.diverged = None
     with _DeferredInterrupt(enabled=comm.size == 1) as interrupt:
         for epoch in range(start_epoch, epochs):
-            shuffle_rng.bit_generator.state = epoch_rng_state          # the state before this permutation
+            shuffle_rng.bit_generator.state = epoch_rng_state  # the state before this permutation
             perm = shuffle_rng.permutation(n) if shuffle else np.arange(n)
             if epoch != start_epoch or not start_batch:
                 run.reset()
@@ -216,23 +269,27 @@ def fit_loop(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None,
             cbs.on_epoch_begin(epoch)
             for b in range(first, steps):
                 cbs.on_train_batch_begin(b)
-                idx = comm.shard(perm[b * batch_size:(b + 1) * batch_size])    # this rank's slice
+                idx = comm.shard(perm[b * batch_size : (b + 1) * batch_size])  # this rank's slice
                 yb = y[idx]
-                loss, y_pred, w = comm.compute_gradients(model, x[idx], yb)   # + gradient Allreduce
+                loss, y_pred, w = comm.compute_gradients(model, x[idx], yb)  # + gradient Allreduce
                 if _step_is_finite(model, loss, comm):
                     model.apply_gradients()
-                else:                            # keep the last good weights and stop
+                else:  # keep the last good weights and stop
                     history.diverged = _diverged(epoch, b, steps, loss)
                     model.stop_training = True
                 run.update(loss, yb, y_pred, w)
-                if checkpoint is not None and checkpoint_every and (b + 1) % int(checkpoint_every) == 0 \
-                        and b + 1 < steps:
+                if (
+                    checkpoint is not None
+                    and checkpoint_every
+                    and (b + 1) % int(checkpoint_every) == 0
+                    and b + 1 < steps
+                ):
                     comm.reduce_running(run, to_root=True)
                     save(epoch, b + 1)
                     if comm.is_root:
                         model.save_checkpoint(checkpoint)
                 cbs.on_train_batch_end(b, run.logs())
-                if interrupt.pending:                # Ctrl-C came during this batch
+                if interrupt.pending:  # Ctrl-C came during this batch
                     if checkpoint is not None:
                         comm.reduce_running(run, to_root=True)
                         save(epoch, b + 1)

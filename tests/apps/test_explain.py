@@ -1,4 +1,5 @@
 """`lstmkit explain`: the numbers on the page are the model's, the CLI's forms and errors."""
+
 from __future__ import annotations
 
 import json
@@ -45,7 +46,7 @@ def recompute_z(d, layer, x):
     h_prev = np.vstack([np.array(d["h0"])[None], h[:-1]])
     z = np.asarray(x, np.float64) @ W_x + h_prev @ W_h + b
     H = layer.units
-    return {g: z[:, n * H:(n + 1) * H] for n, g in enumerate("ifgo")}
+    return {g: z[:, n * H : (n + 1) * H] for n, g in enumerate("ifgo")}
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +58,9 @@ def test_builtin_page_numbers_are_the_layers(counter):
     model, info = counter
     lstm, dense = model.layers
     x = one_hot(DEFAULT_TEXT)
-    html = render_html(explain.explain_data(model, x, list(DEFAULT_TEXT), step=3, source="built-in",
-                                            info=info))
+    html = render_html(
+        explain.explain_data(model, x, list(DEFAULT_TEXT), step=3, source="built-in", info=info)
+    )
     d = page_data(html)
     assert d["tokens"] == list(DEFAULT_TEXT) and d["step"] == 3 and d["T"] == len(DEFAULT_TEXT)
     A = check_equations(d)
@@ -77,7 +79,7 @@ def test_builtin_example_learned_to_count(counter):
     lstm, dense = model.layers
     x = one_hot(DEFAULT_TEXT)
     pred = dense.forward(lstm.forward(x))[0, :, 0]
-    assert np.max(np.abs(pred - depth(DEFAULT_TEXT))) < 0.5      # rounds to the right depth
+    assert np.max(np.abs(pred - depth(DEFAULT_TEXT))) < 0.5  # rounds to the right depth
     d = explain.explain_data(model, x, list(DEFAULT_TEXT))
     c = np.array(d["c"])[:, info["counter"]]
     assert abs(np.corrcoef(c, depth(DEFAULT_TEXT))[0, 1]) > 0.9
@@ -90,8 +92,8 @@ def test_deeper_model_layer_two_and_embedding():
     l2 = LSTM(3, return_sequences=True, seed=3, dtype="float64")
     model = SimpleNamespace(layers=[emb, l1, l2, Dense(2, seed=4, dtype="float64")])
     ids = np.array([[1, 4, 2, 5, 0, 3]])
-    model.layers[3].forward(l2.forward(l1.forward(emb.forward(ids))))   # build everything
-    l2.params[2][...] = np.random.default_rng(0).normal(size=12)     # non-zero biases
+    model.layers[3].forward(l2.forward(l1.forward(emb.forward(ids))))  # build everything
+    l2.params[2][...] = np.random.default_rng(0).normal(size=12)  # non-zero biases
     d = explain.explain_data(model, ids, list("abcdef"), layer=2, unit=2, step=6)
     A = check_equations(d, atol=1e-6)
     x2 = l1.forward(emb.forward(ids))[0]
@@ -107,7 +109,7 @@ def test_backwards_layer_is_shown_in_its_reading_order():
     model = SimpleNamespace(layers=[bi])
     x = np.random.default_rng(1).normal(size=(1, 5, 3))
     bi.forward(x)
-    d = explain.explain_data(model, x, list("vwxyz"), layer=2)      # the backward half
+    d = explain.explain_data(model, x, list("vwxyz"), layer=2)  # the backward half
     check_equations(d, atol=1e-6)
     assert d["layer"]["go_backwards"] and d["tokens"] == list("zyxwv")
     # a go_backwards layer's own output sequence is in its processing order (Keras)
@@ -116,7 +118,9 @@ def test_backwards_layer_is_shown_in_its_reading_order():
 
 def test_model_without_lstm_is_a_user_error():
     model = SimpleNamespace(layers=[Dense(3, seed=0)])
-    with pytest.raises(explain.UserError, match="expected a model with an LSTM layer, got layers: Dense"):
+    with pytest.raises(
+        explain.UserError, match="expected a model with an LSTM layer, got layers: Dense"
+    ):
         explain.explain_data(model, np.zeros((1, 4, 2)), list("abcd"))
 
 
@@ -126,8 +130,9 @@ def _train_once(request, monkeypatch):
     """CLI tests reuse the module's trained example (training itself is tested above)."""
     if "capsys" in request.fixturenames:
         trained = request.getfixturevalue("counter")
-        monkeypatch.setattr("lstmkit.apps.explain_builtin.train_bracket_counter",
-                            lambda seed=0, **kw: trained)
+        monkeypatch.setattr(
+            "lstmkit.apps.explain_builtin.train_bracket_counter", lambda seed=0, **kw: trained
+        )
 
 
 def run_cli(capsys, *argv):
@@ -155,11 +160,19 @@ def test_cli_writes_a_self_contained_page(tmp_path, capsys):
 def test_cli_text_form_prints_the_four_stages(capsys):
     code, out, err = run_cli(capsys, "--format", "text", "--step", "3", "--unit", "2")
     assert code == 0, err
-    titles = ["1 · Forget gate", "2 · Input gate and candidate", "3 · Cell state update", "4 · Output gate"]
+    titles = [
+        "1 · Forget gate",
+        "2 · Input gate and candidate",
+        "3 · Cell state update",
+        "4 · Output gate",
+    ]
     pos = [out.index(t) for t in titles]
-    assert pos == sorted(pos)                                        # the seeds' order
-    for eq in ("f_t = σ(W_f·[h_{t-1}, x_t] + b_f)", "c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t",
-               "h_t = o_t ⊙ tanh(c_t)"):
+    assert pos == sorted(pos)  # the seeds' order
+    for eq in (
+        "f_t = σ(W_f·[h_{t-1}, x_t] + b_f)",
+        "c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t",
+        "h_t = o_t ⊙ tanh(c_t)",
+    ):
         assert eq in out
     rows = [ln for ln in out.splitlines() if ln.startswith(" ▶ ")]
     assert len(rows) == 4 and all(r.split()[1] == "2" for r in rows)  # the chosen unit, each stage
@@ -173,7 +186,7 @@ def test_cli_chinese(tmp_path, capsys):
     assert code == 0, err
     for word in ("遗忘门", "输入门", "细胞状态", "输出门", "候选值", "隐藏状态"):
         assert word in out
-    assert "f_t = σ(W_f·[h_{t-1}, x_t] + b_f)" in out                 # same equations
+    assert "f_t = σ(W_f·[h_{t-1}, x_t] + b_f)" in out  # same equations
     page = tmp_path / "zh.html"
     assert run_cli(capsys, "--lang", "zh", "--out", str(page))[0] == 0
     html = page.read_text(encoding="utf-8")
@@ -181,14 +194,17 @@ def test_cli_chinese(tmp_path, capsys):
     assert "Forget gate" not in html
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--step", "99"], "--step 99 is outside the input: it has 14 time step(s), choose 1…14"),
-    (["--step", "0", "--input", "(a)"], "--step 0 is outside the input: it has 3 time step(s)"),
-    (["--input", "(x)!"], "--input has character(s) the model never saw: '!x'"),
-    (["--unit", "9", "--format", "text"], "--unit 9: the layer has 4 units, choose 0…3"),
-    (["--layer", "2", "--format", "text"], "--layer 2: the model has 1 LSTM layer(s)"),
-    (["--csv", "x.csv"], "--csv needs a MODEL"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--step", "99"], "--step 99 is outside the input: it has 14 time step(s), choose 1…14"),
+        (["--step", "0", "--input", "(a)"], "--step 0 is outside the input: it has 3 time step(s)"),
+        (["--input", "(x)!"], "--input has character(s) the model never saw: '!x'"),
+        (["--unit", "9", "--format", "text"], "--unit 9: the layer has 4 units, choose 0…3"),
+        (["--layer", "2", "--format", "text"], "--layer 2: the model has 1 LSTM layer(s)"),
+        (["--csv", "x.csv"], "--csv needs a MODEL"),
+    ],
+)
 def test_cli_errors_are_one_line_exit_2(capsys, argv, message):
     code, out, err = run_cli(capsys, *argv)
     assert code == 2
@@ -212,6 +228,7 @@ def save_job(tmp_path, layers, input_shape, meta, name="run"):
     """A job directory as the apps write it: model.safetensors + model.json."""
     from lstmkit import Sequential
     from lstmkit.apps.common import save_model
+
     model = Sequential(layers)
     model.build(input_shape)
     out = tmp_path / name
@@ -222,8 +239,12 @@ def save_job(tmp_path, layers, input_shape, meta, name="run"):
 
 def test_saved_char_model(tmp_path, capsys):
     chars = "abc "
-    out, model = save_job(tmp_path, [Embedding(4, 3, seed=1), LSTM(5, return_sequences=True, seed=2),
-                                     Dense(4, seed=3)], (None,), {"task": "textgen", "chars": chars})
+    out, model = save_job(
+        tmp_path,
+        [Embedding(4, 3, seed=1), LSTM(5, return_sequences=True, seed=2), Dense(4, seed=3)],
+        (None,),
+        {"task": "textgen", "chars": chars},
+    )
     page = tmp_path / "p.html"
     code, _, err = run_cli(capsys, str(out), "--input", "cab a", "--step", "5", "--out", str(page))
     assert code == 0, err
@@ -234,29 +255,49 @@ def test_saved_char_model(tmp_path, capsys):
     np.testing.assert_allclose(d["h"], lstm.forward(emb.forward(ids))[0], atol=1e-6)
     assert d["tokens"] == list("cab a") and d["source"] == str(out)
     # the model file itself (sidecar found beside it) and a character it never saw
-    code, _, err = run_cli(capsys, str(out / "model.safetensors"), "--input", "abz", "--format", "text")
+    code, _, err = run_cli(
+        capsys, str(out / "model.safetensors"), "--input", "abz", "--format", "text"
+    )
     assert code == 2 and "never saw: 'z'" in err and len(err.strip().splitlines()) == 1
 
 
 def test_saved_forecast_model_reads_the_jobs_window(tmp_path, capsys):
     from lstmkit.apps import forecast as fc
     from lstmkit.data.csv import read_table
-    meta = {"task": "forecast", "target": "y", "time": "month", "covariates": ["u"], "lookback": 5,
-            "horizon": 2, "season": 1, "diff_mean": 0.3, "diff_std": 1.7,
-            "cov_scaler": {"mean": [2.0], "std": [0.5]}}
+
+    meta = {
+        "task": "forecast",
+        "target": "y",
+        "time": "month",
+        "covariates": ["u"],
+        "lookback": 5,
+        "horizon": 2,
+        "season": 1,
+        "diff_mean": 0.3,
+        "diff_std": 1.7,
+        "cov_scaler": {"mean": [2.0], "std": [0.5]},
+    }
     out, model = save_job(tmp_path, [LSTM(6, seed=4), Dense(2, seed=5)], (None, 2), meta)
     rng = np.random.default_rng(0)
     csv = tmp_path / "recent.csv"
-    csv.write_text("month,y,u\n" + "".join(f"m{k},{rng.normal():.4f},{rng.normal():.4f}\n"
-                                            for k in range(9)))
-    code, stdout, err = run_cli(capsys, str(out), "--csv", str(csv), "--format", "text", "--step", "5")
+    csv.write_text(
+        "month,y,u\n" + "".join(f"m{k},{rng.normal():.4f},{rng.normal():.4f}\n" for k in range(9))
+    )
+    code, stdout, err = run_cli(
+        capsys, str(out), "--csv", str(csv), "--format", "text", "--step", "5"
+    )
     assert code == 0, err
     assert "4 · Output gate" in stdout
-    d = explain.prepare(SimpleNamespace(model=str(out), input=None, csv=str(csv), step=5, unit=None,
-                                        layer=1, lang="en", seed=0))
-    s = fc.load_series(read_table(csv), fc.ForecastConfig(target="y", time="month", covariates=["u"]), "r")
+    d = explain.prepare(
+        SimpleNamespace(
+            model=str(out), input=None, csv=str(csv), step=5, unit=None, layer=1, lang="en", seed=0
+        )
+    )
+    s = fc.load_series(
+        read_table(csv), fc.ForecastConfig(target="y", time="month", covariates=["u"]), "r"
+    )
     feats = fc.features(s, 0.3, 1.7, fc.StandardScaler.from_dict(meta["cov_scaler"]))
-    want = fc.windows_at(feats, [8], 5)[0]                       # what the forecast job feeds
+    want = fc.windows_at(feats, [8], 5)[0]  # what the forecast job feeds
     np.testing.assert_allclose(d["x"], want, atol=1e-6)
     assert d["tokens"] == [f"m{k}" for k in range(4, 9)]
     check_equations(d)
@@ -274,6 +315,7 @@ def test_saved_model_without_lstm(tmp_path, capsys):
 
 def test_safetensors_that_is_not_an_lstmkit_model(tmp_path, capsys):
     from safetensors.numpy import save_file
+
     path = tmp_path / "other.safetensors"
     save_file({"w": np.zeros((2, 2), np.float32)}, str(path))
     code, _, err = run_cli(capsys, str(path), "--input", "ab")
@@ -284,6 +326,7 @@ def test_lstm_variant_before_the_lstm_is_skipped():
     """Only plain LSTMs are shown (a variant's z is not x·W_x + h·W_h + b); --layer 1 is the
     first plain LSTM even when trace() also reports a variant before it."""
     from lstmkit.layers.variants import PeepholeLSTM
+
     pe = PeepholeLSTM(5, return_sequences=True, seed=1, dtype="float64")
     ls = LSTM(3, return_sequences=True, seed=2, dtype="float64")
     x = np.random.default_rng(2).normal(size=(1, 6, 2))
@@ -296,6 +339,6 @@ def test_lstm_variant_before_the_lstm_is_skipped():
 def test_non_finite_values_are_reported_not_crashed():
     ls = LSTM(3, return_sequences=True, seed=0)
     x = np.ones((1, 4, 2), np.float32)
-    x[0, 2, 1] = np.inf                               # e.g. an overflowed CSV value at step 3
+    x[0, 2, 1] = np.inf  # e.g. an overflowed CSV value at step 3
     with pytest.raises(explain.UserError, match="NaN or inf from step 3 on"):
         explain.explain_data(SimpleNamespace(layers=[ls]), x, list("abcd"))

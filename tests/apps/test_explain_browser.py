@@ -1,22 +1,29 @@
 """The explain page in a real headless Chromium (Debian's package, via tests/_browser.py)."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
+from tests._browser import browser
 
 from lstmkit.apps import explain
 from lstmkit.apps.explain_builtin import DEFAULT_TEXT, one_hot, train_bracket_counter
 from lstmkit.apps.explain_html import render_html
-from tests._browser import browser
 
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     model, info = train_bracket_counter(seed=0)
-    d = explain.explain_data(model, one_hot(DEFAULT_TEXT),
-                             list(DEFAULT_TEXT), step=2, unit=info["counter"],
-                             source="built-in", info=info)
+    d = explain.explain_data(
+        model,
+        one_hot(DEFAULT_TEXT),
+        list(DEFAULT_TEXT),
+        step=2,
+        unit=info["counter"],
+        source="built-in",
+        info=info,
+    )
     path = tmp_path_factory.mktemp("explain") / "page.html"
     path.write_text(render_html(d), encoding="utf-8")
     return path, d
@@ -45,15 +52,15 @@ def test_page_steps_and_units_in_chromium(page, tmp_path):
         assert shown_step(b) == 3 and "t = 3 / 14" in b.text("#step-label")
         assert f"f = {d['f'][2][k]:.3f}" in b.text("#stage-forget .sentence")
         shot3 = b.screenshot(tmp_path / "step3.png")
-        assert shot2 != shot3                                  # the picture changed with the step
+        assert shot2 != shot3  # the picture changed with the step
 
         b.click("#prev")
         b.click("#prev")
         assert shown_step(b) == 1
-        assert b.find("#prev").get_attribute("disabled") is not None   # cannot go before t = 1
+        assert b.find("#prev").get_attribute("disabled") is not None  # cannot go before t = 1
 
         # clicking a token in the strip jumps there; the unit menu changes the followed unit
-        b.find_all("#strip tr.tok td")[6].click()                     # label cell, then t = 1…
+        b.find_all("#strip tr.tok td")[6].click()  # label cell, then t = 1…
         assert shown_step(b) == 6
         other = (k + 1) % d["layer"]["units"]
         b.select("#unit", str(other))

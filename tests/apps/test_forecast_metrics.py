@@ -1,4 +1,5 @@
 """Forecast accuracy measures and baselines, checked against direct computations."""
+
 import numpy as np
 import pytest
 
@@ -11,11 +12,14 @@ def test_scores_match_definitions():
     train = rng.normal(size=30).cumsum()
     s = mf.scores(y, p, mf.mase_scale(train))
     d = sum(abs(train[i] - train[i - 1]) for i in range(1, 30)) / 29
-    assert s["mae"] == pytest.approx(sum(abs(a - b) for a, b in zip(y, p)) / 40)
-    assert s["rmse"] == pytest.approx((sum((a - b) ** 2 for a, b in zip(y, p)) / 40) ** 0.5)
+    assert s["mae"] == pytest.approx(sum(abs(a - b) for a, b in zip(y, p, strict=True)) / 40)
+    assert s["rmse"] == pytest.approx(
+        (sum((a - b) ** 2 for a, b in zip(y, p, strict=True)) / 40) ** 0.5
+    )
     assert s["mase"] == pytest.approx(s["mae"] / d)
-    assert s["smape"] == pytest.approx(100 / 40 * sum(2 * abs(a - b) / (abs(a) + abs(b))
-                                                     for a, b in zip(y, p)))
+    assert s["smape"] == pytest.approx(
+        100 / 40 * sum(2 * abs(a - b) / (abs(a) + abs(b)) for a, b in zip(y, p, strict=True))
+    )
 
 
 def test_seasonal_naive_is_exact_on_a_periodic_series_and_naive_is_not():
@@ -33,18 +37,22 @@ def test_detect_season():
     rng = np.random.default_rng(0)
     y = 0.05 * t + np.sin(2 * np.pi * t / 12) + 0.1 * rng.normal(size=300)
     assert mf.detect_season(y) == 12
-    assert mf.detect_season(rng.normal(size=300).cumsum()) == 0   # a random walk has none
+    assert mf.detect_season(rng.normal(size=300).cumsum()) == 0  # a random walk has none
 
 
-@pytest.mark.parametrize("times, want", [
-    (["1999", "2001"], ["2003", "2005"]),
-    (["2001-11", "2001-12"], ["2002-01", "2002-02"]),
-    (["2010-11-01", "2010-12-01"], ["2011-01-01", "2011-02-01"]),       # calendar months
-    (["2010-12-20", "2010-12-27"], ["2011-01-03", "2011-01-10"]),       # weekly
-    (["a", "b"], ["b+1", "b+2"]),
-])
+@pytest.mark.parametrize(
+    "times, want",
+    [
+        (["1999", "2001"], ["2003", "2005"]),
+        (["2001-11", "2001-12"], ["2002-01", "2002-02"]),
+        (["2010-11-01", "2010-12-01"], ["2011-01-01", "2011-02-01"]),  # calendar months
+        (["2010-12-20", "2010-12-27"], ["2011-01-03", "2011-01-10"]),  # weekly
+        (["a", "b"], ["b+1", "b+2"]),
+    ],
+)
 def test_time_labels_continue_past_the_end(times, want):
     from lstmkit.apps.timeaxis import extend, positions
+
     assert extend(times, len(times), 2) == want
     x = positions(times + want, 4)
     assert np.all(np.diff(x) > 0)

@@ -6,6 +6,7 @@ initial states and final-state gradients, and the inference path (no cache) too.
 The LSTM is checked with the default kernels (compiled when built) and with the
 NumPy ones (``LSTMKIT_NO_EXT=1``).
 """
+
 import numpy as np
 import pytest
 
@@ -22,8 +23,12 @@ def close(name, fast, ref):
 def draw(seed, G, with_mask, with_rmask):
     """Random shapes (T=1 and B=1 included), weights, inputs, mask, rmask, output grads."""
     rng = np.random.default_rng(seed)
-    T, B, D, H = (int(rng.integers(1, 9)), int(rng.integers(1, 6)),
-                  int(rng.integers(1, 7)), int(rng.integers(1, 9)))
+    T, B, D, H = (
+        int(rng.integers(1, 9)),
+        int(rng.integers(1, 6)),
+        int(rng.integers(1, 7)),
+        int(rng.integers(1, 9)),
+    )
     if seed == 0:
         T = B = 1
     x = rng.standard_normal((T, B, D))
@@ -49,7 +54,7 @@ CASES = [(s, m, r) for s in range(6) for m in (False, True) for r in (False, Tru
 @pytest.mark.parametrize("kernels", ["default", "numpy"])
 @pytest.mark.parametrize("seed,with_mask,with_rmask", CASES)
 def test_lstm_fast_equals_reference(seed, with_mask, with_rmask, kernels, monkeypatch):
-    if kernels == "numpy":              # the NumPy step kernels even where a compiled one is built
+    if kernels == "numpy":  # the NumPy step kernels even where a compiled one is built
         monkeypatch.setenv("LSTMKIT_NO_EXT", "1")
     rng, x, W_x, W_h, h0, c0, mask, rmask, dhs, dh_T, dc_T = draw(seed, 4, with_mask, with_rmask)
     b = rng.uniform(-0.5, 0.5, W_h.shape[1])
@@ -58,20 +63,22 @@ def test_lstm_fast_equals_reference(seed, with_mask, with_rmask, kernels, monkey
     close("hs", hs, hs_r)
     close("h_T", h_T, h_Tr)
     close("c_T", c_T, c_Tr)
-    hs_i, (h_Ti, c_Ti), none = lstm.lstm_forward(x, W_x, W_h, b, h0, c0, mask, rmask,
-                                                  need_cache=False)
+    hs_i, (h_Ti, c_Ti), none = lstm.lstm_forward(
+        x, W_x, W_h, b, h0, c0, mask, rmask, need_cache=False
+    )
     assert none is None
     close("inference hs", hs_i, hs_r)
     close("inference c_T", c_Ti, c_Tr)
     fast = lstm.lstm_backward(dhs, dh_T, dc_T, cache, W_x, W_h)
     ref = reference.lstm_backward(dhs, dh_T, dc_T, caches, W_x, W_h)
-    for name, f, r in zip(("dx", "dh0", "dc0", "dW_x", "dW_h", "db"), fast, ref):
+    for name, f, r in zip(("dx", "dh0", "dc0", "dW_x", "dW_h", "db"), fast, ref, strict=True):
         close(name, f, r)
     # None for "no gradient" means zeros
     fast0 = lstm.lstm_backward(None, None, None, cache, W_x, W_h)
-    ref0 = reference.lstm_backward(np.zeros_like(dhs), np.zeros_like(dh_T),
-                                   np.zeros_like(dc_T), caches, W_x, W_h)
-    for name, f, r in zip(("dx", "dh0", "dc0", "dW_x", "dW_h", "db"), fast0, ref0):
+    ref0 = reference.lstm_backward(
+        np.zeros_like(dhs), np.zeros_like(dh_T), np.zeros_like(dc_T), caches, W_x, W_h
+    )
+    for name, f, r in zip(("dx", "dh0", "dc0", "dW_x", "dW_h", "db"), fast0, ref0, strict=True):
         close(f"{name} (no upstream gradient)", f, r)
 
 
@@ -88,18 +95,20 @@ def test_gru_fast_equals_reference(seed, with_mask, with_rmask):
     close("inference hs", hs_i, hs_r)
     fast = gru.gru_backward(dhs, dh_T, cache, W_x, W_h)
     ref = gru.gru_reference_backward(dhs, dh_T, caches, W_x, W_h)
-    for name, f, r in zip(("dx", "dh0", "dW_x", "dW_h", "db_x", "db_h"), fast, ref):
+    for name, f, r in zip(("dx", "dh0", "dW_x", "dW_h", "db_x", "db_h"), fast, ref, strict=True):
         close(name, f, r)
     fast0 = gru.gru_backward(dhs, None, cache, W_x, W_h, need_dx=False)
     ref0 = gru.gru_reference_backward(dhs, np.zeros_like(dh_T), caches, W_x, W_h)
     assert fast0[0] is None
-    for name, f, r in zip(("dh0", "dW_x", "dW_h", "db_x", "db_h"), fast0[1:], ref0[1:]):
+    for name, f, r in zip(
+        ("dh0", "dW_x", "dW_h", "db_x", "db_h"), fast0[1:], ref0[1:], strict=True
+    ):
         close(f"{name} (no final-state gradient)", f, r)
     # consume=True (the layer's way): da over the cached gates, same numbers, cache spent
     outs = (np.full_like(W_x, np.nan), np.full_like(W_h, np.nan))
     spent = gru.gru_backward(dhs, dh_T, cache, W_x, W_h, consume=True, out=outs)
     assert spent[2] is outs[0] and spent[3] is outs[1]
-    for name, s, f in zip(("dx", "dh0", "dW_x", "dW_h", "db_x", "db_h"), spent, fast):
+    for name, s, f in zip(("dx", "dh0", "dW_x", "dW_h", "db_x", "db_h"), spent, fast, strict=True):
         np.testing.assert_array_equal(s, f, err_msg=f"consumed: {name}")
     assert cache.act is None
     with pytest.raises(RuntimeError, match="consumed"):
@@ -119,23 +128,25 @@ def test_rnn_fast_equals_reference(seed, with_mask, with_rmask):
     close("inference hs", hs_i, hs_r)
     fast = rnn.rnn_backward(dhs, dh_T, cache, W_x, W_h)
     ref = rnn.rnn_reference_backward(dhs, dh_T, caches, W_x, W_h)
-    for name, f, r in zip(("dx", "dh0", "dW_x", "dW_h", "db"), fast, ref):
+    for name, f, r in zip(("dx", "dh0", "dW_x", "dW_h", "db"), fast, ref, strict=True):
         close(name, f, r)
     fast0 = rnn.rnn_backward(None, dh_T, cache, W_x, W_h)
     ref0 = rnn.rnn_reference_backward(np.zeros_like(dhs), dh_T, caches, W_x, W_h)
-    for name, f, r in zip(("dx", "dh0", "dW_x", "dW_h", "db"), fast0, ref0):
+    for name, f, r in zip(("dx", "dh0", "dW_x", "dW_h", "db"), fast0, ref0, strict=True):
         close(f"{name} (final-state gradient only)", f, r)
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
 def test_fast_path_works_in_float32(kind):
     """float32 in, float32 out, within float32 rounding of the float64 reference."""
-    rng, x, W_x, W_h, h0, c0, mask, rmask, dhs, dh_T, dc_T = draw(3, {"lstm": 4, "gru": 3,
-                                                                       "rnn": 1}[kind], True, True)
+    rng, x, W_x, W_h, h0, c0, mask, rmask, dhs, dh_T, dc_T = draw(
+        3, {"lstm": 4, "gru": 3, "rnn": 1}[kind], True, True
+    )
     G = W_h.shape[1]
     b = rng.uniform(-0.5, 0.5, G)
-    f32 = [None if a is None else a.astype(np.float32) for a in (x, W_x, W_h, b, h0, c0, mask,
-                                                                  rmask)]
+    f32 = [
+        None if a is None else a.astype(np.float32) for a in (x, W_x, W_h, b, h0, c0, mask, rmask)
+    ]
     if kind == "lstm":
         hs32 = lstm.lstm_forward(*f32)[0]
         hs64 = reference.lstm_forward(x, W_x, W_h, b, h0, c0, mask, rmask)[0]

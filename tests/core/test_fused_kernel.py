@@ -5,6 +5,7 @@ Three ways to run the fast path must agree with core/reference.py:
 * the Python loop calling the compiled step kernels;
 * the Python loop calling the NumPy step kernels (``LSTMKIT_NO_EXT=1``).
 """
+
 import importlib.util
 import shutil
 import sysconfig
@@ -25,21 +26,25 @@ except OSError:
     AVX512 = False
 # Without a compiler there is nothing to compare (only the NumPy kernels exist);
 # with one, a missing extension makes these tests fail, not skip.
-pytestmark = pytest.mark.skipif(not HAS_CC and not gates.extension_available(),
-                                reason="no C compiler: lstmkit runs on its NumPy kernels")
+pytestmark = pytest.mark.skipif(
+    not HAS_CC and not gates.extension_available(),
+    reason="no C compiler: lstmkit runs on its NumPy kernels",
+)
 
 
 def test_extension_is_built_when_a_compiler_exists():
     """CI catches a broken build: with gcc/cc present the .so must be there."""
-    assert importlib.util.find_spec("lstmkit.core._fused") is not None, \
+    assert importlib.util.find_spec("lstmkit.core._fused") is not None, (
         "a C compiler exists but lstmkit.core._fused was not built (pip install -e . failed to compile it)"
+    )
     assert gates.extension_available()
     from lstmkit.core import _fused
+
     assert _fused.blas_info() is not None, "the cblas gemm of NumPy's BLAS was not found"
 
 
 def _step_inputs(rng, B, H, dt, masked):
-    z = rng.standard_normal((B, 4 * H)).astype(dt) * 3        # wide range: saturating gates too
+    z = rng.standard_normal((B, 4 * H)).astype(dt) * 3  # wide range: saturating gates too
     rec = rng.standard_normal((B, 4 * H)).astype(dt)
     c_prev = rng.standard_normal((B, H)).astype(dt)
     h_prev = rng.standard_normal((B, H)).astype(dt)
@@ -51,8 +56,9 @@ def _step_inputs(rng, B, H, dt, masked):
 @pytest.mark.parametrize("masked", [False, True])
 def test_step_forward_and_backward_compiled_equal_numpy(dt, masked, monkeypatch):
     from lstmkit.core import _fused
+
     rng = np.random.default_rng(0)
-    B, H = 5, 37                                               # odd H: the vector tails run
+    B, H = 5, 37  # odd H: the vector tails run
     z, rec, c_prev, h_prev, m = _step_inputs(rng, B, H, dt, masked)
     outs = []
     for kernel in (gates._np_step, _fused.step_forward):
@@ -60,9 +66,9 @@ def test_step_forward_and_backward_compiled_equal_numpy(dt, masked, monkeypatch)
         c_t, tc, h_t = (np.empty((B, H), dt) for _ in range(3))
         kernel(zz, rec, c_prev, c_t, tc, h_prev, h_t, m)
         outs.append((zz, c_t, tc, h_t))
-    for a, b in zip(*outs):
+    for a, b in zip(*outs, strict=True):
         np.testing.assert_allclose(b, a, **TOL[dt])
-    if masked:                                                 # masked rows carry h, c exactly
+    if masked:  # masked rows carry h, c exactly
         keep = m == 0
         assert keep.any() and (~keep).any()
         np.testing.assert_array_equal(outs[1][3][keep], h_prev[keep])
@@ -77,21 +83,26 @@ def test_step_forward_and_backward_compiled_equal_numpy(dt, masked, monkeypatch)
         dz = np.empty((B, 4 * H), dt)
         kernel(dh, dc, act, tc, c_prev, dz, m, gates.lstm_backward_workspace(B, H, dt))
         res.append((dh, dc, dz))
-    for a, b in zip(*res):
+    for a, b in zip(*res, strict=True):
         np.testing.assert_allclose(b, a, **TOL[dt])
 
 
 def test_step_kernel_rejects_wrong_arrays():
     from lstmkit.core import _fused
+
     B, H = 2, 3
     z = np.zeros((B, 4 * H), np.float32)
     ok = [np.zeros((B, H), np.float32) for _ in range(5)]
     with pytest.raises(ValueError, match="float32"):
         _fused.step_forward(z, None, ok[0], ok[1], ok[2].astype(np.float64), ok[3], ok[4], None)
     with pytest.raises(ValueError, match="size"):
-        _fused.step_forward(z, None, ok[0], np.zeros((B, H + 1), np.float32), ok[2], ok[3], ok[4], None)
+        _fused.step_forward(
+            z, None, ok[0], np.zeros((B, H + 1), np.float32), ok[2], ok[3], ok[4], None
+        )
     with pytest.raises(ValueError, match="contiguous"):
-        _fused.step_forward(z, None, ok[0], np.zeros((H, B), np.float32).T, ok[2], ok[3], ok[4], None)
+        _fused.step_forward(
+            z, None, ok[0], np.zeros((H, B), np.float32).T, ok[2], ok[3], ok[4], None
+        )
 
 
 def _run(x, W_x, W_h, b, h0, c0, mask, rmask, dhs, dh_T, dc_T, need_cache=True):
@@ -104,8 +115,15 @@ def _run(x, W_x, W_h, b, h0, c0, mask, rmask, dhs, dh_T, dc_T, need_cache=True):
 
 # H = 6: the BLAS loop; H % 32 == 0: the packed AVX-512 loop (float32) with 1 or 2
 # threads, its row blocks (B = 4, 13, 16, 30 → blocks of ≤ 12 rows).
-SHAPES = [(7, 4, 5, 6, 2), (6, 16, 5, 128, 2), (5, 30, 3, 32, 1), (4, 4, 3, 256, 2), (5, 13, 7, 64, 1),
-          (4, 16, 64, 128, 2), (3, 5, 32, 32, 1)]              # D % 32 == 0: dx in the loop too
+SHAPES = [
+    (7, 4, 5, 6, 2),
+    (6, 16, 5, 128, 2),
+    (5, 30, 3, 32, 1),
+    (4, 4, 3, 256, 2),
+    (5, 13, 7, 64, 1),
+    (4, 16, 64, 128, 2),
+    (3, 5, 32, 32, 1),
+]  # D % 32 == 0: dx in the loop too
 
 
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
@@ -113,6 +131,7 @@ SHAPES = [(7, 4, 5, 6, 2), (6, 16, 5, 128, 2), (5, 30, 3, 32, 1), (4, 4, 3, 256,
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "T{}B{}D{}H{}thr{}".format(*s))
 def test_sequence_paths_equal_reference(dt, extras, shape, monkeypatch):
     from threadpoolctl import threadpool_limits
+
     rng = np.random.default_rng(1)
     T, B, D, H, threads = shape
     x = rng.standard_normal((T, B, D)).astype(dt)
@@ -123,7 +142,7 @@ def test_sequence_paths_equal_reference(dt, extras, shape, monkeypatch):
     mask = rmask = None
     if extras != "plain":
         mask = (rng.random((T, B)) < 0.7).astype(dt)
-        mask[:, 0] = 0                                     # a fully masked row too
+        mask[:, 0] = 0  # a fully masked row too
         rmask = (rng.random((B, H)) < 0.8).astype(dt) / dt(0.8)
     dhs = rng.standard_normal((T, B, H)).astype(dt)
     dh_T, dc_T = (rng.standard_normal((B, H)).astype(dt) for _ in range(2))
@@ -132,8 +151,11 @@ def test_sequence_paths_equal_reference(dt, extras, shape, monkeypatch):
     want = (r_hs, r_h, r_c) + tuple(reference.lstm_backward(dhs, dh_T, dc_T, caches, W_x, W_h))
 
     from lstmkit.core import _fused
-    with threadpool_limits(threads):                       # the C loop's thread count follows BLAS's
-        if H % 32 == 0 and dt == np.float32 and AVX512:   # the packed loop runs, on `threads` threads
+
+    with threadpool_limits(threads):  # the C loop's thread count follows BLAS's
+        if (
+            H % 32 == 0 and dt == np.float32 and AVX512
+        ):  # the packed loop runs, on `threads` threads
             assert _fused.mk_threads(B, H) == threads
         runs = {"C loop": _run(x, W_x, W_h, b, h0, c0, mask, rmask, dhs, dh_T, dc_T)}
     monkeypatch.setenv("LSTMKIT_NO_MK", "1")
@@ -148,7 +170,7 @@ def test_sequence_paths_equal_reference(dt, extras, shape, monkeypatch):
     runs["NumPy"] = _run(x, W_x, W_h, b, h0, c0, mask, rmask, dhs, dh_T, dc_T)
     names = ["hs", "h_T", "c_T", "dx", "dh0", "dc0", "dW_x", "dW_h", "db"]
     for path, got in runs.items():
-        for name, g, w in zip(names, got, want):
+        for name, g, w in zip(names, got, want, strict=True):
             # float32 sums of T·B terms: absolute error relative to the largest entry
             tol = dict(rtol=TOL[dt]["rtol"], atol=TOL[dt]["rtol"] * float(np.abs(w).max()))
             np.testing.assert_allclose(g, w, **tol, err_msg=f"{path}: {name}")
@@ -166,7 +188,7 @@ def test_inference_loop_equals_training_loop(dt, shape):
     W_x, W_h = (rng.standard_normal((n, 4 * H)).astype(dt) * 0.4 for n in (D, H))
     b = rng.standard_normal(4 * H).astype(dt)
     mask = (rng.random((T, B)) < 0.7).astype(dt)
-    rmask = (rng.random((B, H)) < 0.8).astype(dt) / dt(0.8)   # (the layer uses it in training
+    rmask = (rng.random((B, H)) < 0.8).astype(dt) / dt(0.8)  # (the layer uses it in training
     a = lstm.lstm_forward(x, W_x, W_h, b, mask=mask, rmask=rmask, need_cache=True)  # only)
     c = lstm.lstm_forward(x, W_x, W_h, b, mask=mask, rmask=rmask, need_cache=False)
     np.testing.assert_array_equal(c[0], a[0])
@@ -181,15 +203,19 @@ def test_env_var_forces_numpy(monkeypatch):
     assert gates.lstm_loop_kernels(np.float32) is None
     monkeypatch.delenv("LSTMKIT_NO_EXT")
     assert gates.lstm_step_kernel(np.float32) is not gates._np_step
-    assert gates.lstm_step_kernel(np.float16) is gates._np_step   # no compiled float16
+    assert gates.lstm_step_kernel(np.float16) is gates._np_step  # no compiled float16
 
 
-@pytest.mark.skipif(not AVX512, reason="the packed loop needs AVX-512; the BLAS loop is tested above")
+@pytest.mark.skipif(
+    not AVX512, reason="the packed loop needs AVX-512; the BLAS loop is tested above"
+)
 def test_threaded_loop_is_deterministic():
     """Chunks of units are computed the same way whichever thread takes them: 2 threads
     give bit-for-bit the 1-thread result, every time (a data race would not)."""
     from threadpoolctl import threadpool_limits
+
     from lstmkit.core import _fused
+
     rng = np.random.default_rng(3)
     T, B, D, H = 12, 17, 6, 128
     x = rng.standard_normal((T, B, D)).astype(np.float32)
@@ -207,7 +233,7 @@ def test_threaded_loop_is_deterministic():
             got = _run(x, W_x, W_h, b, None, None, mask, rmask, dhs, None, None)
             # what the loop computes (dW_x, dW_h, dx come from BLAS after it, whose
             # summation order may change with its own thread count)
-            for k in (0, 1, 2, 4, 5, 8):                   # hs, h_T, c_T, dh0, dc0, db
+            for k in (0, 1, 2, 4, 5, 8):  # hs, h_T, c_T, dh0, dc0, db
                 np.testing.assert_array_equal(got[k], want[k])
 
 
@@ -229,12 +255,12 @@ def test_consumed_backward_equals_fresh_dz(dt, shape):
     x, W_x, W_h, b, mask, dhs = _problem(rng, dt, *shape)
     _, _, cache = lstm.lstm_forward(x, W_x, W_h, b, mask=mask)
     want = lstm.lstm_backward(dhs, None, None, cache, W_x, W_h)
-    assert cache.act is not None                         # not consumed: reusable
+    assert cache.act is not None  # not consumed: reusable
     again = lstm.lstm_backward(dhs, None, None, cache, W_x, W_h)
-    for w, a in zip(want, again):
+    for w, a in zip(want, again, strict=True):
         np.testing.assert_array_equal(a, w)
     got = lstm.lstm_backward(dhs, None, None, cache, W_x, W_h, consume=True)
-    for w, g in zip(want, got):
+    for w, g in zip(want, got, strict=True):
         np.testing.assert_array_equal(g, w)
     assert cache.act is None
     with pytest.raises(RuntimeError, match="consumed"):
@@ -247,11 +273,12 @@ def test_numpy_path_never_consumes(monkeypatch):
     x, W_x, W_h, b, mask, dhs = _problem(rng, np.float64, 4, 3, 2, 5)
     _, _, cache = lstm.lstm_forward(x, W_x, W_h, b, mask=mask)
     lstm.lstm_backward(dhs, None, None, cache, W_x, W_h, consume=True)
-    assert cache.act is not None                         # its step kernel cannot work in place
+    assert cache.act is not None  # its step kernel cannot work in place
 
 
 def test_layer_backward_once_per_forward():
     from lstmkit.layers import LSTM
+
     rng = np.random.default_rng(6)
     layer = LSTM(32, return_sequences=True, seed=0)
     x = rng.standard_normal((5, 7, 3)).astype(np.float32)
@@ -270,6 +297,7 @@ def test_weight_grads_kernel_equals_numpy(dt, threads):
     """dW = Aᵀ·dZ for several triples at once, rows shared by threads (uneven shares,
     a triple smaller than a share); the BLAS thread count is restored afterwards."""
     from threadpoolctl import threadpool_info, threadpool_limits
+
     wg = gates.weight_grads_kernel(dt)
     assert wg is not None
     rng = np.random.default_rng(7)
@@ -282,12 +310,12 @@ def test_weight_grads_kernel_equals_numpy(dt, threads):
         wg(((A1, dZ, outs[0]), (A2, dZ, outs[1]), (A3, dZ3, outs[2])))
         after = [d["num_threads"] for d in threadpool_info() if d["internal_api"] == "openblas"]
     assert after == before
-    for (A, Z), o in zip(((A1, dZ), (A2, dZ), (A3, dZ3)), outs):
+    for (A, Z), o in zip(((A1, dZ), (A2, dZ), (A3, dZ3)), outs, strict=True):
         np.testing.assert_allclose(o, A.T @ Z, **TOL[dt])
     with pytest.raises(ValueError):
-        wg(((A1, dZ3, outs[0]),))                        # dW is (37, 24), A·dZ3 would be (37, 8)
+        wg(((A1, dZ3, outs[0]),))  # dW is (37, 24), A·dZ3 would be (37, 8)
     with pytest.raises(ValueError):
-        wg(((A1[:-1], dZ, outs[0]),))                    # A and dZ disagree on N
+        wg(((A1[:-1], dZ, outs[0]),))  # A and dZ disagree on N
 
 
 @pytest.mark.skipif(not AVX512, reason="the packed loop needs AVX-512")
@@ -298,10 +326,11 @@ def test_training_forward_at_a_large_size_equals_reference():
     T, B, D, H = 20, 128, 32, 512
     assert gates.lstm_packed_loop(np.float32, B, H)
     x, W_x, W_h, b, mask, dhs = _problem(rng, np.float32, T, B, D, H)
-    W_x, W_h = W_x / 8, W_h / 8                          # 544 inputs: keep float32 rounding tame
+    W_x, W_h = W_x / 8, W_h / 8  # 544 inputs: keep float32 rounding tame
     hs, (h_T, c_T), cache = lstm.lstm_forward(x, W_x, W_h, b, mask=mask)
-    r_hs, (r_h, r_c), _ = reference.lstm_forward(*(a.astype(np.float64) for a in (x, W_x, W_h, b)),
-                                                 mask=mask.astype(np.float64))
+    r_hs, (r_h, r_c), _ = reference.lstm_forward(
+        *(a.astype(np.float64) for a in (x, W_x, W_h, b)), mask=mask.astype(np.float64)
+    )
     np.testing.assert_allclose(hs, r_hs, rtol=1e-4, atol=2e-5)
     np.testing.assert_allclose(c_T, r_c, rtol=1e-4, atol=2e-5)
 
@@ -312,6 +341,7 @@ def test_inference_reads_a_strided_input_in_place(view, monkeypatch):
     the packed inference loop gathers the rows itself. Same numbers as a contiguous copy;
     the BLAS loop refuses a strided x (lstm_forward copies it for that loop)."""
     from lstmkit.core import _fused
+
     rng = np.random.default_rng(9)
     T, B, D, H = 11, 24, 40, 64
     xb = rng.standard_normal((B, T, D)).astype(np.float32)
@@ -324,12 +354,24 @@ def test_inference_reads_a_strided_input_in_place(view, monkeypatch):
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1][1], want[1][1])
     monkeypatch.setenv("LSTMKIT_NO_MK", "1")
-    np.testing.assert_allclose(lstm.lstm_forward(x, W_x, W_h, b, need_cache=False)[0], want[0],
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        lstm.lstm_forward(x, W_x, W_h, b, need_cache=False)[0], want[0], rtol=1e-5, atol=1e-6
+    )
     hs, cs = np.zeros((T + 1, B, H), np.float32), np.zeros((T + 1, B, H), np.float32)
     with pytest.raises(ValueError, match="contiguous"):
-        _fused.forward_loop(np.zeros((T, B, 4 * H), np.float32), W_h, hs, cs,
-                            np.zeros((T, B, H), np.float32), None, None, None, b, x, W_x)
+        _fused.forward_loop(
+            np.zeros((T, B, 4 * H), np.float32),
+            W_h,
+            hs,
+            cs,
+            np.zeros((T, B, H), np.float32),
+            None,
+            None,
+            None,
+            b,
+            x,
+            W_x,
+        )
 
 
 def test_scratch_is_freed_with_its_thread_and_on_request():
@@ -339,38 +381,44 @@ def test_scratch_is_freed_with_its_thread_and_on_request():
 
     def rss_mb():
         with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * 4096 / 2 ** 20
+            return int(f.read().split()[1]) * 4096 / 2**20
 
     rng = np.random.default_rng(10)
-    T, B, D, H = 2, 4, 512, 1024                          # packed weights: 24 MB
+    T, B, D, H = 2, 4, 512, 1024  # packed weights: 24 MB
     x = rng.standard_normal((T, B, D)).astype(np.float32)
     W_x, W_h = (rng.standard_normal((n, 4 * H)).astype(np.float32) * 0.01 for n in (D, H))
     b = np.zeros(4 * H, np.float32)
     if not (AVX512 and gates.lstm_packed_loop(np.float32, B, H)):
         pytest.skip("no packed loop on this CPU: nothing is kept")
-    lstm.lstm_forward(x, W_x, W_h, b, need_cache=False)   # warm this thread's own slots
+    lstm.lstm_forward(x, W_x, W_h, b, need_cache=False)  # warm this thread's own slots
     base = rss_mb()
-    for _ in range(6):                                     # 6 threads × 24 MB if leaked
-        th = threading.Thread(target=lstm.lstm_forward, args=(x, W_x, W_h, b),
-                              kwargs={"need_cache": False})
+    for _ in range(6):  # 6 threads × 24 MB if leaked
+        th = threading.Thread(
+            target=lstm.lstm_forward, args=(x, W_x, W_h, b), kwargs={"need_cache": False}
+        )
         th.start()
         th.join()
     assert rss_mb() - base < 60
     gates.release_scratch()
-    gates.release_scratch()                                # twice is fine
-    np.testing.assert_allclose(lstm.lstm_forward(x, W_x, W_h, b, need_cache=False)[0],
-                               lstm.lstm_forward(np.ascontiguousarray(x), W_x, W_h, b)[0],
-                               rtol=1e-4, atol=1e-5)
+    gates.release_scratch()  # twice is fine
+    np.testing.assert_allclose(
+        lstm.lstm_forward(x, W_x, W_h, b, need_cache=False)[0],
+        lstm.lstm_forward(np.ascontiguousarray(x), W_x, W_h, b)[0],
+        rtol=1e-4,
+        atol=1e-5,
+    )
 
 
 def test_weight_grads_from_two_threads_at_once():
     """Two Python threads computing weight gradients together (the GIL is released):
     both right, and the process-wide BLAS thread count is what it was afterwards."""
     import threading
+
     from threadpoolctl import threadpool_info, threadpool_limits
+
     wg = gates.weight_grads_kernel(np.float32)
     rng = np.random.default_rng(11)
-    A = rng.standard_normal((4000, 128)).astype(np.float32)   # ~1 ms a call: the calls overlap
+    A = rng.standard_normal((4000, 128)).astype(np.float32)  # ~1 ms a call: the calls overlap
     dZ = rng.standard_normal((4000, 96)).astype(np.float32)
     want = A.T @ dZ
     bad = []

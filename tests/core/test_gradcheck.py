@@ -5,6 +5,7 @@ so every path a gradient can take (through the outputs and through the final
 states) is exercised. Each argument (x, W_x, W_h, b, h0, c0) is perturbed element
 by element with central differences, with and without ``mask`` and ``rmask``.
 """
+
 import numpy as np
 import pytest
 
@@ -39,8 +40,8 @@ def extras(rng, with_mask, with_rmask):
     mask = None
     if with_mask:
         mask = (rng.random((T, B)) > 0.35).astype(np.float64)
-        mask[0, 0] = 0.0                      # a masked first step: carries h0, c0
-        mask[:, 1] = [1, 1, 0, 0]             # a post-padded row
+        mask[0, 0] = 0.0  # a masked first step: carries h0, c0
+        mask[:, 1] = [1, 1, 0, 0]  # a post-padded row
     rmask = rng.choice([0.0, 2.0], size=(B, H)) if with_rmask else None
     return mask, rmask
 
@@ -65,8 +66,14 @@ def test_lstm_reference_gradients(with_mask, with_rmask):
 
     _, _, caches = reference.lstm_forward(x, W_x, W_h, b, h0, c0, mask, rmask)
     dx, dh0, dc0, dW_x, dW_h, db = reference.lstm_backward(G, g_h, g_c, caches, W_x, W_h)
-    for name, a, arr in (("x", dx, x), ("W_x", dW_x, W_x), ("W_h", dW_h, W_h), ("b", db, b),
-                         ("h0", dh0, h0), ("c0", dc0, c0)):
+    for name, a, arr in (
+        ("x", dx, x),
+        ("W_x", dW_x, W_x),
+        ("W_h", dW_h, W_h),
+        ("b", db, b),
+        ("h0", dh0, h0),
+        ("c0", dc0, c0),
+    ):
         assert_grad(name, a, numerical_grad(loss, arr))
 
 
@@ -86,8 +93,14 @@ def test_gru_reference_gradients(with_mask, with_rmask):
 
     _, _, caches = gru.gru_reference_forward(x, W_x, W_h, b_x, b_h, h0, mask, rmask)
     dx, dh0, dW_x, dW_h, db_x, db_h = gru.gru_reference_backward(G, g_h, caches, W_x, W_h)
-    for name, a, arr in (("x", dx, x), ("W_x", dW_x, W_x), ("W_h", dW_h, W_h),
-                         ("b_x", db_x, b_x), ("b_h", db_h, b_h), ("h0", dh0, h0)):
+    for name, a, arr in (
+        ("x", dx, x),
+        ("W_x", dW_x, W_x),
+        ("W_h", dW_h, W_h),
+        ("b_x", db_x, b_x),
+        ("b_h", db_h, b_h),
+        ("h0", dh0, h0),
+    ):
         assert_grad(name, a, numerical_grad(loss, arr))
 
 
@@ -107,8 +120,13 @@ def test_rnn_reference_gradients(with_mask, with_rmask):
 
     _, _, caches = rnn.rnn_reference_forward(x, W_x, W_h, b, h0, mask, rmask)
     dx, dh0, dW_x, dW_h, db = rnn.rnn_reference_backward(G, g_h, caches, W_x, W_h)
-    for name, a, arr in (("x", dx, x), ("W_x", dW_x, W_x), ("W_h", dW_h, W_h), ("b", db, b),
-                         ("h0", dh0, h0)):
+    for name, a, arr in (
+        ("x", dx, x),
+        ("W_x", dW_x, W_x),
+        ("W_h", dW_h, W_h),
+        ("b", db, b),
+        ("h0", dh0, h0),
+    ):
         assert_grad(name, a, numerical_grad(loss, arr))
 
 

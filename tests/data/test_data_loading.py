@@ -1,4 +1,5 @@
 """CSV reading, windows, scaling, tokenisation and the bundled datasets."""
+
 import gzip
 
 import numpy as np
@@ -7,7 +8,7 @@ import pytest
 from lstmkit.data import datasets
 from lstmkit.data.csv import read_table, read_text
 from lstmkit.data.scaling import StandardScaler
-from lstmkit.data.text import PAD, OOV, CharVocab, WordVocab, words
+from lstmkit.data.text import OOV, PAD, CharVocab, WordVocab, words
 from lstmkit.data.windows import make_windows
 from lstmkit.errors import UserError
 
@@ -27,11 +28,14 @@ def test_read_table_gz_and_semicolon(tmp_path):
     np.testing.assert_array_equal(read_table(p).numeric("y"), [2.0, 4.0])
 
 
-@pytest.mark.parametrize("content, call, needle", [
-    ("x,y\n1,2\n3,oops\n", "y", "'oops'"),
-    ("x,y\n1,2\n3,\n", "y", "empty cell"),
-    ("x,y\n1,2\n", "z", "column 'z' not found"),
-])
+@pytest.mark.parametrize(
+    "content, call, needle",
+    [
+        ("x,y\n1,2\n3,oops\n", "y", "'oops'"),
+        ("x,y\n1,2\n3,\n", "y", "empty cell"),
+        ("x,y\n1,2\n", "z", "column 'z' not found"),
+    ],
+)
 def test_read_table_bad_cells_name_row_and_value(tmp_path, content, call, needle):
     p = tmp_path / "a.csv"
     p.write_text(content)
@@ -46,9 +50,15 @@ def test_non_numeric_error_names_the_row(tmp_path):
         read_table(p).numeric("x")
 
 
-@pytest.mark.parametrize("content, needle", [("", "empty"), ("x,y\n", "no data rows"),
-                                             ("x,y\n1,2,3\n", "expected 2 fields"),
-                                             ("x,x\n1,2\n", "duplicates")])
+@pytest.mark.parametrize(
+    "content, needle",
+    [
+        ("", "empty"),
+        ("x,y\n", "no data rows"),
+        ("x,y\n1,2,3\n", "expected 2 fields"),
+        ("x,x\n1,2\n", "duplicates"),
+    ],
+)
 def test_read_table_structure_errors(tmp_path, content, needle):
     p = tmp_path / "a.csv"
     p.write_text(content)
@@ -70,15 +80,15 @@ def test_windows_align_inputs_and_targets():
     X, Y = make_windows(series, series * 10, lookback=3, horizon=2)
     assert X.shape == (6, 3, 1) and Y.shape == (6, 2)
     for k in range(6):
-        np.testing.assert_array_equal(X[k, :, 0], series[k:k + 3])
-        np.testing.assert_array_equal(Y[k], series[k + 3:k + 5] * 10)
+        np.testing.assert_array_equal(X[k, :, 0], series[k : k + 3])
+        np.testing.assert_array_equal(Y[k], series[k + 3 : k + 5] * 10)
     with pytest.raises(ValueError, match="at least"):
         make_windows(series[:4], series[:4], 3, 2)
 
 
 def test_scaler_round_trip_and_dict():
     x = np.random.default_rng(0).normal(5, 3, (50, 2))
-    x[:, 1] = 7.0                                             # a constant feature
+    x[:, 1] = 7.0  # a constant feature
     sc = StandardScaler().fit(x)
     z = sc.transform(x)
     np.testing.assert_allclose(z[:, 0].mean(), 0, atol=1e-12)

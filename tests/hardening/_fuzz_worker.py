@@ -11,6 +11,7 @@ process, and tracemalloc measures each load's peak. Every file is classified:
                only the data bytes were touched, the same config as the original
     crashed    any other exception, a MemoryError, or > 0.5 s for one file
 """
+
 from __future__ import annotations
 
 import copy
@@ -29,9 +30,22 @@ from lstmkit import GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, Sequent
 from lstmkit.errors import ModelFileError
 
 MAX_SECONDS = 0.5
-DANGEROUS = ("os.system", "subprocess.Popen", "os.exec", "os.posix_spawn", "os.spawn",
-             "os.fork", "pickle.find_class", "marshal.loads", "exec", "compile",
-             "ctypes.dlopen", "ctypes.dlsym", "socket.connect", "urllib.Request")
+DANGEROUS = (
+    "os.system",
+    "subprocess.Popen",
+    "os.exec",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.fork",
+    "pickle.find_class",
+    "marshal.loads",
+    "exec",
+    "compile",
+    "ctypes.dlopen",
+    "ctypes.dlsym",
+    "socket.connect",
+    "urllib.Request",
+)
 
 
 # ----------------------------------------------------------------- base files
@@ -42,7 +56,9 @@ def base_models(workdir):
     m.compile("adam", "mse", metrics=["mae"])
     m.build((4, 3))
     out.append(("lstm", m, rng.standard_normal((2, 4, 3)).astype(np.float32)))
-    m = Sequential([Embedding(12, 4, mask_zero=True), GRU(3), Dense(2, activation="softmax")], seed=2)
+    m = Sequential(
+        [Embedding(12, 4, mask_zero=True), GRU(3), Dense(2, activation="softmax")], seed=2
+    )
     m.build((6,))
     out.append(("gru", m, rng.integers(0, 12, (2, 6))))
     m = Sequential([Bidirectional(LSTM(3, return_sequences=True)), Dense(1)], seed=3)
@@ -59,7 +75,7 @@ def base_models(workdir):
 
 def split(raw: bytes):
     n = struct.unpack("<Q", raw[:8])[0]
-    return json.loads(raw[8:8 + n]), raw[8 + n:]
+    return json.loads(raw[8 : 8 + n]), raw[8 + n :]
 
 
 def pack(header, data: bytes, raw_json: bytes | None = None) -> bytes:
@@ -96,9 +112,29 @@ def relayout(header, data, drop=(), add=None):
 
 
 # ----------------------------------------------------------------- mutations
-JUNK = [None, -1, 0, 2**63, 10**30, 1e308, -1e308, float("nan"), float("inf"), "x" * 5000,
-        "", [], {}, [[[[1]]]], True, "os.system", "__import__('os').system('true')",
-        {"type": "Lambda", "config": {}}, 1.5, "1e309", [None] * 50]
+JUNK = [
+    None,
+    -1,
+    0,
+    2**63,
+    10**30,
+    1e308,
+    -1e308,
+    float("nan"),
+    float("inf"),
+    "x" * 5000,
+    "",
+    [],
+    {},
+    [[[[1]]]],
+    True,
+    "os.system",
+    "__import__('os').system('true')",
+    {"type": "Lambda", "config": {}},
+    1.5,
+    "1e309",
+    [None] * 50,
+]
 
 
 def deep(n, open_="[", close="]"):
@@ -115,14 +151,14 @@ def mutations(name, raw, rng):
     # 1. flipped bytes (in the header and in the data)
     for k in range(60):
         b = bytearray(raw)
-        lo = 0 if k % 3 else hlen                     # two thirds anywhere, one third data only
+        lo = 0 if k % 3 else hlen  # two thirds anywhere, one third data only
         for _ in range(int(rng.integers(1, 6))):
             at = int(rng.integers(lo, len(b)))
             b[at] ^= int(rng.integers(1, 256))
         yield f"flip{k}", bytes(b), lo == hlen
     # 2. truncated
     for k in range(20):
-        yield f"trunc{k}", raw[:int(rng.integers(0, len(raw)))], False
+        yield f"trunc{k}", raw[: int(rng.integers(0, len(raw)))], False
     yield "empty", b"", False
     yield "seven-bytes", raw[:7], False
     yield "padded", raw + b"\0" * 16, False
@@ -132,8 +168,18 @@ def mutations(name, raw, rng):
     # 4. forged headers
     t0 = names[0]
     e0 = header[t0]
-    for shape in ([2**28, 2**28], [2**31], [2**20, 2**20, 2**20], [-1, 4], [1.5], ["3"],
-                  [1, 1, 1, 1, 1], 7, None, [2**63]):
+    for shape in (
+        [2**28, 2**28],
+        [2**31],
+        [2**20, 2**20, 2**20],
+        [-1, 4],
+        [1.5],
+        ["3"],
+        [1, 1, 1, 1, 1],
+        7,
+        None,
+        [2**63],
+    ):
         h = copy.deepcopy(header)
         h[t0]["shape"] = shape
         yield f"shape={str(shape)[:20]}", pack(h, data), False
@@ -167,19 +213,42 @@ def mutations(name, raw, rng):
     yield "non-utf8-meta", pack(None, data, bad), False
     yield "non-utf8-raw", pack(None, data, js.encode()[:-2] + b"\xc3\x28}"), False
     # headers that are not an object, or deeply nested
-    for body in (b"[]", b"null", b"1", b'"s"', deep(100000).encode(), b"{" + b'"a":' * 50000 + b"1"
-                 + b"}" * 50000, b"\x00" * 64, b"{}", b'{"__metadata__": 5}'):
+    for body in (
+        b"[]",
+        b"null",
+        b"1",
+        b'"s"',
+        deep(100000).encode(),
+        b"{" + b'"a":' * 50000 + b"1" + b"}" * 50000,
+        b"\x00" * 64,
+        b"{}",
+        b'{"__metadata__": 5}',
+    ):
         yield f"header={body[:8]!r}", pack(None, data, body), False
     # metadata
-    for key, val in [("format", "pickle"), ("format_version", "2"), ("format_version", "-1"),
-                     ("format_version", "1e3"), ("format_version", "٣"), ("kind", "weights"),
-                     ("config", deep(200000)), ("config", "[NaN]"), ("config", "not json"),
-                     ("config", "[]"), ("config", json.dumps([cfg[0]] * 300)),
-                     ("input_shape", "[]"), ("input_shape", "[0]"), ("input_shape", "[-1]"),
-                     ("input_shape", "[1.5]"), ("input_shape", "[1,2,3,4]"),
-                     ("input_shape", "[1e999]"), ("input_shape", '"abc"'),
-                     ("input_shape", json.dumps([2**40, 3])),
-                     ("training_config", "{}"), ("training_config", deep(100000, "{\"a\":", "}"))]:
+    for key, val in [
+        ("format", "pickle"),
+        ("format_version", "2"),
+        ("format_version", "-1"),
+        ("format_version", "1e3"),
+        ("format_version", "٣"),
+        ("kind", "weights"),
+        ("config", deep(200000)),
+        ("config", "[NaN]"),
+        ("config", "not json"),
+        ("config", "[]"),
+        ("config", json.dumps([cfg[0]] * 300)),
+        ("input_shape", "[]"),
+        ("input_shape", "[0]"),
+        ("input_shape", "[-1]"),
+        ("input_shape", "[1.5]"),
+        ("input_shape", "[1,2,3,4]"),
+        ("input_shape", "[1e999]"),
+        ("input_shape", '"abc"'),
+        ("input_shape", json.dumps([2**40, 3])),
+        ("training_config", "{}"),
+        ("training_config", deep(100000, '{"a":', "}")),
+    ]:
         yield f"meta-{key}={val[:12]}", pack(set_meta(header, key, val), data), False
     h = copy.deepcopy(header)
     h["__metadata__"]["config"] = 5
@@ -188,56 +257,112 @@ def mutations(name, raw, rng):
     del h["__metadata__"]
     yield "no-metadata", pack(h, data), False
     # configs naming unknown or dangerous types, keys and values
-    for t in ("Lambda", "os.system", "builtins.eval", "__import__", "Sequential", "Layer",
-              "Recurrent", "TimeDistributed", "subprocess.Popen", "", None, 5, ["LSTM"]):
+    for t in (
+        "Lambda",
+        "os.system",
+        "builtins.eval",
+        "__import__",
+        "Sequential",
+        "Layer",
+        "Recurrent",
+        "TimeDistributed",
+        "subprocess.Popen",
+        "",
+        None,
+        5,
+        ["LSTM"],
+    ):
         c = copy.deepcopy(cfg)
         c[0]["type"] = t
         yield f"type={t}", pack(set_meta(header, "config", c), data), False
-    for key, val in [("units", 10**30), ("units", -3), ("units", 2.5), ("units", "7"),
-                     ("units", 65536), ("units", float("nan")), ("units", None),
-                     ("activation", "lambda x: __import__('os').system('true')"),
-                     ("activation", "os.system"), ("activation", {"class_name": "Lambda"}),
-                     ("recurrent_activation", "exec"), ("dropout", float("nan")),
-                     ("dropout", float("inf")), ("dropout", 1e300), ("dropout", 1.0),
-                     ("dropout", -0.5), ("seed", -1), ("seed", 2**70), ("dtype", "object"),
-                     ("dtype", "float16"), ("__class__", "os.system"), ("function", "eval"),
-                     ("name", "x" * 10000), ("return_state", True), ("input_dim", 2**40),
-                     ("output_dim", 2**20), ("mask_zero", "yes"), ("config", cfg)]:
+    for key, val in [
+        ("units", 10**30),
+        ("units", -3),
+        ("units", 2.5),
+        ("units", "7"),
+        ("units", 65536),
+        ("units", float("nan")),
+        ("units", None),
+        ("activation", "lambda x: __import__('os').system('true')"),
+        ("activation", "os.system"),
+        ("activation", {"class_name": "Lambda"}),
+        ("recurrent_activation", "exec"),
+        ("dropout", float("nan")),
+        ("dropout", float("inf")),
+        ("dropout", 1e300),
+        ("dropout", 1.0),
+        ("dropout", -0.5),
+        ("seed", -1),
+        ("seed", 2**70),
+        ("dtype", "object"),
+        ("dtype", "float16"),
+        ("__class__", "os.system"),
+        ("function", "eval"),
+        ("name", "x" * 10000),
+        ("return_state", True),
+        ("input_dim", 2**40),
+        ("output_dim", 2**20),
+        ("mask_zero", "yes"),
+        ("config", cfg),
+    ]:
         for i in range(len(cfg)):
             c = copy.deepcopy(cfg)
             c[i]["config"][key] = val
-            yield f"cfg[{i}].{key}={str(val)[:16]}", pack(set_meta(header, "config", c), data), False
+            yield (
+                f"cfg[{i}].{key}={str(val)[:16]}",
+                pack(set_meta(header, "config", c), data),
+                False,
+            )
     if cfg[0]["type"] == "Bidirectional":
-        for inner in ({"type": "Bidirectional", "config": cfg[0]["config"]},
-                      {"type": "Dense", "config": {"units": 2}}, {"type": "os.system"}, 5,
-                      {"type": "LSTM", "config": {"units": 3, "evil": 1}}):
+        for inner in (
+            {"type": "Bidirectional", "config": cfg[0]["config"]},
+            {"type": "Dense", "config": {"units": 2}},
+            {"type": "os.system"},
+            5,
+            {"type": "LSTM", "config": {"units": 3, "evil": 1}},
+        ):
             c = copy.deepcopy(cfg)
             c[0]["config"]["layer"] = inner
             yield f"bidir-inner={str(inner)[:20]}", pack(set_meta(header, "config", c), data), False
     # training_config
     if "training_config" in meta:
         tc = json.loads(meta["training_config"])
-        for path, val in [(("optimizer", "type"), "os.system"), (("loss", "type"), "eval"),
-                          (("optimizer", "config", "learning_rate"), {"type": "Lambda", "config": {}}),
-                          (("optimizer", "config", "learning_rate"),
-                           {"type": "ExponentialDecay", "config": [1, 2]}),
-                          (("optimizer", "config", "learning_rate"),
-                           {"type": "ExponentialDecay", "config": {"initial_learning_rate": 0.1,
-                                                                   "decay_steps": "x",
-                                                                   "decay_rate": 0.5}}),
-                          (("optimizer", "config", "learning_rate"), float("nan")),
-                          (("optimizer", "config", "beta_1"), "0.9"),
-                          (("optimizer", "config", "evil"), 1), (("optimizer", "config"), [1]),
-                          (("optimizer",), "adam"), (("loss", "config"), {"reduction": "x"}),
-                          (("metrics",), ["m"] * 1000), (("metrics",), [5]),
-                          (("metrics",), ["os.system"])]:
+        for path, val in [
+            (("optimizer", "type"), "os.system"),
+            (("loss", "type"), "eval"),
+            (("optimizer", "config", "learning_rate"), {"type": "Lambda", "config": {}}),
+            (
+                ("optimizer", "config", "learning_rate"),
+                {"type": "ExponentialDecay", "config": [1, 2]},
+            ),
+            (
+                ("optimizer", "config", "learning_rate"),
+                {
+                    "type": "ExponentialDecay",
+                    "config": {"initial_learning_rate": 0.1, "decay_steps": "x", "decay_rate": 0.5},
+                },
+            ),
+            (("optimizer", "config", "learning_rate"), float("nan")),
+            (("optimizer", "config", "beta_1"), "0.9"),
+            (("optimizer", "config", "evil"), 1),
+            (("optimizer", "config"), [1]),
+            (("optimizer",), "adam"),
+            (("loss", "config"), {"reduction": "x"}),
+            (("metrics",), ["m"] * 1000),
+            (("metrics",), [5]),
+            (("metrics",), ["os.system"]),
+        ]:
             t = copy.deepcopy(tc)
             d = t
             for p in path[:-1]:
                 d = d[p]
             d[path[-1]] = val
-            yield f"tc.{'.'.join(path)}={str(val)[:16]}", \
-                pack(set_meta(header, "training_config", t), data), False
+            yield (
+                f"tc.{'.'.join(path)}={str(val)[:16]}",
+                pack(set_meta(header, "training_config", t), data),
+                False,
+            )
+
     # 5. random JSON surgery: one value anywhere in the header replaced by junk
     def paths(o, pre=()):
         yield pre
@@ -247,9 +372,12 @@ def mutations(name, raw, rng):
         elif isinstance(o, list):
             for k, v in enumerate(o):
                 yield from paths(v, pre + (k,))
+
     full = copy.deepcopy(header)
-    full["__metadata__"] = {k: (json.loads(v) if k in ("config", "input_shape", "training_config")
-                                else v) for k, v in meta.items()}
+    full["__metadata__"] = {
+        k: (json.loads(v) if k in ("config", "input_shape", "training_config") else v)
+        for k, v in meta.items()
+    }
     all_paths = [p for p in paths(full) if p]
     for k in range(40):
         p = all_paths[int(rng.integers(len(all_paths)))]
@@ -260,10 +388,14 @@ def mutations(name, raw, rng):
             d = d[q]
         d[p[-1]] = val
         if isinstance(h.get("__metadata__"), dict):
-            h["__metadata__"] = {kk: (vv if isinstance(vv, str) or kk not in
-                                      ("config", "input_shape", "training_config")
-                                      else json.dumps(vv, allow_nan=True))
-                                 for kk, vv in h["__metadata__"].items()}
+            h["__metadata__"] = {
+                kk: (
+                    vv
+                    if isinstance(vv, str) or kk not in ("config", "input_shape", "training_config")
+                    else json.dumps(vv, allow_nan=True)
+                )
+                for kk, vv in h["__metadata__"].items()
+            }
         yield f"json{k}:{'.'.join(map(str, p))[:40]}", pack(h, data), False
 
 
@@ -273,16 +405,16 @@ def classify(path, x, data_only, expect_cfg):
         m = lstmkit.load_model(path)
     except ModelFileError:
         return "refused", None
-    except BaseException as e:                           # noqa: BLE001 — that is the point
+    except BaseException as e:  # noqa: BLE001 — that is the point
         return "crashed", f"{type(e).__name__}: {str(e)[:200]}"
     try:
-        with np.errstate(all="ignore"):              # flipped weight bytes may be huge
+        with np.errstate(all="ignore"):  # flipped weight bytes may be huge
             y = m.predict(x)
         if not isinstance(y, np.ndarray) or y.shape[0] != len(x):
             return "crashed", f"loaded a model whose predict gave {type(y).__name__}"
         if data_only and m.get_config()["layers"] != expect_cfg:
             return "crashed", "data-only mutation changed the config"
-    except BaseException as e:                           # noqa: BLE001
+    except BaseException as e:  # noqa: BLE001
         return "crashed", f"loaded, then {type(e).__name__}: {str(e)[:200]}"
     return "harmless", None
 
@@ -291,7 +423,7 @@ def main():
     workdir, seed, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     rng = np.random.default_rng(seed)
     bases = base_models(workdir)
-    for _, p, m, x in bases:                            # warm-up: every lazy import happens now
+    for _, p, m, x in bases:  # warm-up: every lazy import happens now
         assert np.array_equal(lstmkit.load_model(p).predict(x), m.predict(x))
     with open("/proc/self/status") as f:
         vm = next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmSize:"))
@@ -300,8 +432,16 @@ def main():
     events, before = [], set(sys.modules)
     sys.addaudithook(lambda ev, args: events.append(ev) if ev.startswith(DANGEROUS) else None)
     tracemalloc.start()
-    res = {"tried": 0, "refused": 0, "harmless": 0, "crashed": 0, "failures": [],
-           "max_seconds": 0.0, "max_peak_bytes": 0, "rlimit_as": cap}
+    res = {
+        "tried": 0,
+        "refused": 0,
+        "harmless": 0,
+        "crashed": 0,
+        "failures": [],
+        "max_seconds": 0.0,
+        "max_peak_bytes": 0,
+        "rlimit_as": cap,
+    }
     path = os.path.join(workdir, "mutant.safetensors")
     for name, p, m, x in bases:
         raw = open(p, "rb").read()

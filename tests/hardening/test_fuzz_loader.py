@@ -5,6 +5,7 @@ what it has mapped + 1 GiB, an audit hook for anything that executes code or spa
 process, tracemalloc per file and a 0.5 s bound per file. Each file must be refused with
 ModelFileError or load as a valid model.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -33,16 +34,25 @@ SRC = str(HERE.parents[1] / "src")
 def test_mutated_model_files_are_refused_cleanly(tmp_path, stats):
     out = tmp_path / "result.json"
     env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    p = subprocess.run([sys.executable, str(HERE / "_fuzz_worker.py"), str(tmp_path), "0", str(out)],
-                       env=env, capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, str(HERE / "_fuzz_worker.py"), str(tmp_path), "0", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr[-3000:]
     r = json.loads(out.read_text())
-    stats(inputs_tried=r["tried"], refused_cleanly=r["refused"], loaded_harmless=r["harmless"],
-          crashed=r["crashed"])
+    stats(
+        inputs_tried=r["tried"],
+        refused_cleanly=r["refused"],
+        loaded_harmless=r["harmless"],
+        crashed=r["crashed"],
+    )
     assert r["tried"] >= 500
     assert r["crashed"] == 0, "\n".join(r["failures"][:30])
     assert r["refused"] + r["harmless"] == r["tried"]
-    assert r["refused"] > 0.8 * r["tried"]             # nearly every mutation must be caught
+    assert r["refused"] > 0.8 * r["tried"]  # nearly every mutation must be caught
     assert r["max_seconds"] < 0.5
     assert r["max_peak_bytes"] < 64 * 2**20, r["max_peak_bytes"]
     assert r["dangerous_events"] == [], r["dangerous_events"]
@@ -52,10 +62,12 @@ def test_mutated_model_files_are_refused_cleanly(tmp_path, stats):
 # ------------------------------------------------------------------ CSV and text readers
 def _csv_cases(d: Path):
     """(name, path, column to read as numbers or None) — every one must be a UserError."""
+
     def w(name, data: bytes):
         p = d / name
         p.write_bytes(data)
         return p
+
     yield "empty", w("empty.csv", b""), None
     yield "blank", w("blank.csv", b"  \n\n \t\n"), None
     yield "header-only", w("header.csv", b"time,value\n"), None
@@ -63,8 +75,11 @@ def _csv_cases(d: Path):
     yield "mixed", w("mixed.csv", b"time,value\n1,2.5\n2,abc\n3,4\n"), "value"
     yield "empty-cell", w("emptycell.csv", b"time,value\n1,2.5\n2,\n"), "value"
     for bad in (b"nan", b"NaN", b"inf", b"-inf", b"1e999", b"Infinity"):
-        yield f"nonfinite-{bad!r}", w(f"nf{len(bad)}{bad[0]}.csv",
-                                      b"time,value\n1,2.5\n2," + bad + b"\n"), "value"
+        yield (
+            f"nonfinite-{bad!r}",
+            w(f"nf{len(bad)}{bad[0]}.csv", b"time,value\n1,2.5\n2," + bad + b"\n"),
+            "value",
+        )
     yield "wrong-delimiter", w("pipe.csv", b"time|value\n1|2\n2|3\n"), "value"
     yield "ragged", w("ragged.csv", b"a,b\n1,2\n3\n"), None
     yield "duplicate-header", w("dup.csv", b"a,a\n1,2\n"), None
@@ -77,7 +92,7 @@ def _csv_cases(d: Path):
     yield "not-gz", w("plain.csv.gz", b"time,value\n1,2\n"), None
     yield "missing", d / "nope.csv", None
     yield "directory", d, None
-    big = d / "big-line.csv"                       # 2 GB, one line, sparse: no disk used
+    big = d / "big-line.csv"  # 2 GB, one line, sparse: no disk used
     with open(big, "wb") as f:
         f.write(b"a,b\n1,")
         f.truncate(2 * 2**30 + 7)
@@ -98,7 +113,7 @@ def test_csv_reader_refuses_bad_files_with_user_error(tmp_path, stats):
             peak = tracemalloc.get_traced_memory()[1]
             msg = str(e.value)
             assert "\n" not in msg and 10 < len(msg) < 400, (name, msg)
-            assert peak < 32 * 2**20, (name, peak)             # nothing read unbounded
+            assert peak < 32 * 2**20, (name, peak)  # nothing read unbounded
             assert time.perf_counter() - t < 1.0, name
             tried += 1
     finally:
@@ -108,7 +123,7 @@ def test_csv_reader_refuses_bad_files_with_user_error(tmp_path, stats):
 
 def test_gzip_bomb_is_cut_at_the_limit(tmp_path, stats):
     p = tmp_path / "bomb.csv.gz"
-    with gzip.open(p, "wb") as f:                   # 8 MiB of zeros → ~8 KB on disk
+    with gzip.open(p, "wb") as f:  # 8 MiB of zeros → ~8 KB on disk
         f.write(b"0" * (8 * 2**20))
     assert os.path.getsize(p) < 100_000
     tracemalloc.start()
@@ -127,14 +142,21 @@ def test_valid_csv_still_reads(tmp_path):
     assert t.columns == ["time", "value"] and list(t.numeric("value")) == [2.5, -300.0]
 
 
-@pytest.mark.parametrize("job,pre,post", [
-    ("forecast", [], ["--target", "value", "--epochs", "1"]),
-    ("classify", ["train"], []),
-    ("textgen", ["train"], []),
-])
+@pytest.mark.parametrize(
+    "job,pre,post",
+    [
+        ("forecast", [], ["--target", "value", "--epochs", "1"]),
+        ("classify", ["train"], []),
+        ("textgen", ["train"], []),
+    ],
+)
 def test_cli_jobs_refuse_hostile_files_with_one_line(tmp_path, capsys, stats, job, pre, post):
-    cases = {"empty": b"", "header-only": b"time,value,label\n", "non-utf8": b"\xff\xfe\x00bad",
-             "nan": b"time,value,label\n" + b"".join(b"%d,nan,a\n" % k for k in range(40))}
+    cases = {
+        "empty": b"",
+        "header-only": b"time,value,label\n",
+        "non-utf8": b"\xff\xfe\x00bad",
+        "nan": b"time,value,label\n" + b"".join(b"%d,nan,a\n" % k for k in range(40)),
+    }
     big = tmp_path / "big.csv"
     with open(big, "wb") as f:
         f.write(b"time,value,label\n1,")
@@ -146,9 +168,16 @@ def test_cli_jobs_refuse_hostile_files_with_one_line(tmp_path, capsys, stats, jo
     n = 0
     for name, path in paths.items():
         if job == "textgen" and name == "nan":
-            continue                                  # any UTF-8 text is a corpus
-        argv = [job, *pre, str(path), *post, "--out", str(tmp_path / f"out-{job}-{name}"),
-                "--quiet"]
+            continue  # any UTF-8 text is a corpus
+        argv = [
+            job,
+            *pre,
+            str(path),
+            *post,
+            "--out",
+            str(tmp_path / f"out-{job}-{name}"),
+            "--quiet",
+        ]
         code = cli.main(argv)
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2, (name, err)
@@ -187,8 +216,8 @@ def test_mutated_training_state_is_refused_or_resumes(tmp_path, stats):
     import copy
     import random
 
-    from safetensors.numpy import load_file, save_file
     from safetensors import safe_open
+    from safetensors.numpy import load_file, save_file
 
     from lstmkit import LSTM, Dense, Sequential
     from lstmkit.errors import ModelFileError
@@ -197,6 +226,7 @@ def test_mutated_training_state_is_refused_or_resumes(tmp_path, stats):
         m = Sequential([LSTM(4), Dense(2)], seed=0)
         m.compile("adam", "mse", metrics=["mae"])
         return m
+
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((24, 4, 3)), rng.standard_normal((24, 2))
     ck = tmp_path / "ck.safetensors"
@@ -225,7 +255,7 @@ def test_mutated_training_state_is_refused_or_resumes(tmp_path, stats):
         except ModelFileError:
             stats(refused_cleanly=1)
             continue
-        except Exception as e:                       # noqa: BLE001
+        except Exception as e:  # noqa: BLE001
             crashed.append(f"{p} = {d[p[-1]]!r}: {type(e).__name__}: {e}"[:300])
             continue
         stats(loaded_harmless=1)

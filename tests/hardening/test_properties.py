@@ -10,6 +10,7 @@ initial states:
   gradients, and no overflow / invalid / divide-by-zero floating-point event (those
   raise here; underflow to a subnormal is not an error: it is the saturated answer).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -23,8 +24,9 @@ from lstmkit import GRU, LSTM, SimpleRNN
 from lstmkit.core import gates
 
 CELLS = {"LSTM": LSTM, "GRU": GRU, "SimpleRNN": SimpleRNN}
-SETTINGS = settings(max_examples=40, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @pytest.fixture(params=["compiled", "numpy"])
@@ -42,8 +44,12 @@ def path(request, monkeypatch):
 def problems(draw, extreme=False):
     cell = draw(st.sampled_from(sorted(CELLS)))
     dtype = draw(st.sampled_from(["float32", "float64"]))
-    B, T, D, H = (draw(st.integers(1, 4)), draw(st.integers(1, 7)), draw(st.integers(1, 5)),
-                  draw(st.integers(1, 6)))
+    B, T, D, H = (
+        draw(st.integers(1, 4)),
+        draw(st.integers(1, 7)),
+        draw(st.integers(1, 5)),
+        draw(st.integers(1, 6)),
+    )
     seed = draw(st.integers(0, 2**16))
     rng = np.random.default_rng(seed)
     if extreme:
@@ -59,8 +65,9 @@ def problems(draw, extreme=False):
 
 
 def _layer(cell, dtype, seed, **kw):
-    return CELLS[cell](int(kw.pop("H")), dtype=dtype, seed=seed, return_sequences=True,
-                       return_state=True, **kw)
+    return CELLS[cell](
+        int(kw.pop("H")), dtype=dtype, seed=seed, return_sequences=True, return_state=True, **kw
+    )
 
 
 def _init_states(cell, B, H, dtype, seed):
@@ -71,6 +78,7 @@ def _init_states(cell, B, H, dtype, seed):
 
 def _strict():
     """overflow / invalid / divide-by-zero raise; any warning raises."""
+
     class Ctx:
         def __enter__(self):
             self.e = np.errstate(over="raise", invalid="raise", divide="raise", under="ignore")
@@ -82,6 +90,7 @@ def _strict():
         def __exit__(self, *a):
             self.w.__exit__(*a)
             self.e.__exit__(*a)
+
     return Ctx()
 
 
@@ -115,8 +124,10 @@ def test_finite_forward_backward_and_chunked_equals_whole(path, p, H):
             y1 = part.forward(x[:, :t1], mask=m1, initial_state=states)
             y2 = part.forward(x[:, t1:], mask=m2, initial_state=list(y1[1:]))
             tol = 1e-5 if dtype == "float32" else 1e-12
-            np.testing.assert_allclose(np.concatenate([y1[0], y2[0]], axis=1), hs, rtol=tol, atol=tol)
-            for a, b in zip(y2[1:], finals):
+            np.testing.assert_allclose(
+                np.concatenate([y1[0], y2[0]], axis=1), hs, rtol=tol, atol=tol
+            )
+            for a, b in zip(y2[1:], finals, strict=True):
                 np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
 
 
@@ -137,7 +148,7 @@ def test_float32_matches_float64(path, p, H):
     assert h32.dtype == np.float32 and dx32.dtype == np.float32
     np.testing.assert_allclose(h32, h64, rtol=1e-4, atol=2e-5)
     np.testing.assert_allclose(dx32, dx64, rtol=1e-3, atol=1e-4)
-    for a, b in zip(g32, g64):
+    for a, b in zip(g32, g64, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=2e-4 * (1 + np.abs(b).max()))
 
 
@@ -152,4 +163,4 @@ def test_extreme_inputs_saturate_without_fp_errors(path, p, H):
         hs, finals, dx, grads = _run(layer, x, mask, states, seed)
     for a in (hs, *finals, dx, *grads):
         assert np.isfinite(a).all()
-    assert np.abs(hs).max() <= 1.0                       # h is a product of squashed values
+    assert np.abs(hs).max() <= 1.0  # h is a product of squashed values

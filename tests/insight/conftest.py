@@ -1,5 +1,6 @@
 """The insight tests train tiny models: one BLAS thread is fastest for their small matrices
 (and keeps them quick when the machine is shared)."""
+
 import pytest
 
 
@@ -7,7 +8,7 @@ import pytest
 def _one_blas_thread():
     try:
         from threadpoolctl import threadpool_limits
-    except ImportError:            # dev dependency; without it the tests only run slower
+    except ImportError:  # dev dependency; without it the tests only run slower
         yield
         return
     with threadpool_limits(1):

@@ -1,36 +1,43 @@
 """The cell-activation page: built from trace() of a tiny trained char model, checked in
 a real headless Chromium (tests/_browser.py): it renders and the colours follow the cell."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests._browser import browser
 
 from lstmkit.inspect import char_activation_page, render_cell_page, trace
 from lstmkit.layers import LSTM, Dense, Embedding
 from lstmkit.model import Sequential
 from lstmkit.optim import Adam
-from tests._browser import browser
 
-TEXT = ('she said "the cat (and the dog) sat." then "no (not (there))." '
-        'he wrote: "a (b) c" and left. ') * 4
+TEXT = (
+    'she said "the cat (and the dog) sat." then "no (not (there))." he wrote: "a (b) c" and left. '
+) * 4
 
 
 @pytest.fixture(scope="module")
 def char_model():
     vocab = sorted(set(TEXT))
     ids = np.array([vocab.index(ch) for ch in TEXT])
-    model = Sequential([Embedding(len(vocab), 8, seed=0), LSTM(16, return_sequences=True, seed=1),
-                        Dense(len(vocab), activation="softmax", seed=2)])
+    model = Sequential(
+        [
+            Embedding(len(vocab), 8, seed=0),
+            LSTM(16, return_sequences=True, seed=1),
+            Dense(len(vocab), activation="softmax", seed=2),
+        ]
+    )
     model.compile(Adam(1e-2), "sparse_categorical_crossentropy")
     rng = np.random.default_rng(0)
     L = 40
     losses = []
-    for _ in range(120):                                     # next-character prediction
+    for _ in range(120):  # next-character prediction
         starts = rng.integers(0, len(ids) - L - 1, 16)
-        x = np.stack([ids[s:s + L] for s in starts])
-        y = np.stack([ids[s + 1:s + L + 1] for s in starts])
+        x = np.stack([ids[s : s + L] for s in starts])
+        y = np.stack([ids[s + 1 : s + L + 1] for s in starts])
         losses.append(float(model.train_on_batch(x, y)))
-    assert losses[-1] < 0.7 * losses[0]                      # it learned something
+    assert losses[-1] < 0.7 * losses[0]  # it learned something
     return model, vocab, ids
 
 
@@ -40,8 +47,8 @@ def test_page_in_chromium_colours_follow_the_cell(char_model, tmp_path):
     x = ids[None, :90]
     path = tmp_path / "cells.html"
     page = char_activation_page(model, text, x, path=path, cell=0)
-    assert "http" not in page.split("<body>")[1].lower()     # nothing fetched from anywhere
-    c = trace(model, x)["lstm"].c[0]                         # (T, 16) what the page must show
+    assert "http" not in page.split("<body>")[1].lower()  # nothing fetched from anywhere
+    c = trace(model, x)["lstm"].c[0]  # (T, 16) what the page must show
     k = 5
     with browser() as b:
         b.open(path)
@@ -51,8 +58,11 @@ def test_page_in_chromium_colours_follow_the_cell(char_model, tmp_path):
         assert b.js("return document.body.dataset.cell") == "0"
 
         def shown():
-            return b.js("return Array.from(document.querySelectorAll('#text span'))"
-                        ".map(s => [getComputedStyle(s).backgroundColor, +s.dataset.value])")
+            return b.js(
+                "return Array.from(document.querySelectorAll('#text span'))"
+                ".map(s => [getComputedStyle(s).backgroundColor, +s.dataset.value])"
+            )
+
         first = shown()
         np.testing.assert_allclose([v for _, v in first], c[:, 0], atol=1e-4)
         # the most strongly coloured character is the one with the largest |c|

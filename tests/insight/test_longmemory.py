@@ -1,4 +1,5 @@
 """The long-memory experiments: seeded, reproducible, and LSTM beats SimpleRNN on adding."""
+
 import json
 
 import numpy as np
@@ -25,8 +26,10 @@ def test_tasks_are_seeded_and_well_formed():
     rel = [row[(row == 4) | (row == 5)] - 4 for row in ids]
     assert all(len(r) == 2 for r in rel)
     np.testing.assert_array_equal(yo, [2 * r[0] + r[1] for r in rel])
-    assert synthetic.adding_solved(y[:, 0] + 0.01, y)[0] and not synthetic.adding_solved(
-        np.ones_like(y), y)[0]
+    assert (
+        synthetic.adding_solved(y[:, 0] + 0.01, y)[0]
+        and not synthetic.adding_solved(np.ones_like(y), y)[0]
+    )
 
 
 def test_lstm_solves_adding_where_simple_rnn_does_not_and_is_reproducible():
@@ -41,9 +44,26 @@ def test_lstm_solves_adding_where_simple_rnn_does_not_and_is_reproducible():
 
 def test_cli_runs_in_process_and_writes_json_and_plots(tmp_path, capsys):
     out = tmp_path / "run"
-    rc = main(["longmemory", "adding", "--length", "8", "--model", "lstm,rnn,slstm",
-               "--steps", "40", "--units", "8", "--batch-size", "16", "--eval-every", "20",
-               "--out", str(out)])
+    rc = main(
+        [
+            "longmemory",
+            "adding",
+            "--length",
+            "8",
+            "--model",
+            "lstm,rnn,slstm",
+            "--steps",
+            "40",
+            "--units",
+            "8",
+            "--batch-size",
+            "16",
+            "--eval-every",
+            "20",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     rep = json.loads((out / "longmemory.json").read_text())
     assert set(rep["models"]) == {"lstm", "rnn", "slstm"} and rep["length"] == 8
@@ -59,12 +79,15 @@ def test_cli_runs_in_process_and_writes_json_and_plots(tmp_path, capsys):
     assert "lstm" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv,msg", [
-    (["adding", "--length", "1"], "--length expected"),
-    (["adding", "--model", "transformer"], "--model expected"),
-    (["order", "--length", "10"], "--length expected"),
-    (["adding", "--steps", "0"], "--steps expected"),
-])
+@pytest.mark.parametrize(
+    "argv,msg",
+    [
+        (["adding", "--length", "1"], "--length expected"),
+        (["adding", "--model", "transformer"], "--model expected"),
+        (["order", "--length", "10"], "--length expected"),
+        (["adding", "--steps", "0"], "--steps expected"),
+    ],
+)
 def test_cli_bad_arguments_exit_2_with_one_line(argv, msg, tmp_path, capsys):
     assert main(["longmemory", *argv, "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
@@ -74,11 +97,12 @@ def test_cli_bad_arguments_exit_2_with_one_line(argv, msg, tmp_path, capsys):
 @pytest.mark.parametrize("kind", ["lstm", "peephole", "zoneout", "lstmp", "slstm", "cifg"])
 def test_forget_bias_switch_reaches_every_lstm_like_cell(kind):
     from lstmkit.apps.longmemory import build_model
+
     H = 8
     for on in (True, False):
         model = build_model("adding", 10, kind, H, 0, unit_forget_bias=on)
         model.build((10, 2))
         b = model.layers[0].params[2]
-        block = b[:H] if kind == "cifg" else b[H:2 * H]      # CIFG: f = 1 − i, so b_i = −1
+        block = b[:H] if kind == "cifg" else b[H : 2 * H]  # CIFG: f = 1 − i, so b_i = −1
         want = (-1.0 if kind == "cifg" else 1.0) if on else 0.0
         np.testing.assert_array_equal(block, want)

@@ -1,19 +1,27 @@
 """LSTM variants: finite-difference gradients (float64), trace equations, LSTMP == torch,
 and use inside Sequential / Bidirectional / configs."""
+
 import numpy as np
 import pytest
 
 from lstmkit.inspect import trace
 from lstmkit.layers import LAYER_TYPES, Bidirectional, Dense
-from lstmkit.layers.variants import (CIFGLSTM, LSTMP, SLSTM, VARIANTS, LayerNormLSTM,
-                                     PeepholeLSTM, ZoneoutLSTM)
+from lstmkit.layers.variants import (
+    CIFGLSTM,
+    LSTMP,
+    SLSTM,
+    VARIANTS,
+    LayerNormLSTM,
+    PeepholeLSTM,
+    ZoneoutLSTM,
+)
 
 
 def _make(cls, seq=True, **kw):
     rng = np.random.default_rng(7)
     layer = cls(3, return_sequences=seq, dtype="float64", seed=2, **kw)
     layer.build((5, 2))
-    for p in layer.params:                                   # non-trivial values everywhere
+    for p in layer.params:  # non-trivial values everywhere
         p[...] = p + 0.3 * rng.standard_normal(p.shape)
     return layer
 
@@ -22,9 +30,10 @@ def _loss_fn(layer, x, mask, R):
     state = layer.rng.bit_generator.state
 
     def f():
-        layer.rng.bit_generator.state = state                # same dropout / zoneout masks
+        layer.rng.bit_generator.state = state  # same dropout / zoneout masks
         y = layer.forward(x, training=True, mask=mask)
         return float(np.sum(y * R)), y
+
     return f
 
 
@@ -49,7 +58,7 @@ def test_variant_gradients_by_finite_differences(cls, seq, masked, dropout):
     dx = layer.backward(R)
     grads = [g.copy() for g in layer.grads]
     eps = 1e-6
-    for p, g in zip(layer.params, grads):
+    for p, g in zip(layer.params, grads, strict=True):
         num = np.zeros_like(p)
         for idx in np.ndindex(p.shape):
             old = p[idx]
@@ -79,7 +88,7 @@ def test_lstmp_equals_torch_forward_and_backward():
     layer = LSTMP(H, proj_size=P, return_sequences=True, dtype="float64", seed=0)
     layer.build((T, D))
     ref = torch.nn.LSTM(D, H, proj_size=P, batch_first=True, dtype=torch.float64)
-    with torch.no_grad():                                    # torch's weights, random biases
+    with torch.no_grad():  # torch's weights, random biases
         for p in ref.parameters():
             p.copy_(torch.tensor(rng.standard_normal(tuple(p.shape)) * 0.5))
     layer.load_named_tensors({k: v.detach().numpy() for k, v in ref.state_dict().items()})
@@ -94,7 +103,11 @@ def test_lstmp_equals_torch_forward_and_backward():
     assert np.max(np.abs(dx - xt.grad.numpy())) < 1e-12
     ours = layer.named_tensors()
     theirs = {k: p.grad.numpy() for k, p in ref.named_parameters()}
-    names = dict(zip(["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "weight_hr_l0"], layer.grads))
+    names = dict(
+        zip(
+            ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "weight_hr_l0"], layer.grads, strict=True
+        )
+    )
     for k, g in names.items():
         want = theirs[k]
         got = g if k.startswith("bias") else g.T
@@ -116,11 +129,11 @@ def test_variant_trace_cell_equation(cls):
     np.testing.assert_array_equal(tr.h, layer.forward(x))
     if cls is CIFGLSTM:
         np.testing.assert_allclose(tr.f, 1 - tr.i, atol=0)
-    if cls is SLSTM:                                         # n_t = f'·n_{t-1} + i', h = o·c/n
+    if cls is SLSTM:  # n_t = f'·n_{t-1} + i', h = o·c/n
         n_prev = np.concatenate([np.zeros((2, 1, 3)), tr["n"][:, :-1]], axis=1)
         np.testing.assert_allclose(tr["n"], tr.f * n_prev + tr.i, atol=1e-14)
         np.testing.assert_allclose(tr.h, tr.o * tr.c / tr["n"], atol=1e-14)
-        assert np.all(tr.i <= 1) and np.all(tr.f <= 1)      # the stabiliser at work
+        assert np.all(tr.i <= 1) and np.all(tr.f <= 1)  # the stabiliser at work
     if cls in (PeepholeLSTM, CIFGLSTM):
         np.testing.assert_allclose(tr.h, tr.o * np.tanh(tr.c), atol=1e-15)
     if cls is LSTMP:
@@ -141,6 +154,7 @@ def test_zoneout_inference_is_the_expectation_and_training_is_random():
 def test_variants_inside_sequential_bidirectional_and_configs():
     from lstmkit.model import Sequential
     from lstmkit.optim import Adam
+
     rng = np.random.default_rng(4)
     x = rng.standard_normal((8, 6, 2)).astype(np.float32)
     y = rng.standard_normal((8, 1)).astype(np.float32)
@@ -155,16 +169,19 @@ def test_variants_inside_sequential_bidirectional_and_configs():
         assert clone.get_config() == layer.get_config()
         bi = model.layers[0]
         assert set(bi.named_tensors()) == set(bi.forward_layer.named_tensors()) | {
-            k.replace("_l0", "_l0_reverse") for k in bi.forward_layer.named_tensors()}
+            k.replace("_l0", "_l0_reverse") for k in bi.forward_layer.named_tensors()
+        }
 
 
 @pytest.mark.parametrize("cls", VARIANTS)
 def test_variant_models_save_and_load(cls, tmp_path):
     from lstmkit.io import load_model
     from lstmkit.model import Sequential
+
     x = np.random.default_rng(0).standard_normal((2, 5, 3)).astype(np.float32)
-    m = Sequential([Bidirectional(cls(4, return_sequences=True, seed=0)), cls(3, seed=1),
-                    Dense(2, seed=2)])
+    m = Sequential(
+        [Bidirectional(cls(4, return_sequences=True, seed=0)), cls(3, seed=1), Dense(2, seed=2)]
+    )
     y = m(x)
     m.save(tmp_path / "m.safetensors")
     m2 = load_model(tmp_path / "m.safetensors")

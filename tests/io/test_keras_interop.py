@@ -1,5 +1,6 @@
 """Keras 3 (torch backend) → lstmkit: get_weights(), .weights.h5 and .keras files give the
 same predictions as Keras (float64; 1e-6, see _check); unsupported layers / options are refused."""
+
 import os
 
 import numpy as np
@@ -33,35 +34,56 @@ def _randomise(m, seed):
 
 
 def _float_model():
-    return _randomise(keras.Sequential([
-        keras.Input((None, 3), dtype=F64),
-        L.LSTM(4, return_sequences=True, dtype=F64),
-        L.Bidirectional(L.GRU(3, return_sequences=True, dtype=F64), merge_mode="sum", dtype=F64),
-        L.SimpleRNN(3, return_sequences=True, go_backwards=True, dtype=F64),
-        L.Dropout(0.2, dtype=F64),
-        L.LSTM(5, use_bias=False, return_sequences=True, dtype=F64),
-        L.Bidirectional(L.LSTM(2, dtype=F64), dtype=F64),
-        L.Dense(3, dtype=F64), L.Activation("softmax", dtype=F64)]), 0)
+    return _randomise(
+        keras.Sequential(
+            [
+                keras.Input((None, 3), dtype=F64),
+                L.LSTM(4, return_sequences=True, dtype=F64),
+                L.Bidirectional(
+                    L.GRU(3, return_sequences=True, dtype=F64), merge_mode="sum", dtype=F64
+                ),
+                L.SimpleRNN(3, return_sequences=True, go_backwards=True, dtype=F64),
+                L.Dropout(0.2, dtype=F64),
+                L.LSTM(5, use_bias=False, return_sequences=True, dtype=F64),
+                L.Bidirectional(L.LSTM(2, dtype=F64), dtype=F64),
+                L.Dense(3, dtype=F64),
+                L.Activation("softmax", dtype=F64),
+            ]
+        ),
+        0,
+    )
 
 
 def _masked_model():
-    return _randomise(keras.Sequential([
-        keras.Input((None,), dtype="int32"),
-        L.Embedding(11, 4, mask_zero=True, dtype=F64),
-        L.LSTM(4, return_sequences=True, dtype=F64),
-        L.GRU(3, return_sequences=True, dtype=F64),
-        L.Bidirectional(L.LSTM(3, dtype=F64), merge_mode="concat", dtype=F64),
-        L.Dense(2, activation="tanh", dtype=F64)]), 1)
+    return _randomise(
+        keras.Sequential(
+            [
+                keras.Input((None,), dtype="int32"),
+                L.Embedding(11, 4, mask_zero=True, dtype=F64),
+                L.LSTM(4, return_sequences=True, dtype=F64),
+                L.GRU(3, return_sequences=True, dtype=F64),
+                L.Bidirectional(L.LSTM(3, dtype=F64), merge_mode="concat", dtype=F64),
+                L.Dense(2, activation="tanh", dtype=F64),
+            ]
+        ),
+        1,
+    )
 
 
 def _masked_seq_model():
     """Bidirectional(return_sequences=True) under a mask: Keras writes 0 at masked steps where
     we carry the state (documented); the LSTM after it skips those steps either way."""
-    return _randomise(keras.Sequential([
-        keras.Input((None,), dtype="int32"),
-        L.Embedding(11, 4, mask_zero=True, dtype=F64),
-        L.Bidirectional(L.LSTM(3, return_sequences=True, dtype=F64), dtype=F64),
-        L.LSTM(2, return_sequences=True, dtype=F64)]), 2)
+    return _randomise(
+        keras.Sequential(
+            [
+                keras.Input((None,), dtype="int32"),
+                L.Embedding(11, 4, mask_zero=True, dtype=F64),
+                L.Bidirectional(L.LSTM(3, return_sequences=True, dtype=F64), dtype=F64),
+                L.LSTM(2, return_sequences=True, dtype=F64),
+            ]
+        ),
+        2,
+    )
 
 
 def _inputs(kind):
@@ -71,14 +93,15 @@ def _inputs(kind):
     ids = rng.integers(1, 11, (5, 9))
     ids[1, 6:] = 0
     ids[2, 1:] = 0
-    ids[3, 3] = 0                                  # a zero inside: Keras' masks allow it
+    ids[3, 3] = 0  # a zero inside: Keras' masks allow it
     return ids.astype(np.int32)
 
 
 @pytest.fixture(scope="module", params=["float", "masked", "masked_seq"])
 def keras_model(request, tmp_path_factory):
     m = {"float": _float_model, "masked": _masked_model, "masked_seq": _masked_seq_model}[
-        request.param]()
+        request.param
+    ]()
     d = tmp_path_factory.mktemp(request.param)
     m.save_weights(d / "m.weights.h5")
     m.save(d / "m.keras")
@@ -117,8 +140,10 @@ def test_unsupported_keras_layers_and_options_are_refused(tmp_path):
     cases = [
         ([keras.Input((4, 3)), L.GRU(3, reset_after=False)], "reset_after=False"),
         ([keras.Input((4, 3)), L.LSTM(3, activation="relu")], "activation='relu'"),
-        ([keras.Input((4, 3)), L.LSTM(3, recurrent_activation="hard_sigmoid")],
-         "recurrent_activation='hard_sigmoid'"),
+        (
+            [keras.Input((4, 3)), L.LSTM(3, recurrent_activation="hard_sigmoid")],
+            "recurrent_activation='hard_sigmoid'",
+        ),
         ([keras.Input((4, 3)), L.Conv1D(2, 2)], "Conv1D"),
         ([keras.Input((4, 3)), L.Masking(), L.LSTM(2)], "Masking"),
         ([keras.Input((4, 3)), L.LSTM(2), L.Dense(2, activation="gelu")], "activation='gelu'"),
@@ -150,7 +175,7 @@ def test_bad_weights_and_files_are_refused(tmp_path):
     (tmp_path / "junk.keras").write_bytes(b"PK nothing")
     with pytest.raises(ModelFileError, match="not a .keras archive"):
         load_keras(tmp_path / "junk.keras")
-    with h5py.File(tmp_path / "str.weights.h5", "w") as f:        # a string where floats belong
+    with h5py.File(tmp_path / "str.weights.h5", "w") as f:  # a string where floats belong
         f["layers/lstm/cell/vars/0"] = "x"
     with pytest.raises(ModelFileError, match="expected a float array"):
         from_keras_h5(tmp_path / "str.weights.h5", m.get_config())

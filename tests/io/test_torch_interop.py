@@ -1,5 +1,6 @@
 """torch.nn.LSTM / GRU / RNN → lstmkit → torch: equal outputs to 1e-10 in float64, and a
 clear error (never a wrong model) for every option lstmkit cannot compute."""
+
 import itertools
 
 import numpy as np
@@ -8,18 +9,22 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from lstmkit.errors import UserError  # noqa: E402
-from lstmkit.io.torch_interop import (TimeMajorModel, from_torch, to_torch,  # noqa: E402
-                                      to_torch_module)
+from lstmkit.io.torch_interop import (
+    TimeMajorModel,
+    from_torch,
+    to_torch,  # noqa: E402
+    to_torch_module,
+)
 from lstmkit.model import Sequential  # noqa: E402
 
 D, H, B, T = 3, 5, 4, 7
-ERRS = []          # max error seen, printed by the last test (pytest -s)
+ERRS = []  # max error seen, printed by the last test (pytest -s)
 
 
 def _module(kind, **kw):
     torch.manual_seed(hash((kind, tuple(sorted(kw.items())))) % 2**31)
     m = getattr(torch.nn, kind)(D, H, **kw).double().eval()
-    with torch.no_grad():                 # random non-zero biases everywhere
+    with torch.no_grad():  # random non-zero biases everywhere
         for n, p in m.named_parameters():
             p.copy_(torch.randn_like(p) * 0.5)
     return m
@@ -39,7 +44,7 @@ def _check(m, model, batch_first):
     err = np.max(np.abs(got - want))
     ERRS.append(err)
     assert err < 1e-10, err
-    back = to_torch_module(model)                       # lstmkit → torch
+    back = to_torch_module(model)  # lstmkit → torch
     with torch.no_grad():
         again = back(torch.from_numpy(x))[0].numpy()
     err2 = np.max(np.abs(again - want))
@@ -47,33 +52,48 @@ def _check(m, model, batch_first):
     assert err2 < 1e-10, err2
 
 
-@pytest.mark.parametrize("kind,num_layers,bidirectional,batch_first,bias", [
-    c for c in itertools.product(("LSTM", "GRU", "RNN"), (1, 2, 3), (False, True),
-                                 (True, False), (True, False))])
+@pytest.mark.parametrize(
+    "kind,num_layers,bidirectional,batch_first,bias",
+    [
+        c
+        for c in itertools.product(
+            ("LSTM", "GRU", "RNN"), (1, 2, 3), (False, True), (True, False), (True, False)
+        )
+    ],
+)
 def test_round_trip(kind, num_layers, bidirectional, batch_first, bias):
-    m = _module(kind, num_layers=num_layers, bidirectional=bidirectional,
-                batch_first=batch_first, bias=bias)
+    m = _module(
+        kind, num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first, bias=bias
+    )
     model = from_torch(m)
     assert isinstance(model, Sequential if batch_first else TimeMajorModel)
     assert model.layers[0].dtype == np.float64
     _check(m, model, batch_first)
 
 
-@pytest.mark.parametrize("num_layers,bidirectional,batch_first", [(1, False, True), (2, True, True),
-                                                                   (3, False, False), (2, True, False)])
+@pytest.mark.parametrize(
+    "num_layers,bidirectional,batch_first",
+    [(1, False, True), (2, True, True), (3, False, False), (2, True, False)],
+)
 def test_round_trip_proj_size(num_layers, bidirectional, batch_first):
-    m = _module("LSTM", num_layers=num_layers, bidirectional=bidirectional,
-                batch_first=batch_first, proj_size=2)
+    m = _module(
+        "LSTM",
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        batch_first=batch_first,
+        proj_size=2,
+    )
     model = from_torch(m)
     assert type(model.layers[-1]).__name__ in ("LSTMP", "Bidirectional")
     _check(m, model, batch_first)
 
 
 def test_state_dict_of_numpy_arrays_and_time_major_false():
-    m = _module("GRU", num_layers=2, bidirectional=True)          # batch_first=False
+    m = _module("GRU", num_layers=2, bidirectional=True)  # batch_first=False
     sd = {k: v.numpy().copy() for k, v in m.state_dict().items()}
-    model = from_torch(sd, mode="GRU", hidden_size=H, num_layers=2, bidirectional=True,
-                       time_major=False)
+    model = from_torch(
+        sd, mode="GRU", hidden_size=H, num_layers=2, bidirectional=True, time_major=False
+    )
     assert isinstance(model, Sequential)
     x = _x(True)
     with torch.no_grad():
@@ -86,10 +106,17 @@ def test_to_torch_state_dict_loads_into_plain_module_and_float32():
     model = from_torch(m)
     assert model.layers[0].dtype == np.float32
     sd, hp = to_torch(model)
-    assert hp == {"type": "LSTM", "input_size": D, "hidden_size": H, "num_layers": 2,
-                  "bias": True, "batch_first": True, "bidirectional": False}
+    assert hp == {
+        "type": "LSTM",
+        "input_size": D,
+        "hidden_size": H,
+        "num_layers": 2,
+        "bias": True,
+        "batch_first": True,
+        "bidirectional": False,
+    }
     fresh = torch.nn.LSTM(**{k: v for k, v in hp.items() if k != "type"})
-    fresh.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})   # strict
+    fresh.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})  # strict
     x = torch.from_numpy(_x(True).astype(np.float32))
     with torch.no_grad():
         assert torch.allclose(fresh(x)[0], m(x)[0], atol=1e-6)
@@ -97,10 +124,15 @@ def test_to_torch_state_dict_loads_into_plain_module_and_float32():
 
 def test_last_layer_without_sequences_is_h_n():
     from lstmkit.layers import LSTM, Bidirectional
-    model = Sequential([Bidirectional(LSTM(H, return_sequences=True, dtype="float64")),
-                        Bidirectional(LSTM(H, dtype="float64"))])
+
+    model = Sequential(
+        [
+            Bidirectional(LSTM(H, return_sequences=True, dtype="float64")),
+            Bidirectional(LSTM(H, dtype="float64")),
+        ]
+    )
     x = _x(True)
-    y = model.predict(x)                                   # (B, 2H)
+    y = model.predict(x)  # (B, 2H)
     m = to_torch_module(model)
     with torch.no_grad():
         _, (h_n, _) = m(torch.from_numpy(x))
@@ -116,6 +148,7 @@ def test_unsupported_torch_options_are_refused():
 
     class MyLSTM(torch.nn.LSTM):
         pass
+
     with pytest.raises(UserError, match="MyLSTM"):
         from_torch(MyLSTM(D, H))
     m = torch.nn.LSTM(D, H).half()
@@ -123,10 +156,14 @@ def test_unsupported_torch_options_are_refused():
         from_torch(m)
     sd = torch.nn.LSTM(D, H, num_layers=2).state_dict()
     with pytest.raises(UserError, match="missing.*weight_ih_l1"):
-        from_torch({k: v for k, v in sd.items() if not k.endswith("l1")},
-                   mode="LSTM", hidden_size=H, num_layers=2)
+        from_torch(
+            {k: v for k, v in sd.items() if not k.endswith("l1")},
+            mode="LSTM",
+            hidden_size=H,
+            num_layers=2,
+        )
     with pytest.raises(UserError, match="unexpected.*l1"):
-        from_torch(sd, mode="LSTM", hidden_size=H)                 # num_layers=1
+        from_torch(sd, mode="LSTM", hidden_size=H)  # num_layers=1
     with pytest.raises(UserError, match=r"weight_ih_l0.*expected shape \(24, 3\), got \(20, 3\)"):
         from_torch(torch.nn.LSTM(D, H).state_dict(), mode="LSTM", hidden_size=6)
     with pytest.raises(UserError, match="needs mode="):
@@ -137,11 +174,14 @@ def test_unsupported_torch_options_are_refused():
 
 def test_unsupported_lstmkit_models_are_refused_by_to_torch():
     from lstmkit.layers import GRU, LSTM, Bidirectional, Dense
-    cases = [([LSTM(4, return_sequences=True), Dense(2)], "Dense"),
-             ([LSTM(4, return_sequences=True), GRU(4)], "same cell"),
-             ([LSTM(4, return_sequences=True), LSTM(5)], "same cell"),
-             ([LSTM(4, go_backwards=True)], "go_backwards"),
-             ([Bidirectional(LSTM(4), merge_mode="sum")], "merge_mode='sum'")]
+
+    cases = [
+        ([LSTM(4, return_sequences=True), Dense(2)], "Dense"),
+        ([LSTM(4, return_sequences=True), GRU(4)], "same cell"),
+        ([LSTM(4, return_sequences=True), LSTM(5)], "same cell"),
+        ([LSTM(4, go_backwards=True)], "go_backwards"),
+        ([Bidirectional(LSTM(4), merge_mode="sum")], "merge_mode='sum'"),
+    ]
     for layers, needle in cases:
         model = Sequential(layers)
         model.build((None, D))

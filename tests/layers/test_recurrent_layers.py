@@ -8,6 +8,7 @@
   differences of the same forward with the same (seeded) masks; inference ignores dropout;
 * clear errors for bad input; Keras weight shapes, config round trip, rebind.
 """
+
 import numpy as np
 import pytest
 
@@ -48,11 +49,11 @@ def test_stateful_chunks_equal_whole_sequence(kind):
     y_all, *s_all = whole.forward(x)
     chunked = make(kind, return_sequences=True, return_state=True, stateful=True)
     outs = []
-    for a, b in ((0, 3), (3, 7), (7, 10)):                 # three uneven chunks
+    for a, b in ((0, 3), (3, 7), (7, 10)):  # three uneven chunks
         y, *states = chunked.forward(x[:, a:b])
         outs.append(y)
     np.testing.assert_allclose(np.concatenate(outs, axis=1), y_all, atol=1e-12, rtol=0)
-    for s, s_ref in zip(states, s_all):
+    for s, s_ref in zip(states, s_all, strict=True):
         np.testing.assert_allclose(s, s_ref, atol=1e-12, rtol=0)
     # without a reset the next chunk starts from the carried state; after one, from zeros
     y_carry = chunked.forward(x[:, :3])[0]
@@ -68,12 +69,12 @@ def test_stateful_step_by_step_and_training_forward(kind):
     x = rng.standard_normal((3, 5, 3))
     y_all = make(kind, return_sequences=True).forward(x)
     stream = make(kind, stateful=True)
-    steps = [stream.forward(x[:, t:t + 1], training=True) for t in range(5)]
+    steps = [stream.forward(x[:, t : t + 1], training=True) for t in range(5)]
     np.testing.assert_allclose(np.stack(steps, axis=1), y_all, atol=1e-12, rtol=0)
 
 
 # ---------------------------------------------------------------------- masks
-LENGTHS = [6, 2, 4, 1]                                      # post-padded to T = 6
+LENGTHS = [6, 2, 4, 1]  # post-padded to T = 6
 
 
 def _masked_batch(rng, D=3, T=6):
@@ -81,7 +82,7 @@ def _masked_batch(rng, D=3, T=6):
     mask = np.zeros((len(LENGTHS), T), bool)
     for b, L in enumerate(LENGTHS):
         mask[b, :L] = True
-        x[b, L:] = 99.0                                     # padding must not leak in
+        x[b, L:] = 99.0  # padding must not leak in
     return x, mask
 
 
@@ -95,15 +96,15 @@ def test_masked_batch_equals_each_sequence_alone(kind, variant, return_sequences
     layer = wrap(kind, variant == "bidirectional", **kw)
     y = layer.forward(x, training=True, mask=mask)
     gy = rng.standard_normal(y.shape)
-    rows = []                                               # where row b's valid outputs sit
+    rows = []  # where row b's valid outputs sit
     for L in LENGTHS:
         if not return_sequences:
             rows.append(slice(None))
-        elif variant == "go_backwards":                     # processing order: padding first
+        elif variant == "go_backwards":  # processing order: padding first
             rows.append(slice(6 - L, 6))
         else:
             rows.append(slice(0, L))
-    if return_sequences:                                    # no gradient on padded outputs
+    if return_sequences:  # no gradient on padded outputs
         keep = np.zeros(y.shape[:2], bool)
         for b, sl in enumerate(rows):
             keep[b, sl] = True
@@ -112,19 +113,19 @@ def test_masked_batch_equals_each_sequence_alone(kind, variant, return_sequences
     grads = [g.copy() for g in layer.grads]
     sum_grads = [np.zeros_like(g) for g in grads]
     for b, L in enumerate(LENGTHS):
-        y_b = layer.forward(x[b:b + 1, :L], training=True)
-        np.testing.assert_allclose(y[b:b + 1, rows[b]], y_b, atol=1e-12, rtol=0)
-        dx_b = layer.backward(gy[b:b + 1, rows[b]])
-        np.testing.assert_allclose(dx[b:b + 1, :L], dx_b, atol=1e-12, rtol=0)
+        y_b = layer.forward(x[b : b + 1, :L], training=True)
+        np.testing.assert_allclose(y[b : b + 1, rows[b]], y_b, atol=1e-12, rtol=0)
+        dx_b = layer.backward(gy[b : b + 1, rows[b]])
+        np.testing.assert_allclose(dx[b : b + 1, :L], dx_b, atol=1e-12, rtol=0)
         assert not np.any(dx[b, L:]), "padding received a gradient"
-        for acc, g in zip(sum_grads, layer.grads):
+        for acc, g in zip(sum_grads, layer.grads, strict=True):
             acc += g
-    for g, g_ref in zip(grads, sum_grads):                  # batch gradient = Σ alone
+    for g, g_ref in zip(grads, sum_grads, strict=True):  # batch gradient = Σ alone
         np.testing.assert_allclose(g, g_ref, atol=1e-11, rtol=0)
     if return_sequences and variant == "plain":
         # Keras semantics: a masked step repeats the last valid output
         for b, L in enumerate(LENGTHS):
-            np.testing.assert_array_equal(y[b, L:], np.repeat(y[b, L - 1:L], 6 - L, axis=0))
+            np.testing.assert_array_equal(y[b, L:], np.repeat(y[b, L - 1 : L], 6 - L, axis=0))
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -153,12 +154,12 @@ def test_float32_within_1e5_of_float64(kind, bidirectional):
     y64, *s64 = l64.forward(x, training=True, mask=mask)
     y32, *s32 = l32.forward(x.astype(np.float32), training=True, mask=mask)
     assert y32.dtype == np.float32 and all(p.dtype == np.float32 for p in l32.params)
-    for a, b in zip([y32, *s32], [y64, *s64]):
+    for a, b in zip([y32, *s32], [y64, *s64], strict=True):
         assert np.max(np.abs(a - b)) < 1e-5
     gy = rng.standard_normal(y64.shape)
     dx64, dx32 = l64.backward(gy), l32.backward(gy.astype(np.float32))
     assert dx32.dtype == np.float32
-    for a, b in zip([dx32, *l32.grads], [dx64, *l64.grads]):
+    for a, b in zip([dx32, *l32.grads], [dx64, *l64.grads], strict=True):
         assert np.max(np.abs(a - b)) < 1e-5 * max(1.0, float(np.max(np.abs(b))))
 
 
@@ -169,16 +170,22 @@ def _loss_and_grads(layer, x, gy, gs, seed, training=True):
         if lay is not None:
             lay.rng = np.random.default_rng(seed)
     y, *states = layer.forward(x, training=training)
-    return float(np.sum(y * gy) + sum(np.sum(s * g) for s, g in zip(states, gs))), y, states
+    return (
+        float(np.sum(y * gy) + sum(np.sum(s * g) for s, g in zip(states, gs, strict=False))),
+        y,
+        states,
+    )
 
 
-@pytest.mark.parametrize("merge", ["concat", "sum", "mul", "ave", None],
-                         ids=["bi-concat", "bi-sum", "bi-mul", "bi-ave", "single"])
+@pytest.mark.parametrize(
+    "merge",
+    ["concat", "sum", "mul", "ave", None],
+    ids=["bi-concat", "bi-sum", "bi-mul", "bi-ave", "single"],
+)
 @pytest.mark.parametrize("kind", KINDS)
 def test_dropout_gradient_matches_finite_differences(kind, merge):
     rng = np.random.default_rng(5)
-    kw = dict(units=3, return_sequences=True, return_state=True, dropout=0.4,
-              recurrent_dropout=0.3)
+    kw = dict(units=3, return_sequences=True, return_state=True, dropout=0.4, recurrent_dropout=0.3)
     if merge is None:
         layer = make(kind, D=2, T=4, **kw)
     else:
@@ -192,7 +199,7 @@ def test_dropout_gradient_matches_finite_differences(kind, merge):
     dx = layer.backward((gy, *gs))
     analytic = [dx] + [g.copy() for g in layer.grads]
     eps = 1e-6
-    for target, a in zip([x] + list(layer.params), analytic):
+    for target, a in zip([x] + list(layer.params), analytic, strict=True):
         num = np.zeros_like(target)
         for k in np.ndindex(target.shape):
             old = target[k]
@@ -215,7 +222,7 @@ def test_inference_ignores_dropout(kind):
     without = make(kind, return_sequences=True)
     np.testing.assert_array_equal(with_drop.forward(x, training=False), without.forward(x))
     a, b = with_drop.forward(x, training=True), with_drop.forward(x, training=True)
-    assert np.max(np.abs(a - b)) > 1e-6                     # a fresh mask per training call
+    assert np.max(np.abs(a - b)) > 1e-6  # a fresh mask per training call
 
 
 # --------------------------------------------------------------------- errors
@@ -223,18 +230,27 @@ def test_inference_ignores_dropout(kind):
 def test_bad_input_errors_say_expected_and_got(kind):
     name = KINDS[kind].__name__
     fresh = KINDS[kind](4)
-    with pytest.raises(ValueError, match=rf"^{name} expected input of shape "
-                                         r"\(batch, time, features\), got \(32, 3\)$"):
+    with pytest.raises(
+        ValueError,
+        match=rf"^{name} expected input of shape "
+        r"\(batch, time, features\), got \(32, 3\)$",
+    ):
         fresh.forward(np.zeros((32, 3)))
     layer = KINDS[kind](4)
     layer.forward(np.zeros((2, 5, 3)))
-    with pytest.raises(ValueError, match=rf"^{name} expected input of shape "
-                                         r"\(batch, time, 3\), got \(32, 3\)$"):
+    with pytest.raises(
+        ValueError,
+        match=rf"^{name} expected input of shape "
+        r"\(batch, time, 3\), got \(32, 3\)$",
+    ):
         layer.forward(np.zeros((32, 3)))
     with pytest.raises(ValueError, match=r"\(batch, time, 3\), got \(2, 5, 4\)"):
         layer.forward(np.zeros((2, 5, 4)))
-    with pytest.raises(ValueError, match=r"expected mask of shape \(batch, time\) = \(2, 5\), "
-                                         r"got \(5, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected mask of shape \(batch, time\) = \(2, 5\), "
+        r"got \(5, 2\)",
+    ):
         layer.forward(np.zeros((2, 5, 3)), mask=np.ones((5, 2)))
     n = layer.n_states
     with pytest.raises(ValueError, match=r"expected initial state of shape \(2, 4\), got \(4,\)"):
@@ -243,10 +259,13 @@ def test_bad_input_errors_say_expected_and_got(kind):
         layer.forward(np.zeros((2, 5, 3)), initial_state=[np.zeros((2, 4))] * (n + 1))
     x = np.zeros((2, 5, 3))
     x[1, 2, 0] = np.nan
-    layer.forward(x)                                        # not checked unless asked
+    layer.forward(x)  # not checked unless asked
     checked = KINDS[kind](4, check_finite=True)
-    with pytest.raises(ValueError, match=r"NaN or inf: expected finite values, got nan at "
-                                         r"\(batch, time, feature\) = \(1, 2, 0\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"NaN or inf: expected finite values, got nan at "
+        r"\(batch, time, feature\) = \(1, 2, 0\)",
+    ):
         checked.forward(x)
     with pytest.raises(RuntimeError, match=r"backward needs a forward\(x, training=True\)"):
         layer.backward(np.zeros((2, 4)))
@@ -262,13 +281,13 @@ def test_keras_shapes_config_round_trip_and_rebind(kind):
     G, H, D, T = GATES[kind], 5, 3, 6
     layer = make(kind, return_sequences=True, dropout=0.1, check_finite=True)
     shapes = [w.shape for w in layer.get_weights()]
-    bias = (2, 3 * H) if kind == "gru" else (G * H,)        # GRU: [input bias; recurrent bias]
+    bias = (2, 3 * H) if kind == "gru" else (G * H,)  # GRU: [input bias; recurrent bias]
     assert shapes == [(D, G * H), (H, G * H), bias]
     assert LAYER_TYPES[layer.type_name] is KINDS[kind]
     clone = LAYER_TYPES[layer.type_name].from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
     clone.build((T, D))
-    clone.load_named_tensors(layer.named_tensors())         # PyTorch names round trip
+    clone.load_named_tensors(layer.named_tensors())  # PyTorch names round trip
     x = np.random.default_rng(8).standard_normal((2, T, D))
     np.testing.assert_array_equal(clone.forward(x), layer.forward(x))
     assert clone.compute_output_shape((T, D)) == clone.forward(x).shape[1:]
@@ -276,15 +295,15 @@ def test_keras_shapes_config_round_trip_and_rebind(kind):
     flat_p, flat_g = np.zeros(layer.count_params()), np.zeros(layer.count_params())
     views_p, views_g, k = [], [], 0
     for p in layer.params:
-        views_p.append(flat_p[k:k + p.size].reshape(p.shape))
-        views_g.append(flat_g[k:k + p.size].reshape(p.shape))
+        views_p.append(flat_p[k : k + p.size].reshape(p.shape))
+        views_g.append(flat_g[k : k + p.size].reshape(p.shape))
         k += p.size
     y_before = layer.forward(x)
     layer.rebind(views_p, views_g)
     np.testing.assert_array_equal(layer.forward(x), y_before)
     layer.backward(np.ones_like(layer.forward(x, training=True)))
     assert all(np.shares_memory(g, flat_g) for g in layer.grads)
-    assert np.all(flat_g != 0)                              # every gradient landed in the buffer
+    assert np.all(flat_g != 0)  # every gradient landed in the buffer
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -296,7 +315,7 @@ def test_bidirectional_config_round_trip_and_states(kind):
     clone.set_weights(bi.get_weights())
     x = np.random.default_rng(9).standard_normal((2, 6, 3))
     out, out2 = bi.forward(x, training=True), clone.forward(x)
-    for a, b in zip(out, out2):
+    for a, b in zip(out, out2, strict=True):
         np.testing.assert_array_equal(a, b)
     assert len(out) == 1 + 2 * bi.forward_layer.n_states
     assert [o.shape[1:] for o in out] == [tuple(s) for s in bi.compute_output_shape((6, 3))]
@@ -308,8 +327,11 @@ def test_bidirectional_config_round_trip_and_states(kind):
 def test_bidirectional_bad_input_errors(kind):
     name = KINDS[kind].__name__
     bi = Bidirectional(KINDS[kind](4))
-    with pytest.raises(ValueError, match=rf"^{name} expected input of shape "
-                                         r"\(batch, time, features\), got \(32, 3\)$"):
+    with pytest.raises(
+        ValueError,
+        match=rf"^{name} expected input of shape "
+        r"\(batch, time, features\), got \(32, 3\)$",
+    ):
         bi.forward(np.zeros((32, 3)))
     bi.forward(np.zeros((2, 5, 3)))
     with pytest.raises(ValueError, match=r"\(batch, time, 3\), got \(2, 5, 7\)$"):
@@ -317,8 +339,13 @@ def test_bidirectional_bad_input_errors(kind):
     with pytest.raises(TypeError, match=r"expected a recurrent layer .* got Dense"):
         Bidirectional(Dense(3))
     with pytest.raises(ValueError, match=r"inner layer type in .*got 'Dense'"):
-        Bidirectional.from_config({"name": "b", "merge_mode": "concat",
-                                   "layer": {"type": "Dense", "config": {"units": 3}}})
+        Bidirectional.from_config(
+            {
+                "name": "b",
+                "merge_mode": "concat",
+                "layer": {"type": "Dense", "config": {"units": 3}},
+            }
+        )
 
 
 def test_bidirectional_accepts_an_already_built_layer():

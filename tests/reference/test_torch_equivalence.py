@@ -11,6 +11,7 @@ gradients through the output sequence and through the returned states are both c
 
 Run with ``-s`` to see the largest error met per quantity.
 """
+
 import numpy as np
 import pytest
 
@@ -57,7 +58,7 @@ KINDS = {  # our class, torch class, number of states
 
 def _zrn(w, H):
     """PyTorch's GRU blocks r, z, n (last axis) → our z, r, n."""
-    return np.concatenate([w[..., H:2 * H], w[..., :H], w[..., 2 * H:]], axis=-1)
+    return np.concatenate([w[..., H : 2 * H], w[..., :H], w[..., 2 * H :]], axis=-1)
 
 
 def keras_layout(kind, W_ih, W_hh, b_ih, b_hh, H, grads=False):
@@ -69,10 +70,16 @@ def keras_layout(kind, W_ih, W_hh, b_ih, b_hh, H, grads=False):
 
 
 def torch_module(kind, D, H, rng, num_layers=1, bidirectional=False):
-    mod = KINDS[kind][1](D, H, num_layers=num_layers, bidirectional=bidirectional,
-                         batch_first=True, dtype=torch.float64)
+    mod = KINDS[kind][1](
+        D,
+        H,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        batch_first=True,
+        dtype=torch.float64,
+    )
     with torch.no_grad():
-        for p in mod.parameters():                     # weights and non-zero biases
+        for p in mod.parameters():  # weights and non-zero biases
             p.copy_(torch.from_numpy(rng.uniform(-0.7, 0.7, tuple(p.shape))))
     return mod
 
@@ -84,12 +91,12 @@ def state_dict_np(mod):
 def run_torch(kind, mod, x, init, gy, gfinal):
     """Forward + backward in torch. init: list of (L·dirs, B, H) arrays (h0[, c0]);
     gfinal likewise for the final states. Returns y, finals, dx, d_init."""
-    xt = torch.from_numpy(np.array(x)).requires_grad_()     # a copy: no negative strides
+    xt = torch.from_numpy(np.array(x)).requires_grad_()  # a copy: no negative strides
     it = [torch.from_numpy(s).requires_grad_() for s in init]
     y, fin = mod(xt, tuple(it) if kind == "lstm" else it[0])
     fin = list(fin) if kind == "lstm" else [fin]
     loss = (y * torch.from_numpy(gy)).sum()
-    for f, g in zip(fin, gfinal):
+    for f, g in zip(fin, gfinal, strict=True):
         loss = loss + (f * torch.from_numpy(g)).sum()
     loss.backward()
     return y, fin, xt.grad, [s.grad for s in it]
@@ -97,11 +104,15 @@ def run_torch(kind, mod, x, init, gy, gfinal):
 
 def shapes(seed):
     rng = np.random.default_rng(seed)
-    T, B, D, H = (int(rng.integers(1, 8)), int(rng.integers(1, 5)),
-                  int(rng.integers(1, 6)), int(rng.integers(1, 7)))
+    T, B, D, H = (
+        int(rng.integers(1, 8)),
+        int(rng.integers(1, 5)),
+        int(rng.integers(1, 6)),
+        int(rng.integers(1, 7)),
+    )
     if seed % 5 == 0:
-        T = B = 1                                       # the edge case, always covered
-    if seed % 11 == 10:                                 # and a larger one: long BLAS sums
+        T = B = 1  # the edge case, always covered
+    if seed % 11 == 10:  # and a larger one: long BLAS sums
         T, B, D, H = 25, 7, 19, 33
     return rng, T, B, D, H
 
@@ -120,9 +131,10 @@ def test_single_layer_matches_torch(kind, seed):
     layer = Ours(H, return_sequences=return_sequences, return_state=True, dtype="float64")
     layer.build((T, D))
     layer.load_named_tensors(sd)
-    want = keras_layout(kind, *(sd[f"{n}_l0"] for n in ("weight_ih", "weight_hh", "bias_ih",
-                                                        "bias_hh")), H)
-    for w, v in zip(layer.get_weights(), want):         # the documented weight mapping
+    want = keras_layout(
+        kind, *(sd[f"{n}_l0"] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")), H
+    )
+    for w, v in zip(layer.get_weights(), want, strict=True):  # the documented weight mapping
         np.testing.assert_array_equal(w, v)
 
     x = rng.standard_normal((B, T, D))
@@ -142,10 +154,16 @@ def test_single_layer_matches_torch(kind, seed):
         close(f"state{k}_T", finals[k], fin_t[k][0], kind)
         close(f"d_state{k}_0", layer.initial_state_grads[k], dinit_t[k][0], kind)
     close("dx", dx, dx_t, kind)
-    tg = keras_layout(kind, *(getattr(mod, f"{n}_l0").grad.numpy()
-                              for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")),
-                      H, grads=True)
-    for name, ours, theirs in zip(("dW_x", "dW_h", "db"), layer.grads, tg):
+    tg = keras_layout(
+        kind,
+        *(
+            getattr(mod, f"{n}_l0").grad.numpy()
+            for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        ),
+        H,
+        grads=True,
+    )
+    for name, ours, theirs in zip(("dW_x", "dW_h", "db"), layer.grads, tg, strict=True):
         close(name, ours, theirs, kind)
 
 
@@ -163,9 +181,8 @@ def test_go_backwards_matches_torch_on_flipped_input(kind, seed):
     g_final = [rng.standard_normal((1, B, H)) for _ in range(S)]
     dx = layer.backward((gy, *(g[0] for g in g_final)))
     init = [np.zeros((1, B, H)) for _ in range(S)]
-    y_t, fin_t, dx_t, _ = run_torch(kind, mod, x[:, ::-1], init, gy,
-                                    g_final)
-    close("go_backwards y", y, y_t, kind)              # processing order, as in Keras
+    y_t, fin_t, dx_t, _ = run_torch(kind, mod, x[:, ::-1], init, gy, g_final)
+    close("go_backwards y", y, y_t, kind)  # processing order, as in Keras
     for k in range(S):
         close(f"go_backwards state{k}_T", finals[k], fin_t[k][0], kind)
     close("go_backwards dx", dx, dx_t.numpy()[:, ::-1], kind)
@@ -206,7 +223,7 @@ def test_two_layers_match_torch_num_layers_2(kind, seed, bidirectional):
     init = [rng.standard_normal((2 * dirs, B, H)) for _ in range(S)]
     g_final = [rng.standard_normal((2 * dirs, B, H)) for _ in range(S)]
 
-    def ours_states(arrs, level):        # torch layout → our list for one level
+    def ours_states(arrs, level):  # torch layout → our list for one level
         return [a[level * dirs + d] for d in range(dirs) for a in arrs]
 
     y0, *f0 = layers[0].forward(x, training=True, initial_state=ours_states(init, 0))
@@ -218,19 +235,27 @@ def test_two_layers_match_torch_num_layers_2(kind, seed, bidirectional):
     y_t, fin_t, dx_t, dinit_t = run_torch(kind, mod, x, init, gy, g_final)
     close(f"{tag} y", y1, y_t, kind)
     close(f"{tag} dx", dx, dx_t, kind)
-    for level, (fin, lay) in enumerate(zip((f0, f1), layers)):
-        for ours, theirs in zip(fin, ours_states([t.detach().numpy() for t in fin_t], level)):
+    for level, (fin, lay) in enumerate(zip((f0, f1), layers, strict=True)):
+        for ours, theirs in zip(
+            fin, ours_states([t.detach().numpy() for t in fin_t], level), strict=True
+        ):
             close(f"{tag} final states", ours, theirs, kind)
         d_init = ours_states([t.numpy() for t in dinit_t], level)
-        for ours, theirs in zip(lay.initial_state_grads, d_init):
+        for ours, theirs in zip(lay.initial_state_grads, d_init, strict=True):
             close(f"{tag} d initial states", ours, theirs, kind)
         halves = [lay.forward_layer, lay.backward_layer] if bidirectional else [lay]
         for half in halves:
             s = half.torch_suffix
-            tg = keras_layout(kind, *(getattr(mod, f"{n}{s}").grad.numpy()
-                                      for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")),
-                              H, grads=True)
-            for ours, theirs in zip(half.grads, tg):
+            tg = keras_layout(
+                kind,
+                *(
+                    getattr(mod, f"{n}{s}").grad.numpy()
+                    for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+                ),
+                H,
+                grads=True,
+            )
+            for ours, theirs in zip(half.grads, tg, strict=True):
                 close(f"{tag} weight grads", ours, theirs, kind)
 
 
@@ -244,6 +269,7 @@ def test_named_tensors_open_in_torch():
         layer.build((T, D))
         layer.set_weights([w + rng.uniform(-0.3, 0.3, w.shape) for w in layer.get_weights()])
         mod = Theirs(D, H, batch_first=True, dtype=torch.float64)
-        mod.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v))
-                             for k, v in layer.named_tensors().items()})
+        mod.load_state_dict(
+            {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in layer.named_tensors().items()}
+        )
         close("export y", layer.forward(x), mod(torch.from_numpy(x))[0], kind)

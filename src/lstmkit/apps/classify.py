@@ -18,6 +18,7 @@ numeric columns = features):
 The test split is the ``split`` column (values train/test) when there is one,
 else a random ``test_fraction`` of the sequences (seeded).
 """
+
 from __future__ import annotations
 
 import os
@@ -36,7 +37,7 @@ TEXT_NAMES = ("text", "sentence", "review", "message", "document")
 
 @dataclass
 class ClassifyConfig:
-    kind: str = "auto"                 # auto | series | text
+    kind: str = "auto"  # auto | series | text
     label: str | None = None
     id: str | None = None
     order: str | None = None
@@ -46,11 +47,11 @@ class ClassifyConfig:
     test_fraction: float = 0.2
     epochs: int = 40
     batch_size: int = 32
-    units: int | None = None           # None: 64 for series, 32 for text
+    units: int | None = None  # None: 64 for series, 32 for text
     embed_dim: int = 32
     maxlen: int | None = None
-    learning_rate: float | None = None # None: 3e-3 for series, 1e-3 for text
-    patience: int | None = None        # None: 8 for series, 4 for text
+    learning_rate: float | None = None  # None: 3e-3 for series, 1e-3 for text
+    patience: int | None = None  # None: 8 for series, 4 for text
     seed: int = 0
     verbose: int = 1
 
@@ -58,13 +59,13 @@ class ClassifyConfig:
 @dataclass
 class Examples:
     kind: str
-    labels: list[str]                  # one per example
-    split: list[str] | None            # "train"/"test" per example, or None
-    seqs: list[np.ndarray] | None = None    # series: (T_k, F) each
+    labels: list[str]  # one per example
+    split: list[str] | None  # "train"/"test" per example, or None
+    seqs: list[np.ndarray] | None = None  # series: (T_k, F) each
     texts: list[str] | None = None
     ids: list[str] | None = None
     features: list[str] | None = None
-    columns: dict = field(default_factory=dict)    # role → the column used (label, id, text…)
+    columns: dict = field(default_factory=dict)  # role → the column used (label, id, text…)
 
 
 # ------------------------------------------------------------------ reading
@@ -76,23 +77,32 @@ def read_examples(path: str, cfg: ClassifyConfig) -> Examples:
     t.index(label)
     kind = cfg.kind
     if kind == "auto":
-        kind = "text" if cfg.text or _text_column(t, label) else \
-            "series" if cfg.id or _id_column(t) else None
+        kind = (
+            "text"
+            if cfg.text or _text_column(t, label)
+            else "series"
+            if cfg.id or _id_column(t)
+            else None
+        )
         if kind is None:
-            raise UserError(f"cannot tell whether {path} holds texts or time series: pass "
-                            f"--text COL or --id COL; columns are: {', '.join(t.columns)}")
+            raise UserError(
+                f"cannot tell whether {path} holds texts or time series: pass "
+                f"--text COL or --id COL; columns are: {', '.join(t.columns)}"
+            )
     split_col = cfg.split or ("split" if "split" in t.columns else None)
     if kind == "text":
         col = cfg.text or _text_column(t, label)
         if not col:
-            raise UserError(f"no text column in {path}; pass --text COL "
-                            f"(columns: {', '.join(t.columns)})")
+            raise UserError(
+                f"no text column in {path}; pass --text COL (columns: {', '.join(t.columns)})"
+            )
         texts = t.strings(col)
         if not any(s.strip() for s in texts):
             raise UserError(f"column {col!r} of {path} holds no text (every row is empty)")
         split = _split_values(t, split_col) if split_col else None
-        return Examples("text", t.strings(label), split, texts=texts,
-                        columns={"label": label, "text": col})
+        return Examples(
+            "text", t.strings(label), split, texts=texts, columns={"label": label, "text": col}
+        )
     return _series_examples(t, cfg, label, split_col)
 
 
@@ -123,16 +133,20 @@ def _split_values(t: Table, col: str) -> list[str]:
 def _series_examples(t: Table, cfg: ClassifyConfig, label: str, split_col) -> Examples:
     idc = cfg.id or _id_column(t)
     if not idc:
-        raise UserError(f"time-series input needs a sequence id column: pass --id COL "
-                        f"(columns: {', '.join(t.columns)})")
+        raise UserError(
+            f"time-series input needs a sequence id column: pass --id COL "
+            f"(columns: {', '.join(t.columns)})"
+        )
     t.index(idc)
     order = cfg.order or ("step" if "step" in t.columns else None)
     skip = {idc, label, order, split_col}
     feats = cfg.features or [c for c in t.columns if c not in skip and t.is_numeric(c)]
     if not feats:
-        raise UserError(f"no numeric feature columns in {t.path} besides id/label "
-                        f"(columns: {', '.join(t.columns)})")
-    values = np.stack([t.numeric(c) for c in feats], axis=1)            # (rows, F)
+        raise UserError(
+            f"no numeric feature columns in {t.path} besides id/label "
+            f"(columns: {', '.join(t.columns)})"
+        )
+    values = np.stack([t.numeric(c) for c in feats], axis=1)  # (rows, F)
     steps = t.numeric(order) if order else np.arange(len(t), dtype=float)
     ids, labels = t.strings(idc), t.strings(label)
     split = _split_values(t, split_col) if split_col else None
@@ -143,13 +157,22 @@ def _series_examples(t: Table, cfg: ClassifyConfig, label: str, split_col) -> Ex
     for k, rows in groups.items():
         labs = {labels[r] for r in rows}
         if len(labs) != 1:
-            raise UserError(f"sequence {k!r}: expected one label on all its rows, got {sorted(labs)}")
+            raise UserError(
+                f"sequence {k!r}: expected one label on all its rows, got {sorted(labs)}"
+            )
         rows = sorted(rows, key=lambda r: steps[r])
         seqs.append(values[rows])
         ys.append(labels[rows[0]])
         sp.append(split[rows[0]] if split else None)
-    return Examples("series", ys, sp if split else None, seqs=seqs, ids=list(groups),
-                    features=feats, columns={"label": label, "id": idc, "order": order})
+    return Examples(
+        "series",
+        ys,
+        sp if split else None,
+        seqs=seqs,
+        ids=list(groups),
+        features=feats,
+        columns={"label": label, "id": idc, "order": order},
+    )
 
 
 def _read_text_dir(path: str) -> Examples:
@@ -167,7 +190,7 @@ def _read_text_dir(path: str) -> Examples:
             elif fn.endswith((".csv", ".csv.gz")):
                 t = read_table(f)
                 feats = feats or [c for c in t.columns if t.is_numeric(c)]
-                seqs.append(np.stack([t.numeric(c) for c in feats], axis=1))   # (T, F)
+                seqs.append(np.stack([t.numeric(c) for c in feats], axis=1))  # (T, F)
                 ids.append(f"{lab}/{fn}")
             else:
                 continue
@@ -177,8 +200,9 @@ def _read_text_dir(path: str) -> Examples:
     if seqs:
         return Examples("series", labels, None, seqs=seqs, ids=ids, features=feats)
     if not texts:
-        raise UserError(f"{path}: expected one folder per label holding .txt or .csv files, "
-                        f"found none")
+        raise UserError(
+            f"{path}: expected one folder per label holding .txt or .csv files, found none"
+        )
     return Examples("text", labels, None, texts=texts)
 
 
@@ -189,10 +213,10 @@ def encode(ex: Examples, meta: dict) -> np.ndarray:
     if ex.kind == "text":
         return WordVocab(meta["vocab"]).encode(ex.texts, T)
     sc = StandardScaler.from_dict(meta["scaler"])
-    X = np.zeros((len(ex.seqs), T, len(meta["features"])), np.float32)   # (n, T, F) zero = pad
+    X = np.zeros((len(ex.seqs), T, len(meta["features"])), np.float32)  # (n, T, F) zero = pad
     for n, s in enumerate(ex.seqs):
         s = sc.transform(s)[-T:]
-        X[n, T - len(s):] = s
+        X[n, T - len(s) :] = s
     return X
 
 
@@ -204,6 +228,7 @@ def fit_meta(ex: Examples, train_idx, cfg: ClassifyConfig) -> dict:
     if ex.kind == "text":
         texts = [ex.texts[k] for k in train_idx]
         from ..data.text import words
+
         lens = np.array([len(words(s)) for s in texts])
         meta["vocab"] = WordVocab.build(texts).tokens
         meta["maxlen"] = int(cfg.maxlen or max(4, min(200, np.percentile(lens, 95))))
@@ -219,44 +244,61 @@ def build_model(meta: dict, cfg: ClassifyConfig):
     from ..layers import LSTM, Dense, Embedding
     from ..model import Sequential
     from ..optim import Adam
+
     C = len(meta["classes"])
     text = meta["kind"] == "text"
     units = cfg.units or (32 if text else 64)
     lr = cfg.learning_rate or (1e-3 if text else 3e-3)
     layers = [LSTM(units, seed=cfg.seed + 1), Dense(C, activation="softmax", seed=cfg.seed + 2)]
     if meta["kind"] == "text":
-        layers.insert(0, Embedding(len(meta["vocab"]) + 2, cfg.embed_dim, mask_zero=True,
-                                   seed=cfg.seed))
+        layers.insert(
+            0, Embedding(len(meta["vocab"]) + 2, cfg.embed_dim, mask_zero=True, seed=cfg.seed)
+        )
     model = Sequential(layers)
-    model.compile(optimizer=Adam(learning_rate=lr, clipnorm=1.0),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=Adam(learning_rate=lr, clipnorm=1.0),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     return model
 
 
 # ------------------------------------------------------------------ scores
 def report(y_true, y_pred, classes) -> dict:
     C = len(classes)
-    cm = np.zeros((C, C), np.int64)                                       # rows true, cols predicted
+    cm = np.zeros((C, C), np.int64)  # rows true, cols predicted
     np.add.at(cm, (np.asarray(y_true), np.asarray(y_pred)), 1)
     tp = np.diag(cm).astype(float)
     prec = np.divide(tp, cm.sum(0), out=np.zeros(C), where=cm.sum(0) > 0)
     rec = np.divide(tp, cm.sum(1), out=np.zeros(C), where=cm.sum(1) > 0)
-    return {"accuracy": float(tp.sum() / max(cm.sum(), 1)), "classes": list(classes),
-            "confusion_matrix": cm.tolist(),
-            "per_class": {c: {"precision": float(p), "recall": float(r), "support": int(s)}
-                          for c, p, r, s in zip(classes, prec, rec, cm.sum(1))}}
+    return {
+        "accuracy": float(tp.sum() / max(cm.sum(), 1)),
+        "classes": list(classes),
+        "confusion_matrix": cm.tolist(),
+        "per_class": {
+            c: {"precision": float(p), "recall": float(r), "support": int(s)}
+            for c, p, r, s in zip(classes, prec, rec, cm.sum(1), strict=True)
+        },
+    }
 
 
 def format_report(rep: dict) -> str:
     from .common import format_table
+
     classes = rep["classes"]
     short = [c if len(c) <= 12 else c[:11] + "…" for c in classes]
-    cm_rows = [[f"true {s}"] + row for s, row in zip(short, rep["confusion_matrix"])]
+    cm_rows = [[f"true {s}"] + row for s, row in zip(short, rep["confusion_matrix"], strict=True)]
     per = [[c, v["precision"], v["recall"], v["support"]] for c, v in rep["per_class"].items()]
-    return "\n".join([f"accuracy: {rep['accuracy']:.4f}", "",
-                      "confusion matrix (rows: true, columns: predicted):",
-                      format_table([""] + short, cm_rows), "",
-                      format_table(["class", "precision", "recall", "support"], per)])
+    return "\n".join(
+        [
+            f"accuracy: {rep['accuracy']:.4f}",
+            "",
+            "confusion matrix (rows: true, columns: predicted):",
+            format_table([""] + short, cm_rows),
+            "",
+            format_table(["class", "precision", "recall", "support"], per),
+        ]
+    )
 
 
 def split_indices(ex: Examples, cfg: ClassifyConfig):
@@ -269,18 +311,21 @@ def split_indices(ex: Examples, cfg: ClassifyConfig):
         n_te = max(1, int(round(cfg.test_fraction * n)))
         te, tr = sorted(perm[:n_te]), sorted(perm[n_te:])
     if len(tr) < 2 or not te:
-        raise UserError(f"need training and test examples, got {len(tr)} and {len(te)} "
-                        f"(of {n} sequences)")
+        raise UserError(
+            f"need training and test examples, got {len(tr)} and {len(te)} (of {n} sequences)"
+        )
     return np.array(tr), np.array(te)
 
 
 # ------------------------------------------------------------------ the jobs
-def train_job(path: str, cfg: ClassifyConfig, out: str, name: str | None = None,
-              ex: Examples | None = None) -> str:
+def train_job(
+    path: str, cfg: ClassifyConfig, out: str, name: str | None = None, ex: Examples | None = None
+) -> str:
     """Train, test, write model + metrics.json + confusion.png + predictions.csv; → summary.
     ``ex``: the examples of ``path`` when already read."""
     from .common import epoch_bar, save_model, write_json
     from .plots import confusion_plot
+
     ex = ex or read_examples(path, cfg)
     tr, te = split_indices(ex, cfg)
     meta = fit_meta(ex, tr, cfg)
@@ -288,20 +333,34 @@ def train_job(path: str, cfg: ClassifyConfig, out: str, name: str | None = None,
     X = encode(ex, meta)
     y = np.array([cls_id[c] for c in ex.labels], np.int64)
     rng = np.random.default_rng(cfg.seed)
-    tr = rng.permutation(tr)                      # validation_split takes the last 15 % of these
+    tr = rng.permutation(tr)  # validation_split takes the last 15 % of these
     model = build_model(meta, cfg)
-    from ..resources import check_training_memory       # refuse before fit allocates
-    check_training_memory(model, min(cfg.batch_size, len(tr)), X.shape[1],
-                          X.shape[2] if X.ndim == 3 else 1,
-                          hint="use a smaller --batch-size, --maxlen or --units")
+    from ..resources import check_training_memory  # refuse before fit allocates
+
+    check_training_memory(
+        model,
+        min(cfg.batch_size, len(tr)),
+        X.shape[1],
+        X.shape[2] if X.ndim == 3 else 1,
+        hint="use a smaller --batch-size, --maxlen or --units",
+    )
     from ..callbacks import EarlyStopping
+
     patience = cfg.patience or (4 if ex.kind == "text" else 8)
     cbs = [EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)]
     bar = epoch_bar(cfg.epochs, cfg.verbose)
     try:
-        hist = model.fit(X[tr], y[tr], epochs=cfg.epochs, batch_size=cfg.batch_size,
-                         validation_split=0.15 if len(tr) >= 20 else 0.0, shuffle=True,
-                         callbacks=cbs + ([bar] if bar else []), verbose=0, seed=cfg.seed)
+        hist = model.fit(
+            X[tr],
+            y[tr],
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            validation_split=0.15 if len(tr) >= 20 else 0.0,
+            shuffle=True,
+            callbacks=cbs + ([bar] if bar else []),
+            verbose=0,
+            seed=cfg.seed,
+        )
     except KeyboardInterrupt:
         if model.built:
             save_model(model, out, meta)
@@ -313,24 +372,35 @@ def train_job(path: str, cfg: ClassifyConfig, out: str, name: str | None = None,
     rep["epochs"] = len(hist.history["loss"])
     save_model(model, out, meta)
     write_json(os.path.join(out, "metrics.json"), rep)
-    confusion_plot(os.path.join(out, "confusion.png"), rep["confusion_matrix"], meta["classes"],
-                   title=f"{name or path}: test accuracy {rep['accuracy']:.3f}")
+    confusion_plot(
+        os.path.join(out, "confusion.png"),
+        rep["confusion_matrix"],
+        meta["classes"],
+        title=f"{name or path}: test accuracy {rep['accuracy']:.3f}",
+    )
     _write_predictions(os.path.join(out, "predictions.csv"), ex, te, prob, meta)
     kinds = {"text": "texts", "series": "sequences"}
-    return "\n".join([f"{len(ex.labels)} {kinds[ex.kind]}, {len(meta['classes'])} classes; "
-                      f"trained on {len(tr)} (15% of them for early stopping) for "
-                      f"{rep['epochs']} epochs, tested on {len(te)} held-out",
-                      "", format_report(rep), "",
-                      f"wrote: model.safetensors, model.json, metrics.json, confusion.png, "
-                      f"predictions.csv in {out}/"])
+    return "\n".join(
+        [
+            f"{len(ex.labels)} {kinds[ex.kind]}, {len(meta['classes'])} classes; "
+            f"trained on {len(tr)} (15% of them for early stopping) for "
+            f"{rep['epochs']} epochs, tested on {len(te)} held-out",
+            "",
+            format_report(rep),
+            "",
+            f"wrote: model.safetensors, model.json, metrics.json, confusion.png, "
+            f"predictions.csv in {out}/",
+        ]
+    )
 
 
 def _write_predictions(path, ex: Examples, idx, prob, meta) -> None:
     import csv
+
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["example", "true", "predicted", "probability"])
-        for k, p in zip(idx, prob):
+        for k, p in zip(idx, prob, strict=True):
             j = int(np.argmax(p))
             key = ex.ids[k] if ex.ids else str(int(k) + 1)
             w.writerow([key, ex.labels[k], meta["classes"][j], f"{p[j]:.4f}"])
@@ -340,8 +410,11 @@ def predict_job(model, meta: dict, path: str, cfg: ClassifyConfig, out: str | No
     """Classify every example of ``path`` with a saved model; accuracy when labels are there."""
     cols = meta.get("columns", {})
     cfg.kind = meta["kind"]
-    cfg.id, cfg.order, cfg.text = cfg.id or cols.get("id"), cfg.order or cols.get("order"), \
-        cfg.text or cols.get("text")
+    cfg.id, cfg.order, cfg.text = (
+        cfg.id or cols.get("id"),
+        cfg.order or cols.get("order"),
+        cfg.text or cols.get("text"),
+    )
     if meta["kind"] == "series":
         cfg.features = cfg.features or meta["features"]
     label = cfg.label or cols.get("label")
@@ -367,7 +440,9 @@ def predict_job(model, meta: dict, path: str, cfg: ClassifyConfig, out: str | No
         lines.append(f"\nwrote: predictions.csv in {out}/")
     else:
         for k in idx[:20]:
-            lines.append(f"{ex.ids[k] if ex.ids else k + 1}: {meta['classes'][int(prob[k].argmax())]}")
+            lines.append(
+                f"{ex.ids[k] if ex.ids else k + 1}: {meta['classes'][int(prob[k].argmax())]}"
+            )
         if len(idx) > 20:
             lines.append(f"… ({len(idx) - 20} more; pass --out DIR for all)")
     return "\n".join(lines)

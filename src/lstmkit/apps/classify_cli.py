@@ -1,4 +1,5 @@
 """``lstmkit classify train|predict``: the command-line face of :mod:`lstmkit.apps.classify`."""
+
 from __future__ import annotations
 
 import argparse
@@ -36,11 +37,18 @@ def _common(p):
 def add_arguments(p) -> None:
     sub = p.add_subparsers(dest="action", metavar="ACTION")
     sub.required = True
-    t = sub.add_parser("train", help="train and test a classifier",
-                       description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    t = sub.add_parser(
+        "train",
+        help="train and test a classifier",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     t.add_argument("input", nargs="?", help="CSV file or directory (default: --dataset)")
-    t.add_argument("--dataset", choices=["vowels", "austen"],
-                   help="bundled example used when no input is given (default: vowels)")
+    t.add_argument(
+        "--dataset",
+        choices=["vowels", "austen"],
+        help="bundled example used when no input is given (default: vowels)",
+    )
     t.add_argument("--kind", choices=["auto", "series", "text"], default="auto")
     t.add_argument("--split", help="column with train/test per row")
     t.add_argument("--test-fraction", type=float, default=0.2)
@@ -51,8 +59,12 @@ def add_arguments(p) -> None:
     t.add_argument("--learning-rate", type=float, help="default 3e-3 series / 1e-3 text")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     _common(t)
-    q = sub.add_parser("predict", help="classify new data with a trained model",
-                       description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    q = sub.add_parser(
+        "predict",
+        help="classify new data with a trained model",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     q.add_argument("model", help="DIR or DIR/model.safetensors written by 'classify train'")
     q.add_argument("input", help="CSV file or directory to classify")
     q.add_argument("--epochs", type=int, default=1, help=argparse.SUPPRESS)
@@ -64,8 +76,9 @@ def run(args) -> int:
     from . import classify as cl
     from .common import load_model, prepare_out_dir
 
-    cfg = cl.ClassifyConfig(label=args.label, id=args.id, order=args.order, text=args.text,
-                            seed=args.seed)
+    cfg = cl.ClassifyConfig(
+        label=args.label, id=args.id, order=args.order, text=args.text, seed=args.seed
+    )
     if args.action == "predict":
         model, meta = load_model(args.model, "classify")
         out = prepare_out_dir(args.out, "classify-predict", args.force) if args.out else None
@@ -89,7 +102,7 @@ def run(args) -> int:
         print(f"data: {ds.credit()}")
     elif args.dataset:
         raise UserError("give either an input file or --dataset, not both")
-    ex = cl.read_examples(path, cfg)              # bad input is refused before DIR is made
+    ex = cl.read_examples(path, cfg)  # bad input is refused before DIR is made
     cl.fit_meta(ex, cl.split_indices(ex, cfg)[0], cfg)
     out = prepare_out_dir(args.out, "classify", args.force)
     print(cl.train_job(path, cfg, out, name=name, ex=ex))

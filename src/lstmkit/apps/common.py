@@ -10,6 +10,7 @@ Model files: ``model.safetensors`` (weights + architecture, written by
 lookback, horizon, scaler parameters, vocabulary …). Loading checks that the
 sidecar exists, parses, names the expected task, and that the weights load.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,10 @@ def prepare_out_dir(out: str | None, job: str, force: bool = False) -> str:
         if not os.path.isdir(out):
             raise UserError(f"--out {out} is a file; expected a directory (new or empty)")
         if os.listdir(out) and not force:
-            raise UserError(f"--out {out} exists and is not empty; choose a new directory "
-                            f"or pass --force to replace this job's files in it")
+            raise UserError(
+                f"--out {out} exists and is not empty; choose a new directory "
+                f"or pass --force to replace this job's files in it"
+            )
     try:
         os.makedirs(out, exist_ok=True)
         probe = os.path.join(out, ".lstmkit-write-test")
@@ -54,8 +57,10 @@ def save_model(model, out: str, meta: dict) -> str:
     """model.safetensors + model.json (the task's metadata) in ``out``; returns the weights path."""
     path = os.path.join(out, "model.safetensors")
     model.save(path)
-    write_json(os.path.join(out, SIDECAR), {"lstmkit_task": meta["task"],
-                                            "sidecar_version": SIDECAR_VERSION, **meta})
+    write_json(
+        os.path.join(out, SIDECAR),
+        {"lstmkit_task": meta["task"], "sidecar_version": SIDECAR_VERSION, **meta},
+    )
     return path
 
 
@@ -88,11 +93,12 @@ def load_weights(path: str):
     """``lstmkit.load_model(path)``, with anything the loader trips on turned into a
     ModelFileError (a file we cannot read is bad input, not a crash)."""
     from .. import load_model as _load
+
     try:
         return _load(path)
     except UserError:
         raise
-    except Exception as e:                       # noqa: BLE001
+    except Exception as e:  # noqa: BLE001
         raise ModelFileError(f"cannot load {path}: {e}") from None
 
 
@@ -101,23 +107,32 @@ def load_model(path: str, task: str):
     path = resolve_model_path(path)
     meta = read_sidecar(path)
     if meta is None:
-        raise ModelFileError(f"{path} has no {SIDECAR} beside it; expected a model written by "
-                             f"'lstmkit {task}'")
+        raise ModelFileError(
+            f"{path} has no {SIDECAR} beside it; expected a model written by 'lstmkit {task}'"
+        )
     if "lstmkit_task" not in meta:
-        raise ModelFileError(f"{path}: {SIDECAR} is not an lstmkit model description "
-                             f"(no 'lstmkit_task')")
+        raise ModelFileError(
+            f"{path}: {SIDECAR} is not an lstmkit model description (no 'lstmkit_task')"
+        )
     if meta["lstmkit_task"] != task:
-        raise ModelFileError(f"{path} is a '{meta['lstmkit_task']}' model; expected a "
-                             f"'{task}' model")
+        raise ModelFileError(
+            f"{path} is a '{meta['lstmkit_task']}' model; expected a '{task}' model"
+        )
     return load_weights(path), meta
 
 
 def format_table(header: list[str], rows: list[list], floatfmt: str = ".4f") -> str:
-    cells = [[h for h in header]] + [[format(v, floatfmt) if isinstance(v, float) else str(v)
-                                      for v in r] for r in rows]
+    cells = [[h for h in header]] + [
+        [format(v, floatfmt) if isinstance(v, float) else str(v) for v in r] for r in rows
+    ]
     widths = [max(len(r[k]) for r in cells) for k in range(len(header))]
-    lines = ["  ".join(c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in
-                       enumerate(zip(r, widths))) for r in cells]
+    lines = [
+        "  ".join(
+            c.ljust(w) if k == 0 else c.rjust(w)
+            for k, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in cells
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -132,12 +147,15 @@ def epoch_bar(epochs: int, verbose: int = 1):
     class EpochBar(Callback):
         def on_train_begin(self, logs=None):
             from tqdm.auto import tqdm
+
             self.bar = tqdm(total=epochs, desc="training", unit="epoch", dynamic_ncols=True)
 
         def on_epoch_end(self, epoch, logs=None):
             self.bar.update(1)
-            self.bar.set_postfix_str(" ".join(f"{k}={v:.4g}" for k, v in (logs or {}).items()
-                                              if isinstance(v, float)), refresh=False)
+            self.bar.set_postfix_str(
+                " ".join(f"{k}={v:.4g}" for k, v in (logs or {}).items() if isinstance(v, float)),
+                refresh=False,
+            )
 
         def on_train_end(self, logs=None):
             self.bar.close()

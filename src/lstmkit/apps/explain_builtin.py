@@ -16,6 +16,7 @@ Model: one-hot (batch, time, 4) → LSTM(4, return_sequences=True) → Dense(1),
 mean squared error against the depth, trained with ``Sequential.fit`` in about a second
 (1500 batches of 32) with SGD, momentum 0.9 and gradient values clipped to ±1.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,7 +31,7 @@ MAX_DEPTH = 4
 
 def one_hot(text: str, vocab: str = VOCAB, dtype=np.float32) -> np.ndarray:
     """'(a)' → (1, 3, len(vocab)) one-hot rows; the caller checks the characters first."""
-    x = np.zeros((1, len(text), len(vocab)), dtype)        # (batch=1, time, vocab)
+    x = np.zeros((1, len(text), len(vocab)), dtype)  # (batch=1, time, vocab)
     for t, ch in enumerate(text):
         x[0, t, vocab.index(ch)] = 1
     return x
@@ -66,13 +67,19 @@ def random_strings(rng: np.random.Generator, n: int, length: int) -> list[str]:
 
 def _batch(rng, n, length, dtype):
     texts = random_strings(rng, n, length)
-    x = np.concatenate([one_hot(s, dtype=dtype) for s in texts])   # (n, length, 4)
+    x = np.concatenate([one_hot(s, dtype=dtype) for s in texts])  # (n, length, 4)
     y = np.stack([depth(s) for s in texts])[:, :, None].astype(dtype)  # (n, length, 1)
     return x, y
 
 
-def train_bracket_counter(steps: int = 1500, units: int = 4, seed: int = 0,
-                          dtype="float32", lr: float = 0.05, momentum: float = 0.9):
+def train_bracket_counter(
+    steps: int = 1500,
+    units: int = 4,
+    seed: int = 0,
+    dtype="float32",
+    lr: float = 0.05,
+    momentum: float = 0.9,
+):
     """Train the example; returns ``(model, info)``, model = Sequential([LSTM, Dense]).
 
     Training: 15 epochs over a fixed set of 32·⌈steps/15⌉ strings of length 20
@@ -82,18 +89,28 @@ def train_bracket_counter(steps: int = 1500, units: int = 4, seed: int = 0,
     closely (|correlation|)."""
     from ..model import Sequential
     from ..optim import SGD
+
     rng = np.random.default_rng(seed)
-    model = Sequential([LSTM(units, return_sequences=True, seed=seed + 1, dtype=dtype, name="lstm"),
-                        Dense(1, seed=seed + 2, dtype=dtype, name="dense")])
+    model = Sequential(
+        [
+            LSTM(units, return_sequences=True, seed=seed + 1, dtype=dtype, name="lstm"),
+            Dense(1, seed=seed + 2, dtype=dtype, name="dense"),
+        ]
+    )
     model.compile(optimizer=SGD(learning_rate=lr, momentum=momentum, clipvalue=1.0), loss="mse")
     epochs = 15
-    x, y = _batch(rng, 32 * -(-steps // epochs), 20, np.dtype(dtype))   # (n, 20, 4), (n, 20, 1)
+    x, y = _batch(rng, 32 * -(-steps // epochs), 20, np.dtype(dtype))  # (n, 20, 4), (n, 20, 1)
     model.fit(x, y, batch_size=32, epochs=epochs, verbose=0, shuffle=True, seed=seed)
     x, y = _batch(rng, 100, 30, np.dtype(dtype))
     mae = float(np.mean(np.abs(model.predict(x) - y)))
-    c = trace(model.layers[0], x).c.reshape(-1, units)      # (100·30, H) cell states
+    c = trace(model.layers[0], x).c.reshape(-1, units)  # (100·30, H) cell states
     corr = [abs(np.corrcoef(c[:, k], y.reshape(-1))[0, 1]) for k in range(units)]
-    info = {"task": "brackets", "train_steps": epochs * -(-steps // epochs), "mae": mae,
-            "vocab": VOCAB, "counter": int(np.nanargmax(corr)),
-            "counter_corr": float(np.nanmax(corr))}
+    info = {
+        "task": "brackets",
+        "train_steps": epochs * -(-steps // epochs),
+        "mae": mae,
+        "vocab": VOCAB,
+        "counter": int(np.nanargmax(corr)),
+        "counter_corr": float(np.nanmax(corr)),
+    }
     return model, info

@@ -14,6 +14,7 @@ Without a sidecar: ``--csv`` feeds the numeric columns as they are; ``--input`` 
 vocabulary. A first layer that is an Embedding gets ids (1, T); otherwise characters are
 one-hot (1, T, V). Every problem is a one-line :class:`~lstmkit.errors.UserError`.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,7 +27,7 @@ from .common import load_weights, read_sidecar, resolve_model_path
 
 def load(path: str):
     """(model, meta, source name) from a model file or a job directory; the sidecar is optional."""
-    path = resolve_model_path(path)                          # UserError if missing
+    path = resolve_model_path(path)  # UserError if missing
     return load_weights(path), read_sidecar(path) or {}, path
 
 
@@ -49,8 +50,10 @@ def check_text(text: str, vocab) -> None:
     if unseen:
         shown = "".join(vocab)
         shown = shown if len(shown) <= 60 else shown[:60] + "…"
-        raise UserError(f"--input has character(s) the model never saw: {''.join(unseen)!r}; "
-                        f"it knows {len(vocab)}: {shown!r}")
+        raise UserError(
+            f"--input has character(s) the model never saw: {''.join(unseen)!r}; "
+            f"it knows {len(vocab)}: {shown!r}"
+        )
 
 
 def _first_is_embedding(model) -> bool:
@@ -60,20 +63,23 @@ def _first_is_embedding(model) -> bool:
 def encode_chars(text: str, vocab, model):
     """Characters → (1, T) ids for an Embedding first layer, else (1, T, V) one-hot."""
     check_text(text, vocab)
-    ids = np.array([[vocab.index(ch) for ch in text]])       # (1, T)
+    ids = np.array([[vocab.index(ch) for ch in text]])  # (1, T)
     if _first_is_embedding(model):
         return ids
     want = getattr(model.layers[0], "input_shape", None)
     if want and want[-1] != len(vocab):
-        raise UserError(f"the model reads {want[-1]} features per step but its vocabulary has "
-                        f"{len(vocab)} characters")
-    x = np.zeros((1, len(text), len(vocab)), np.float32)     # (1, T, V) one-hot
+        raise UserError(
+            f"the model reads {want[-1]} features per step but its vocabulary has "
+            f"{len(vocab)} characters"
+        )
+    x = np.zeros((1, len(text), len(vocab)), np.float32)  # (1, T, V) one-hot
     x[0, np.arange(len(text)), ids[0]] = 1
     return x
 
 
 def encode_words(text: str, meta: dict):
     from ..data.text import OOV, WordVocab, words
+
     toks = words(text)
     if not toks:
         raise UserError("--input has no words: expected some text for a word model")
@@ -86,25 +92,31 @@ def encode_words(text: str, meta: dict):
 def _check_width(model, x, what):
     want = getattr(model.layers[0], "input_shape", None)
     if want and want[-1] != x.shape[-1]:
-        raise UserError(f"{what}: the model reads {want[-1]} feature(s) per step, "
-                        f"got {x.shape[-1]}")
+        raise UserError(
+            f"{what}: the model reads {want[-1]} feature(s) per step, got {x.shape[-1]}"
+        )
 
 
 def encode_csv(path: str, meta: dict, model):
     """--csv FILE → ((1, T, F) float32, labels) as the model's job would feed it."""
     from ..data.csv import read_table
     from ..data.scaling import StandardScaler
+
     table = read_table(path)
     task = task_of(meta)
     if task == "forecast":
         from . import forecast as fc
-        cfg = fc.ForecastConfig(target=meta["target"], time=meta.get("time"),
-                                covariates=list(meta.get("covariates") or []))
+
+        cfg = fc.ForecastConfig(
+            target=meta["target"],
+            time=meta.get("time"),
+            covariates=list(meta.get("covariates") or []),
+        )
         s = fc.load_series(table, cfg, os.path.basename(path))
         cov = StandardScaler.from_dict(meta["cov_scaler"]) if cfg.covariates else None
-        feats = fc.features(s, meta["diff_mean"], meta["diff_std"], cov)   # (N, F)
+        feats = fc.features(s, meta["diff_mean"], meta["diff_std"], cov)  # (N, F)
         N = len(feats)
-        start = max(1 if N > 1 else 0, N - int(meta["lookback"]))   # row 0 has no difference
+        start = max(1 if N > 1 else 0, N - int(meta["lookback"]))  # row 0 has no difference
         labels = s.times if s.times else [f"{v:.4g}" for v in s.y]
         x, labels = feats[start:][None], labels[start:]
     else:
@@ -112,7 +124,7 @@ def encode_csv(path: str, meta: dict, model):
         cols = cols or [c for c in table.columns if table.is_numeric(c)]
         if not cols:
             raise UserError(f"{path}: expected numeric columns, found none")
-        x = np.stack([table.numeric(c) for c in cols], axis=1)      # (T, F)
+        x = np.stack([table.numeric(c) for c in cols], axis=1)  # (T, F)
         if isinstance(meta.get("scaler"), dict):
             x = StandardScaler.from_dict(meta["scaler"]).transform(x)
         first = table.columns[0]
@@ -128,14 +140,18 @@ def encode(model, meta: dict, text: str | None, csv: str | None, name: str):
     if csv is not None:
         return encode_csv(csv, meta, model)
     if text is None:
-        raise UserError("give the model an input: --input TEXT for a text model, "
-                        "--csv FILE for a model of numbers")
+        raise UserError(
+            "give the model an input: --input TEXT for a text model, "
+            "--csv FILE for a model of numbers"
+        )
     if task == "classify" and meta.get("kind") == "text":
         return encode_words(text, meta)
     if task in ("forecast",) or (task == "classify" and meta.get("kind") == "series"):
         raise UserError(f"{name} is a {task} model of numbers: give its input with --csv FILE")
     vocab = char_vocab(meta)
     if vocab is None:
-        raise UserError(f"{name} has no character vocabulary (no model.json with 'chars' beside "
-                        "it): give its input with --csv FILE instead of --input")
+        raise UserError(
+            f"{name} has no character vocabulary (no model.json with 'chars' beside "
+            "it): give its input with --csv FILE instead of --input"
+        )
     return encode_chars(text, vocab, model), list(text)

@@ -1,4 +1,5 @@
 """``lstmkit export MODEL --onnx OUT.onnx``: a saved lstmkit model as an ONNX graph."""
+
 from __future__ import annotations
 
 import os
@@ -26,19 +27,27 @@ def add_arguments(p) -> None:
     p.add_argument("model", help="model.safetensors (or its directory)")
     p.add_argument("--onnx", required=True, metavar="OUT.onnx", help="the ONNX file to write")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (14 or newer; default 17)")
-    p.add_argument("--lengths-input", action="store_true",
-                   help="add a sequence_lens (batch,) int32 input (float-input models)")
-    p.add_argument("--verify", action="store_true",
-                   help="run the graph in ONNX Runtime and compare with predict")
+    p.add_argument(
+        "--lengths-input",
+        action="store_true",
+        help="add a sequence_lens (batch,) int32 input (float-input models)",
+    )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="run the graph in ONNX Runtime and compare with predict",
+    )
 
 
 def _verify(model, proto, lengths_input):
     import numpy as np
+
     try:
         import onnxruntime as ort
     except ImportError:
         raise UserError("--verify needs onnxruntime: pip install onnxruntime") from None
     from ..layers import Embedding
+
     sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)
     first = model.layers[0]
@@ -47,7 +56,11 @@ def _verify(model, proto, lengths_input):
         x = rng.integers(1, first.input_dim, (B, T)).astype(np.int64)
         feeds = {"ids": x}
     else:
-        shape = (B, T, model.input_shape[-1]) if len(model.input_shape) == 2 else (B, model.input_shape[-1])
+        shape = (
+            (B, T, model.input_shape[-1])
+            if len(model.input_shape) == 2
+            else (B, model.input_shape[-1])
+        )
         x = rng.standard_normal(shape).astype(np.float32)
         feeds = {"x": x}
         if lengths_input:
@@ -60,6 +73,7 @@ def run(args) -> int:
     from ..io import load_model
     from ..io.onnx_export import export_onnx
     from .common import resolve_model_path
+
     try:
         import onnx  # noqa: F401
     except ImportError:
@@ -70,10 +84,16 @@ def run(args) -> int:
     if not os.path.isdir(out_dir):
         raise UserError(f"--onnx {args.onnx}: directory {out_dir} does not exist")
     proto = export_onnx(model, args.onnx, opset=args.opset, lengths_input=args.lengths_input)
-    ins = ", ".join(f"{i.name} ({', '.join(d.dim_param or str(d.dim_value) for d in i.type.tensor_type.shape.dim)})"
-                    for i in proto.graph.input)
-    print(f"wrote {args.onnx}: opset {args.opset}, {len(proto.graph.node)} nodes, "
-          f"{model.count_params():,} parameters; inputs {ins}; output y; checker passed")
+    ins = ", ".join(
+        f"{i.name} ({', '.join(d.dim_param or str(d.dim_value) for d in i.type.tensor_type.shape.dim)})"
+        for i in proto.graph.input
+    )
+    print(
+        f"wrote {args.onnx}: opset {args.opset}, {len(proto.graph.node)} nodes, "
+        f"{model.count_params():,} parameters; inputs {ins}; output y; checker passed"
+    )
     if args.verify:
-        print(f"verify: max |onnxruntime − predict| = {_verify(model, proto, args.lengths_input):.3g}")
+        print(
+            f"verify: max |onnxruntime − predict| = {_verify(model, proto, args.lengths_input):.3g}"
+        )
     return 0

@@ -16,6 +16,7 @@ are made, and mae / rmse / mase / smape are taken over all origins and horizons
 (``metrics_forecast``). The model never trains on the tail; early stopping
 watches the last 15 % of the training windows.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,9 +37,9 @@ class ForecastConfig:
     time: str | None = None
     covariates: list[str] = field(default_factory=list)
     horizon: int = 12
-    lookback: int | None = None       # None: 2·season (at least 2·horizon when no season)
-    season: int | None = None         # None: detect from the autocorrelation of differences
-    test_size: int | None = None      # None: max(2·H, 20 % of the series)
+    lookback: int | None = None  # None: 2·season (at least 2·horizon when no season)
+    season: int | None = None  # None: detect from the autocorrelation of differences
+    test_size: int | None = None  # None: max(2·H, 20 % of the series)
     epochs: int = 150
     batch_size: int = 32
     units: int = 32
@@ -51,6 +52,7 @@ class ForecastConfig:
 @dataclass
 class Series:
     """The data of one run: the target y (N,), covariates (N, C), time labels."""
+
     name: str
     y: np.ndarray
     cov: np.ndarray
@@ -59,16 +61,29 @@ class Series:
 
 def load_series(table, cfg: ForecastConfig, label: str) -> Series:
     y = table.numeric(cfg.target)
-    cov = np.stack([table.numeric(c) for c in cfg.covariates], axis=1) if cfg.covariates \
+    cov = (
+        np.stack([table.numeric(c) for c in cfg.covariates], axis=1)
+        if cfg.covariates
         else np.zeros((len(y), 0))
+    )
     times = table.strings(cfg.time) if cfg.time else None
     return Series(label, y, cov, times)
 
 
 def guess_time_column(columns: list[str], target: str) -> str | None:
     for c in columns:
-        if c != target and c.strip().lower() in ("time", "date", "month", "year", "datetime",
-                                                 "timestamp", "ds", "period", "week", "day"):
+        if c != target and c.strip().lower() in (
+            "time",
+            "date",
+            "month",
+            "year",
+            "datetime",
+            "timestamp",
+            "ds",
+            "period",
+            "week",
+            "day",
+        ):
             return c
     return None
 
@@ -76,16 +91,16 @@ def guess_time_column(columns: list[str], target: str) -> str | None:
 # ------------------------------------------------------------------ windows
 def features(s: Series, mu: float, sigma: float, cov_scaler: StandardScaler | None):
     """(N, F) inputs per step: row s = [(d_s − μ)/σ, covariates]; row 0 has d_0 = μ (unused)."""
-    d = np.diff(s.y, prepend=s.y[0] + mu)                      # (N,) d_0 := μ → feature 0
+    d = np.diff(s.y, prepend=s.y[0] + mu)  # (N,) d_0 := μ → feature 0
     feats = [((d - mu) / sigma)[:, None]]
     if s.cov.shape[1]:
         feats.append(cov_scaler.transform(s.cov))
-    return np.concatenate(feats, axis=1).astype(np.float32)    # (N, F)
+    return np.concatenate(feats, axis=1).astype(np.float32)  # (N, F)
 
 
 def windows_at(feats, origins, lookback: int) -> np.ndarray:
     """X (n, L, F): the L feature rows ending at each origin t (inclusive)."""
-    idx = np.asarray(origins)[:, None] + np.arange(-lookback + 1, 1)[None, :]   # (n, L)
+    idx = np.asarray(origins)[:, None] + np.arange(-lookback + 1, 1)[None, :]  # (n, L)
     return feats[idx]
 
 
@@ -115,9 +130,11 @@ def resolve(cfg: ForecastConfig, n: int, y) -> tuple[int, int, int, int]:
     test = cfg.test_size or max(2 * H, int(round(0.2 * n)))
     need = L + 1 + 2 * H + 8 + max(test, H)
     if n < need:
-        raise UserError(f"series '{cfg.target}' has {n} values; lookback {L} + horizon {H} need "
-                        f"at least {need} (with a backtest of {max(test, H)} held-out steps and "
-                        f"8 training windows) — use a smaller --lookback/--horizon/--test-size")
+        raise UserError(
+            f"series '{cfg.target}' has {n} values; lookback {L} + horizon {H} need "
+            f"at least {need} (with a backtest of {max(test, H)} held-out steps and "
+            f"8 training windows) — use a smaller --lookback/--horizon/--test-size"
+        )
     return season, L, H, max(test, H)
 
 
@@ -125,6 +142,7 @@ def build_model(cfg: ForecastConfig, n_features: int, horizon: int):
     from ..layers import LSTM, Dense
     from ..model import Sequential
     from ..optim import Adam
+
     model = Sequential([LSTM(cfg.units, seed=cfg.seed), Dense(horizon, seed=cfg.seed + 1)])
     model.compile(optimizer=Adam(learning_rate=cfg.learning_rate, clipnorm=1.0), loss="mse")
     return model
@@ -144,7 +162,7 @@ class ForecastResult:
 
 
 def backtest_origins(n: int, horizon: int, test: int) -> np.ndarray:
-    return np.arange(n - test - 1, n - horizon)                 # targets t+1…t+H inside the tail
+    return np.arange(n - test - 1, n - horizon)  # targets t+1…t+H inside the tail
 
 
 def evaluate(model, s: Series, meta: dict, test: int):
@@ -155,14 +173,18 @@ def evaluate(model, s: Series, meta: dict, test: int):
     n = len(s.y)
     origins = backtest_origins(n, H, test)
     origins = origins[origins >= L]
-    pred = to_levels(s.y, origins, model.predict(windows_at(feats, origins, L), verbose=0),
-                     mu, sigma)
+    pred = to_levels(
+        s.y, origins, model.predict(windows_at(feats, origins, L), verbose=0), mu, sigma
+    )
     actual = s.y[origins[:, None] + np.arange(1, H + 1)]
-    scale = mf.mase_scale(s.y[:n - test])
-    metrics = {"lstm": mf.scores(actual, pred, scale),
-               "naive": mf.scores(actual, mf.naive(s.y, origins, H), scale),
-               "seasonal_naive": mf.scores(actual, mf.seasonal_naive(s.y, origins, H,
-                                                                     meta["season"]), scale)}
+    scale = mf.mase_scale(s.y[: n - test])
+    metrics = {
+        "lstm": mf.scores(actual, pred, scale),
+        "naive": mf.scores(actual, mf.naive(s.y, origins, H), scale),
+        "seasonal_naive": mf.scores(
+            actual, mf.seasonal_naive(s.y, origins, H, meta["season"]), scale
+        ),
+    }
     return metrics, origins, pred, actual
 
 
@@ -178,43 +200,73 @@ def train(s: Series, cfg: ForecastConfig, out: str | None = None):
     """Fit on everything before the held-out tail → (model, meta, test_size, history)."""
     n = len(s.y)
     season, L, H, test = resolve(cfg, n, s.y)
-    train_end = n - test                                         # y[:train_end] is training data
+    train_end = n - test  # y[:train_end] is training data
     d = np.diff(s.y[:train_end])
     mu, sigma = float(d.mean()), float(d.std()) or 1.0
     cov_scaler = StandardScaler().fit(s.cov[:train_end]) if s.cov.shape[1] else None
-    meta = {"task": "forecast", "target": cfg.target, "time": cfg.time,
-            "covariates": list(cfg.covariates), "lookback": L, "horizon": H, "season": season,
-            "diff_mean": mu, "diff_std": sigma,
-            "cov_scaler": cov_scaler.to_dict() if cov_scaler else None,
-            "units": cfg.units, "seed": cfg.seed}
+    meta = {
+        "task": "forecast",
+        "target": cfg.target,
+        "time": cfg.time,
+        "covariates": list(cfg.covariates),
+        "lookback": L,
+        "horizon": H,
+        "season": season,
+        "diff_mean": mu,
+        "diff_std": sigma,
+        "cov_scaler": cov_scaler.to_dict() if cov_scaler else None,
+        "units": cfg.units,
+        "seed": cfg.seed,
+    }
     feats = features(s, mu, sigma, cov_scaler)
-    origins = np.arange(L, train_end - H)                        # t + H ≤ train_end − 1
-    X = windows_at(feats, origins, L)                            # (n, L, F)
-    Y = targets_at(s.y, origins, H, mu, sigma)                   # (n, H)
+    origins = np.arange(L, train_end - H)  # t + H ≤ train_end − 1
+    X = windows_at(feats, origins, L)  # (n, L, F)
+    Y = targets_at(s.y, origins, H, mu, sigma)  # (n, H)
     model = build_model(cfg, X.shape[2], H)
-    from ..resources import check_training_memory       # refuse before fit allocates
-    check_training_memory(model, min(cfg.batch_size, len(X)), L, X.shape[2],
-                          hint="use a smaller --batch-size, --lookback or --units")
+    from ..resources import check_training_memory  # refuse before fit allocates
+
+    check_training_memory(
+        model,
+        min(cfg.batch_size, len(X)),
+        L,
+        X.shape[2],
+        hint="use a smaller --batch-size, --lookback or --units",
+    )
     from ..callbacks import EarlyStopping
+
     stop = EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True)
     bar = epoch_bar(cfg.epochs, cfg.verbose)
     try:
-        history = model.fit(X, Y, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                            validation_split=0.15, shuffle=True,
-                            callbacks=[stop] + ([bar] if bar else []), verbose=0, seed=cfg.seed)
+        history = model.fit(
+            X,
+            Y,
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            validation_split=0.15,
+            shuffle=True,
+            callbacks=[stop] + ([bar] if bar else []),
+            verbose=0,
+            seed=cfg.seed,
+        )
     except KeyboardInterrupt:
         if out is not None and getattr(model, "built", True):
             try:
                 save_model(model, out, meta)
                 print(f"interrupted: the model as trained so far is in {out}/model.safetensors")
-            except Exception:                      # nothing more can be saved
+            except Exception:  # nothing more can be saved
                 pass
         raise
     return model, meta, test, history
 
 
-def run_forecast(s: Series, cfg: ForecastConfig, out: str, model=None, meta=None,
-                 dataset_credit: str | None = None) -> ForecastResult:
+def run_forecast(
+    s: Series,
+    cfg: ForecastConfig,
+    out: str,
+    model=None,
+    meta=None,
+    dataset_credit: str | None = None,
+) -> ForecastResult:
     """Train (or use ``model``/``meta`` from a saved run), backtest, forecast, write files."""
     history = None
     if model is None:
@@ -223,13 +275,15 @@ def run_forecast(s: Series, cfg: ForecastConfig, out: str, model=None, meta=None
         H, L = meta["horizon"], meta["lookback"]
         test = cfg.test_size or max(2 * H, int(round(0.2 * len(s.y))))
         if len(s.y) < L + 1:
-            raise UserError(f"series '{meta['target']}' has {len(s.y)} values; the model needs "
-                            f"at least lookback + 1 = {L + 1}")
+            raise UserError(
+                f"series '{meta['target']}' has {len(s.y)} values; the model needs "
+                f"at least lookback + 1 = {L + 1}"
+            )
     H = meta["horizon"]
     metrics = None
     if len(s.y) >= meta["lookback"] + test + 2 and test >= H:
         metrics, origins, pred, actual = evaluate(model, s, meta, test)
-        err = actual - pred                                      # (n, H) backtest errors by horizon
+        err = actual - pred  # (n, H) backtest errors by horizon
         q_lo, q_hi = np.quantile(err, 0.1, axis=0), np.quantile(err, 0.9, axis=0)
     else:
         origins = np.zeros(0, int)
@@ -237,8 +291,15 @@ def run_forecast(s: Series, cfg: ForecastConfig, out: str, model=None, meta=None
     future = forecast_future(model, s, meta)
     lower, upper = future + q_lo, future + q_hi
     ftimes = timeaxis.extend(s.times, len(s.y), H)
-    res = ForecastResult(metrics, ftimes, future, lower, upper, meta,
-                         epochs_run=len(history.history.get("loss", [])) if history else 0)
+    res = ForecastResult(
+        metrics,
+        ftimes,
+        future,
+        lower,
+        upper,
+        meta,
+        epochs_run=len(history.history.get("loss", [])) if history else 0,
+    )
 
     # ---- files
     if history is not None:
@@ -247,50 +308,81 @@ def run_forecast(s: Series, cfg: ForecastConfig, out: str, model=None, meta=None
     path = os.path.join(out, "forecast.csv")
     with open(path, "w") as f:
         f.write(f"{meta['time'] or 'step'},forecast,lower_80,upper_80\n")
-        for t, v, lo, hi in zip(ftimes, future, lower, upper):
+        for t, v, lo, hi in zip(ftimes, future, lower, upper, strict=True):
             f.write(f"{t},{v:.6g},{lo:.6g},{hi:.6g}\n")
     res.files.append(path)
     if metrics is not None:
         write_json(os.path.join(out, "metrics.json"), metrics)
         res.files.append(os.path.join(out, "metrics.json"))
     from .plots import forecast_plot
+
     x = timeaxis.positions(s.times, len(s.y))
-    fx = timeaxis.positions((s.times or []) + ftimes, len(s.y) + H)[-H:] if s.times else \
-        np.arange(len(s.y), len(s.y) + H, dtype=float)
-    seg_o = origins[::H] if len(origins) else origins            # non-overlapping H-step segments
-    bt_x = [x[t + 1:t + H + 1] for t in seg_o]
+    fx = (
+        timeaxis.positions((s.times or []) + ftimes, len(s.y) + H)[-H:]
+        if s.times
+        else np.arange(len(s.y), len(s.y) + H, dtype=float)
+    )
+    seg_o = origins[::H] if len(origins) else origins  # non-overlapping H-step segments
+    bt_x = [x[t + 1 : t + H + 1] for t in seg_o]
     bt_p = [pred[k] for k in range(0, len(origins), H)] if len(origins) else []
     title = f"{s.name}: {H}-step LSTM forecast"
     if metrics:
-        title += (f"  (backtest MASE: LSTM {metrics['lstm']['mase']:.2f}, naive "
-                  f"{metrics['naive']['mase']:.2f}, seasonal naive "
-                  f"{metrics['seasonal_naive']['mase']:.2f})")
+        title += (
+            f"  (backtest MASE: LSTM {metrics['lstm']['mase']:.2f}, naive "
+            f"{metrics['naive']['mase']:.2f}, seasonal naive "
+            f"{metrics['seasonal_naive']['mase']:.2f})"
+        )
     path = os.path.join(out, "forecast.png")
-    forecast_plot(path, x, s.y, bt_x, bt_p, fx, future, lower, upper, title=title,
-                  ylabel=meta["target"],
-                  test_start=x[len(s.y) - test] if len(origins) else None)
+    forecast_plot(
+        path,
+        x,
+        s.y,
+        bt_x,
+        bt_p,
+        fx,
+        future,
+        lower,
+        upper,
+        title=title,
+        ylabel=meta["target"],
+        test_start=x[len(s.y) - test] if len(origins) else None,
+    )
     res.files.append(path)
     return res
 
 
 def summary(res: ForecastResult, s: Series, out: str) -> str:
     m = res.meta
-    lines = [f"series: {s.name}, {len(s.y)} steps, target '{m['target']}'",
-             f"lookback {m['lookback']}, horizon {m['horizon']}, season "
-             f"{m['season'] or 'none'}" + (f", trained {res.epochs_run} epochs" if res.epochs_run
-                                          else "")]
+    lines = [
+        f"series: {s.name}, {len(s.y)} steps, target '{m['target']}'",
+        f"lookback {m['lookback']}, horizon {m['horizon']}, season "
+        f"{m['season'] or 'none'}"
+        + (f", trained {res.epochs_run} epochs" if res.epochs_run else ""),
+    ]
     if res.metrics:
-        rows = [[name] + [res.metrics[name][k] for k in ("mae", "rmse", "mase", "smape")]
-                for name in ("lstm", "naive", "seasonal_naive")]
-        lines += ["", "backtest on the held-out tail:",
-                  format_table(["model", "mae", "rmse", "mase", "smape"], rows)]
+        rows = [
+            [name] + [res.metrics[name][k] for k in ("mae", "rmse", "mase", "smape")]
+            for name in ("lstm", "naive", "seasonal_naive")
+        ]
+        lines += [
+            "",
+            "backtest on the held-out tail:",
+            format_table(["model", "mae", "rmse", "mase", "smape"], rows),
+        ]
         better = res.metrics["lstm"]["mase"] < res.metrics["naive"]["mase"]
-        lines.append(f"LSTM {'beats' if better else 'does NOT beat'} the naive forecast "
-                     f"(MASE {res.metrics['lstm']['mase']:.3f} vs "
-                     f"{res.metrics['naive']['mase']:.3f})")
-    lines += ["", f"next {m['horizon']} steps: " + ", ".join(
-        f"{t}: {v:.4g}" for t, v in list(zip(res.future_times, res.future))[:6])
-        + (" …" if m["horizon"] > 6 else "")]
+        lines.append(
+            f"LSTM {'beats' if better else 'does NOT beat'} the naive forecast "
+            f"(MASE {res.metrics['lstm']['mase']:.3f} vs "
+            f"{res.metrics['naive']['mase']:.3f})"
+        )
+    lines += [
+        "",
+        f"next {m['horizon']} steps: "
+        + ", ".join(
+            f"{t}: {v:.4g}" for t, v in list(zip(res.future_times, res.future, strict=True))[:6]
+        )
+        + (" …" if m["horizon"] > 6 else ""),
+    ]
     lines.append(f"wrote: {', '.join(os.path.basename(f) for f in res.files)} in {out}/")
     lines.append(f"plot: {os.path.join(out, 'forecast.png')}")
     return "\n".join(lines)

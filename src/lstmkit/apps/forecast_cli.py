@@ -1,4 +1,5 @@
 """``lstmkit forecast``: the command-line face of :mod:`lstmkit.apps.forecast`."""
+
 from __future__ import annotations
 
 from ..errors import UserError
@@ -21,11 +22,18 @@ examples:
 
 def add_arguments(p) -> None:
     p.add_argument("csv", nargs="?", help="CSV file (.csv or .csv.gz); default: a bundled series")
-    p.add_argument("--dataset", default="co2", choices=["co2", "elnino", "sunspots"],
-                   help="bundled series used when no CSV is given (default: co2)")
+    p.add_argument(
+        "--dataset",
+        default="co2",
+        choices=["co2", "elnino", "sunspots"],
+        help="bundled series used when no CSV is given (default: co2)",
+    )
     p.add_argument("--target", help="column to forecast (required with a CSV)")
-    p.add_argument("--time", help="time column (labels the output; default: a column named "
-                                  "time/date/month/year… if any)")
+    p.add_argument(
+        "--time",
+        help="time column (labels the output; default: a column named "
+        "time/date/month/year… if any)",
+    )
     p.add_argument("--covariates", default="", help="comma-separated extra input columns")
     p.add_argument("--horizon", type=int, default=12, help="steps to forecast (default 12)")
     p.add_argument("--lookback", type=int, help="input window (default 2·season)")
@@ -73,22 +81,33 @@ def run(args) -> int:
         covs = meta["covariates"]
     else:
         if not target:
-            raise UserError(f"--target is required with a CSV; columns are: "
-                            f"{', '.join(table.columns)}")
+            raise UserError(
+                f"--target is required with a CSV; columns are: {', '.join(table.columns)}"
+            )
         covs = [c.strip() for c in args.covariates.split(",") if c.strip()]
     table.index(target)
     if time is None:
         time = fc.guess_time_column(table.columns, target)
     elif time:
         table.index(time)
-    cfg = fc.ForecastConfig(target=target, time=time, covariates=covs, horizon=args.horizon,
-                            lookback=args.lookback, season=season, test_size=args.test_size,
-                            epochs=args.epochs, batch_size=args.batch_size, units=args.units,
-                            learning_rate=args.learning_rate, seed=args.seed,
-                            verbose=0 if args.quiet else 1)
+    cfg = fc.ForecastConfig(
+        target=target,
+        time=time,
+        covariates=covs,
+        horizon=args.horizon,
+        lookback=args.lookback,
+        season=season,
+        test_size=args.test_size,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        units=args.units,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        verbose=0 if args.quiet else 1,
+    )
     s = fc.load_series(table, cfg, name)
     if model is None:
-        fc.resolve(cfg, len(s.y), s.y)                 # check the length before making DIR
+        fc.resolve(cfg, len(s.y), s.y)  # check the length before making DIR
     out = prepare_out_dir(args.out, "forecast", args.force)
     if credit:
         print(f"data: {credit}")

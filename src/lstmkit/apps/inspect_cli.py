@@ -1,4 +1,5 @@
 """``lstmkit inspect MODEL``: what is in a model file, and where it came from."""
+
 from __future__ import annotations
 
 import hashlib
@@ -41,20 +42,29 @@ def _origin(path):
     """(origin dict, model) of the file."""
     if path.endswith(".keras"):
         import zipfile
+
         from ..io.keras_interop import load_keras
+
         model = load_keras(path)
         try:
             with zipfile.ZipFile(path) as z:
-                meta = json.loads(z.read("metadata.json")) if "metadata.json" in z.namelist() else {}
+                meta = (
+                    json.loads(z.read("metadata.json")) if "metadata.json" in z.namelist() else {}
+                )
         except (ValueError, zipfile.BadZipFile):
             meta = {}
-        return {"format": "Keras 3 .keras archive",
-                "keras": {k: v for k, v in meta.items() if isinstance(v, (str, int, float))}}, model
-    from ..io.save import read_model
+        return {
+            "format": "Keras 3 .keras archive",
+            "keras": {k: v for k, v in meta.items() if isinstance(v, (str, int, float))},
+        }, model
     from ..io import safefile
+    from ..io.save import read_model
+
     model, _, meta = read_model(path)
-    origin = {"format": f"lstmkit {meta.get('kind', 'model')} file, format version "
-                        f"{meta.get('format_version')}"}
+    origin = {
+        "format": f"lstmkit {meta.get('kind', 'model')} file, format version "
+        f"{meta.get('format_version')}"
+    }
     tc = safefile.load_json(path, meta, "training_config", required=False)
     if tc:
         origin["training_config"] = tc
@@ -66,9 +76,12 @@ def _origin(path):
     except ModelFileError:
         origin["job"] = {"error": "model.json beside it is not valid JSON"}
     else:
-        if sc is not None:               # small scalar facts only (not vocabularies, scalers)
-            origin["job"] = {k: v for k, v in sc.items()
-                             if isinstance(v, (str, int, float, bool)) and len(str(v)) <= 200}
+        if sc is not None:  # small scalar facts only (not vocabularies, scalers)
+            origin["job"] = {
+                k: v
+                for k, v in sc.items()
+                if isinstance(v, (str, int, float, bool)) and len(str(v)) <= 200
+            }
     return origin, model
 
 
@@ -82,13 +95,25 @@ def describe(path):
     layers, shape = [], model.input_shape
     for layer in model.layers:
         shape = layer.compute_output_shape(shape)
-        layers.append({"name": layer.name, "type": type(layer).__name__,
-                       "output_shape": [None, *shape], "params": layer.count_params(),
-                       "tensors": {n: list(a.shape) for n, a in layer.named_tensors().items()},
-                       "dtype": layer.dtype.name})
-    return {"file": path, "bytes": os.path.getsize(path), "sha256": _sha256(path),
-            "origin": origin, "input_shape": [None, *model.input_shape], "layers": layers,
-            "total_params": model.count_params()}
+        layers.append(
+            {
+                "name": layer.name,
+                "type": type(layer).__name__,
+                "output_shape": [None, *shape],
+                "params": layer.count_params(),
+                "tensors": {n: list(a.shape) for n, a in layer.named_tensors().items()},
+                "dtype": layer.dtype.name,
+            }
+        )
+    return {
+        "file": path,
+        "bytes": os.path.getsize(path),
+        "sha256": _sha256(path),
+        "origin": origin,
+        "input_shape": [None, *model.input_shape],
+        "layers": layers,
+        "total_params": model.count_params(),
+    }
 
 
 def run(args) -> int:
@@ -107,16 +132,28 @@ def run(args) -> int:
     if isinstance(tc, dict):
         o, lo = tc.get("optimizer") or {}, tc.get("loss") or {}
         lr = (o.get("config") or {}).get("learning_rate")
-        print(f"  compiled with: {o.get('type')}(learning_rate={json.dumps(lr)}), loss "
-              f"{lo.get('type')}, metrics {tc.get('metrics')}")
-    shape = lambda s: "(" + ", ".join(("batch" if k == 0 else "time") if v is None  # noqa: E731
-                                      else str(v) for k, v in enumerate(s)) + ")"
+        print(
+            f"  compiled with: {o.get('type')}(learning_rate={json.dumps(lr)}), loss "
+            f"{lo.get('type')}, metrics {tc.get('metrics')}"
+        )
+    shape = lambda s: (
+        "("
+        + ", ".join(
+            ("batch" if k == 0 else "time")
+            if v is None  # noqa: E731
+            else str(v)
+            for k, v in enumerate(s)
+        )
+        + ")"
+    )
     print(f"input {shape(d['input_shape'])}")
     w = max(len(f"{l['name']} ({l['type']})") for l in d["layers"]) + 2
     print(f"{'layer (type)':<{w}}{'output shape':<22}{'params':>10}  tensors")
     for l in d["layers"]:
         t = ", ".join(f"{n} {tuple(s)}" for n, s in l["tensors"].items())
-        print(f"{l['name'] + ' (' + l['type'] + ')':<{w}}{shape(l['output_shape']):<22}"
-              f"{l['params']:>10,}  {t}")
+        print(
+            f"{l['name'] + ' (' + l['type'] + ')':<{w}}{shape(l['output_shape']):<22}"
+            f"{l['params']:>10,}  {t}"
+        )
     print(f"total parameters: {d['total_params']:,} ({d['layers'][0]['dtype']})")
     return 0

@@ -20,6 +20,7 @@ on one test batch — the vanishing-gradient picture, measured) and
 ``gradient_flow_init.png`` (the same models before training), and for every
 LSTM-like model ``gates_<model>.png`` (its gates and states over one test sequence).
 """
+
 from __future__ import annotations
 
 import os
@@ -56,7 +57,7 @@ CELLS = {"lstm": LSTM, "gru": GRU, "rnn": SimpleRNN}
 def _variant_cells():
     try:
         from ..layers import variants
-    except ImportError:              # the variants module is optional
+    except ImportError:  # the variants module is optional
         return {}
     return dict(variants.CELL_NAMES)
 
@@ -70,7 +71,7 @@ def make_cell(kind: str, units: int, seed, return_sequences=False, unit_forget_b
     if kind not in cells:
         raise UserError(f"--model expected one of {', '.join(cells)} or all, got {kind!r}")
     kw = dict(return_sequences=return_sequences, seed=seed)
-    if kind not in ("gru", "rnn"):                           # every LSTM-like cell has b_f
+    if kind not in ("gru", "rnn"):  # every LSTM-like cell has b_f
         kw["unit_forget_bias"] = unit_forget_bias
     return cells[kind](units, **kw)
 
@@ -79,38 +80,75 @@ def make_cell(kind: str, units: int, seed, return_sequences=False, unit_forget_b
 def task_spec(task: str, length: int):
     """(make(n, seed) -> x, y;  output layer args;  loss;  error(y_pred, y) -> (err, extra))."""
     if task == "adding":
+
         def error(p, y):
             solved, mse, within = synthetic.adding_solved(p, y)
             return mse, {"within_0.04": within, "solved": solved}
-        return (lambda n, s: synthetic.adding_problem(n, length, seed=s)), (1, None), "mse", error, False
+
+        return (
+            (lambda n, s: synthetic.adding_problem(n, length, seed=s)),
+            (1, None),
+            "mse",
+            error,
+            False,
+        )
     if task == "copy":
         K, A = 5, 8
+
         def error(p, y):
             acc = synthetic.copy_accuracy(p, y, K)
             return 1.0 - acc, {"recall_accuracy": acc, "solved": acc >= 0.95}
-        return ((lambda n, s: synthetic.copy_task(n, length, A, K, seed=s)), (A + 2, "softmax"),
-                "sparse_categorical_crossentropy", error, True)
+
+        return (
+            (lambda n, s: synthetic.copy_task(n, length, A, K, seed=s)),
+            (A + 2, "softmax"),
+            "sparse_categorical_crossentropy",
+            error,
+            True,
+        )
     if task == "order":
+
         def error(p, y):
             acc = float(np.mean(np.asarray(p).argmax(-1) == y))
             return 1.0 - acc, {"accuracy": acc, "solved": acc >= 0.95}
-        return ((lambda n, s: synthetic.temporal_order(n, length, seed=s)), (4, "softmax"),
-                "sparse_categorical_crossentropy", error, False)
+
+        return (
+            (lambda n, s: synthetic.temporal_order(n, length, seed=s)),
+            (4, "softmax"),
+            "sparse_categorical_crossentropy",
+            error,
+            False,
+        )
     raise UserError(f"TASK expected one of {', '.join(synthetic.TASKS)}, got {task!r}")
 
 
 def build_model(task, length, kind, units, seed, unit_forget_bias=True, lr=1e-2):
     make, (n_out, act), loss, _, seq = task_spec(task, length)
-    model = Sequential([make_cell(kind, units, seed, return_sequences=seq,
-                                  unit_forget_bias=unit_forget_bias),
-                        Dense(n_out, activation=act, seed=seed + 1)])
+    model = Sequential(
+        [
+            make_cell(kind, units, seed, return_sequences=seq, unit_forget_bias=unit_forget_bias),
+            Dense(n_out, activation=act, seed=seed + 1),
+        ]
+    )
     model.compile(Adam(lr, clipnorm=1.0), loss)
     return model
 
 
-def train_one(task, length, kind, steps=2000, seed=0, batch_size=64, units=64, lr=1e-2,
-              eval_every=50, n_test=512, stop_when_solved=True, unit_forget_bias=True,
-              return_model=False):
+def train_one(
+    task,
+    length,
+    kind,
+    steps=2000,
+    seed=0,
+    batch_size=64,
+    units=64,
+    lr=1e-2,
+    eval_every=50,
+    n_test=512,
+    stop_when_solved=True,
+    unit_forget_bias=True,
+    return_model=False,
+):
     """Train one model; returns its result dict (and the model with return_model=True).
 
     Batch k of training is ``make(batch_size, seed=[seed, k])`` — the same data for
@@ -118,7 +156,7 @@ def train_one(task, length, kind, steps=2000, seed=0, batch_size=64, units=64, l
     """
     make, _, _, error, _ = task_spec(task, length)
     model = build_model(task, length, kind, units, seed, unit_forget_bias, lr)
-    x_test, y_test = make(n_test, [seed, 10 ** 9])
+    x_test, y_test = make(n_test, [seed, 10**9])
     curve = {"step": [], "train_loss": [], "test_error": []}
     solved_at, losses, extra, diverged = None, [], {}, False
     t0 = time.perf_counter()
@@ -126,7 +164,7 @@ def train_one(task, length, kind, steps=2000, seed=0, batch_size=64, units=64, l
         x, y = make(batch_size, [seed, k])
         loss = float(model.train_on_batch(x, y))
         losses.append(loss)
-        if not np.isfinite(loss):                            # diverged: stop, say so
+        if not np.isfinite(loss):  # diverged: stop, say so
             diverged = True
             break
         if k % eval_every == 0 or k == steps:
@@ -138,26 +176,38 @@ def train_one(task, length, kind, steps=2000, seed=0, batch_size=64, units=64, l
                 solved_at = k
                 if stop_when_solved:
                     break
-    res = {"model": kind, "steps_run": k, "solved": solved_at is not None,
-           "steps_to_solve": solved_at, "diverged": diverged,
-           "final_error": curve["test_error"][-1] if curve["test_error"] else None,
-           "final": {kk: v for kk, v in extra.items() if kk != "solved"},
-           "params": model.count_params(), "seconds": round(time.perf_counter() - t0, 2),
-           "curve": curve}
+    res = {
+        "model": kind,
+        "steps_run": k,
+        "solved": solved_at is not None,
+        "steps_to_solve": solved_at,
+        "diverged": diverged,
+        "final_error": curve["test_error"][-1] if curve["test_error"] else None,
+        "final": {kk: v for kk, v in extra.items() if kk != "solved"},
+        "params": model.count_params(),
+        "seconds": round(time.perf_counter() - t0, 2),
+        "curve": curve,
+    }
     return (res, model) if return_model else res
 
 
 # ------------------------------------------------------------------ the report
 def plot_curves(results: dict, task: str, length: int, path: str):
     import matplotlib
+
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for n, (kind, r) in enumerate(results.items()):
         c = r["curve"]
-        lbl = f"{kind}: " + (f"solved at {r['steps_to_solve']}" if r["solved"] else
-                             "diverged" if r["final_error"] is None
-                             else f"not solved ({r['final_error']:.3g})")
+        lbl = f"{kind}: " + (
+            f"solved at {r['steps_to_solve']}"
+            if r["solved"]
+            else "diverged"
+            if r["final_error"] is None
+            else f"not solved ({r['final_error']:.3g})"
+        )
         ax.semilogy(c["step"], np.maximum(c["test_error"], 1e-6), color=f"C{n}", label=lbl)
     thr = 0.01 if task == "adding" else 0.05
     ax.axhline(thr, color="k", ls=":", lw=1, label=f"solved below {thr}")
@@ -176,15 +226,19 @@ def gradient_flow_plot(models: dict, task: str, length: int, seed: int, path: st
     model ‖∂L/∂h_0‖ / ‖∂L/∂h_T‖ (and the same for c): how much gradient survives T steps."""
     from ..inspect.gradflow import gradient_flow
     from ..inspect.plots import plot_gradient_flow
+
     make, _, loss, _, _ = task_spec(task, length)
-    x, y = make(64, [seed, 10 ** 9])
+    x, y = make(64, [seed, 10**9])
     flows = {k: next(iter(gradient_flow(m, x, y, loss=loss).values())) for k, m in models.items()}
     plot_gradient_flow(flows, path, title=f"gradient flow {when}, {task} T = {length}")
 
     def ratio(a):
         return None if a is None or not a[-1] > 0 else float(a[0] / a[-1])
-    return {k: {"dh_first_over_last": ratio(f.dh), "dc_first_over_last": ratio(f.dc)}
-            for k, f in flows.items()}
+
+    return {
+        k: {"dh_first_over_last": ratio(f.dh), "dc_first_over_last": ratio(f.dc)}
+        for k, f in flows.items()
+    }
 
 
 def gate_plots(models: dict, task: str, length: int, seed: int, out: str):
@@ -192,83 +246,164 @@ def gate_plots(models: dict, task: str, length: int, seed: int, out: str):
     trained LSTM-like model (from :func:`lstmkit.inspect.trace`)."""
     from ..inspect.plots import plot_gates
     from ..inspect.trace import trace
+
     make = task_spec(task, length)[0]
-    x, _ = make(1, [seed, 10 ** 9])
+    x, _ = make(1, [seed, 10**9])
     for kind, model in models.items():
         try:
             traces = trace(model, x)
-        except ValueError:                                   # no LSTM-like layer (GRU, RNN)
+        except ValueError:  # no LSTM-like layer (GRU, RNN)
             continue
         tr = next(iter(traces.values()))
-        plot_gates(tr, os.path.join(out, f"gates_{kind}.png"),
-                   title=f"{kind} after training: gates and states over one {task} sequence")
+        plot_gates(
+            tr,
+            os.path.join(out, f"gates_{kind}.png"),
+            title=f"{kind} after training: gates and states over one {task} sequence",
+        )
 
 
-def run_experiment(task, length, models, steps, seed, out, batch_size=64, units=64, lr=1e-2,
-                   eval_every=50, unit_forget_bias=True, log=print):
+def run_experiment(
+    task,
+    length,
+    models,
+    steps,
+    seed,
+    out,
+    batch_size=64,
+    units=64,
+    lr=1e-2,
+    eval_every=50,
+    unit_forget_bias=True,
+    log=print,
+):
     results, trained = {}, {}
     for kind in models:
-        r, m = train_one(task, length, kind, steps, seed, batch_size, units, lr, eval_every,
-                         unit_forget_bias=unit_forget_bias, return_model=True)
+        r, m = train_one(
+            task,
+            length,
+            kind,
+            steps,
+            seed,
+            batch_size,
+            units,
+            lr,
+            eval_every,
+            unit_forget_bias=unit_forget_bias,
+            return_model=True,
+        )
         results[kind], trained[kind] = r, m
         err = "n/a" if r["final_error"] is None else f"{r['final_error']:.4g}"
-        state = f"solved at step {r['steps_to_solve']}" if r["solved"] else (
-            "diverged" if r["diverged"] else "not solved")
+        state = (
+            f"solved at step {r['steps_to_solve']}"
+            if r["solved"]
+            else ("diverged" if r["diverged"] else "not solved")
+        )
         log(f"{kind:>9}: {state:<22} final error {err}  ({r['steps_run']} steps, {r['seconds']} s)")
-    report = {"task": task, "length": length, "seed": seed, "max_steps": steps,
-              "batch_size": batch_size, "units": units, "learning_rate": lr,
-              "unit_forget_bias": unit_forget_bias, "models": results}
+    report = {
+        "task": task,
+        "length": length,
+        "seed": seed,
+        "max_steps": steps,
+        "batch_size": batch_size,
+        "units": units,
+        "learning_rate": lr,
+        "unit_forget_bias": unit_forget_bias,
+        "models": results,
+    }
     if out:
         from .common import write_json
+
         plot_curves(results, task, length, os.path.join(out, "longmemory.png"))
-        report["gradient_flow"] = gradient_flow_plot(trained, task, length, seed,
-                                                     os.path.join(out, "gradient_flow.png"),
-                                                     "after training")
+        report["gradient_flow"] = gradient_flow_plot(
+            trained, task, length, seed, os.path.join(out, "gradient_flow.png"), "after training"
+        )
         gate_plots(trained, task, length, seed, out)
         init = {k: build_model(task, length, k, units, seed, unit_forget_bias, lr) for k in models}
         report["gradient_flow_at_init"] = gradient_flow_plot(
-            init, task, length, seed, os.path.join(out, "gradient_flow_init.png"), "at initialisation")
+            init,
+            task,
+            length,
+            seed,
+            os.path.join(out, "gradient_flow_init.png"),
+            "at initialisation",
+        )
         write_json(os.path.join(out, "longmemory.json"), report)
     return report
 
 
 # ------------------------------------------------------------------------ CLI
 def add_arguments(p):
-    p.add_argument("task", metavar="TASK", choices=synthetic.TASKS,
-                   help="adding | copy | order")
-    p.add_argument("--length", "-T", type=int, default=100,
-                   help="sequence length (copy: the delay) (default 100)")
-    p.add_argument("--model", default="all",
-                   help="lstm | gru | rnn | a variant (peephole, cifg, lnlstm, lstmp, zoneout, "
-                        "slstm) | all | a comma-separated list (default all = lstm,gru,rnn)")
-    p.add_argument("--steps", type=int, default=3000, help="max training steps per model (default 3000)")
+    p.add_argument("task", metavar="TASK", choices=synthetic.TASKS, help="adding | copy | order")
+    p.add_argument(
+        "--length",
+        "-T",
+        type=int,
+        default=100,
+        help="sequence length (copy: the delay) (default 100)",
+    )
+    p.add_argument(
+        "--model",
+        default="all",
+        help="lstm | gru | rnn | a variant (peephole, cifg, lnlstm, lstmp, zoneout, "
+        "slstm) | all | a comma-separated list (default all = lstm,gru,rnn)",
+    )
+    p.add_argument(
+        "--steps", type=int, default=3000, help="max training steps per model (default 3000)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of data and weights (default 0)")
-    p.add_argument("--out", help="output directory (new or empty; default lstmkit-runs/longmemory-N)")
+    p.add_argument(
+        "--out", help="output directory (new or empty; default lstmkit-runs/longmemory-N)"
+    )
     p.add_argument("--force", action="store_true", help="allow a non-empty --out")
     p.add_argument("--units", type=int, default=64, help="hidden units (default 64)")
     p.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
     p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate (default 1e-2)")
-    p.add_argument("--eval-every", type=int, default=50, help="steps between evaluations (default 50)")
-    p.add_argument("--no-forget-bias", action="store_true",
-                   help="start the LSTM forget-gate bias at 0 instead of 1 (unit_forget_bias=False)")
+    p.add_argument(
+        "--eval-every", type=int, default=50, help="steps between evaluations (default 50)"
+    )
+    p.add_argument(
+        "--no-forget-bias",
+        action="store_true",
+        help="start the LSTM forget-gate bias at 0 instead of 1 (unit_forget_bias=False)",
+    )
 
 
 def run(args) -> int:
     from .common import prepare_out_dir
+
     if args.length < (20 if args.task == "order" else 2):
-        raise UserError(f"--length expected >= {20 if args.task == 'order' else 2} for {args.task}, "
-                        f"got {args.length}")
+        raise UserError(
+            f"--length expected >= {20 if args.task == 'order' else 2} for {args.task}, "
+            f"got {args.length}"
+        )
     for nm in ("steps", "units", "batch_size", "eval_every"):
         if getattr(args, nm) < 1:
-            raise UserError(f"--{nm.replace('_', '-')} expected a positive integer, got {getattr(args, nm)}")
+            raise UserError(
+                f"--{nm.replace('_', '-')} expected a positive integer, got {getattr(args, nm)}"
+            )
     models = ["lstm", "gru", "rnn"] if args.model == "all" else args.model.split(",")
     for m in models:
         if m not in cell_names():
             raise UserError(f"--model expected one of {', '.join(cell_names())} or all, got {m!r}")
     out = prepare_out_dir(args.out, "longmemory", args.force)
-    print(f"longmemory {args.task}, T = {args.length}, seed {args.seed}, up to {args.steps} steps per model")
-    run_experiment(args.task, args.length, models, args.steps, args.seed, out, args.batch_size,
-                   args.units, args.lr, args.eval_every, not args.no_forget_bias)
-    print(f"wrote {out}/longmemory.json, longmemory.png, gradient_flow.png, gradient_flow_init.png, "
-          f"gates_<model>.png")
+    print(
+        f"longmemory {args.task}, T = {args.length}, seed {args.seed}, up to {args.steps} steps per model"
+    )
+    run_experiment(
+        args.task,
+        args.length,
+        models,
+        args.steps,
+        args.seed,
+        out,
+        args.batch_size,
+        args.units,
+        args.lr,
+        args.eval_every,
+        not args.no_forget_bias,
+    )
+    print(
+        f"wrote {out}/longmemory.json, longmemory.png, gradient_flow.png, gradient_flow_init.png, "
+        f"gates_<model>.png"
+    )
     return 0

@@ -13,6 +13,7 @@ Baselines from an origin t (last observed value y_t), h = 1…H:
     naive            ŷ_{t+h} = y_t
     seasonal naive   ŷ_{t+h} = y_{t+h−m·k},  k = ⌈h/m⌉  (the same season one period back)
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,8 +32,12 @@ def scores(y_true, y_pred, scale: float) -> dict:
     mae = float(np.mean(np.abs(err)))
     denom = np.abs(y) + np.abs(p)
     ratio = np.divide(2 * np.abs(err), denom, out=np.zeros_like(denom), where=denom > 0)
-    return {"mae": mae, "rmse": float(np.sqrt(np.mean(err ** 2))),
-            "mase": mae / scale, "smape": float(100 * np.mean(ratio))}
+    return {
+        "mae": mae,
+        "rmse": float(np.sqrt(np.mean(err**2))),
+        "mase": mae / scale,
+        "smape": float(100 * np.mean(ratio)),
+    }
 
 
 def naive(series, origins, horizon: int) -> np.ndarray:
@@ -47,7 +52,7 @@ def seasonal_naive(series, origins, horizon: int, season: int) -> np.ndarray:
         return naive(series, origins, horizon)
     y = np.asarray(series, np.float64)
     h = np.arange(1, horizon + 1)
-    back = h - season * np.ceil(h / season).astype(int)          # ≤ 0: index relative to t
+    back = h - season * np.ceil(h / season).astype(int)  # ≤ 0: index relative to t
     return y[np.asarray(origins)[:, None] + back[None, :]]
 
 
@@ -62,5 +67,5 @@ def detect_season(series, max_lag: int | None = None) -> int:
         return 0
     var = float(d @ d)
     acf = np.array([d[:-k] @ d[k:] / var for k in range(1, max_lag + 1)])
-    k = int(np.argmax(acf[1:]) + 2)                                   # lags 2…max_lag
+    k = int(np.argmax(acf[1:]) + 2)  # lags 2…max_lag
     return k if acf[k - 1] > 0.2 else 0

@@ -1,5 +1,6 @@
 """The jobs' pictures, drawn with matplotlib's object API on the Agg canvas (no pyplot, no
 global backend switch, no display needed)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,24 +9,38 @@ import numpy as np
 def _figure(w=10, h=4.5):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
     fig = Figure(figsize=(w, h), dpi=100)
     FigureCanvasAgg(fig)
     return fig
 
 
-def forecast_plot(path, x, y, bt_x, bt_pred, fx, fpred, lower=None, upper=None,
-                  title="", ylabel="", test_start=None):
+def forecast_plot(
+    path,
+    x,
+    y,
+    bt_x,
+    bt_pred,
+    fx,
+    fpred,
+    lower=None,
+    upper=None,
+    title="",
+    ylabel="",
+    test_start=None,
+):
     """history (x, y); backtest forecasts: list of (x segment, ŷ segment); future (fx, fpred)."""
     fig = _figure()
     ax = fig.add_subplot(1, 1, 1)
     ax.plot(x, y, color="0.25", lw=1.0, label="history (actual)")
     if test_start is not None:
         ax.axvspan(test_start, x[-1], color="0.92", zorder=0, label="held-out tail (backtest)")
-    for k, (sx, sp) in enumerate(zip(bt_x, bt_pred)):
+    for k, (sx, sp) in enumerate(zip(bt_x, bt_pred, strict=True)):
         ax.plot(sx, sp, color="tab:orange", lw=1.4, label="backtest forecast" if k == 0 else None)
     if lower is not None and upper is not None:
-        ax.fill_between(fx, lower, upper, color="tab:blue", alpha=0.2,
-                        label="80% interval (backtest errors)")
+        ax.fill_between(
+            fx, lower, upper, color="tab:blue", alpha=0.2, label="80% interval (backtest errors)"
+        )
     ax.plot(fx, fpred, color="tab:blue", lw=1.8, label="forecast")
     ax.set_title(title)
     ax.set_ylabel(ylabel)
@@ -49,8 +64,15 @@ def confusion_plot(path, cm, labels, title="Confusion matrix"):
     top = cm.max() if cm.size else 0
     for i in range(n):
         for j in range(n):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
-                    color="white" if cm[i, j] > top / 2 else "black")
+            ax.text(
+                j,
+                i,
+                str(cm[i, j]),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if cm[i, j] > top / 2 else "black",
+            )
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path)
@@ -63,6 +85,7 @@ def curve_plot(path, values: dict, xlabel="epoch", ylabel="", title=""):
     for name, v in values.items():
         ax.plot(np.arange(1, len(v) + 1), v, marker="o", label=name)
     from matplotlib.ticker import MaxNLocator
+
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

@@ -14,6 +14,7 @@ the first 80 % of the windows and scored on the last 20 %. Runs are spread:
 A run is fully determined by its parameters (data, weights and shuffling come
 from ``seed``): the table is the same however the runs are spread.
 """
+
 from __future__ import annotations
 
 import csv
@@ -54,8 +55,18 @@ example:
 {mpi_status_line()}
 """
 
-PARAMS = {"units": 32, "layers": 1, "learning_rate": 0.01, "batch_size": 32, "epochs": 5,
-          "lookback": 24, "optimizer": "adam", "seed": 0, "samples": 512, "length": 50}
+PARAMS = {
+    "units": 32,
+    "layers": 1,
+    "learning_rate": 0.01,
+    "batch_size": 32,
+    "epochs": 5,
+    "lookback": 24,
+    "optimizer": "adam",
+    "seed": 0,
+    "samples": 512,
+    "length": 50,
+}
 SERIES = ("co2", "elnino", "sunspots")
 RESULT_COLUMNS = ["train_loss", "val_loss", "val_mae", "seconds", "worker"]
 
@@ -63,8 +74,12 @@ RESULT_COLUMNS = ["train_loss", "val_loss", "val_mae", "seconds", "worker"]
 def add_arguments(p) -> None:
     p.add_argument("config", help="JSON file: task, grid, fixed parameters (see above)")
     p.add_argument("--out", default="sweep.csv", help="the results table (CSV; default sweep.csv)")
-    p.add_argument("--workers", type=int, default=1,
-                   help="local processes when not under mpiexec (default 1: this process)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="local processes when not under mpiexec (default 1: this process)",
+    )
     p.add_argument("--quiet", action="store_true", help="print only the table")
 
 
@@ -76,8 +91,10 @@ def load_config(path: str) -> dict:
     except OSError as e:
         raise UserError(f"cannot read sweep config {path}: {e.strerror or e}") from None
     except json.JSONDecodeError as e:
-        raise UserError(f"sweep config {path}: expected JSON, got an error at line {e.lineno} "
-                        f"column {e.colno}: {e.msg}") from None
+        raise UserError(
+            f"sweep config {path}: expected JSON, got an error at line {e.lineno} "
+            f"column {e.colno}: {e.msg}"
+        ) from None
     if not isinstance(cfg, dict):
         raise UserError(f"sweep config {path}: expected a JSON object, got {type(cfg).__name__}")
     allowed = set(PARAMS) | {"task", "grid"}
@@ -86,24 +103,37 @@ def load_config(path: str) -> dict:
         raise UserError(f"sweep config {path}: unknown keys {unknown}; expected {sorted(allowed)}")
     grid = cfg.get("grid", {})
     if not isinstance(grid, dict) or not grid:
-        raise UserError(f"sweep config {path}: 'grid' must be a non-empty object "
-                        f"{{name: [values]}}, got {grid!r}")
+        raise UserError(
+            f"sweep config {path}: 'grid' must be a non-empty object "
+            f"{{name: [values]}}, got {grid!r}"
+        )
     for k, v in grid.items():
         if k not in PARAMS:
-            raise UserError(f"sweep config {path}: grid axis {k!r} is not a parameter; "
-                            f"expected one of {sorted(PARAMS)}")
+            raise UserError(
+                f"sweep config {path}: grid axis {k!r} is not a parameter; "
+                f"expected one of {sorted(PARAMS)}"
+            )
         if not isinstance(v, list) or not v:
             raise UserError(f"sweep config {path}: grid[{k!r}] must be a non-empty list, got {v!r}")
     task = cfg.get("task", "sine")
-    if not (task in ("sine", "adding") + SERIES or
-            (isinstance(task, dict) and set(task) == {"csv", "column"})):
-        raise UserError(f"sweep config {path}: task must be 'sine', 'adding', one of {list(SERIES)} "
-                        f"or {{\"csv\": FILE, \"column\": NAME}}, got {task!r}")
-    if isinstance(task, dict):                 # a relative CSV path is relative to the config
-        task = {"csv": os.path.join(os.path.dirname(os.path.abspath(path)), task["csv"]),
-                "column": task["column"]}
-    return {"task": task, "grid": grid,
-            "fixed": {k: cfg.get(k, d) for k, d in PARAMS.items() if k not in grid}}
+    if not (
+        task in ("sine", "adding") + SERIES
+        or (isinstance(task, dict) and set(task) == {"csv", "column"})
+    ):
+        raise UserError(
+            f"sweep config {path}: task must be 'sine', 'adding', one of {list(SERIES)} "
+            f'or {{"csv": FILE, "column": NAME}}, got {task!r}'
+        )
+    if isinstance(task, dict):  # a relative CSV path is relative to the config
+        task = {
+            "csv": os.path.join(os.path.dirname(os.path.abspath(path)), task["csv"]),
+            "column": task["column"],
+        }
+    return {
+        "task": task,
+        "grid": grid,
+        "fixed": {k: cfg.get(k, d) for k, d in PARAMS.items() if k not in grid},
+    }
 
 
 def expand(cfg: dict) -> list[dict]:
@@ -111,7 +141,7 @@ def expand(cfg: dict) -> list[dict]:
     axes = list(cfg["grid"])
     jobs = []
     for k, values in enumerate(itertools.product(*(cfg["grid"][a] for a in axes))):
-        params = {**cfg["fixed"], **dict(zip(axes, values))}
+        params = {**cfg["fixed"], **dict(zip(axes, values, strict=True))}
         jobs.append({"run": k, "task": cfg["task"], "params": params, "axes": axes})
     return jobs
 
@@ -122,25 +152,29 @@ def task_data(task, p: dict):
     L, seed = int(p["lookback"]), int(p["seed"])
     if task == "adding":
         from ..data.synthetic import adding_problem
+
         return adding_problem(int(p["samples"]), int(p["length"]), seed=seed)
-    if task == "sine":                          # noisy sines of random period and phase
+    if task == "sine":  # noisy sines of random period and phase
         rng = np.random.default_rng(seed)
         n = int(p["samples"])
-        t = np.arange(L + 1)[None, :]                                     # (1, L+1)
+        t = np.arange(L + 1)[None, :]  # (1, L+1)
         period = rng.uniform(8, 40, (n, 1))
         s = np.sin(2 * np.pi * t / period + rng.uniform(0, 2 * np.pi, (n, 1)))
-        s = s + 0.05 * rng.normal(size=s.shape)                           # (n, L+1)
+        s = s + 0.05 * rng.normal(size=s.shape)  # (n, L+1)
         return s[:, :L, None].astype(np.float32), s[:, L:].astype(np.float32)
     if isinstance(task, dict):
         from ..data.csv import read_table
+
         series = read_table(task["csv"]).numeric(task["column"])
     else:
         from ..data import datasets
         from ..data.csv import read_table
+
         ds = datasets.get(task, "series")
         series = read_table(ds.path).numeric(ds.columns["target"])
     from ..data.windows import make_windows
-    d = np.diff(series)                         # changes, standardised
+
+    d = np.diff(series)  # changes, standardised
     d = (d - d.mean()) / (d.std() or 1.0)
     try:
         x, y = make_windows(d, d, L, 1)
@@ -154,6 +188,7 @@ def run_job(job: dict, worker: str) -> dict:
     from ..layers import LSTM, Dense
     from ..model import Sequential
     from ..parallel import LocalComm
+
     p = job["params"]
     t0 = time.perf_counter()
     x, y = task_data(job["task"], p)
@@ -166,13 +201,25 @@ def run_job(job: dict, worker: str) -> dict:
     opt = optim.get(str(p["optimizer"]))
     opt.learning_rate = float(p["learning_rate"])
     model.compile(optimizer=opt, loss="mse", metrics=["mae"])
-    h = model.fit(x[:cut], y[:cut], batch_size=int(p["batch_size"]), epochs=int(p["epochs"]),
-                  verbose=0, seed=int(p["seed"]), validation_data=(x[cut:], y[cut:]),
-                  comm=LocalComm())           # each run on its own, even under mpiexec
-    return {"run": job["run"], **{a: p[a] for a in job["axes"]},
-            "train_loss": float(h.history["loss"][-1]), "val_loss": float(h.history["val_loss"][-1]),
-            "val_mae": float(h.history["val_mae"][-1]),
-            "seconds": round(time.perf_counter() - t0, 3), "worker": worker}
+    h = model.fit(
+        x[:cut],
+        y[:cut],
+        batch_size=int(p["batch_size"]),
+        epochs=int(p["epochs"]),
+        verbose=0,
+        seed=int(p["seed"]),
+        validation_data=(x[cut:], y[cut:]),
+        comm=LocalComm(),
+    )  # each run on its own, even under mpiexec
+    return {
+        "run": job["run"],
+        **{a: p[a] for a in job["axes"]},
+        "train_loss": float(h.history["loss"][-1]),
+        "val_loss": float(h.history["val_loss"][-1]),
+        "val_mae": float(h.history["val_mae"][-1]),
+        "seconds": round(time.perf_counter() - t0, 3),
+        "worker": worker,
+    }
 
 
 # ---------------------------------------------------------------- spreading
@@ -189,10 +236,15 @@ def run_local(jobs: list[dict], workers: int, say) -> list[dict]:
     for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(v, threads)
     procs = []
-    for w in range(workers):                   # run k on worker k mod N
+    for w in range(workers):  # run k on worker k mod N
         mine = [j for j in jobs if j["run"] % workers == w]
-        p = subprocess.Popen([sys.executable, "-m", "lstmkit.apps.sweep", "--worker", f"worker{w}"],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
+        p = subprocess.Popen(
+            [sys.executable, "-m", "lstmkit.apps.sweep", "--worker", f"worker{w}"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
         p.stdin.write(json.dumps(mine))
         p.stdin.close()
         procs.append(p)
@@ -203,7 +255,9 @@ def run_local(jobs: list[dict], workers: int, say) -> list[dict]:
             for q in procs:
                 if q.poll() is None:
                     q.kill()
-            raise UserError(f"sweep worker {w} failed (exit code {p.returncode}); its error is above")
+            raise UserError(
+                f"sweep worker {w} failed (exit code {p.returncode}); its error is above"
+            )
         rows += [json.loads(line) for line in out.splitlines() if line.strip()]
         say(f"worker {w} done")
     return rows
@@ -220,19 +274,22 @@ def run_mpi(jobs: list[dict], comm, say) -> list[dict] | None:
     recv = np.empty(int(sizes.sum()), np.uint8) if comm.is_root else None
     MPI = comm.MPI
     counts = [int(s) for s in sizes]
-    req = comm.comm.Igatherv(data, [recv, counts, MPI.UNSIGNED_CHAR] if comm.is_root else None, root=0)
+    req = comm.comm.Igatherv(
+        data, [recv, counts, MPI.UNSIGNED_CHAR] if comm.is_root else None, root=0
+    )
     comm._wait([req], "the sweep results (Gatherv)")
     if not comm.is_root:
         return None
     rows, off = [], 0
     for s in counts:
-        rows += json.loads(recv[off:off + s].tobytes().decode())
+        rows += json.loads(recv[off : off + s].tobytes().decode())
         off += s
     return rows
 
 
 def write_table(rows: list[dict], axes: list[str], path: str) -> str:
     from .common import format_table
+
     rows = sorted(rows, key=lambda r: (r["val_loss"], r["run"]))
     header = ["run", *axes, *RESULT_COLUMNS]
     parent = os.path.dirname(os.path.abspath(path))
@@ -249,16 +306,22 @@ def write_table(rows: list[dict], axes: list[str], path: str) -> str:
 
 def run(args) -> int:
     from ..parallel import world
+
     cfg = load_config(args.config)
     jobs = expand(cfg)
     comm = world(timeout=float(os.environ.get("LSTMKIT_SWEEP_TIMEOUT", 7 * 24 * 3600)))
-    say = (lambda s: None) if args.quiet or not comm.is_root else \
-        (lambda s: print(s, file=sys.stderr, flush=True))
+    say = (
+        (lambda s: None)
+        if args.quiet or not comm.is_root
+        else (lambda s: print(s, file=sys.stderr, flush=True))
+    )
     if args.workers < 1:
         raise UserError(f"--workers must be at least 1, got {args.workers}")
     if comm.size > 1:
         if args.workers > 1:
-            raise UserError("--workers is for runs without MPI; under mpiexec the ranks are the workers")
+            raise UserError(
+                "--workers is for runs without MPI; under mpiexec the ranks are the workers"
+            )
         say(f"sweep: {len(jobs)} runs over {comm.size} MPI ranks")
         rows = run_mpi(jobs, comm, say)
         if rows is None:
@@ -288,5 +351,7 @@ def _worker_main(name: str) -> int:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--worker":
         sys.exit(_worker_main(sys.argv[2]))
-    sys.exit(f"usage: lstmkit sweep CONFIG (this module's --worker mode is internal); "
-             f"MPI: {INSTALL_HINT}")
+    sys.exit(
+        f"usage: lstmkit sweep CONFIG (this module's --worker mode is internal); "
+        f"MPI: {INSTALL_HINT}"
+    )

@@ -3,6 +3,7 @@
 Understood: integers (years, step numbers), ``YYYY-MM`` months, ISO dates
 ``YYYY-MM-DD``. Anything else is kept as labels and plotted by position.
 """
+
 from __future__ import annotations
 
 import re
@@ -55,15 +56,19 @@ def extend(times: list[str] | None, n_steps: int, k: int) -> list[str]:
         return out
     if kind == "date":
         tail = [t.strip() for t in times[-3:]]
-        m = np.array(tail, dtype="datetime64[M]").astype(np.int64)       # months since 1970
+        m = np.array(tail, dtype="datetime64[M]").astype(np.int64)  # months since 1970
         dm = np.diff(m)
         if len({t[8:10] for t in tail}) == 1 and len(dm) and np.all(dm == dm[0]) and dm[0] > 0:
             # monthly / quarterly / yearly dates on a fixed day: step in calendar months
             day = tail[-1][8:10]
-            return [str(np.datetime64(int(m[-1] + dm[0] * j), "M")) + f"-{day}"
-                    for j in range(1, k + 1)]
+            return [
+                str(np.datetime64(int(m[-1] + dm[0] * j), "M")) + f"-{day}" for j in range(1, k + 1)
+            ]
         d = np.array(tail[-2:], dtype="datetime64[D]")
         step = d[-1] - d[0] if len(d) > 1 else np.timedelta64(1, "D")
         return [str(d[-1] + step * j) for j in range(1, k + 1)]
-    return [f"t+{j}" for j in range(1, k + 1)] if not times else \
-        [f"{times[-1]}+{j}" for j in range(1, k + 1)]
+    return (
+        [f"t+{j}" for j in range(1, k + 1)]
+        if not times
+        else [f"{times[-1]}+{j}" for j in range(1, k + 1)]
+    )

@@ -6,6 +6,7 @@ every gate share one transcendental. tanh saturates cleanly to ±1.
 
 Each function has an ``out=`` form so the fast kernels can work in place.
 """
+
 from __future__ import annotations
 
 import numpy as np

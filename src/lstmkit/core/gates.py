@@ -20,6 +20,7 @@ Backward (``dh``, ``dc`` hold dL/dh_t, dL/dc_t on entry)::
     dz = [dc⊙g⊙i(1−i), dc⊙c_{t-1}⊙f(1−f), dc⊙i⊙(1−g²), do⊙o(1−o)]
     dc ← dc ⊙ f  (= dc_{t-1});   dh ← carried part only (0, or dh where masked)
 """
+
 from __future__ import annotations
 
 import functools
@@ -33,17 +34,17 @@ from .activations import sigmoid
 def _np_step(z, rec, c_prev, c_t, tc, h_prev, h_t, m_t):
     H = c_t.shape[1]
     z += rec
-    i, f, g, o = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
-    sigmoid(z[:, :2 * H], out=z[:, :2 * H])                 # i, f
-    np.tanh(g, out=g)                                       # g
-    sigmoid(o, out=o)                                       # o
-    np.multiply(f, c_prev, out=c_t)                         # c_t = f ⊙ c_{t-1}
-    np.multiply(i, g, out=tc)                               #       + i ⊙ g
+    i, f, g, o = z[:, :H], z[:, H : 2 * H], z[:, 2 * H : 3 * H], z[:, 3 * H :]
+    sigmoid(z[:, : 2 * H], out=z[:, : 2 * H])  # i, f
+    np.tanh(g, out=g)  # g
+    sigmoid(o, out=o)  # o
+    np.multiply(f, c_prev, out=c_t)  # c_t = f ⊙ c_{t-1}
+    np.multiply(i, g, out=tc)  #       + i ⊙ g
     c_t += tc
-    np.tanh(c_t, out=tc)                                    # tanh(c_t)
-    np.multiply(o, tc, out=h_t)                             # h_t = o ⊙ tanh(c_t)
+    np.tanh(c_t, out=tc)  # tanh(c_t)
+    np.multiply(o, tc, out=h_t)  # h_t = o ⊙ tanh(c_t)
     if m_t is not None:
-        keep = m_t == 0                                     # masked rows carry h, c
+        keep = m_t == 0  # masked rows carry h, c
         if keep.any():
             h_t[keep] = h_prev[keep]
             c_t[keep] = c_prev[keep]
@@ -55,9 +56,9 @@ def lstm_backward_workspace(B, H, dtype):
 
 def _np_step_backward(dh, dc, a, tc, c_prev, dz, m_t, work):
     H = dh.shape[1]
-    i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-    di, df, dg, do = dz[:, :H], dz[:, H:2 * H], dz[:, 2 * H:3 * H], dz[:, 3 * H:]
-    u = work[0]                                             # scratch (B, H)
+    i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+    di, df, dg, do = dz[:, :H], dz[:, H : 2 * H], dz[:, 2 * H : 3 * H], dz[:, 3 * H :]
+    u = work[0]  # scratch (B, H)
     if m_t is not None:
         m = m_t[:, None].astype(dh.dtype)
         carry_h = dh * (1 - m)
@@ -132,7 +133,7 @@ def extension_available() -> bool:
 def lstm_step_kernel(dtype):
     """The forward step kernel for ``dtype`` (compiled if available)::
 
-        step(z, rec, c_prev, c_t, tc, h_prev, h_t, m_t)
+    step(z, rec, c_prev, c_t, tc, h_prev, h_t, m_t)
     """
     ext = _compiled(dtype)
     return _np_step if ext is None else ext.step_forward
@@ -141,7 +142,7 @@ def lstm_step_kernel(dtype):
 def lstm_step_backward_kernel(dtype):
     """The backward step kernel for ``dtype`` (compiled if available)::
 
-        step(dh, dc, a, tc, c_prev, dz, m_t, work)
+    step(dh, dc, a, tc, c_prev, dz, m_t, work)
     """
     ext = _compiled(dtype)
     return _np_step_backward if ext is None else ext.step_backward
@@ -174,8 +175,13 @@ def output_array(out, k, shape, dtype):
     """``out[k]`` when a kernel can write its result straight into it (right shape and
     dtype, C-contiguous, writable: e.g. a layer's gradient buffer), else a new array."""
     a = None if out is None else out[k]
-    if a is not None and a.shape == shape and a.dtype == dtype and a.flags.c_contiguous \
-            and a.flags.writeable:
+    if (
+        a is not None
+        and a.shape == shape
+        and a.dtype == dtype
+        and a.flags.c_contiguous
+        and a.flags.writeable
+    ):
         return a
     return np.empty(shape, dtype)
 

@@ -29,6 +29,7 @@ Same extras as the LSTM: ``mask`` (T, B) carries h through masked steps;
 ``z ⊙ h_{t-1}`` term uses the undropped h_{t-1}, as in Keras).
 Tensors of the sequence functions are time-major: x (T, B, D), hs (T, B, H).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,15 +44,15 @@ from .activations import sigmoid
 def gru_step_forward(x_t, h_prev, W_x, W_h, b_x, b_h, m_t=None, rmask=None):
     """One GRU step. Returns ``h_t`` and what the backward step needs."""
     H = h_prev.shape[1]
-    hr = h_prev if rmask is None else h_prev * rmask        # (B, H) h_{t-1} seen by W_h
-    a = x_t @ W_x + b_x                                     # (B, 3H) input side
-    u = hr @ W_h + b_h                                      # (B, 3H) recurrent side
-    z = sigmoid(a[:, :H] + u[:, :H])                        # update gate
-    r = sigmoid(a[:, H:2 * H] + u[:, H:2 * H])              # reset gate
-    u_n = u[:, 2 * H:]
-    n = np.tanh(a[:, 2 * H:] + r * u_n)                     # candidate
-    h = (1 - z) * n + z * h_prev                            # h_t = (1−z) ⊙ n + z ⊙ h_{t-1}
-    if m_t is not None:                                     # masked step: carry h
+    hr = h_prev if rmask is None else h_prev * rmask  # (B, H) h_{t-1} seen by W_h
+    a = x_t @ W_x + b_x  # (B, 3H) input side
+    u = hr @ W_h + b_h  # (B, 3H) recurrent side
+    z = sigmoid(a[:, :H] + u[:, :H])  # update gate
+    r = sigmoid(a[:, H : 2 * H] + u[:, H : 2 * H])  # reset gate
+    u_n = u[:, 2 * H :]
+    n = np.tanh(a[:, 2 * H :] + r * u_n)  # candidate
+    h = (1 - z) * n + z * h_prev  # h_t = (1−z) ⊙ n + z ⊙ h_{t-1}
+    if m_t is not None:  # masked step: carry h
         m = m_t[:, None]
         h = m * h + (1 - m) * h_prev
     cache = (x_t, h_prev, hr, z, r, n, u_n, m_t, rmask)
@@ -61,7 +62,7 @@ def gru_step_forward(x_t, h_prev, W_x, W_h, b_x, b_h, m_t=None, rmask=None):
 def gru_step_backward(dh, cache, W_x, W_h):
     """Backward through one step: returns dx_t, dh_{t-1}, dW_x, dW_h, db_x, db_h."""
     x_t, h_prev, hr, z, r, n, u_n, m_t, rmask = cache
-    if m_t is not None:                 # the carried part goes straight to t-1
+    if m_t is not None:  # the carried part goes straight to t-1
         m = m_t[:, None]
         dh_carry = (1 - m) * dh
         dh = m * dh
@@ -70,8 +71,8 @@ def gru_step_backward(dh, cache, W_x, W_h):
     dA_n = dn * (1 - n * n)
     dA_r = dA_n * u_n * r * (1 - r)
     dA_z = dz * z * (1 - z)
-    da = np.concatenate([dA_z, dA_r, dA_n], axis=1)         # (B, 3H) input side
-    du = np.concatenate([dA_z, dA_r, dA_n * r], axis=1)     # (B, 3H) recurrent side
+    da = np.concatenate([dA_z, dA_r, dA_n], axis=1)  # (B, 3H) input side
+    du = np.concatenate([dA_z, dA_r, dA_n * r], axis=1)  # (B, 3H) recurrent side
     dh_rec = du @ W_h.T
     if rmask is not None:
         dh_rec = dh_rec * rmask
@@ -87,8 +88,9 @@ def gru_reference_forward(x, W_x, W_h, b_x, b_h, h0=None, mask=None, rmask=None)
     h = np.zeros((B, W_h.shape[0]), x.dtype) if h0 is None else h0
     hs, caches = [], []
     for t in range(T):
-        h, cache = gru_step_forward(x[t], h, W_x, W_h, b_x, b_h,
-                                    None if mask is None else mask[t], rmask)
+        h, cache = gru_step_forward(
+            x[t], h, W_x, W_h, b_x, b_h, None if mask is None else mask[t], rmask
+        )
         hs.append(h)
         caches.append(cache)
     return np.stack(hs), h, caches
@@ -101,7 +103,7 @@ def gru_reference_backward(dhs, dh_T, caches, W_x, W_h):
     db_x, db_h = np.zeros(W_h.shape[1], W_h.dtype), np.zeros(W_h.shape[1], W_h.dtype)
     dx = []
     for t in reversed(range(len(caches))):
-        dh = dh + dhs[t]                                    # dh_t += dy_t
+        dh = dh + dhs[t]  # dh_t += dy_t
         dx_t, dh, gWx, gWh, gbx, gbh = gru_step_backward(dh, caches[t], W_x, W_h)
         dW_x += gWx
         dW_h += gWh
@@ -115,11 +117,12 @@ def gru_reference_backward(dhs, dh_T, caches, W_x, W_h):
 @dataclass
 class GRUCache:
     """What the fast backward needs from the fast forward (time-major)."""
-    x: np.ndarray             # (T, B, D) input
-    act: np.ndarray           # (T, B, 3H) activations z, r, n
-    u_n: np.ndarray           # (T, B, H) h_{t-1} · W_hn + b_hn
-    hs: np.ndarray            # (T+1, B, H) h_0 … h_T
-    mask: np.ndarray | None   # (T, B) or None
+
+    x: np.ndarray  # (T, B, D) input
+    act: np.ndarray  # (T, B, 3H) activations z, r, n
+    u_n: np.ndarray  # (T, B, H) h_{t-1} · W_hn + b_hn
+    hs: np.ndarray  # (T+1, B, H) h_0 … h_T
+    mask: np.ndarray | None  # (T, B) or None
     rmask: np.ndarray | None  # (B, H) or None
 
 
@@ -131,15 +134,15 @@ def gru_forward(x, W_x, W_h, b_x, b_h, h0=None, mask=None, rmask=None, need_cach
     dt = x.dtype
     # a_t = x_t · W_x + b_x for every t at once; becomes the activations z, r, n in place.
     # b_hz, b_hr sit outside r ⊙ (…), so they are added here once, not at every step.
-    act = np.empty((T, B, 3 * H), dt)                       # pre-activations, then z, r, n
+    act = np.empty((T, B, 3 * H), dt)  # pre-activations, then z, r, n
     np.matmul(x.reshape(T * B, D), W_x, out=act.reshape(T * B, 3 * H))
     act += b_x
-    act[:, :, :2 * H] += b_h[:2 * H]
-    b_hn = b_h[2 * H:]
-    hs = np.empty((T + 1, B, H), dt)                        # h_0 … h_T
+    act[:, :, : 2 * H] += b_h[: 2 * H]
+    b_hn = b_h[2 * H :]
+    hs = np.empty((T + 1, B, H), dt)  # h_0 … h_T
     hs[0] = 0 if h0 is None else h0
-    u_n = np.empty((T if need_cache else 1, B, H), dt)      # r is applied to this
-    u = np.empty((B, 3 * H), dt)                            # h_{t-1} · W_h
+    u_n = np.empty((T if need_cache else 1, B, H), dt)  # r is applied to this
+    u = np.empty((B, 3 * H), dt)  # h_{t-1} · W_h
     hr = np.empty((B, H), dt) if rmask is not None else None
     for t in range(T):
         h_prev, h_t, a = hs[t], hs[t + 1], act[t]
@@ -148,19 +151,19 @@ def gru_forward(x, W_x, W_h, b_x, b_h, h0=None, mask=None, rmask=None, need_cach
             np.matmul(hr, W_h, out=u)
         else:
             np.matmul(h_prev, W_h, out=u)
-        zr, n = a[:, :2 * H], a[:, 2 * H:]
-        zr += u[:, :2 * H]
-        sigmoid(zr, out=zr)                                 # z, r = σ(a + u)
+        zr, n = a[:, : 2 * H], a[:, 2 * H :]
+        zr += u[:, : 2 * H]
+        sigmoid(zr, out=zr)  # z, r = σ(a + u)
         un = u_n[t if need_cache else 0]
-        np.add(u[:, 2 * H:], b_hn, out=un)                  # u_n = h_{t-1} · W_hn + b_hn
-        np.multiply(a[:, H:2 * H], un, out=h_t)             # r ⊙ u_n (h_t as scratch)
+        np.add(u[:, 2 * H :], b_hn, out=un)  # u_n = h_{t-1} · W_hn + b_hn
+        np.multiply(a[:, H : 2 * H], un, out=h_t)  # r ⊙ u_n (h_t as scratch)
         n += h_t
-        np.tanh(n, out=n)                                   # n = tanh(a_n + r ⊙ u_n)
-        np.subtract(h_prev, n, out=h_t)                     # h_t = n + z ⊙ (h_{t-1} − n)
+        np.tanh(n, out=n)  # n = tanh(a_n + r ⊙ u_n)
+        np.subtract(h_prev, n, out=h_t)  # h_t = n + z ⊙ (h_{t-1} − n)
         h_t *= a[:, :H]
         h_t += n
         if mask is not None:
-            keep = mask[t] == 0                             # masked rows carry h
+            keep = mask[t] == 0  # masked rows carry h
             if keep.any():
                 h_t[keep] = h_prev[keep]
     h_T = hs[T].copy()
@@ -185,50 +188,50 @@ def gru_backward(dhs, dh_T, cache: GRUCache, W_x, W_h, need_dx=True, consume=Fal
     H = W_h.shape[0]
     dt = x.dtype
     if consume:
-        da = act                                            # da_t over z, r, n of step t
+        da = act  # da_t over z, r, n of step t
         cache.act = None
     else:
-        da = np.empty((T, B, 3 * H), dt)                    # dL/da_t (input side)
-    du_n = np.empty((T, B, H), dt)                          # dA_n ⊙ r, du_t's last H columns
-    du = np.empty((B, 3 * H), dt)                           # du_t of this step
+        da = np.empty((T, B, 3 * H), dt)  # dL/da_t (input side)
+    du_n = np.empty((T, B, H), dt)  # dA_n ⊙ r, du_t's last H columns
+    du = np.empty((B, 3 * H), dt)  # du_t of this step
     dh = np.zeros((B, H), dt) if dh_T is None else np.array(dh_T, dt)
     dh_rec = np.empty((B, H), dt)
-    w = np.empty((B, H), dt)                                # scratch
-    z, r, n = (np.empty((B, H), dt) for _ in range(3))      # this step's gates (da may be act)
-    W_hT = np.ascontiguousarray(W_h.T)                      # (3H, H), once per call
+    w = np.empty((B, H), dt)  # scratch
+    z, r, n = (np.empty((B, H), dt) for _ in range(3))  # this step's gates (da may be act)
+    W_hT = np.ascontiguousarray(W_h.T)  # (3H, H), once per call
     for t in range(T - 1, -1, -1):
         if dhs is not None:
-            dh += dhs[t]                                    # dh_t += dy_t
+            dh += dhs[t]  # dh_t += dy_t
         np.copyto(z, act[t, :, :H])
-        np.copyto(r, act[t, :, H:2 * H])
-        np.copyto(n, act[t, :, 2 * H:])
-        dA_z, dA_r, dA_n = da[t, :, :H], da[t, :, H:2 * H], da[t, :, 2 * H:]
+        np.copyto(r, act[t, :, H : 2 * H])
+        np.copyto(n, act[t, :, 2 * H :])
+        dA_z, dA_r, dA_n = da[t, :, :H], da[t, :, H : 2 * H], da[t, :, 2 * H :]
         carry = None
         if cache.mask is not None:
             m = cache.mask[t][:, None]
-            carry = dh * (1 - m)                            # masked rows: dh passes through
+            carry = dh * (1 - m)  # masked rows: dh passes through
             dh *= m
-        np.subtract(hs[t], n, out=dA_z)                     # dz = dh ⊙ (h_{t-1} − n)
+        np.subtract(hs[t], n, out=dA_z)  # dz = dh ⊙ (h_{t-1} − n)
         dA_z *= dh
-        np.subtract(1, z, out=w)                            # dA_z = dz ⊙ z(1−z)
+        np.subtract(1, z, out=w)  # dA_z = dz ⊙ z(1−z)
         w *= z
         dA_z *= w
-        np.multiply(n, n, out=w)                            # dA_n = dn ⊙ (1−n²),
+        np.multiply(n, n, out=w)  # dA_n = dn ⊙ (1−n²),
         np.subtract(1, w, out=w)
-        np.subtract(1, z, out=dA_n)                         #   dn = dh ⊙ (1−z)
+        np.subtract(1, z, out=dA_n)  #   dn = dh ⊙ (1−z)
         dA_n *= dh
         dA_n *= w
-        np.multiply(dA_n, u_n[t], out=dA_r)                 # dA_r = dA_n ⊙ u_n ⊙ r(1−r)
+        np.multiply(dA_n, u_n[t], out=dA_r)  # dA_r = dA_n ⊙ u_n ⊙ r(1−r)
         np.subtract(1, r, out=w)
         w *= r
         dA_r *= w
-        du[:, :2 * H] = da[t, :, :2 * H]                    # du = [dA_z, dA_r, dA_n ⊙ r]
-        np.multiply(dA_n, r, out=du[:, 2 * H:])
-        du_n[t] = du[:, 2 * H:]
-        np.matmul(du, W_hT, out=dh_rec)                     # du · W_hᵀ
+        du[:, : 2 * H] = da[t, :, : 2 * H]  # du = [dA_z, dA_r, dA_n ⊙ r]
+        np.multiply(dA_n, r, out=du[:, 2 * H :])
+        du_n[t] = du[:, 2 * H :]
+        np.matmul(du, W_hT, out=dh_rec)  # du · W_hᵀ
         if cache.rmask is not None:
             dh_rec *= cache.rmask
-        dh *= z                                             # dh_{t-1} = dh ⊙ z + du · W_hᵀ
+        dh *= z  # dh_{t-1} = dh ⊙ z + du · W_hᵀ
         dh += dh_rec
         if carry is not None:
             dh += carry
@@ -240,13 +243,13 @@ def gru_backward(dhs, dh_T, cache: GRUCache, W_x, W_h, need_dx=True, consume=Fal
     dW_x = gates.output_array(out, 0, (D, 3 * H), dt)
     dW_h = gates.output_array(out, 1, (H, 3 * H), dt)
     wg = gates.weight_grads_kernel(dt)
-    if wg is not None:                                      # on our threads (see gates)
-        wg(((x2, da2, dW_x), (h2, da2[:, :2 * H], dW_h[:, :2 * H]), (h2, dun2, dW_h[:, 2 * H:])))
+    if wg is not None:  # on our threads (see gates)
+        wg(((x2, da2, dW_x), (h2, da2[:, : 2 * H], dW_h[:, : 2 * H]), (h2, dun2, dW_h[:, 2 * H :])))
     else:
-        np.matmul(x2.T, da2, out=dW_x)                      # Σ x_tᵀ da_t
-        dW_h[:, :2 * H] = h2.T @ da2[:, :2 * H]             # Σ h_{t-1}ᵀ du_t
-        dW_h[:, 2 * H:] = h2.T @ dun2
+        np.matmul(x2.T, da2, out=dW_x)  # Σ x_tᵀ da_t
+        dW_h[:, : 2 * H] = h2.T @ da2[:, : 2 * H]  # Σ h_{t-1}ᵀ du_t
+        dW_h[:, 2 * H :] = h2.T @ dun2
     db_x = da2.sum(axis=0)
-    db_h = np.concatenate([db_x[:2 * H], dun2.sum(axis=0)])
+    db_h = np.concatenate([db_x[: 2 * H], dun2.sum(axis=0)])
     dx = (da2 @ W_x.T).reshape(T, B, D) if need_dx else None
     return dx, dh, dW_x, dW_h, db_x, db_h

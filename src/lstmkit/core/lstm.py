@@ -35,6 +35,7 @@ Three ways the time loop runs, fastest first (all tested equal to the reference)
 Same extras as the reference: ``mask`` (T, B) carries h, c through masked
 steps; ``rmask`` (B, H) is recurrent dropout on h_{t-1}.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,17 +48,17 @@ from . import gates
 @dataclass
 class LSTMCache:
     """What backward needs from forward (time-major)."""
-    x: np.ndarray            # (T, B, D) input
-    act: np.ndarray          # (T, B, 4H) gate activations i, f, g, o
-    hs: np.ndarray           # (T+1, B, H) h_0 … h_T (index 0 is the initial state)
-    cs: np.ndarray           # (T+1, B, H) c_0 … c_T
-    tc: np.ndarray           # (T, B, H) tanh(c_t) before masking
+
+    x: np.ndarray  # (T, B, D) input
+    act: np.ndarray  # (T, B, 4H) gate activations i, f, g, o
+    hs: np.ndarray  # (T+1, B, H) h_0 … h_T (index 0 is the initial state)
+    cs: np.ndarray  # (T+1, B, H) c_0 … c_T
+    tc: np.ndarray  # (T, B, H) tanh(c_t) before masking
     mask: np.ndarray | None  # (T, B) or None
     rmask: np.ndarray | None  # (B, H) or None
 
 
-def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None,
-                 need_cache=True):
+def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None, need_cache=True):
     """Forward over x (T, B, D). Returns ``hs`` (T, B, H), ``(h_T, c_T)``, cache.
 
     With ``need_cache=False`` (inference) the cell states and tanh(c) are not
@@ -72,34 +73,44 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None,
     # C loop instead sums [x_t, h_{t-1}]·[W_x; W_h] per step, see the module docstring)
     loops = gates.lstm_loop_kernels(dt)
     TA = T
-    strided_ok = False                                      # may x stay a strided view?
+    strided_ok = False  # may x stay a strided view?
     if loops is not None and not need_cache and gates.lstm_packed_loop(dt, B, H):
-        TA = 1                                              # inference: z lives per chunk in C
-        strided_ok = x.strides[2] == x.itemsize             # (rows gathered by the kernel)
-    act = np.empty((TA, B, 4 * H), dt)                      # pre-activations, then gates i,f,g,o
-    if loops is None:                                       # (the C loop does both itself)
+        TA = 1  # inference: z lives per chunk in C
+        strided_ok = x.strides[2] == x.itemsize  # (rows gathered by the kernel)
+    act = np.empty((TA, B, 4 * H), dt)  # pre-activations, then gates i,f,g,o
+    if loops is None:  # (the C loop does both itself)
         np.matmul(x.reshape(T * B, D), W_x, out=act.reshape(T * B, 4 * H))
         act += b
-    hs = np.empty((T + 1, B, H), dt)                        # h_0 … h_T
+    hs = np.empty((T + 1, B, H), dt)  # h_0 … h_T
     hs[0] = 0 if h0 is None else h0
     if need_cache:
-        cs = np.empty((T + 1, B, H), dt)                    # c_0 … c_T
-        tcs = np.empty((T, B, H), dt)                       # tanh(c_t)
+        cs = np.empty((T + 1, B, H), dt)  # c_0 … c_T
+        tcs = np.empty((T, B, H), dt)  # tanh(c_t)
     else:
-        cs = np.empty((2, B, H), dt)                        # ping-pong c_{t-1}, c_t
+        cs = np.empty((2, B, H), dt)  # ping-pong c_{t-1}, c_t
         tcs = np.empty((1, B, H), dt)
     cs[0] = 0 if c0 is None else c0
     if mask is not None:
-        mask = np.ascontiguousarray(mask, dtype=dt)         # (T, B) of 0/1
+        mask = np.ascontiguousarray(mask, dtype=dt)  # (T, B) of 0/1
     hr = np.empty((B, H), dt) if rmask is not None else None  # h_{t-1} ⊙ rmask
     if loops is not None:
         # the whole loop in C: z = x·W_x for all t, then z_t += h_{t-1}·W_h + b and
         # the fused step
         if rmask is not None:
             rmask = np.ascontiguousarray(rmask, dtype=dt)
-        loops[0](act, np.ascontiguousarray(W_h, dtype=dt), hs, cs, tcs, mask, rmask, hr,
-                 np.ascontiguousarray(b, dtype=dt), x if strided_ok else np.ascontiguousarray(x),
-                 np.ascontiguousarray(W_x, dtype=dt))
+        loops[0](
+            act,
+            np.ascontiguousarray(W_h, dtype=dt),
+            hs,
+            cs,
+            tcs,
+            mask,
+            rmask,
+            hr,
+            np.ascontiguousarray(b, dtype=dt),
+            x if strided_ok else np.ascontiguousarray(x),
+            np.ascontiguousarray(W_x, dtype=dt),
+        )
     else:
         _forward_steps(act, W_h, hs, cs, tcs, mask, rmask, hr, need_cache)
     h_T = hs[T].copy()
@@ -111,7 +122,7 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None,
 def _forward_steps(act, W_h, hs, cs, tcs, mask, rmask, hr, need_cache):
     """The time loop in Python: one GEMM and one step-kernel call per t."""
     T, B, H4 = act.shape
-    rec = np.empty((B, H4), act.dtype)                      # h_{t-1} · W_h
+    rec = np.empty((B, H4), act.dtype)  # h_{t-1} · W_h
     step = gates.lstm_step_kernel(act.dtype)
     for t in range(T):
         h_prev = hs[t]
@@ -129,8 +140,9 @@ def _forward_steps(act, W_h, hs, cs, tcs, mask, rmask, hr, need_cache):
         step(act[t], rec, c_prev, c_t, tc, h_prev, hs[t + 1], m_t)
 
 
-def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache, W_x, W_h, need_dx=True, consume=False,
-                  out=None):
+def lstm_backward(
+    dhs, dh_T, dc_T, cache: LSTMCache, W_x, W_h, need_dx=True, consume=False, out=None
+):
     """BPTT over the whole sequence.
 
     ``dhs`` (T, B, H) is dL/dh_t from the layer above (None for zeros), ``dh_T``,
@@ -151,10 +163,10 @@ def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache, W_x, W_h, need_dx=True, con
     dt = x.dtype
     loops = gates.lstm_loop_kernels(dt)
     if consume and loops is not None:
-        dz = act                                            # dz_t over act_t (see above)
+        dz = act  # dz_t over act_t (see above)
         cache.act = None
     else:
-        dz = np.empty((T, B, 4 * H), dt)                    # dL/dz_t for every t
+        dz = np.empty((T, B, 4 * H), dt)  # dL/dz_t for every t
     dh = np.zeros((B, H), dt) if dh_T is None else np.array(dh_T, dt)
     dc = np.zeros((B, H), dt) if dc_T is None else np.array(dc_T, dt)
     db = dx = None
@@ -164,30 +176,44 @@ def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache, W_x, W_h, need_dx=True, con
             dhs = np.ascontiguousarray(dhs, dtype=dt)
         rmask = cache.rmask
         work = np.empty((B, H), dt) if rmask is not None else None
-        db = gates.output_array(out, 2, (4 * H,), dt)    # Σ dz_t, summed into
+        db = gates.output_array(out, 2, (4 * H,), dt)  # Σ dz_t, summed into
         db.fill(0)
         dx_t = np.empty((T, B, D), dt) if need_dx else None  # dz_t·W_xᵀ, if the loop can
-        if loops[1](dhs, dh, dc, act, tcs, cs, dz, np.ascontiguousarray(W_h, dtype=dt),
-                    cache.mask, rmask, work, db, dx_t, np.ascontiguousarray(W_x, dtype=dt)):
+        if loops[1](
+            dhs,
+            dh,
+            dc,
+            act,
+            tcs,
+            cs,
+            dz,
+            np.ascontiguousarray(W_h, dtype=dt),
+            cache.mask,
+            rmask,
+            work,
+            db,
+            dx_t,
+            np.ascontiguousarray(W_x, dtype=dt),
+        ):
             dx = dx_t
     else:
         _backward_steps(dhs, dh, dc, cache, dz, W_h)
     # the big GEMMs, after the loop
     dz2 = dz.reshape(T * B, 4 * H)
     h_in = hs[:T] if cache.rmask is None else hs[:T] * cache.rmask
-    x2, h2 = x.reshape(T * B, D), h_in.reshape(T * B, H)    # (reshape copies a strided x)
+    x2, h2 = x.reshape(T * B, D), h_in.reshape(T * B, H)  # (reshape copies a strided x)
     wg = gates.weight_grads_kernel(dt)
-    if wg is not None:                                      # both on our threads (see gates)
+    if wg is not None:  # both on our threads (see gates)
         dW_x = gates.output_array(out, 0, (D, 4 * H), dt)
         dW_h = gates.output_array(out, 1, (H, 4 * H), dt)
         wg(((x2, dz2, dW_x), (h2, dz2, dW_h)))
     else:
-        dW_x = x2.T @ dz2                                   # Σ x_tᵀ dz_t
-        dW_h = h2.T @ dz2                                   # Σ h_{t-1}ᵀ dz_t
+        dW_x = x2.T @ dz2  # Σ x_tᵀ dz_t
+        dW_h = h2.T @ dz2  # Σ h_{t-1}ᵀ dz_t
     if db is None:
-        db = dz2.sum(axis=0)                                # Σ dz_t
+        db = dz2.sum(axis=0)  # Σ dz_t
     if need_dx and dx is None:
-        dx = (dz2 @ W_x.T).reshape(T, B, D)                # dx_t = dz_t · W_xᵀ
+        dx = (dz2 @ W_x.T).reshape(T, B, D)  # dx_t = dz_t · W_xᵀ
     return dx, dh, dc, dW_x, dW_h, db
 
 
@@ -198,14 +224,14 @@ def _backward_steps(dhs, dh, dc, cache, dz, W_h):
     dh_next = np.empty((B, H4 // 4), dt)
     work = gates.lstm_backward_workspace(B, H4 // 4, dt)
     step = gates.lstm_step_backward_kernel(dt)
-    W_hT = np.ascontiguousarray(W_h.T)                      # (4H, H), once per call
+    W_hT = np.ascontiguousarray(W_h.T)  # (4H, H), once per call
     for t in range(T - 1, -1, -1):
         if dhs is not None:
-            dh += dhs[t]                                    # dh_t += dy_t
+            dh += dhs[t]  # dh_t += dy_t
         m_t = None if cache.mask is None else cache.mask[t]
         # fills dz[t]; dc becomes dc_{t-1}; dh keeps only the carried (masked) part
         step(dh, dc, cache.act[t], cache.tc[t], cache.cs[t], dz[t], m_t, work)
-        np.matmul(dz[t], W_hT, out=dh_next)                 # dh_{t-1} = dz · W_hᵀ
+        np.matmul(dz[t], W_hT, out=dh_next)  # dh_{t-1} = dz · W_hᵀ
         if cache.rmask is not None:
             dh_next *= cache.rmask
         dh += dh_next

@@ -33,6 +33,7 @@ Two extras every layer needs:
 * ``rmask`` (B, H): recurrent dropout — ``h_{t-1}`` is multiplied by it before
   the recurrent product (the same mask at every step, Gal & Ghahramani 2016).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,16 +44,16 @@ from .activations import sigmoid
 def lstm_step_forward(x_t, h_prev, c_prev, W_x, W_h, b, m_t=None, rmask=None):
     """One LSTM step. Returns ``h_t, c_t`` and what the backward step needs."""
     H = h_prev.shape[1]
-    hr = h_prev if rmask is None else h_prev * rmask        # (B, H) h_{t-1} seen by W_h
-    z = x_t @ W_x + hr @ W_h + b                            # (B, 4H) pre-activations
-    i = sigmoid(z[:, 0 * H:1 * H])                          # input gate
-    f = sigmoid(z[:, 1 * H:2 * H])                          # forget gate
-    g = np.tanh(z[:, 2 * H:3 * H])                          # candidate cell
-    o = sigmoid(z[:, 3 * H:4 * H])                          # output gate
-    c = f * c_prev + i * g                                  # c_t = f ⊙ c_{t-1} + i ⊙ g
+    hr = h_prev if rmask is None else h_prev * rmask  # (B, H) h_{t-1} seen by W_h
+    z = x_t @ W_x + hr @ W_h + b  # (B, 4H) pre-activations
+    i = sigmoid(z[:, 0 * H : 1 * H])  # input gate
+    f = sigmoid(z[:, 1 * H : 2 * H])  # forget gate
+    g = np.tanh(z[:, 2 * H : 3 * H])  # candidate cell
+    o = sigmoid(z[:, 3 * H : 4 * H])  # output gate
+    c = f * c_prev + i * g  # c_t = f ⊙ c_{t-1} + i ⊙ g
     tc = np.tanh(c)
-    h = o * tc                                              # h_t = o ⊙ tanh(c_t)
-    if m_t is not None:                                     # masked step: carry h, c
+    h = o * tc  # h_t = o ⊙ tanh(c_t)
+    if m_t is not None:  # masked step: carry h, c
         m = m_t[:, None]
         h = m * h + (1 - m) * h_prev
         c = m * c + (1 - m) * c_prev
@@ -63,7 +64,7 @@ def lstm_step_forward(x_t, h_prev, c_prev, W_x, W_h, b, m_t=None, rmask=None):
 def lstm_step_backward(dh, dc, cache, W_x, W_h):
     """Backward through one step: returns dx_t, dh_{t-1}, dc_{t-1}, dW_x, dW_h, db."""
     x_t, h_prev, hr, c_prev, i, f, g, o, tc, m_t, rmask = cache
-    if m_t is not None:                 # the carried part goes straight to t-1
+    if m_t is not None:  # the carried part goes straight to t-1
         m = m_t[:, None]
         dh_carry, dc_carry = (1 - m) * dh, (1 - m) * dc
         dh, dc = m * dh, m * dc
@@ -73,10 +74,9 @@ def lstm_step_backward(dh, dc, cache, W_x, W_h):
     dg = dc * i
     df = dc * c_prev
     dc_prev = dc * f
-    dz = np.concatenate([di * i * (1 - i),
-                         df * f * (1 - f),
-                         dg * (1 - g * g),
-                         do * o * (1 - o)], axis=1)         # (B, 4H)
+    dz = np.concatenate(
+        [di * i * (1 - i), df * f * (1 - f), dg * (1 - g * g), do * o * (1 - o)], axis=1
+    )  # (B, 4H)
     dh_prev = dz @ W_h.T
     if rmask is not None:
         dh_prev = dh_prev * rmask
@@ -117,7 +117,7 @@ def lstm_backward(dhs, dh_T, dc_T, caches, W_x, W_h):
     db = np.zeros(W_h.shape[1], W_h.dtype)
     dx = []
     for t in reversed(range(T)):
-        dh = dh + dhs[t]                                    # dh_t += dy_t
+        dh = dh + dhs[t]  # dh_t += dy_t
         dx_t, dh, dc, gWx, gWh, gb = lstm_step_backward(dh, dc, caches[t], W_x, W_h)
         dW_x += gWx
         dW_h += gWh

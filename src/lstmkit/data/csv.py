@@ -9,6 +9,7 @@ Every problem a person can cause (no file, no header, ragged rows, a missing
 column, a non-numeric cell) is a :class:`lstmkit.errors.UserError` with one line
 that says what was expected and what came.
 """
+
 from __future__ import annotations
 
 import csv as _csv
@@ -20,7 +21,6 @@ import zlib
 import numpy as np
 
 from ..errors import UserError
-
 
 #: the most bytes read_text reads (after gunzip): a bigger file is refused before it is read
 MAX_FILE_BYTES = 256 * 2**20
@@ -34,13 +34,15 @@ def read_text(path, max_bytes: int = MAX_FILE_BYTES) -> str:
         raise UserError(f"no such file: {path}")
     if os.path.isdir(path):
         raise UserError(f"expected a file, got a directory: {path}")
-    too_big = (f"{path} is larger than {max_bytes // 2**20} MiB of text, the most lstmkit "
-               f"reads; use a smaller file (or a sample of it)")
+    too_big = (
+        f"{path} is larger than {max_bytes // 2**20} MiB of text, the most lstmkit "
+        f"reads; use a smaller file (or a sample of it)"
+    )
     if os.path.getsize(path) > max_bytes:
         raise UserError(too_big)
     try:
-        with (gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")) as f:
-            chunks, got = [], 0                 # in 1 MiB pieces: read(n) would reserve n bytes
+        with gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb") as f:
+            chunks, got = [], 0  # in 1 MiB pieces: read(n) would reserve n bytes
             while got <= max_bytes:
                 c = f.read(min(2**20, max_bytes + 1 - got))
                 if not c:
@@ -48,7 +50,7 @@ def read_text(path, max_bytes: int = MAX_FILE_BYTES) -> str:
                 chunks.append(c)
                 got += len(c)
             raw = b"".join(chunks)
-    except (OSError, EOFError, zlib.error) as e:           # zlib.error: a corrupt .gz
+    except (OSError, EOFError, zlib.error) as e:  # zlib.error: a corrupt .gz
         raise UserError(f"cannot read {path}: {e}") from None
     if len(raw) > max_bytes:
         raise UserError(too_big)
@@ -69,8 +71,9 @@ class Table:
 
     def index(self, name: str) -> int:
         if name not in self.columns:
-            raise UserError(f"column {name!r} not found in {self.path}; "
-                            f"columns are: {', '.join(self.columns)}")
+            raise UserError(
+                f"column {name!r} not found in {self.path}; columns are: {', '.join(self.columns)}"
+            )
         return self.columns.index(name)
 
     def strings(self, name: str) -> list[str]:
@@ -80,18 +83,22 @@ class Table:
     def numeric(self, name: str) -> np.ndarray:
         """The column as float64; an empty or non-numeric cell is a UserError (row = data row, 1-based)."""
         k = self.index(name)
-        out = np.empty(len(self.rows))                       # (N,) the column's values
+        out = np.empty(len(self.rows))  # (N,) the column's values
         for n, r in enumerate(self.rows):
             cell = r[k].strip()
             try:
                 out[n] = float(cell)
             except ValueError:
                 what = "an empty cell" if not cell else repr(cell)
-                raise UserError(f"column {name!r} of {self.path}: expected a number in data row "
-                                f"{n + 1} (line {n + 2}), got {what}") from None
+                raise UserError(
+                    f"column {name!r} of {self.path}: expected a number in data row "
+                    f"{n + 1} (line {n + 2}), got {what}"
+                ) from None
             if not np.isfinite(out[n]):
-                raise UserError(f"column {name!r} of {self.path}: expected a finite number in "
-                                f"data row {n + 1} (line {n + 2}), got {cell!r}")
+                raise UserError(
+                    f"column {name!r} of {self.path}: expected a finite number in "
+                    f"data row {n + 1} (line {n + 2}), got {cell!r}"
+                )
         return out
 
     def is_numeric(self, name: str) -> bool:
@@ -125,6 +132,8 @@ def read_table(path) -> Table:
         raise UserError(f"{path} has a header but no data rows")
     for n, r in enumerate(body):
         if len(r) != len(header):
-            raise UserError(f"{path}: expected {len(header)} fields in data row {n + 1} "
-                            f"(line {n + 2}) like the header, got {len(r)}")
+            raise UserError(
+                f"{path}: expected {len(header)} fields in data row {n + 1} "
+                f"(line {n + 2}) like the header, got {len(r)}"
+            )
     return Table(path, header, body)

@@ -3,6 +3,7 @@
 Nothing is downloaded: each file is in the package; ``bundled/README.md`` says
 the same in prose.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,12 +16,12 @@ from ..errors import UserError
 class Dataset:
     name: str
     file: str
-    kind: str          # "series", "sequences", "texts", "corpus"
+    kind: str  # "series", "sequences", "texts", "corpus"
     description: str
     source: str
     licence: str
-    columns: dict      # role → column name (target, time, id, label, text, split)
-    season: int = 0    # seasonal period of a series (0: none / unknown)
+    columns: dict  # role → column name (target, time, id, label, text, split)
+    season: int = 0  # seasonal period of a series (0: none / unknown)
 
     @property
     def path(self) -> str:
@@ -30,33 +31,68 @@ class Dataset:
         return f"{self.description} — {self.source} ({self.licence})"
 
 
-DATASETS = {d.name: d for d in [
-    Dataset("co2", "co2_monthly.csv", "series",
+DATASETS = {
+    d.name: d
+    for d in [
+        Dataset(
+            "co2",
+            "co2_monthly.csv",
+            "series",
             "Mauna Loa atmospheric CO2 (ppmv), monthly 1958-03…2001-12",
-            "Keeling & Whorf, Scripps/CDIAC, U.S. DOE, via statsmodels", "public domain",
-            {"target": "co2", "time": "month"}, season=12),
-    Dataset("elnino", "elnino_monthly.csv", "series",
+            "Keeling & Whorf, Scripps/CDIAC, U.S. DOE, via statsmodels",
+            "public domain",
+            {"target": "co2", "time": "month"},
+            season=12,
+        ),
+        Dataset(
+            "elnino",
+            "elnino_monthly.csv",
+            "series",
             "Sea-surface temperature, Nino 1+2 region (deg C), monthly 1950…2010",
-            "NOAA National Weather Service ERSST.V3B, via statsmodels", "public domain",
-            {"target": "sst", "time": "month"}, season=12),
-    Dataset("sunspots", "sunspots_yearly.csv", "series",
+            "NOAA National Weather Service ERSST.V3B, via statsmodels",
+            "public domain",
+            {"target": "sst", "time": "month"},
+            season=12,
+        ),
+        Dataset(
+            "sunspots",
+            "sunspots_yearly.csv",
+            "series",
             "Yearly sunspot activity 1700…2008",
-            "NOAA National Geophysical Data Center, via statsmodels", "public domain",
-            {"target": "sunactivity", "time": "year"}, season=11),
-    Dataset("vowels", "japanese_vowels.csv.gz", "sequences",
+            "NOAA National Geophysical Data Center, via statsmodels",
+            "public domain",
+            {"target": "sunactivity", "time": "year"},
+            season=11,
+        ),
+        Dataset(
+            "vowels",
+            "japanese_vowels.csv.gz",
+            "sequences",
             "Japanese Vowels: 640 utterances by 9 speakers, 12 LPC coefficients per step",
             "Kudo, Toyama & Shimbo (1999), UCI Machine Learning Repository, via sktime",
-            "CC BY 4.0", {"id": "utterance", "label": "speaker", "split": "split",
-                          "order": "step"}),
-    Dataset("austen", "austen_sentences.csv.gz", "texts",
+            "CC BY 4.0",
+            {"id": "utterance", "label": "speaker", "split": "split", "order": "step"},
+        ),
+        Dataset(
+            "austen",
+            "austen_sentences.csv.gz",
+            "texts",
             "3,600 sentences from three Jane Austen novels, labelled with the novel",
             "Project Gutenberg text via the Debian package r-cran-janeaustenr",
-            "public domain text", {"text": "text", "label": "novel"}),
-    Dataset("pride", "pride_and_prejudice.txt.gz", "corpus",
+            "public domain text",
+            {"text": "text", "label": "novel"},
+        ),
+        Dataset(
+            "pride",
+            "pride_and_prejudice.txt.gz",
+            "corpus",
             "Jane Austen, Pride and Prejudice (1813), full text",
             "Project Gutenberg text via the Debian package r-cran-janeaustenr (MIT package)",
-            "public domain text", {}),
-]}
+            "public domain text",
+            {},
+        ),
+    ]
+}
 
 
 def get(name: str, kind: str | None = None) -> Dataset:

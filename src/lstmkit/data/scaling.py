@@ -1,4 +1,5 @@
 """Standardisation that can be written to a model file and read back: x' = (x − μ) / σ."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,7 +12,7 @@ class StandardScaler:
         self.mean = None if mean is None else np.asarray(mean, np.float64)
         self.std = None if std is None else np.asarray(std, np.float64)
 
-    def fit(self, x) -> "StandardScaler":
+    def fit(self, x) -> StandardScaler:
         x = np.asarray(x, np.float64)
         self.mean = x.mean(axis=0)
         std = x.std(axis=0)
@@ -28,5 +29,5 @@ class StandardScaler:
         return {"mean": np.atleast_1d(self.mean).tolist(), "std": np.atleast_1d(self.std).tolist()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "StandardScaler":
+    def from_dict(cls, d: dict) -> StandardScaler:
         return cls(d["mean"], d["std"])

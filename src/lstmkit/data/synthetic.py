@@ -20,6 +20,7 @@ function of its arguments (same seed → same data).
   random positions in [0.1T, 0.2T] and [0.5T, 0.6T]; the class is their order
   (XX, XY, YX, YY). x (n, T, 8) one-hot, y (n,) class ids 0..3.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,14 +35,14 @@ def adding_problem(n: int, length: int, seed=None, dtype="float32"):
     rng = np.random.default_rng(seed)
     T = int(length)
     x = np.zeros((n, T, 2), dtype)
-    x[:, :, 0] = rng.random((n, T))                          # the numbers, U[0, 1]
+    x[:, :, 0] = rng.random((n, T))  # the numbers, U[0, 1]
     half = T // 2
-    p1 = rng.integers(0, half, n)                            # one marker in the first half
-    p2 = rng.integers(half, T, n)                            # one in the second
+    p1 = rng.integers(0, half, n)  # one marker in the first half
+    p2 = rng.integers(half, T, n)  # one in the second
     rows = np.arange(n)
     x[rows, p1, 1] = 1.0
     x[rows, p2, 1] = 1.0
-    y = (x[rows, p1, 0] + x[rows, p2, 0])[:, None].astype(dtype)   # (n, 1)
+    y = (x[rows, p1, 0] + x[rows, p2, 0])[:, None].astype(dtype)  # (n, 1)
     return x, y
 
 
@@ -49,13 +50,12 @@ def adding_solved(y_pred, y, mse_threshold=0.01, tol=0.04, frac=0.95):
     """Hochreiter & Schmidhuber's criterion: MSE < 0.01 or ≥ 95 % of answers within 0.04.
     Returns (solved, mse, fraction within tol)."""
     err = np.asarray(y_pred, np.float64).reshape(-1) - np.asarray(y, np.float64).reshape(-1)
-    mse = float(np.mean(err ** 2))
+    mse = float(np.mean(err**2))
     within = float(np.mean(np.abs(err) < tol))
     return (mse < mse_threshold or within >= frac), mse, within
 
 
-def copy_task(n: int, delay: int, n_symbols: int = 8, n_copy: int = 5, seed=None,
-              dtype="float32"):
+def copy_task(n: int, delay: int, n_symbols: int = 8, n_copy: int = 5, seed=None, dtype="float32"):
     """Delayed recall. Input alphabet: 0 blank, 1..A symbols, A+1 "go" marker.
 
     x (n, T, A+2) one-hot with T = n_copy + delay + n_copy; y (n, T) class ids,
@@ -63,17 +63,19 @@ def copy_task(n: int, delay: int, n_symbols: int = 8, n_copy: int = 5, seed=None
     input symbols.
     """
     if delay < 1 or n_copy < 1 or n_symbols < 2:
-        raise ValueError(f"copy_task needs delay >= 1, n_copy >= 1, n_symbols >= 2; got "
-                         f"delay={delay}, n_copy={n_copy}, n_symbols={n_symbols}")
+        raise ValueError(
+            f"copy_task needs delay >= 1, n_copy >= 1, n_symbols >= 2; got "
+            f"delay={delay}, n_copy={n_copy}, n_symbols={n_symbols}"
+        )
     rng = np.random.default_rng(seed)
     K, A = int(n_copy), int(n_symbols)
     T = K + int(delay) + K
-    seq = rng.integers(1, A + 1, (n, K))                     # the symbols to remember
-    ids = np.zeros((n, T), np.int64)                         # input ids
+    seq = rng.integers(1, A + 1, (n, K))  # the symbols to remember
+    ids = np.zeros((n, T), np.int64)  # input ids
     ids[:, :K] = seq
-    ids[:, K + delay - 1] = A + 1                            # "go": recall starts next step
+    ids[:, K + delay - 1] = A + 1  # "go": recall starts next step
     y = np.zeros((n, T), np.int64)
-    y[:, T - K:] = seq
+    y[:, T - K :] = seq
     x = np.zeros((n, T, A + 2), dtype)
     np.put_along_axis(x, ids[..., None], 1.0, axis=-1)
     return x, y
@@ -85,7 +87,7 @@ def copy_accuracy(y_prob, y, n_copy: int):
     return float(np.mean(pred == np.asarray(y)[:, -n_copy:]))
 
 
-ORDER_SYMBOLS = "abcdXYEB"      # distractors a-d, relevant X, Y, start E, end B
+ORDER_SYMBOLS = "abcdXYEB"  # distractors a-d, relevant X, Y, start E, end B
 
 
 def temporal_order(n: int, length: int, seed=None, dtype="float32"):
@@ -94,11 +96,11 @@ def temporal_order(n: int, length: int, seed=None, dtype="float32"):
     if T < 20:
         raise ValueError(f"temporal_order needs length >= 20, got {length}")
     rng = np.random.default_rng(seed)
-    ids = rng.integers(0, 4, (n, T))                         # distractors a, b, c, d
-    ids[:, 0], ids[:, -1] = 6, 7                             # E … B
-    t1 = rng.integers(max(1, T // 10), T // 5 + 1, n)        # first relevant symbol
-    t2 = rng.integers(T // 2, 3 * T // 5 + 1, n)             # second
-    s1, s2 = rng.integers(0, 2, n), rng.integers(0, 2, n)    # 0 = X, 1 = Y
+    ids = rng.integers(0, 4, (n, T))  # distractors a, b, c, d
+    ids[:, 0], ids[:, -1] = 6, 7  # E … B
+    t1 = rng.integers(max(1, T // 10), T // 5 + 1, n)  # first relevant symbol
+    t2 = rng.integers(T // 2, 3 * T // 5 + 1, n)  # second
+    s1, s2 = rng.integers(0, 2, n), rng.integers(0, 2, n)  # 0 = X, 1 = Y
     rows = np.arange(n)
     ids[rows, t1] = 4 + s1
     ids[rows, t2] = 4 + s2

@@ -4,6 +4,7 @@ Characters (textgen): every distinct character of the corpus gets an id 0…V−
 Words (classify): lower-cased word/punctuation tokens; id 0 is padding
 (``Embedding(mask_zero=True)`` masks it), id 1 is any word not in the vocabulary.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,25 +23,26 @@ def words(text: str) -> list[str]:
 
 class WordVocab:
     def __init__(self, tokens: list[str]):
-        self.tokens = list(tokens)                 # id k+2 ↔ tokens[k]
+        self.tokens = list(tokens)  # id k+2 ↔ tokens[k]
         self.ids = {t: k + 2 for k, t in enumerate(self.tokens)}
 
     @classmethod
-    def build(cls, texts, min_count: int = 2, max_size: int = 20000) -> "WordVocab":
+    def build(cls, texts, min_count: int = 2, max_size: int = 20000) -> WordVocab:
         counts = Counter(w for t in texts for w in words(t))
-        common = [w for w, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-                  if c >= min_count][:max_size]
+        common = [
+            w for w, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if c >= min_count
+        ][:max_size]
         return cls(common)
 
-    def __len__(self):                              # the Embedding's input_dim (pad + oov + words)
+    def __len__(self):  # the Embedding's input_dim (pad + oov + words)
         return len(self.tokens) + 2
 
     def encode(self, texts, maxlen: int) -> np.ndarray:
         """→ (n, maxlen) int64 ids, padded with 0 at the end, cut to the first maxlen tokens."""
-        out = np.zeros((len(texts), maxlen), np.int64)          # (n, T) word ids, 0 = padding
+        out = np.zeros((len(texts), maxlen), np.int64)  # (n, T) word ids, 0 = padding
         for n, t in enumerate(texts):
             ids = [self.ids.get(w, OOV) for w in words(t)][:maxlen]
-            out[n, :len(ids)] = ids
+            out[n, : len(ids)] = ids
         return out
 
 
@@ -50,7 +52,7 @@ class CharVocab:
         self.ids = {c: k for k, c in enumerate(chars)}
 
     @classmethod
-    def build(cls, text: str) -> "CharVocab":
+    def build(cls, text: str) -> CharVocab:
         return cls("".join(sorted(set(text))))
 
     def __len__(self):

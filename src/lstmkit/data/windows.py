@@ -6,6 +6,7 @@ lookback) and its targets are the H steps after it::
     X[k] = series[k : k+L]            (L, F)
     Y[k] = target[k+L : k+L+H]        (H,)
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,9 +25,10 @@ def make_windows(series, target, lookback: int, horizon: int):
     target = np.asarray(target)
     n = n_windows(len(series), lookback, horizon)
     if n == 0:
-        raise ValueError(f"need at least lookback + horizon = {lookback + horizon} steps, "
-                         f"got {len(series)}")
-    X = sliding_window_view(series, lookback, axis=0)[:n]         # (n, F, L)
-    X = np.ascontiguousarray(X.transpose(0, 2, 1))                 # (n, L, F)
-    Y = np.ascontiguousarray(sliding_window_view(target[lookback:], horizon)[:n])   # (n, H)
+        raise ValueError(
+            f"need at least lookback + horizon = {lookback + horizon} steps, got {len(series)}"
+        )
+    X = sliding_window_view(series, lookback, axis=0)[:n]  # (n, F, L)
+    X = np.ascontiguousarray(X.transpose(0, 2, 1))  # (n, L, F)
+    Y = np.ascontiguousarray(sliding_window_view(target[lookback:], horizon)[:n])  # (n, H)
     return X, Y

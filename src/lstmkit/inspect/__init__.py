@@ -9,10 +9,20 @@
 Everything here reads the arrays of the layers' own forward and backward passes
 (their caches and core backward functions); nothing re-implements the cell.
 """
-from .trace import Trace, trace  # noqa: F401
+
 from .gradflow import GradientFlow, gradient_flow  # noqa: F401
 from .html import char_activation_page, render_cell_page  # noqa: F401
 from .plots import plot_gates, plot_gradient_flow, plot_saturation  # noqa: F401
+from .trace import Trace, trace  # noqa: F401
 
-__all__ = ["Trace", "trace", "GradientFlow", "gradient_flow", "char_activation_page",
-           "render_cell_page", "plot_gates", "plot_gradient_flow", "plot_saturation"]
+__all__ = [
+    "Trace",
+    "trace",
+    "GradientFlow",
+    "gradient_flow",
+    "char_activation_page",
+    "render_cell_page",
+    "plot_gates",
+    "plot_gradient_flow",
+    "plot_saturation",
+]

@@ -30,6 +30,7 @@ The norm at step t is the Frobenius norm over (batch, units) of the batch
 loss's gradient. Steps are indexed by input position (``go_backwards`` undone).
 Bidirectional layers are passed through but not recorded.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,12 +49,13 @@ from .trace import _Quiet
 @dataclass
 class GradientFlow:
     """Per-step gradient norms of one recurrent layer."""
+
     name: str
-    kind: str                    # "LSTM", "GRU", "SimpleRNN", …
-    dh: np.ndarray               # (T,) ‖∂L/∂h_t‖
-    dc: np.ndarray | None        # (T,) ‖∂L/∂c_t‖ (cells with a c state), else None
+    kind: str  # "LSTM", "GRU", "SimpleRNN", …
+    dh: np.ndarray  # (T,) ‖∂L/∂h_t‖
+    dc: np.ndarray | None  # (T,) ‖∂L/∂c_t‖ (cells with a c state), else None
     loss: float
-    dh_full: np.ndarray | None = None   # (B, T, H) ∂L/∂h_t itself (keep_full=True)
+    dh_full: np.ndarray | None = None  # (B, T, H) ∂L/∂h_t itself (keep_full=True)
     dc_full: np.ndarray | None = None
 
 
@@ -63,21 +65,23 @@ def _loss_and_grad(loss, y_pred, y):
     if callable(loss):
         return loss(y_pred, y)
     y_pred = np.asarray(y_pred)
-    if loss == "mse":                                        # L = mean((ŷ − y)²)
+    if loss == "mse":  # L = mean((ŷ − y)²)
         d = y_pred - np.asarray(y, y_pred.dtype).reshape(y_pred.shape)
         return float(np.mean(d * d)), 2 * d / d.size
     if loss in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
-        p = np.clip(y_pred, 1e-12, None)                     # ŷ are probabilities
+        p = np.clip(y_pred, 1e-12, None)  # ŷ are probabilities
         if loss == "sparse_categorical_crossentropy":
             onehot = np.zeros_like(p)
             idx = np.asarray(y, np.int64)
             np.put_along_axis(onehot, idx[..., None], 1.0, axis=-1)
         else:
             onehot = np.asarray(y, p.dtype)
-        n = p.size // p.shape[-1]                            # L = −mean Σ y log p
+        n = p.size // p.shape[-1]  # L = −mean Σ y log p
         return float(-np.sum(onehot * np.log(p)) / n), -onehot / p / n
-    raise ValueError(f"loss must be 'mse', 'sparse_categorical_crossentropy', "
-                     f"'categorical_crossentropy' or a callable, got {loss!r}")
+    raise ValueError(
+        f"loss must be 'mse', 'sparse_categorical_crossentropy', "
+        f"'categorical_crossentropy' or a callable, got {loss!r}"
+    )
 
 
 # ------------------------------------------------- per-step walks, time-major
@@ -90,14 +94,14 @@ def _lstm_walk(cache: lstm_core.LSTMCache, dhs, d_final, W_x, W_h):
     rec_h, rec_c = np.empty((T, B, H)), np.empty((T, B, H))
     for t in range(T - 1, -1, -1):
         if dhs is not None:
-            dh = dh + dhs[t]                                 # dh_t += dy_t
+            dh = dh + dhs[t]  # dh_t += dy_t
         a = cache.act[t]
-        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
         m_t = None if cache.mask is None else cache.mask[t]
         m = 1.0 if m_t is None else m_t[:, None]
         tc = cache.tc[t]
         rec_h[t] = dh
-        rec_c[t] = dc + m * dh * o * (1 - tc * tc)           # dL/dc_t, all paths
+        rec_c[t] = dc + m * dh * o * (1 - tc * tc)  # dL/dc_t, all paths
         h_prev = cache.hs[t]
         hr = h_prev if cache.rmask is None else h_prev * cache.rmask
         step = (cache.x[t], h_prev, hr, cache.cs[t], i, f, g, o, tc, m_t, cache.rmask)
@@ -115,7 +119,7 @@ def _gru_walk(cache: gru_core.GRUCache, dhs, d_final, W_x, W_h):
             dh = dh + dhs[t]
         rec_h[t] = dh
         a = cache.act[t]
-        z, r, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
+        z, r, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
         h_prev = cache.hs[t]
         hr = h_prev if cache.rmask is None else h_prev * cache.rmask
         m_t = None if cache.mask is None else cache.mask[t]
@@ -136,8 +140,9 @@ def _rnn_walk(cache: rnn_core.RNNCache, dhs, d_final, W_x, W_h):
         h_prev = cache.hs[t]
         hr = h_prev if cache.rmask is None else h_prev * cache.rmask
         m_t = None if cache.mask is None else cache.mask[t]
-        _, dh, *_ = rnn_core.rnn_step_backward(dh, (cache.x[t], hr, cache.act[t], m_t, cache.rmask),
-                                               W_x, W_h)
+        _, dh, *_ = rnn_core.rnn_step_backward(
+            dh, (cache.x[t], hr, cache.act[t], m_t, cache.rmask), W_x, W_h
+        )
     return rec_h, None
 
 
@@ -156,7 +161,7 @@ def _state_grads(layer, dy):
         dhs = np.asarray(dy).transpose(1, 0, 2)
     else:
         d_final[0] = np.asarray(dy) if d_final[0] is None else d_final[0] + dy
-    if hasattr(layer, "_state_grads"):                       # variants bring their own walk
+    if hasattr(layer, "_state_grads"):  # variants bring their own walk
         return layer._state_grads(cache, dhs, d_final)
     W_x, W_h = layer.params[0], layer.params[1]
     if isinstance(cache, lstm_core.LSTMCache):
@@ -196,8 +201,10 @@ def gradient_flow(model_or_layer, x, y, loss="mse", mask=None, keep_full=False):
     if single:
         layers = [model_or_layer]
         if not isinstance(model_or_layer, Recurrent):
-            raise TypeError(f"gradient_flow expected a recurrent layer or a model with .layers, "
-                            f"got {type(model_or_layer).__name__}")
+            raise TypeError(
+                f"gradient_flow expected a recurrent layer or a model with .layers, "
+                f"got {type(model_or_layer).__name__}"
+            )
     rec = []
     for ly in layers:
         if isinstance(ly, Bidirectional):
@@ -205,33 +212,41 @@ def gradient_flow(model_or_layer, x, y, loss="mse", mask=None, keep_full=False):
         elif isinstance(ly, Recurrent):
             rec.append(ly)
     if not rec:
-        raise ValueError("gradient_flow found no recurrent layer "
-                         f"(layers: {[type(ly).__name__ for ly in layers]})")
+        raise ValueError(
+            "gradient_flow found no recurrent layer "
+            f"(layers: {[type(ly).__name__ for ly in layers]})"
+        )
     saved_grads = [[g.copy() for g in ly.grads] for ly in layers]
     out = {}
     with _Quiet(rec):
         h, m = x, mask
-        for ly in layers:                                    # forward, keeping caches
+        for ly in layers:  # forward, keeping caches
             nm = ly.compute_mask(m, h)
             is_rec = isinstance(ly, (Recurrent, Bidirectional))
             h = ly.forward(h, training=is_rec, mask=m)
             m = nm
         L, dy = _loss_and_grad(loss, h if not isinstance(h, tuple) else h[0], y)
-        for n in range(len(layers) - 1, -1, -1):             # backward, recording
+        for n in range(len(layers) - 1, -1, -1):  # backward, recording
             ly = layers[n]
             if isinstance(ly, Recurrent):
                 gh, gc = _state_grads(ly, dy)
                 dh, dh_full = _norms(gh, ly.go_backwards)
                 dc, dc_full = _norms(gc, ly.go_backwards)
                 name = ly.name if ly.name not in out else f"{ly.name}_{n}"
-                out[name] = GradientFlow(name, type(ly).__name__, dh, dc, L,
-                                         dh_full if keep_full else None,
-                                         dc_full if keep_full else None)
+                out[name] = GradientFlow(
+                    name,
+                    type(ly).__name__,
+                    dh,
+                    dc,
+                    L,
+                    dh_full if keep_full else None,
+                    dc_full if keep_full else None,
+                )
             if n > 0:
                 dy = ly.backward(dy)
-    for ly, gs in zip(layers, saved_grads):
-        for g, s in zip(ly.grads, gs):
+    for ly, gs in zip(layers, saved_grads, strict=True):
+        for g, s in zip(ly.grads, gs, strict=False):
             g[...] = s
     if single:
         return next(iter(out.values()))
-    return dict(reversed(list(out.items())))                 # layer order, bottom first
+    return dict(reversed(list(out.items())))  # layer order, bottom first

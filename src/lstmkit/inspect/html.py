@@ -12,6 +12,7 @@ model's own forward pass.
 
     page = char_activation_page(model, "some text", ids, path="cells.html")
 """
+
 from __future__ import annotations
 
 import html
@@ -61,8 +62,9 @@ show(D.cell);
 """
 
 
-def render_cell_page(chars, values, cell: int = 0, title="cell activations", layer="lstm",
-                     state="c", normalise=None) -> str:
+def render_cell_page(
+    chars, values, cell: int = 0, title="cell activations", layer="lstm", state="c", normalise=None
+) -> str:
     """HTML for ``chars`` (list of T strings) coloured by ``values`` (T, units).
 
     ``normalise`` (default: True for c, which is unbounded; False for h and gates,
@@ -70,17 +72,27 @@ def render_cell_page(chars, values, cell: int = 0, title="cell activations", lay
     values = np.asarray(values, np.float64)
     T, H = values.shape
     if len(chars) != T:
-        raise ValueError(f"expected one activation row per character: {len(chars)} characters, "
-                         f"values of shape {values.shape}")
+        raise ValueError(
+            f"expected one activation row per character: {len(chars)} characters, "
+            f"values of shape {values.shape}"
+        )
     if not 0 <= cell < H:
         raise ValueError(f"cell expected in [0, {H}), got {cell}")
     norm = (state == "c") if normalise is None else bool(normalise)
-    data = {"chars": list(chars), "values": np.round(values, 5).tolist(), "units": H,
-            "cell": int(cell), "layer": layer, "state": state, "normalise": norm}
-    blob = json.dumps(data).replace("</", "<\\/")            # safe inside <script>
+    data = {
+        "chars": list(chars),
+        "values": np.round(values, 5).tolist(),
+        "units": H,
+        "cell": int(cell),
+        "layer": layer,
+        "state": state,
+        "normalise": norm,
+    }
+    blob = json.dumps(data).replace("</", "<\\/")  # safe inside <script>
     spans = "".join(f'<span data-t="{t}">{html.escape(ch)}</span>' for t, ch in enumerate(chars))
-    options = "".join(f'<option value="{k}"{" selected" if k == cell else ""}>{k}</option>'
-                      for k in range(H))
+    options = "".join(
+        f'<option value="{k}"{" selected" if k == cell else ""}>{k}</option>' for k in range(H)
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{html.escape(title)}</title>
@@ -103,8 +115,16 @@ has read it: <span style="background:rgb(255,80,80)">&nbsp;positive&nbsp;</span>
 """
 
 
-def char_activation_page(model, text: str, inputs, path=None, layer=None, state: str = "c",
-                         cell: int | None = None, title=None) -> str:
+def char_activation_page(
+    model,
+    text: str,
+    inputs,
+    path=None,
+    layer=None,
+    state: str = "c",
+    cell: int | None = None,
+    title=None,
+) -> str:
     """Trace ``model`` on ``inputs`` (one sequence: (1, T) ids or (1, T, V) one-hot for
     the T characters of ``text``) and render the page for one LSTM layer (default: the
     first) and one ``state`` ("c", "h" or a gate "i", "f", "g", "o"). The initial cell
@@ -116,13 +136,14 @@ def char_activation_page(model, text: str, inputs, path=None, layer=None, state:
     name = layer if layer is not None else next(iter(traces))
     if name not in traces:
         raise ValueError(f"layer expected one of {list(traces)}, got {name!r}")
-    values = traces[name][state][0]                          # (T, units)
+    values = traces[name][state][0]  # (T, units)
     if len(text) != values.shape[0]:
         raise ValueError(f"text has {len(text)} characters but the inputs {values.shape[0]} steps")
     if cell is None:
         cell = int(np.argmax(values.var(axis=0)))
-    page = render_cell_page(list(text), values, cell, title or f"{name}: {state} over the text",
-                            layer=name, state=state)
+    page = render_cell_page(
+        list(text), values, cell, title or f"{name}: {state} over the text", layer=name, state=state
+    )
     if path is not None:
         Path(path).write_text(page, encoding="utf-8")
     return page

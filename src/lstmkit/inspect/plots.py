@@ -6,6 +6,7 @@
 * :func:`plot_gradient_flow` — ‖∂L/∂h_t‖ (solid) and ‖∂L/∂c_t‖ (dashed) against t,
   log y-axis, one line per model: the vanishing-gradient picture.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +16,10 @@ import numpy as np
 
 def _pyplot():
     import matplotlib
+
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -27,11 +30,19 @@ def plot_gates(tr, path, sample: int = 0, units=None, title=None):
     H = tr.c.shape[2]
     units = list(range(min(H, 32))) if units is None else list(units)
     fig, axes = plt.subplots(len(keys), 1, figsize=(10, 1.3 * len(keys) + 1), sharex=True)
-    for ax, k in zip(axes, keys):
-        a = tr[k][sample][:, units].T                        # (units, T)
-        lo, hi = (0, 1) if k in "ifo" else (-1, 1) if k in "gh" else (-np.abs(a).max(), np.abs(a).max())
-        im = ax.imshow(a, aspect="auto", cmap="RdBu_r" if k in "gch" else "viridis",
-                       vmin=lo, vmax=hi, interpolation="nearest")
+    for ax, k in zip(axes, keys, strict=True):
+        a = tr[k][sample][:, units].T  # (units, T)
+        lo, hi = (
+            (0, 1) if k in "ifo" else (-1, 1) if k in "gh" else (-np.abs(a).max(), np.abs(a).max())
+        )
+        im = ax.imshow(
+            a,
+            aspect="auto",
+            cmap="RdBu_r" if k in "gch" else "viridis",
+            vmin=lo,
+            vmax=hi,
+            interpolation="nearest",
+        )
         ax.set_ylabel(k, rotation=0, labelpad=12)
         fig.colorbar(im, ax=ax, fraction=0.02, pad=0.01)
     axes[-1].set_xlabel("time step (input position)")
@@ -48,7 +59,7 @@ def plot_saturation(tr, path, eps: float = 0.1, title=None):
     sat = tr.saturation(eps)
     fig, axes = plt.subplots(1, 3, figsize=(11, 3))
     m = None if tr.mask is None else tr.mask.astype(bool)
-    for ax, k in zip(axes, ("i", "f", "o")):
+    for ax, k in zip(axes, ("i", "f", "o"), strict=True):
         a = tr[k] if m is None else tr[k][m]
         ax.hist(a.ravel(), bins=50, range=(0, 1), color="C0")
         lo, hi = sat[k]
@@ -69,8 +80,9 @@ def plot_gradient_flow(flows: dict, path, title=None):
         t = np.arange(len(gf.dh))
         ax.semilogy(t, np.maximum(gf.dh, tiny), color=f"C{n}", label=f"{label}  ‖∂L/∂h_t‖")
         if gf.dc is not None:
-            ax.semilogy(t, np.maximum(gf.dc, tiny), color=f"C{n}", ls="--",
-                        label=f"{label}  ‖∂L/∂c_t‖")
+            ax.semilogy(
+                t, np.maximum(gf.dc, tiny), color=f"C{n}", ls="--", label=f"{label}  ‖∂L/∂c_t‖"
+            )
     ax.set_xlabel("time step t (loss at the last step)")
     ax.set_ylabel("gradient norm (log)")
     ax.grid(True, which="both", alpha=0.3)

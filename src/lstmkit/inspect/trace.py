@@ -32,6 +32,7 @@ A layer type other than LSTM can take part by defining
 ``i f g o c h`` (T, B, H), ``c0 h0`` (B, H) and any extras (the variants in
 :mod:`lstmkit.layers.variants` do).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -47,18 +48,19 @@ GATE_NAMES = ("i", "f", "g", "o")
 @dataclass
 class Trace:
     """Gates and states of one LSTM layer for one batch, batch-major (B, T, H)."""
+
     name: str
-    i: np.ndarray            # input gate σ(z_i)
-    f: np.ndarray            # forget gate σ(z_f)
-    g: np.ndarray            # candidate tanh(z_g)
-    o: np.ndarray            # output gate σ(z_o)
-    c: np.ndarray            # cell state c_t
-    h: np.ndarray            # hidden state h_t (the layer's output sequence, in input order)
-    c0: np.ndarray           # (B, H) cell state before the first processed step
-    h0: np.ndarray           # (B, H)
+    i: np.ndarray  # input gate σ(z_i)
+    f: np.ndarray  # forget gate σ(z_f)
+    g: np.ndarray  # candidate tanh(z_g)
+    o: np.ndarray  # output gate σ(z_o)
+    c: np.ndarray  # cell state c_t
+    h: np.ndarray  # hidden state h_t (the layer's output sequence, in input order)
+    c0: np.ndarray  # (B, H) cell state before the first processed step
+    h0: np.ndarray  # (B, H)
     go_backwards: bool = False
-    mask: np.ndarray | None = None          # (B, T) 1 = step used, input order
-    extra: dict = field(default_factory=dict)   # variant-specific arrays, (B, T, ·)
+    mask: np.ndarray | None = None  # (B, T) 1 = step used, input order
+    extra: dict = field(default_factory=dict)  # variant-specific arrays, (B, T, ·)
 
     def __getitem__(self, key):
         if key in self.extra:
@@ -74,7 +76,7 @@ class Trace:
 
     def _prev(self, s, s0):
         # the state each step started from, at the same input position
-        if self.go_backwards:                # processing order T-1, …, 0: previous is t+1
+        if self.go_backwards:  # processing order T-1, …, 0: previous is t+1
             return np.concatenate([s[:, 1:], s0[:, None]], axis=1)
         return np.concatenate([s0[:, None], s[:, :-1]], axis=1)
 
@@ -101,8 +103,8 @@ class Trace:
 def _lstm_arrays(cache):
     """Time-major arrays of an LSTM layer from its core cache."""
     H = cache.cs.shape[2]
-    act = cache.act                                          # (T, B, 4H) i, f, g, o
-    d = {k: act[:, :, n * H:(n + 1) * H] for n, k in enumerate(GATE_NAMES)}
+    act = cache.act  # (T, B, 4H) i, f, g, o
+    d = {k: act[:, :, n * H : (n + 1) * H] for n, k in enumerate(GATE_NAMES)}
     d.update(c=cache.cs[1:], h=cache.hs[1:], c0=cache.cs[0], h0=cache.hs[0])
     return d
 
@@ -118,19 +120,27 @@ class _Quiet:
         self.layers = layers
 
     def __enter__(self):
-        self.saved = [(ly.dropout, ly.recurrent_dropout, ly._cache, ly.states,
-                       ly.rng.bit_generator.state, getattr(ly, "stochastic", None))
-                      for ly in self.layers]
+        self.saved = [
+            (
+                ly.dropout,
+                ly.recurrent_dropout,
+                ly._cache,
+                ly.states,
+                ly.rng.bit_generator.state,
+                getattr(ly, "stochastic", None),
+            )
+            for ly in self.layers
+        ]
         for ly in self.layers:
             ly.dropout = ly.recurrent_dropout = 0.0
-            if hasattr(ly, "stochastic"):                    # e.g. zoneout: use the expectation
+            if hasattr(ly, "stochastic"):  # e.g. zoneout: use the expectation
                 ly.stochastic = False
             if ly.states is not None:
                 ly.states = [s.copy() for s in ly.states]
         return self
 
     def __exit__(self, *exc):
-        for ly, (d, rd, cache, states, rng, sto) in zip(self.layers, self.saved):
+        for ly, (d, rd, cache, states, rng, sto) in zip(self.layers, self.saved, strict=True):
             ly.dropout, ly.recurrent_dropout, ly._cache, ly.states = d, rd, cache, states
             ly.rng.bit_generator.state = rng
             if sto is not None:
@@ -139,17 +149,21 @@ class _Quiet:
 
 def _read(layer, name, mask):
     cache = layer._cache[0]
-    d = {k: np.asarray(v) for k, v in (layer._trace_arrays(cache) if hasattr(layer, "_trace_arrays")
-                                       else _lstm_arrays(cache)).items()}
+    d = {
+        k: np.asarray(v)
+        for k, v in (
+            layer._trace_arrays(cache) if hasattr(layer, "_trace_arrays") else _lstm_arrays(cache)
+        ).items()
+    }
     extra = {}
     out = {}
     for k, v in d.items():
         if k in ("c0", "h0"):
             out[k] = v.copy()
             continue
-        v = v.transpose(1, 0, 2)                             # (B, T, ·) batch-major
+        v = v.transpose(1, 0, 2)  # (B, T, ·) batch-major
         if layer.go_backwards:
-            v = v[:, ::-1]                                   # processing order → input order
+            v = v[:, ::-1]  # processing order → input order
         v = np.ascontiguousarray(v)
         (out if k in ("i", "f", "g", "o", "c", "h") else extra)[k] = v
     m = None if mask is None else np.asarray(mask).astype(layer.dtype)
@@ -162,8 +176,10 @@ def _run_traced(layer, x, mask, name):
         halves = [layer.forward_layer, layer.backward_layer]
         with _Quiet(halves):
             y = layer.forward(x, training=True, mask=mask)
-            tr = {f"{name}/forward": _read(halves[0], f"{name}/forward", mask),
-                  f"{name}/backward": _read(halves[1], f"{name}/backward", mask)}
+            tr = {
+                f"{name}/forward": _read(halves[0], f"{name}/forward", mask),
+                f"{name}/backward": _read(halves[1], f"{name}/backward", mask),
+            }
         return y, tr
     with _Quiet([layer]):
         y = layer.forward(x, training=True, mask=mask)
@@ -194,8 +210,10 @@ def trace(layer_or_model, x, mask=None):
         if _traceable_bidir(ly):
             return _run_traced(ly, x, mask, ly.name)[1]
         if not _is_traceable(ly):
-            raise TypeError(f"trace expected an LSTM layer, a Bidirectional LSTM or a model with "
-                            f".layers, got {type(ly).__name__}")
+            raise TypeError(
+                f"trace expected an LSTM layer, a Bidirectional LSTM or a model with "
+                f".layers, got {type(ly).__name__}"
+            )
         return _run_traced(ly, x, mask, ly.name)[1][ly.name]
     out = {}
     h = x
@@ -217,6 +235,8 @@ def trace(layer_or_model, x, mask=None):
             y = y[0]
         h, mask = y, next_mask
     if not out:
-        raise ValueError("trace found no LSTM layer in the model "
-                         f"(layers: {[type(ly).__name__ for ly in layers]})")
+        raise ValueError(
+            "trace found no LSTM layer in the model "
+            f"(layers: {[type(ly).__name__ for ly in layers]})"
+        )
     return out

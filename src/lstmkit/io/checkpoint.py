@@ -14,6 +14,7 @@ A checkpoint is a model file (see :mod:`.save`; ``load_model`` opens it) plus
 It is written atomically (temp file, fsync, os.replace): a SIGKILL at any moment
 leaves either the previous checkpoint or the new one.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,7 @@ def _history_dict(fs):
     h = fs["history"]
     hist = {k: list(v) for k, v in h.history.items()}
     epochs = list(h.epoch)
-    if fs.get("pending") is not None:            # epoch finished, History not told yet
+    if fs.get("pending") is not None:  # epoch finished, History not told yet
         ep, logs = fs["pending"]
         if not epochs or epochs[-1] != ep:
             epochs.append(ep)
@@ -39,6 +40,7 @@ def _history_dict(fs):
 
 def save_checkpoint(model, path) -> None:
     from ..model import rng_layers
+
     if not model.built or model.optimizer is None:
         raise ValueError("a checkpoint needs a built, compiled model")
     tensors = model_tensors(model)
@@ -46,12 +48,19 @@ def save_checkpoint(model, path) -> None:
     tensors.update({f"optimizer.{n}": a for n, a in opt["slots"].items()})
     for k, layer in enumerate(rng_layers(model.layers)):
         if getattr(layer, "stateful", False) and getattr(layer, "states", None) is not None:
-            tensors.update({f"state.{k}.{j}": np.ascontiguousarray(s)
-                            for j, s in enumerate(layer.states)})
+            tensors.update(
+                {f"state.{k}.{j}": np.ascontiguousarray(s) for j, s in enumerate(layer.states)}
+            )
     fs = model._fit_state
-    state = {"epoch": 0, "batch": 0, "shuffle_rng": model._rng.bit_generator.state,
-             "layer_rngs": [l.rng.bit_generator.state for l in rng_layers(model.layers)],
-             "running": None, "history": {}, "history_epochs": []}
+    state = {
+        "epoch": 0,
+        "batch": 0,
+        "shuffle_rng": model._rng.bit_generator.state,
+        "layer_rngs": [l.rng.bit_generator.state for l in rng_layers(model.layers)],
+        "running": None,
+        "history": {},
+        "history_epochs": [],
+    }
     if fs is not None:
         hist, epochs = _history_dict(fs)
         state.update({k: fs[k] for k in ("epoch", "batch", "shuffle_rng", "layer_rngs", "running")})
@@ -67,7 +76,7 @@ def _check_rng_state(path, s):
     try:
         if not isinstance(s, dict) or s.get("bit_generator") != "PCG64":
             raise ValueError("expected a PCG64 state")
-        np.random.PCG64().state = s                     # numpy validates the fields
+        np.random.PCG64().state = s  # numpy validates the fields
     except (ValueError, TypeError, KeyError, OverflowError) as e:
         raise ModelFileError(f"{path}: bad RNG state in training_state: {e}") from None
     return s
@@ -86,17 +95,23 @@ def _check_states(path, holders, tensors) -> dict:
         layer = holders[k] if k < len(holders) else None
         n = getattr(layer, "n_states", 0)
         if layer is None or not getattr(layer, "stateful", False) or j >= n:
-            raise ModelFileError(f"{path}: state tensor {name!r} matches no state of a stateful "
-                                 f"layer of this model")
+            raise ModelFileError(
+                f"{path}: state tensor {name!r} matches no state of a stateful layer of this model"
+            )
         if dt != layer.dtype or len(shape) != 2 or not 1 <= shape[1] <= layer.units or shape[0] < 1:
-            raise ModelFileError(f"{path}: state tensor {name!r} is {dt.name} {shape}, expected "
-                                 f"{layer.dtype} (batch, ≤ {layer.units})")
+            raise ModelFileError(
+                f"{path}: state tensor {name!r} is {dt.name} {shape}, expected "
+                f"{layer.dtype} (batch, ≤ {layer.units})"
+            )
         found.setdefault(k, set()).add((j, shape))
     for k, js in found.items():
-        if sorted(j for j, _ in js) != list(range(holders[k].n_states)) or \
-                len({s[0] for _, s in js}) != 1:
-            raise ModelFileError(f"{path}: the states of layer {k} are incomplete or of "
-                                 f"different shapes")
+        if (
+            sorted(j for j, _ in js) != list(range(holders[k].n_states))
+            or len({s[0] for _, s in js}) != 1
+        ):
+            raise ModelFileError(
+                f"{path}: the states of layer {k} are incomplete or of different shapes"
+            )
     return {k: len(js) for k, js in found.items()}
 
 
@@ -105,22 +120,37 @@ def restore_checkpoint(model, path) -> dict:
     return the checked training state (epoch, batch, RNG states, history, running sums)."""
     from ..model import rng_layers
     from .safefile import load_json
-    saved, tensors, meta = read_model(path)               # every check of load_model
+
+    saved, tensors, meta = read_model(path)  # every check of load_model
     if meta.get("kind") != "checkpoint":
-        raise ModelFileError(f"{path}: not a training checkpoint (kind {meta.get('kind')!r}); "
-                             f"use load_model for a saved model")
+        raise ModelFileError(
+            f"{path}: not a training checkpoint (kind {meta.get('kind')!r}); "
+            f"use load_model for a saved model"
+        )
     want = {n: a.shape for n, a in model_tensors(model).items()}
     got = {n: a.shape for n, a in model_tensors(saved).items()}
     if want != got:
-        raise ModelFileError(f"{path}: the checkpoint's model does not match this model: "
-                             f"{sorted(set(want) ^ set(got))[:6] or 'different shapes'}")
+        raise ModelFileError(
+            f"{path}: the checkpoint's model does not match this model: "
+            f"{sorted(set(want) ^ set(got))[:6] or 'different shapes'}"
+        )
     if saved.optimizer is None or type(saved.optimizer) is not type(model.optimizer):
-        raise ModelFileError(f"{path}: the checkpoint was made with optimizer "
-                             f"{type(saved.optimizer).__name__}, this model is compiled with "
-                             f"{type(model.optimizer).__name__}")
+        raise ModelFileError(
+            f"{path}: the checkpoint was made with optimizer "
+            f"{type(saved.optimizer).__name__}, this model is compiled with "
+            f"{type(model.optimizer).__name__}"
+        )
     st = load_json(path, meta, "training_state")
-    keys = {"epoch", "batch", "shuffle_rng", "layer_rngs", "running", "history",
-            "history_epochs", "optimizer"}
+    keys = {
+        "epoch",
+        "batch",
+        "shuffle_rng",
+        "layer_rngs",
+        "running",
+        "history",
+        "history_epochs",
+        "optimizer",
+    }
     if not isinstance(st, dict) or set(st) != keys:
         raise ModelFileError(f"{path}: training_state expected keys {sorted(keys)}")
     for k in ("epoch", "batch"):
@@ -129,17 +159,25 @@ def restore_checkpoint(model, path) -> dict:
     holders = rng_layers(model.layers)
     if not isinstance(st["layer_rngs"], list) or len(st["layer_rngs"]) != len(holders):
         got = len(st["layer_rngs"]) if isinstance(st["layer_rngs"], list) else "no list of"
-        raise ModelFileError(f"{path}: training_state holds RNG states for "
-                             f"{got} layers, the model has {len(holders)}")
+        raise ModelFileError(
+            f"{path}: training_state holds RNG states for "
+            f"{got} layers, the model has {len(holders)}"
+        )
     for s in [st["shuffle_rng"], *st["layer_rngs"]]:
         _check_rng_state(path, s)
     h = st["history"]
-    if (not isinstance(h, dict) or not all(isinstance(v, list) for v in h.values())
-            or not isinstance(st["history_epochs"], list)):
+    if (
+        not isinstance(h, dict)
+        or not all(isinstance(v, list) for v in h.values())
+        or not isinstance(st["history_epochs"], list)
+    ):
         raise ModelFileError(f"{path}: training_state.history is malformed")
     o = st["optimizer"]
-    if not isinstance(o, dict) or type(o.get("iterations")) is not int \
-            or not 0 <= o["iterations"] < 2**53:
+    if (
+        not isinstance(o, dict)
+        or type(o.get("iterations")) is not int
+        or not 0 <= o["iterations"] < 2**53
+    ):
         raise ModelFileError(f"{path}: training_state.optimizer is malformed")
     if st["batch"] and not isinstance(st["running"], dict):
         raise ModelFileError(f"{path}: a mid-epoch checkpoint needs the running sums")
@@ -150,11 +188,16 @@ def restore_checkpoint(model, path) -> dict:
         arrays = read_tensors(path, [f"state.{k}.{j}" for k, n in states.items() for j in range(n)])
         for k, n in states.items():
             holders[k].states = [arrays[f"state.{k}.{j}"].copy() for j in range(n)]
-    slots = {n[len("optimizer."):]: None for n in tensors if n.startswith("optimizer.")}
+    slots = {n[len("optimizer.") :]: None for n in tensors if n.startswith("optimizer.")}
     arrays = read_tensors(path, [f"optimizer.{n}" for n in slots])
     try:
-        model.optimizer.set_state({"iterations": o["iterations"], "learning_rate": o.get("learning_rate"),
-                                   "slots": {n: arrays[f"optimizer.{n}"] for n in slots}})
+        model.optimizer.set_state(
+            {
+                "iterations": o["iterations"],
+                "learning_rate": o.get("learning_rate"),
+                "slots": {n: arrays[f"optimizer.{n}"] for n in slots},
+            }
+        )
     except (ValueError, TypeError) as e:
         raise ModelFileError(f"{path}: optimizer state does not fit this model: {e}") from None
     return st

@@ -22,6 +22,7 @@ One documented difference: inside ``Bidirectional(return_sequences=True)`` Keras
 ``zero_output_for_mask`` and writes 0 at masked steps, where lstmkit carries the last
 state; outputs at real steps are the same.
 """
+
 from __future__ import annotations
 
 import io
@@ -56,42 +57,54 @@ def _layer_entries(model_config):
             raise UserError(f"Keras model config is not valid JSON: {e}") from None
     if isinstance(cfg, dict) and "class_name" in cfg and "config" in cfg:
         if cfg["class_name"] != "Sequential":
-            raise UserError(f"only Keras Sequential models can be imported, got a "
-                            f"{cfg['class_name']!r} model")
+            raise UserError(
+                f"only Keras Sequential models can be imported, got a {cfg['class_name']!r} model"
+            )
         cfg = cfg["config"]
     if isinstance(cfg, dict):
         cfg = cfg.get("layers")
     if not isinstance(cfg, list) or not all(isinstance(e, dict) and "class_name" in e for e in cfg):
-        raise UserError("expected a Keras Sequential config (model.get_config()): a dict with a "
-                        "'layers' list of {'class_name', 'config'} entries")
+        raise UserError(
+            "expected a Keras Sequential config (model.get_config()): a dict with a "
+            "'layers' list of {'class_name', 'config'} entries"
+        )
     return cfg
 
 
 def _act(where, c, key, allowed):
     v = c.get(key, allowed[0])
     if v not in allowed:
-        raise UserError(f"Keras layer {where}: {key}={v!r} is not supported by lstmkit "
-                        f"(expected {' or '.join(map(repr, allowed))})")
+        raise UserError(
+            f"Keras layer {where}: {key}={v!r} is not supported by lstmkit "
+            f"(expected {' or '.join(map(repr, allowed))})"
+        )
     return v
 
 
 def _recurrent(cls_name, c, where, dtype):
     from ..layers import GRU, LSTM, SimpleRNN
+
     _act(where, c, "activation", ("tanh",))
     if cls_name != "SimpleRNN":
         _act(where, c, "recurrent_activation", ("sigmoid",))
     if cls_name == "GRU" and not c.get("reset_after", True):
-        raise UserError(f"Keras layer {where}: GRU(reset_after=False) is not supported; lstmkit's "
-                        f"GRU is the reset-after form (Keras 3's default, PyTorch's)")
+        raise UserError(
+            f"Keras layer {where}: GRU(reset_after=False) is not supported; lstmkit's "
+            f"GRU is the reset-after form (Keras 3's default, PyTorch's)"
+        )
     if c.get("time_major"):
         raise UserError(f"Keras layer {where}: time_major=True is not supported")
-    kw = dict(units=int(c["units"]), name=c.get("name"), dtype=dtype,
-              return_sequences=bool(c.get("return_sequences", False)),
-              return_state=bool(c.get("return_state", False)),
-              go_backwards=bool(c.get("go_backwards", False)),
-              stateful=bool(c.get("stateful", False)),
-              dropout=float(c.get("dropout", 0.0)),
-              recurrent_dropout=float(c.get("recurrent_dropout", 0.0)))
+    kw = dict(
+        units=int(c["units"]),
+        name=c.get("name"),
+        dtype=dtype,
+        return_sequences=bool(c.get("return_sequences", False)),
+        return_state=bool(c.get("return_state", False)),
+        go_backwards=bool(c.get("go_backwards", False)),
+        stateful=bool(c.get("stateful", False)),
+        dropout=float(c.get("dropout", 0.0)),
+        recurrent_dropout=float(c.get("recurrent_dropout", 0.0)),
+    )
     if cls_name == "LSTM":
         kw["unit_forget_bias"] = bool(c.get("unit_forget_bias", True))
     layer = {"LSTM": LSTM, "GRU": GRU, "SimpleRNN": SimpleRNN}[cls_name](**kw)
@@ -102,6 +115,7 @@ def _convert(entries, dtype):
     """→ (layers, use_bias flags per layer (None for non-recurrent), input shape)."""
     from ..layers import Activation, Bidirectional, Dense, Dropout, Embedding
     from ..layers.simple import ACTIVATION_NAMES
+
     layers, biases, in_shape = [], [], None
     for k, e in enumerate(entries):
         t, c = e["class_name"], e.get("config", {}) or {}
@@ -121,38 +135,57 @@ def _convert(entries, dtype):
             inner = c.get("layer", {})
             it = inner.get("class_name")
             if it not in _RNN:
-                raise UserError(f"Keras layer {where}: Bidirectional wraps {it!r}; "
-                                f"expected one of {_RNN}")
+                raise UserError(
+                    f"Keras layer {where}: Bidirectional wraps {it!r}; expected one of {_RNN}"
+                )
             back = c.get("backward_layer")
-            if back and (back.get("class_name") != it
-                         or back["config"].get("units") != inner["config"].get("units")):
-                raise UserError(f"Keras layer {where}: a custom backward_layer different from the "
-                                f"forward one is not supported")
+            if back and (
+                back.get("class_name") != it
+                or back["config"].get("units") != inner["config"].get("units")
+            ):
+                raise UserError(
+                    f"Keras layer {where}: a custom backward_layer different from the "
+                    f"forward one is not supported"
+                )
             merge = c.get("merge_mode", "concat")
             if merge not in ("concat", "sum", "mul", "ave"):
-                raise UserError(f"Keras layer {where}: merge_mode={merge!r} is not supported "
-                                f"(expected concat, sum, mul or ave)")
+                raise UserError(
+                    f"Keras layer {where}: merge_mode={merge!r} is not supported "
+                    f"(expected concat, sum, mul or ave)"
+                )
             fwd, bias = _recurrent(it, inner["config"], where, dtype)
             layer = Bidirectional(fwd, merge_mode=merge, name=c.get("name"))
         elif t == "Dense":
-            layer = Dense(int(c["units"]), activation=_act(where, c, "activation", ACTIVATION_NAMES),
-                          use_bias=bool(c.get("use_bias", True)), name=c.get("name"), dtype=dtype)
+            layer = Dense(
+                int(c["units"]),
+                activation=_act(where, c, "activation", ACTIVATION_NAMES),
+                use_bias=bool(c.get("use_bias", True)),
+                name=c.get("name"),
+                dtype=dtype,
+            )
             bias = None
         elif t == "Embedding":
-            layer = Embedding(int(c["input_dim"]), int(c["output_dim"]),
-                              mask_zero=bool(c.get("mask_zero", False)), name=c.get("name"),
-                              dtype=dtype)
+            layer = Embedding(
+                int(c["input_dim"]),
+                int(c["output_dim"]),
+                mask_zero=bool(c.get("mask_zero", False)),
+                name=c.get("name"),
+                dtype=dtype,
+            )
             bias = None
         elif t == "Dropout":
             layer, bias = Dropout(float(c.get("rate", 0.0)), name=c.get("name"), dtype=dtype), None
         elif t == "Activation":
-            layer = Activation(_act(where, c, "activation", ACTIVATION_NAMES), name=c.get("name"),
-                               dtype=dtype)
+            layer = Activation(
+                _act(where, c, "activation", ACTIVATION_NAMES), name=c.get("name"), dtype=dtype
+            )
             bias = None
         else:
-            raise UserError(f"Keras layer {where} is not supported; lstmkit imports InputLayer, "
-                            f"LSTM, GRU, SimpleRNN, Bidirectional, Dense, Embedding, Dropout, "
-                            f"Activation")
+            raise UserError(
+                f"Keras layer {where} is not supported; lstmkit imports InputLayer, "
+                f"LSTM, GRU, SimpleRNN, Bidirectional, Dense, Embedding, Dropout, "
+                f"Activation"
+            )
         layers.append(layer)
         biases.append(bias)
     return layers, biases, in_shape
@@ -170,7 +203,9 @@ def _with_bias(layer, arrays, use_bias):
     """Keras arrays → our set_weights list (a zero bias where Keras has none)."""
     if use_bias is not False:
         return list(arrays)
-    halves = [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]
+    halves = (
+        [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]
+    )
     out, arrays = [], list(arrays)
     for h in halves:
         out += arrays[:2] + [np.zeros_like(h.params[2])]
@@ -181,24 +216,29 @@ def _with_bias(layer, arrays, use_bias):
 def _model(model_config, dtype, input_shape, first_array):
     from ..layers import Embedding
     from ..model import Sequential
+
     entries = _layer_entries(model_config)
     layers, biases, in_shape = _convert(entries, dtype)
     if not layers:
         raise UserError("the Keras config has no layers")
     if input_shape is not None:
         in_shape = tuple(input_shape)
-    if in_shape is None:              # the first kernel says the feature size
+    if in_shape is None:  # the first kernel says the feature size
         if isinstance(layers[0], Embedding):
             in_shape = (None,)
         elif first_array is not None:
             in_shape = (None, int(np.shape(first_array)[0]))
         else:
-            raise UserError("the Keras config has no input shape; pass input_shape=(time, features)")
+            raise UserError(
+                "the Keras config has no input shape; pass input_shape=(time, features)"
+            )
     model = Sequential(layers, name=str(_name(model_config)))
     try:
         model.build(in_shape)
     except ValueError as e:
-        raise UserError(f"the Keras config does not describe a model lstmkit can build: {e}") from None
+        raise UserError(
+            f"the Keras config does not describe a model lstmkit can build: {e}"
+        ) from None
     return model, biases
 
 
@@ -213,10 +253,12 @@ def _name(model_config):
 
 def _set(layer, arrays, use_bias, where):
     arrays = _with_bias(layer, arrays, use_bias)
-    for p, a, n in zip(layer.params, arrays, layer.param_names):
+    for p, a, n in zip(layer.params, arrays, layer.param_names, strict=True):
         if tuple(np.shape(a)) != p.shape:
-            raise UserError(f"Keras weights for layer {where}: {n} expected shape {p.shape}, "
-                            f"got {tuple(np.shape(a))}")
+            raise UserError(
+                f"Keras weights for layer {where}: {n} expected shape {p.shape}, "
+                f"got {tuple(np.shape(a))}"
+            )
     layer.set_weights([np.asarray(a) for a in arrays])
 
 
@@ -227,10 +269,10 @@ def from_keras_weights(model_config, weights, dtype=None, input_shape=None):
     if dtype is None:
         dtype = "float64" if weights and all(w.dtype == np.float64 for w in weights) else "float32"
     model, biases = _model(model_config, dtype, input_shape, weights[0] if weights else None)
-    want = sum(_n_keras_arrays(l, b) for l, b in zip(model.layers, biases))
+    want = sum(_n_keras_arrays(l, b) for l, b in zip(model.layers, biases, strict=True))
     if len(weights) != want:
         raise UserError(f"the Keras config needs {want} weight arrays, got {len(weights)}")
-    for layer, b in zip(model.layers, biases):
+    for layer, b in zip(model.layers, biases, strict=True):
         n = _n_keras_arrays(layer, b)
         _set(layer, weights[:n], b, layer.name)
         weights = weights[n:]
@@ -241,16 +283,20 @@ def from_keras_weights(model_config, weights, dtype=None, input_shape=None):
 def _read_vars(grp, path, where):
     """The arrays of a ``vars`` group, in order 0, 1, …; plain float datasets only."""
     import h5py
+
     if not isinstance(grp, h5py.Group):
         raise ModelFileError(f"{path}: {where} is not a group")
     out = []
     for k in range(len(grp)):
         ds = grp.get(str(k))
         if not isinstance(ds, h5py.Dataset):
-            raise ModelFileError(f"{path}: {where} expected datasets 0..{len(grp) - 1}, "
-                                 f"got {sorted(grp)[:8]}")
+            raise ModelFileError(
+                f"{path}: {where} expected datasets 0..{len(grp) - 1}, got {sorted(grp)[:8]}"
+            )
         if ds.dtype.kind != "f" or ds.ndim > 4 or ds.size > 2**31:
-            raise ModelFileError(f"{path}: {where}/{k} is {ds.dtype} {ds.shape}; expected a float array")
+            raise ModelFileError(
+                f"{path}: {where}/{k} is {ds.dtype} {ds.shape}; expected a float array"
+            )
         out.append(ds[()])
     return out
 
@@ -258,14 +304,22 @@ def _read_vars(grp, path, where):
 def _h5_arrays(f, path, key, layer):
     """Keras' arrays of one layer from the open file, in get_weights() order."""
     from ..layers import Bidirectional, Recurrent
+
     root = f.get(f"layers/{key}")
     if root is None:
         top = sorted(f["layers"]) if "layers" in f else []
-        raise ModelFileError(f"{path}: no group 'layers/{key}' for layer {layer.name!r} "
-                             f"(groups: {top[:12]}); is this the weights file of this config?")
+        raise ModelFileError(
+            f"{path}: no group 'layers/{key}' for layer {layer.name!r} "
+            f"(groups: {top[:12]}); is this the weights file of this config?"
+        )
     if isinstance(layer, Bidirectional):
-        return [a for half in ("forward_layer", "backward_layer")
-                for a in _read_vars(root.get(f"{half}/cell/vars"), path, f"layers/{key}/{half}/cell/vars")]
+        return [
+            a
+            for half in ("forward_layer", "backward_layer")
+            for a in _read_vars(
+                root.get(f"{half}/cell/vars"), path, f"layers/{key}/{half}/cell/vars"
+            )
+        ]
     if isinstance(layer, Recurrent):
         return _read_vars(root.get("cell/vars"), path, f"layers/{key}/cell/vars")
     return _read_vars(root.get("vars"), path, f"layers/{key}/vars")
@@ -274,7 +328,7 @@ def _h5_arrays(f, path, key, layer):
 def _from_h5_file(f, path, model_config, dtype, input_shape):
     entries = [e for e in _layer_entries(model_config) if e["class_name"] != "InputLayer"]
     used, keys = {}, []
-    for e in entries:                       # Keras 3 names the groups by class, in order
+    for e in entries:  # Keras 3 names the groups by class, in order
         base = _snake(e["class_name"])
         k = used.get(base, 0)
         used[base] = k + 1
@@ -283,12 +337,13 @@ def _from_h5_file(f, path, model_config, dtype, input_shape):
     if dtype is None:
         dtype = _file_dtype(f)
     model, biases = _model(model_config, dtype, input_shape, first)
-    for layer, b, key in zip(model.layers, biases, keys):
+    for layer, b, key in zip(model.layers, biases, keys, strict=True):
         arrays = _h5_arrays(f, path, key, layer)
         n = _n_keras_arrays(layer, b)
         if len(arrays) != n:
-            raise ModelFileError(f"{path}: layers/{key} holds {len(arrays)} arrays, layer "
-                                 f"{layer.name!r} needs {n}")
+            raise ModelFileError(
+                f"{path}: layers/{key} holds {len(arrays)} arrays, layer {layer.name!r} needs {n}"
+            )
         try:
             _set(layer, arrays, b, f"{layer.name!r} (layers/{key})")
         except UserError as e:
@@ -299,8 +354,10 @@ def _from_h5_file(f, path, model_config, dtype, input_shape):
 def _first_kernel(f, key, class_name):
     """The first layer's kernel (its rows are the input size) or None."""
     import h5py
+
     sub = {"Bidirectional": "forward_layer/cell/vars/0", "Dense": "vars/0"}.get(
-        class_name, "cell/vars/0" if class_name in _RNN else None)
+        class_name, "cell/vars/0" if class_name in _RNN else None
+    )
     ds = f.get(f"layers/{key}/{sub}") if sub else None
     if isinstance(ds, h5py.Dataset) and ds.dtype.kind == "f" and ds.ndim == 2:
         return ds[()]
@@ -310,9 +367,13 @@ def _first_kernel(f, key, class_name):
 def _file_dtype(f):
     """'float64' when every float array of the file is float64, else 'float32'."""
     import h5py
+
     kinds = set()
-    f.visititems(lambda n, o: kinds.add(o.dtype.name) if isinstance(o, h5py.Dataset)
-                 and o.dtype.kind == "f" else None)
+    f.visititems(
+        lambda n, o: (
+            kinds.add(o.dtype.name) if isinstance(o, h5py.Dataset) and o.dtype.kind == "f" else None
+        )
+    )
     return "float64" if kinds == {"float64"} else "float32"
 
 
@@ -320,7 +381,9 @@ def _open_h5(source, path):
     try:
         import h5py
     except ImportError:
-        raise UserError("reading Keras .h5 files needs h5py: pip install 'lstmkit[keras]'") from None
+        raise UserError(
+            "reading Keras .h5 files needs h5py: pip install 'lstmkit[keras]'"
+        ) from None
     try:
         return h5py.File(source, "r")
     except (OSError, ValueError) as e:
@@ -344,8 +407,9 @@ def load_keras(path, dtype=None):
             infos = {i.filename: i for i in z.infolist()}
             for need in ("config.json", "model.weights.h5"):
                 if need not in infos:
-                    raise ModelFileError(f"{path}: a .keras archive holds {need}; this one has "
-                                         f"{sorted(infos)[:8]}")
+                    raise ModelFileError(
+                        f"{path}: a .keras archive holds {need}; this one has {sorted(infos)[:8]}"
+                    )
                 if infos[need].file_size > _MAX_ZIP_MEMBER:
                     raise ModelFileError(f"{path}: {need} is {infos[need].file_size} bytes")
             config = z.read("config.json")

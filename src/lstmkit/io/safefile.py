@@ -13,6 +13,7 @@ overlap, no trailing bytes); the metadata is a string map. Model configs are che
 by :func:`check_layer_entry`: types from the allow-list only, known keys only, plain
 bounded values. Anything else raises :class:`lstmkit.errors.ModelFileError`.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -34,10 +35,10 @@ MAX_ELEMENTS = 2**31
 DTYPES = {"F32": np.dtype(np.float32), "F64": np.dtype(np.float64)}
 DTYPE_NAMES = {v.name: k for k, v in DTYPES.items()}
 NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,200}$")
-MAX_INT = {"input_dim": 2**24}          # other ints (units, output_dim, …) are bounded by MAX_UNITS
+MAX_INT = {"input_dim": 2**24}  # other ints (units, output_dim, …) are bounded by MAX_UNITS
 MAX_UNITS = 65536
 MAX_STR = 128
-SIZE_KEYS = ("units", "input_dim", "output_dim", "proj_size")   # must be ints ≥ 1 when present
+SIZE_KEYS = ("units", "input_dim", "output_dim", "proj_size")  # must be ints ≥ 1 when present
 
 
 class _Duplicate(Exception):
@@ -62,28 +63,41 @@ def read_header(path):
         with open(path, "rb") as f:
             head = f.read(8)
             if size < 8 or len(head) < 8:
-                raise ModelFileError(f"{path}: {size} bytes is too short for a safetensors file "
-                                     f"(expected an 8-byte header length first)")
+                raise ModelFileError(
+                    f"{path}: {size} bytes is too short for a safetensors file "
+                    f"(expected an 8-byte header length first)"
+                )
             n = int.from_bytes(head, "little")
             if n > size - 8:
-                raise ModelFileError(f"{path}: header length {n} is larger than the file "
-                                     f"({size} bytes): truncated, or not a safetensors file")
+                raise ModelFileError(
+                    f"{path}: header length {n} is larger than the file "
+                    f"({size} bytes): truncated, or not a safetensors file"
+                )
             if n > MAX_HEADER_BYTES or n < 2:
-                raise ModelFileError(f"{path}: header length {n} is outside 2..{MAX_HEADER_BYTES} bytes")
+                raise ModelFileError(
+                    f"{path}: header length {n} is outside 2..{MAX_HEADER_BYTES} bytes"
+                )
             raw = f.read(n)
     except OSError as e:
         raise ModelFileError(f"cannot read model file {path}: {e.strerror or e}") from None
     try:
         header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
     except _Duplicate as e:
-        raise ModelFileError(f"{path}: tensor or key {e.args[0]!r} appears twice in the header") from None
+        raise ModelFileError(
+            f"{path}: tensor or key {e.args[0]!r} appears twice in the header"
+        ) from None
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ModelFileError(f"{path}: the header is not valid JSON (not a safetensors file?)") from None
+        raise ModelFileError(
+            f"{path}: the header is not valid JSON (not a safetensors file?)"
+        ) from None
     if not isinstance(header, dict):
-        raise ModelFileError(f"{path}: the header must be a JSON object, got {type(header).__name__}")
+        raise ModelFileError(
+            f"{path}: the header must be a JSON object, got {type(header).__name__}"
+        )
     meta = header.pop("__metadata__", {})
-    if not isinstance(meta, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                             for k, v in meta.items()):
+    if not isinstance(meta, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in meta.items()
+    ):
         raise ModelFileError(f"{path}: __metadata__ must map strings to strings")
     data_len = size - 8 - n
     tensors = {}
@@ -93,12 +107,16 @@ def read_header(path):
     pos = 0
     for b, e, nm in spans:
         if b != pos:
-            raise ModelFileError(f"{path}: tensor {nm!r} starts at byte {b} of the data, expected {pos} "
-                                 f"(overlapping or missing data)")
+            raise ModelFileError(
+                f"{path}: tensor {nm!r} starts at byte {b} of the data, expected {pos} "
+                f"(overlapping or missing data)"
+            )
         pos = e
     if pos != data_len:
-        raise ModelFileError(f"{path}: the tensors cover {pos} bytes of data but the file holds "
-                             f"{data_len} (truncated or padded)")
+        raise ModelFileError(
+            f"{path}: the tensors cover {pos} bytes of data but the file holds "
+            f"{data_len} (truncated or padded)"
+        )
     return tensors, meta, 8 + n
 
 
@@ -109,30 +127,47 @@ def _check_entry(path, name, e, data_len):
         raise ModelFileError(f"{path}: tensor {name!r}: expected keys dtype, shape, data_offsets")
     dt = e["dtype"]
     if not isinstance(dt, str) or dt not in DTYPES:
-        raise ModelFileError(f"{path}: tensor {name!r} has dtype {dt!r}; expected one of {sorted(DTYPES)}")
+        raise ModelFileError(
+            f"{path}: tensor {name!r} has dtype {dt!r}; expected one of {sorted(DTYPES)}"
+        )
     shape = e["shape"]
-    if (not isinstance(shape, list) or len(shape) > MAX_NDIM
-            or not all(type(d) is int and 0 <= d <= MAX_DIM for d in shape)):
-        raise ModelFileError(f"{path}: tensor {name!r} has shape {str(shape)[:80]}; expected a list of "
-                             f"at most {MAX_NDIM} sizes in 0..{MAX_DIM}")
+    if (
+        not isinstance(shape, list)
+        or len(shape) > MAX_NDIM
+        or not all(type(d) is int and 0 <= d <= MAX_DIM for d in shape)
+    ):
+        raise ModelFileError(
+            f"{path}: tensor {name!r} has shape {str(shape)[:80]}; expected a list of "
+            f"at most {MAX_NDIM} sizes in 0..{MAX_DIM}"
+        )
     count = math.prod(shape)
     if count > MAX_ELEMENTS:
         raise ModelFileError(f"{path}: tensor {name!r} has {count} elements (limit {MAX_ELEMENTS})")
     off = e["data_offsets"]
-    if (not isinstance(off, list) or len(off) != 2 or not all(type(v) is int for v in off)
-            or not 0 <= off[0] <= off[1] <= data_len):
-        raise ModelFileError(f"{path}: tensor {name!r} has byte range {str(off)[:80]} outside the "
-                             f"{data_len} bytes of data (truncated file?)")
+    if (
+        not isinstance(off, list)
+        or len(off) != 2
+        or not all(type(v) is int for v in off)
+        or not 0 <= off[0] <= off[1] <= data_len
+    ):
+        raise ModelFileError(
+            f"{path}: tensor {name!r} has byte range {str(off)[:80]} outside the "
+            f"{data_len} bytes of data (truncated file?)"
+        )
     if off[1] - off[0] != count * DTYPES[dt].itemsize:
-        raise ModelFileError(f"{path}: tensor {name!r}: {off[1] - off[0]} bytes do not hold "
-                             f"shape {tuple(shape)} of {dt}")
+        raise ModelFileError(
+            f"{path}: tensor {name!r}: {off[1] - off[0]} bytes do not hold "
+            f"shape {tuple(shape)} of {dt}"
+        )
     return DTYPES[dt], tuple(shape), off[0], off[1]
 
 
 def load_json(path, meta, key, required=True):
     if key not in meta:
         if required:
-            raise ModelFileError(f"{path}: metadata has no {key!r} entry (not an lstmkit model file?)")
+            raise ModelFileError(
+                f"{path}: metadata has no {key!r} entry (not an lstmkit model file?)"
+            )
         return None
     try:
         return json.loads(meta[key], object_pairs_hook=_no_duplicates)
@@ -142,11 +177,15 @@ def load_json(path, meta, key, required=True):
 
 def check_format(path, meta):
     if meta.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: metadata format is {meta.get('format')!r}, expected {FORMAT!r}")
+        raise ModelFileError(
+            f"{path}: metadata format is {meta.get('format')!r}, expected {FORMAT!r}"
+        )
     v = meta.get("format_version", "")
     if not v.isdigit() or not 1 <= int(v) <= FORMAT_VERSION:
-        raise ModelFileError(f"{path}: format_version {v!r} is not supported "
-                             f"(this lstmkit reads 1..{FORMAT_VERSION})")
+        raise ModelFileError(
+            f"{path}: format_version {v!r} is not supported "
+            f"(this lstmkit reads 1..{FORMAT_VERSION})"
+        )
 
 
 # ------------------------------------------------------------------ configs
@@ -165,15 +204,23 @@ def _plain_value(path, where, key, v):
         return
     if isinstance(v, str):
         if len(v) > MAX_STR:
-            raise ModelFileError(f"{path}: {where}.{key} is a string of {len(v)} characters "
-                                 f"(limit {MAX_STR})")
+            raise ModelFileError(
+                f"{path}: {where}.{key} is a string of {len(v)} characters (limit {MAX_STR})"
+            )
         return
-    raise ModelFileError(f"{path}: {where}.{key} has a {type(v).__name__}; "
-                         f"expected a number, string, bool or null")
+    raise ModelFileError(
+        f"{path}: {where}.{key} has a {type(v).__name__}; expected a number, string, bool or null"
+    )
 
 
-_PROBE = {"units": 1, "input_dim": 1, "output_dim": 1, "activation": "linear", "rate": 0.0,
-          "proj_size": 2}
+_PROBE = {
+    "units": 1,
+    "input_dim": 1,
+    "output_dim": 1,
+    "activation": "linear",
+    "rate": 0.0,
+    "proj_size": 2,
+}
 _KEYS_CACHE: dict = {}
 
 
@@ -181,10 +228,14 @@ def allowed_keys(cls) -> frozenset:
     """The config keys a layer type writes: those of an unbuilt instance's get_config()."""
     if cls not in _KEYS_CACHE:
         sig = inspect.signature(cls.__init__)
-        need = {p.name: _PROBE.get(p.name, 1) for p in sig.parameters.values()
-                if p.name != "self" and p.default is inspect.Parameter.empty
-                and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-        for units in (1, 4):                    # e.g. LSTMP needs proj_size < units
+        need = {
+            p.name: _PROBE.get(p.name, 1)
+            for p in sig.parameters.values()
+            if p.name != "self"
+            and p.default is inspect.Parameter.empty
+            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        }
+        for units in (1, 4):  # e.g. LSTMP needs proj_size < units
             try:
                 probe = {**need, "units": units} if "units" in need else need
                 _KEYS_CACHE[cls] = frozenset(cls(**probe).get_config())
@@ -199,26 +250,31 @@ def allowed_keys(cls) -> frozenset:
 def check_layer_entry(path, entry, where, layer_types, nested=False):
     """Validate one {"type", "config"} entry; returns (cls, config). Builds nothing."""
     from ..layers import Bidirectional, Recurrent
+
     if not isinstance(entry, dict) or set(entry) != {"type", "config"}:
         raise ModelFileError(f"{path}: {where} must be an object with keys 'type' and 'config'")
     t, cfg = entry["type"], entry["config"]
     allowed = sorted(layer_types) + ([] if nested else ["Bidirectional"])
     if not isinstance(t, str) or t not in allowed:
-        raise ModelFileError(f"{path}: {where} has layer type {str(t)[:80]!r}, which is not on the "
-                             f"allow-list {allowed}")
+        raise ModelFileError(
+            f"{path}: {where} has layer type {str(t)[:80]!r}, which is not on the "
+            f"allow-list {allowed}"
+        )
     if not isinstance(cfg, dict):
         raise ModelFileError(f"{path}: {where}.config must be an object")
     if t == "Bidirectional":
         if set(cfg) - {"name", "merge_mode", "layer"} or "layer" not in cfg:
-            raise ModelFileError(f"{path}: {where}.config expected keys name, merge_mode, layer; "
-                                 f"got {sorted(cfg)}")
+            raise ModelFileError(
+                f"{path}: {where}.config expected keys name, merge_mode, layer; got {sorted(cfg)}"
+            )
         for k in ("name", "merge_mode"):
             if k in cfg:
                 _plain_value(path, where, k, cfg[k])
         inner_cls, _ = check_layer_entry(path, cfg["layer"], f"{where}.layer", layer_types, True)
         if not issubclass(inner_cls, Recurrent):
-            raise ModelFileError(f"{path}: {where} wraps {inner_cls.__name__}; "
-                                 f"Bidirectional needs a recurrent layer")
+            raise ModelFileError(
+                f"{path}: {where} wraps {inner_cls.__name__}; Bidirectional needs a recurrent layer"
+            )
         return Bidirectional, cfg
     cls = layer_types[t]
     extra = sorted(set(cfg) - allowed_keys(cls))
@@ -226,26 +282,33 @@ def check_layer_entry(path, entry, where, layer_types, nested=False):
         raise ModelFileError(f"{path}: {where} ({t}) has unknown config keys {extra[:10]}")
     for k, v in cfg.items():
         _plain_value(path, where, k, v)
-        if k in SIZE_KEYS and (type(v) is not int or v < 1) and not (k == "proj_size" and v is None):
+        if (
+            k in SIZE_KEYS
+            and (type(v) is not int or v < 1)
+            and not (k == "proj_size" and v is None)
+        ):
             raise ModelFileError(f"{path}: {where}.{k} = {str(v)[:40]} is not a positive integer")
     if "dtype" in cfg and cfg["dtype"] not in ("float32", "float64"):
-        raise ModelFileError(f"{path}: {where}.dtype must be 'float32' or 'float64', got {cfg['dtype']!r}")
+        raise ModelFileError(
+            f"{path}: {where}.dtype must be 'float32' or 'float64', got {cfg['dtype']!r}"
+        )
     return cls, cfg
 
 
-KNOWN_CELLS = ("LSTM", "GRU", "SimpleRNN")      # output size = units, recurrent kernel (H, G·H)
+KNOWN_CELLS = ("LSTM", "GRU", "SimpleRNN")  # output size = units, recurrent kernel (H, G·H)
 
 
 def _cell_min(cls, h, d):
     if cls.type_name in KNOWN_CELLS:
-        return cls.n_gates * h * (d + h)            # W_x (D, G·H) and W_h (H, G·H)
-    return h * d                                    # any cell: an input kernel with ≥ H columns
+        return cls.n_gates * h * (d + h)  # W_x (D, G·H) and W_h (H, G·H)
+    return h * d  # any cell: an input kernel with ≥ H columns
 
 
 def min_params(entries, in_dim, layer_types) -> int:
     """A lower bound of the parameter count a checked config asks for, computed without
     building anything: a file holding fewer values than this cannot be right."""
     from ..layers import Recurrent
+
     total, d = 0, int(in_dim or 1)
     for cls, cfg in entries:
         if cls.type_name == "Bidirectional":
@@ -265,5 +328,5 @@ def min_params(entries, in_dim, layer_types) -> int:
             total += int(cfg.get("units", 1)) * d
             d = int(cfg.get("units", 1))
         elif cls.type_name not in ("Dropout", "Activation"):
-            d = 1                                   # unknown output size: assume the least
+            d = 1  # unknown output size: assume the least
     return total

@@ -26,6 +26,7 @@ for that directly). Every other attribute is the Sequential's.
 torch is imported only inside these functions; a ``state_dict`` of NumPy arrays
 needs no torch at all.
 """
+
 from __future__ import annotations
 
 import re
@@ -57,7 +58,7 @@ class TimeMajorModel:
         return np.swapaxes(y, 0, 1) if y.ndim == 3 else y
 
     def __getattr__(self, name):
-        if name == "model":                      # not set yet: never recurse
+        if name == "model":  # not set yet: never recurse
             raise AttributeError(name)
         return getattr(self.model, name)
 
@@ -73,29 +74,48 @@ def unwrap(model):
 
 
 def _to_numpy(t) -> np.ndarray:
-    if hasattr(t, "detach"):                    # a torch tensor, without importing torch
+    if hasattr(t, "detach"):  # a torch tensor, without importing torch
         t = t.detach().cpu().numpy()
     return np.asarray(t)
 
 
 def _module_hparams(module) -> tuple[dict, dict]:
     import torch
+
     kinds = {torch.nn.LSTM: "LSTM", torch.nn.GRU: "GRU", torch.nn.RNN: "RNN"}
     if type(module) not in kinds:
-        raise UserError(f"from_torch expected a torch.nn.LSTM, GRU or RNN (or a state_dict with "
-                        f"its hyper-parameters), got {type(module).__module__}."
-                        f"{type(module).__name__}")
-    hp = dict(mode=kinds[type(module)], hidden_size=module.hidden_size,
-              num_layers=module.num_layers, bidirectional=module.bidirectional,
-              batch_first=module.batch_first, bias=module.bias,
-              proj_size=getattr(module, "proj_size", 0),
-              nonlinearity=getattr(module, "nonlinearity", "tanh"))
+        raise UserError(
+            f"from_torch expected a torch.nn.LSTM, GRU or RNN (or a state_dict with "
+            f"its hyper-parameters), got {type(module).__module__}."
+            f"{type(module).__name__}"
+        )
+    hp = dict(
+        mode=kinds[type(module)],
+        hidden_size=module.hidden_size,
+        num_layers=module.num_layers,
+        bidirectional=module.bidirectional,
+        batch_first=module.batch_first,
+        bias=module.bias,
+        proj_size=getattr(module, "proj_size", 0),
+        nonlinearity=getattr(module, "nonlinearity", "tanh"),
+    )
     return hp, module.state_dict()
 
 
-def from_torch(module, *, mode=None, hidden_size=None, num_layers=1, bidirectional=False,
-               batch_first=False, bias=True, proj_size=0, nonlinearity="tanh", dtype=None,
-               time_major=None):
+def from_torch(
+    module,
+    *,
+    mode=None,
+    hidden_size=None,
+    num_layers=1,
+    bidirectional=False,
+    batch_first=False,
+    bias=True,
+    proj_size=0,
+    nonlinearity="tanh",
+    dtype=None,
+    time_major=None,
+):
     """An lstmkit model computing what ``module(x)[0]`` computes (in eval mode).
 
     module: a ``torch.nn.LSTM`` / ``GRU`` / ``RNN``, or a ``state_dict`` (tensors or
@@ -108,11 +128,20 @@ def from_torch(module, *, mode=None, hidden_size=None, num_layers=1, bidirection
     """
     if isinstance(module, Mapping):
         if mode is None or hidden_size is None:
-            raise UserError("from_torch(state_dict, ...) needs mode= ('LSTM', 'GRU' or 'RNN') and "
-                            "hidden_size= (the module's hyper-parameters)")
-        hp = dict(mode=str(mode).upper(), hidden_size=hidden_size, num_layers=num_layers,
-                  bidirectional=bidirectional, batch_first=batch_first, bias=bias,
-                  proj_size=proj_size, nonlinearity=nonlinearity)
+            raise UserError(
+                "from_torch(state_dict, ...) needs mode= ('LSTM', 'GRU' or 'RNN') and "
+                "hidden_size= (the module's hyper-parameters)"
+            )
+        hp = dict(
+            mode=str(mode).upper(),
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            batch_first=batch_first,
+            bias=bias,
+            proj_size=proj_size,
+            nonlinearity=nonlinearity,
+        )
         sd = module
     else:
         hp, sd = _module_hparams(module)
@@ -132,8 +161,10 @@ def _build(hp, sd, dtype):
     if mode not in _GATES:
         raise UserError(f"from_torch expected mode 'LSTM', 'GRU' or 'RNN', got {mode!r}")
     if mode == "RNN" and hp["nonlinearity"] != "tanh":
-        raise UserError(f"torch.nn.RNN(nonlinearity={hp['nonlinearity']!r}) is not supported: "
-                        f"lstmkit's SimpleRNN computes h = tanh(x·W_x + h·W_h + b) only")
+        raise UserError(
+            f"torch.nn.RNN(nonlinearity={hp['nonlinearity']!r}) is not supported: "
+            f"lstmkit's SimpleRNN computes h = tanh(x·W_x + h·W_h + b) only"
+        )
     H, L, P = int(hp["hidden_size"]), int(hp["num_layers"]), int(hp["proj_size"] or 0)
     if H < 1 or L < 1:
         raise UserError(f"from_torch expected hidden_size ≥ 1 and num_layers ≥ 1, got {H}, {L}")
@@ -161,17 +192,21 @@ def _build(hp, sd, dtype):
                 expected[f"weight_hr_l{k}{sfx}"] = (P, H)
     missing, extra = sorted(set(expected) - set(sd)), sorted(set(sd) - set(expected))
     if missing or extra:
-        raise UserError(f"state_dict does not match {mode}(hidden_size={H}, num_layers={L}, "
-                        f"bidirectional={bool(hp['bidirectional'])}, bias={bool(hp['bias'])}, "
-                        f"proj_size={P}): missing {missing[:6]}, unexpected {extra[:6]}")
+        raise UserError(
+            f"state_dict does not match {mode}(hidden_size={H}, num_layers={L}, "
+            f"bidirectional={bool(hp['bidirectional'])}, bias={bool(hp['bias'])}, "
+            f"proj_size={P}): missing {missing[:6]}, unexpected {extra[:6]}"
+        )
     for n, shape in expected.items():
         if tuple(sd[n].shape) != shape:
             raise UserError(f"state_dict[{n!r}] expected shape {shape}, got {tuple(sd[n].shape)}")
     if dtype is None:
         kinds = {np.asarray(a).dtype.name for a in sd.values()}
         if len(kinds) != 1 or kinds - {"float32", "float64"}:
-            raise UserError(f"from_torch expected float32 or float64 tensors, got {sorted(kinds)}; "
-                            f"pass dtype='float32' or 'float64' to convert")
+            raise UserError(
+                f"from_torch expected float32 or float64 tensors, got {sorted(kinds)}; "
+                f"pass dtype='float32' or 'float64' to convert"
+            )
         dtype = kinds.pop()
 
     # ---- build: one lstmkit layer per torch layer, all returning sequences
@@ -187,9 +222,9 @@ def _build(hp, sd, dtype):
     model.build((None, D))
     for k, layer in enumerate(model.layers):
         mine = {}
-        for n in layer.named_tensors():          # weight_ih_l0, …, weight_ih_l0_reverse, …
+        for n in layer.named_tensors():  # weight_ih_l0, …, weight_ih_l0_reverse, …
             torch_name = re.sub(r"_l0(_reverse)?$", lambda m: f"_l{k}{m.group(1) or ''}", n)
-            mine[n] = sd[torch_name] if torch_name in sd else np.zeros(G * H)   # bias=False
+            mine[n] = sd[torch_name] if torch_name in sd else np.zeros(G * H)  # bias=False
         layer.load_named_tensors(mine)
     return model
 
@@ -216,40 +251,60 @@ def to_torch(model, tensors: str = "numpy"):
     for k, layer in enumerate(seq.layers):
         inner = layer.forward_layer if isinstance(layer, Bidirectional) else layer
         if type(inner) not in kinds:
-            raise UserError(f"to_torch: layer {k} ({type(layer).__name__} {layer.name!r}) has no "
-                            f"place in a torch.nn.LSTM / GRU / RNN; expected only LSTM, GRU, "
-                            f"SimpleRNN or LSTMP layers (or Bidirectional ones)")
+            raise UserError(
+                f"to_torch: layer {k} ({type(layer).__name__} {layer.name!r}) has no "
+                f"place in a torch.nn.LSTM / GRU / RNN; expected only LSTM, GRU, "
+                f"SimpleRNN or LSTMP layers (or Bidirectional ones)"
+            )
         if isinstance(layer, Bidirectional) and layer.merge_mode != "concat":
-            raise UserError(f"to_torch: layer {k} is Bidirectional(merge_mode="
-                            f"{layer.merge_mode!r}); torch concatenates the two directions")
+            raise UserError(
+                f"to_torch: layer {k} is Bidirectional(merge_mode="
+                f"{layer.merge_mode!r}); torch concatenates the two directions"
+            )
         if inner.go_backwards:
             raise UserError(f"to_torch: layer {k} has go_backwards=True; torch has no such option")
         if k < len(seq.layers) - 1 and not inner.return_sequences:
-            raise UserError(f"to_torch: layer {k} has return_sequences=False but is not the last; "
-                            f"a torch module feeds whole sequences from layer to layer")
+            raise UserError(
+                f"to_torch: layer {k} has return_sequences=False but is not the last; "
+                f"a torch module feeds whole sequences from layer to layer"
+            )
         cells.append(inner)
         bidir.append(isinstance(layer, Bidirectional))
     c0 = cells[0]
     for k, c in enumerate(cells):
-        if (type(c) is not type(c0) or c.units != c0.units or bidir[k] != bidir[0]
-                or getattr(c, "proj_size", 0) != getattr(c0, "proj_size", 0)):
-            raise UserError(f"to_torch: every layer must be the same cell, size and direction; "
-                            f"layer 0 is {type(c0).__name__}({c0.units}), layer {k} is "
-                            f"{type(c).__name__}({c.units}){' bidirectional' if bidir[k] else ''}")
+        if (
+            type(c) is not type(c0)
+            or c.units != c0.units
+            or bidir[k] != bidir[0]
+            or getattr(c, "proj_size", 0) != getattr(c0, "proj_size", 0)
+        ):
+            raise UserError(
+                f"to_torch: every layer must be the same cell, size and direction; "
+                f"layer 0 is {type(c0).__name__}({c0.units}), layer {k} is "
+                f"{type(c).__name__}({c.units}){' bidirectional' if bidir[k] else ''}"
+            )
     sd = {}
     for k, layer in enumerate(seq.layers):
         for n, a in layer.named_tensors().items():
-            sd[re.sub(r"_l0(_reverse)?$", lambda m: f"_l{k}{m.group(1) or ''}", n)] = \
+            sd[re.sub(r"_l0(_reverse)?$", lambda m: f"_l{k}{m.group(1) or ''}", n)] = (
                 np.ascontiguousarray(a).copy()
-    hp = {"type": kinds[type(c0)], "input_size": int(c0.kernel.shape[0]),
-          "hidden_size": c0.units, "num_layers": len(cells), "bias": True,
-          "batch_first": batch_first, "bidirectional": bidir[0]}
+            )
+    hp = {
+        "type": kinds[type(c0)],
+        "input_size": int(c0.kernel.shape[0]),
+        "hidden_size": c0.units,
+        "num_layers": len(cells),
+        "bias": True,
+        "batch_first": batch_first,
+        "bidirectional": bidir[0],
+    }
     if isinstance(c0, LSTMP):
         hp["proj_size"] = c0.proj_size
     if hp["type"] == "RNN":
         hp["nonlinearity"] = "tanh"
     if tensors == "torch":
         import torch
+
         sd = {k: torch.from_numpy(v) for k, v in sd.items()}
     elif tensors != "numpy":
         raise ValueError(f"tensors must be 'numpy' or 'torch', got {tensors!r}")
@@ -259,6 +314,7 @@ def to_torch(model, tensors: str = "numpy"):
 def to_torch_module(model):
     """The torch.nn.LSTM / GRU / RNN itself, weights loaded, in eval mode and the model's dtype."""
     import torch
+
     sd, hp = to_torch(model, tensors="torch")
     kw = {k: v for k, v in hp.items() if k != "type"}
     module = getattr(torch.nn, hp["type"])(**kw).to(next(iter(sd.values())).dtype)

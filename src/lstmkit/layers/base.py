@@ -14,6 +14,7 @@ aligned list ``grads``. The model may move them into one flat buffer per dtype
     get_config() -> JSON-able dict;  Layer.from_config(cfg)
     named_tensors() -> {PyTorch-style name: array}; load_named_tensors(d)
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,7 +41,7 @@ class Layer:
         self.rng = np.random.default_rng(seed)
         self.params: list[np.ndarray] = []
         self.grads: list[np.ndarray] = []
-        self.param_names: list[str] = []     # Keras-style names, aligned with params
+        self.param_names: list[str] = []  # Keras-style names, aligned with params
         self.built = False
         self.input_shape = None
 
@@ -59,9 +60,10 @@ class Layer:
         """Point params and grads at new storage (views into the model's flat buffers).
         The current values are copied in."""
         if len(params) != len(self.params) or len(grads) != len(self.grads):
-            raise ValueError(f"{self.name}: rebind expected {len(self.params)} arrays, "
-                             f"got {len(params)}")
-        for k, (p, g) in enumerate(zip(params, grads)):
+            raise ValueError(
+                f"{self.name}: rebind expected {len(self.params)} arrays, got {len(params)}"
+            )
+        for k, (p, g) in enumerate(zip(params, grads, strict=True)):
             if p.shape != self.params[k].shape:
                 raise ValueError(f"{self.name}: rebind shape {p.shape} != {self.params[k].shape}")
             p[...] = self.params[k]
@@ -99,26 +101,31 @@ class Layer:
     def set_weights(self, weights) -> None:
         weights = list(weights)
         if len(weights) != len(self.params):
-            raise ValueError(f"{self.name} expected {len(self.params)} weight arrays "
-                             f"({', '.join(self.param_names)}), got {len(weights)}")
-        for k, (p, w) in enumerate(zip(self.params, weights)):
+            raise ValueError(
+                f"{self.name} expected {len(self.params)} weight arrays "
+                f"({', '.join(self.param_names)}), got {len(weights)}"
+            )
+        for k, (p, w) in enumerate(zip(self.params, weights, strict=True)):
             w = np.asarray(w)
             if w.shape != p.shape:
-                raise ValueError(f"{self.name}.{self.param_names[k]} expected shape "
-                                 f"{p.shape}, got {w.shape}")
+                raise ValueError(
+                    f"{self.name}.{self.param_names[k]} expected shape {p.shape}, got {w.shape}"
+                )
             p[...] = w
 
     def named_tensors(self) -> dict[str, np.ndarray]:
         """Tensors under the names they are saved with (PyTorch names for recurrent layers)."""
-        return {n: p for n, p in zip(self.param_names, self.params)}
+        return {n: p for n, p in zip(self.param_names, self.params, strict=True)}
 
     def load_named_tensors(self, tensors: dict[str, np.ndarray]) -> None:
         mine = self.named_tensors()
         missing = sorted(set(mine) - set(tensors))
         extra = sorted(set(tensors) - set(mine))
         if missing or extra:
-            raise ValueError(f"{self.name}: expected tensors {sorted(mine)}, "
-                             f"missing {missing}, unexpected {extra}")
+            raise ValueError(
+                f"{self.name}: expected tensors {sorted(mine)}, "
+                f"missing {missing}, unexpected {extra}"
+            )
         self.set_weights([tensors[n] for n in self.param_names])
 
     # ---------------------------------------------------------------- config
@@ -147,6 +154,7 @@ def check_input(layer: Layer, x, ndim: int, what: str) -> np.ndarray:
         want_last = layer.input_shape[-1]
     if x.ndim != ndim or (want_last is not None and x.shape[-1] != want_last):
         last = want_last if want_last is not None else "features"
-        raise ValueError(f"{type(layer).__name__} expected input of shape "
-                         f"({what}, {last}), got {tuple(x.shape)}")
+        raise ValueError(
+            f"{type(layer).__name__} expected input of shape ({what}, {last}), got {tuple(x.shape)}"
+        )
     return x.astype(layer.dtype, copy=False)

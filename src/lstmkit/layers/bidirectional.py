@@ -6,6 +6,7 @@ input order before merging, so position t holds [→h_t, ←h_t], as in Keras an
 as in ``torch.nn.LSTM(bidirectional=True)``. PyTorch names for the backward
 half end in ``_reverse``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,20 +22,28 @@ class Bidirectional(Layer):
 
     def __init__(self, layer: Recurrent, merge_mode: str = "concat", name=None, dtype=None):
         if dtype is not None and np.dtype(dtype) != layer.dtype:
-            raise ValueError(f"Bidirectional takes its dtype from the wrapped layer "
-                             f"({layer.dtype.name}), got dtype={dtype!r}: set it on the layer")
+            raise ValueError(
+                f"Bidirectional takes its dtype from the wrapped layer "
+                f"({layer.dtype.name}), got dtype={dtype!r}: set it on the layer"
+            )
         if not isinstance(layer, Recurrent):
-            raise TypeError(f"Bidirectional expected a recurrent layer (LSTM, GRU, SimpleRNN), "
-                            f"got {type(layer).__name__}")
+            raise TypeError(
+                f"Bidirectional expected a recurrent layer (LSTM, GRU, SimpleRNN), "
+                f"got {type(layer).__name__}"
+            )
         if merge_mode not in MERGE_MODES:
             raise ValueError(f"merge_mode must be one of {MERGE_MODES}, got {merge_mode!r}")
-        super().__init__(name=name or f"bidirectional_{layer.name}", dtype=layer.dtype.name,
-                         seed=layer.seed)
+        super().__init__(
+            name=name or f"bidirectional_{layer.name}", dtype=layer.dtype.name, seed=layer.seed
+        )
         self.merge_mode = merge_mode
         self.forward_layer = layer
         cfg = layer.get_config()
-        cfg.update(go_backwards=not layer.go_backwards, name=f"{layer.name}_backward",
-                   seed=None if layer.seed is None else layer.seed + 1)
+        cfg.update(
+            go_backwards=not layer.go_backwards,
+            name=f"{layer.name}_backward",
+            seed=None if layer.seed is None else layer.seed + 1,
+        )
         self.backward_layer = type(layer).from_config(cfg)
         self.backward_layer.torch_suffix = "_l0_reverse"
         self.return_sequences = layer.return_sequences
@@ -59,8 +68,9 @@ class Bidirectional(Layer):
 
     @property
     def param_names(self):
-        return ([f"forward_{n}" for n in self.forward_layer.param_names]
-                + [f"backward_{n}" for n in self.backward_layer.param_names])
+        return [f"forward_{n}" for n in self.forward_layer.param_names] + [
+            f"backward_{n}" for n in self.backward_layer.param_names
+        ]
 
     @param_names.setter
     def param_names(self, value):
@@ -68,7 +78,7 @@ class Bidirectional(Layer):
 
     def build(self, input_shape):
         for half in (self.forward_layer, self.backward_layer):
-            if not half.built:                   # a wrapped layer may come built already
+            if not half.built:  # a wrapped layer may come built already
                 half.build(input_shape)
         super().build(input_shape)
 
@@ -92,7 +102,7 @@ class Bidirectional(Layer):
         y = self.forward_layer.compute_output_shape(input_shape)
         states = []
         if self.return_state:
-            y, *states = y                        # the inner layer's own state shapes (LSTMP: h is proj_size)
+            y, *states = y  # the inner layer's own state shapes (LSTMP: h is proj_size)
         if self.merge_mode == "concat":
             y = tuple(y[:-1]) + (2 * y[-1],)
         if self.return_state:
@@ -103,7 +113,7 @@ class Bidirectional(Layer):
         return mask if self.return_sequences else None
 
     def forward(self, x, training=False, mask=None, initial_state=None):
-        x = check_input(self.forward_layer, x, 3, "batch, time")   # rank / size, before build
+        x = check_input(self.forward_layer, x, 3, "batch, time")  # rank / size, before build
         self._ensure_built(x)
         n = self.forward_layer.n_states
         s_f = s_b = None
@@ -117,7 +127,7 @@ class Bidirectional(Layer):
             yb, *sb = yb
             states = sf + sb
         if self.return_sequences:
-            yb = yb[:, ::-1]                     # back into input order
+            yb = yb[:, ::-1]  # back into input order
         self._yf, self._yb = yf, yb
         if self.merge_mode == "concat":
             y = np.concatenate([yf, yb], axis=-1)
@@ -160,9 +170,14 @@ class Bidirectional(Layer):
         self.backward_layer.load_named_tensors({k: v for k, v in tensors.items() if k not in f})
 
     def get_config(self):
-        return {"name": self.name, "merge_mode": self.merge_mode,
-                "layer": {"type": self.forward_layer.type_name,
-                          "config": self.forward_layer.get_config()}}
+        return {
+            "name": self.name,
+            "merge_mode": self.merge_mode,
+            "layer": {
+                "type": self.forward_layer.type_name,
+                "config": self.forward_layer.get_config(),
+            },
+        }
 
     @classmethod
     def from_config(cls, config: dict):
@@ -172,8 +187,10 @@ class Bidirectional(Layer):
         if isinstance(inner, dict):
             types = {c.type_name: c for c in _recurrent_types()}
             if inner.get("type") not in types:
-                raise ValueError(f"Bidirectional expected an inner layer type in {sorted(types)}, "
-                                 f"got {inner.get('type')!r}")
+                raise ValueError(
+                    f"Bidirectional expected an inner layer type in {sorted(types)}, "
+                    f"got {inner.get('type')!r}"
+                )
             inner = types[inner["type"]].from_config(inner.get("config", {}))
         return cls(inner, **config)
 

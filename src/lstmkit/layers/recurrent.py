@@ -26,6 +26,7 @@ the size of the cache) and the layer drops the cache afterwards; a second
 A subclass supplies the cell: its parameters (``build``), ``_core_forward`` and
 ``_core_backward`` and the PyTorch names of its tensors.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -49,16 +50,27 @@ def orthogonal(rng, shape):
 
 
 class Recurrent(Layer):
-    n_gates = 1          # gate blocks along the kernel's second axis
-    n_states = 1         # h (and c for LSTM)
+    n_gates = 1  # gate blocks along the kernel's second axis
+    n_states = 1  # h (and c for LSTM)
     _strided_input = False  # the core reads a time-major *view* of the input in inference
 
-    def __init__(self, units: int, return_sequences: bool = False, return_state: bool = False,
-                 go_backwards: bool = False, stateful: bool = False, dropout: float = 0.0,
-                 recurrent_dropout: float = 0.0, check_finite: bool = False, **kw):
+    def __init__(
+        self,
+        units: int,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        stateful: bool = False,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        check_finite: bool = False,
+        **kw,
+    ):
         super().__init__(**kw)
         if int(units) != units or units < 1:
-            raise ValueError(f"{type(self).__name__} units must be a positive integer, got {units!r}")
+            raise ValueError(
+                f"{type(self).__name__} units must be a positive integer, got {units!r}"
+            )
         for nm, r in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
             if not 0.0 <= r < 1.0:
                 raise ValueError(f"{nm} must be in [0, 1), got {r!r}")
@@ -70,16 +82,18 @@ class Recurrent(Layer):
         self.dropout = float(dropout)
         self.recurrent_dropout = float(recurrent_dropout)
         self.check_finite = bool(check_finite)
-        self.torch_suffix = "_l0"          # "_l0_reverse" for the backward half of a Bidirectional
-        self.states = None                 # stateful: list of (B, H) arrays
-        self.initial_state_grads = None    # after backward: dL/d(initial states)
+        self.torch_suffix = "_l0"  # "_l0_reverse" for the backward half of a Bidirectional
+        self.states = None  # stateful: list of (B, H) arrays
+        self.initial_state_grads = None  # after backward: dL/d(initial states)
         self._cache = None
 
     # ---------------------------------------------------------------- build
     def build(self, input_shape):
         if len(input_shape) != 2:
-            raise ValueError(f"{type(self).__name__} expected input of shape (batch, time, features), "
-                             f"got (batch, {', '.join(map(str, input_shape))})")
+            raise ValueError(
+                f"{type(self).__name__} expected input of shape (batch, time, features), "
+                f"got (batch, {', '.join(map(str, input_shape))})"
+            )
         super().build(input_shape)
         D, H, G = int(input_shape[-1]), self.units, self.n_gates
         self._add_param("kernel", glorot_uniform(self.rng, (D, G * H)))
@@ -90,7 +104,7 @@ class Recurrent(Layer):
         return np.zeros(self.n_gates * self.units)
 
     @property
-    def kernel(self):            # W_x (D, G·H)
+    def kernel(self):  # W_x (D, G·H)
         return self.params[0]
 
     @property
@@ -123,28 +137,32 @@ class Recurrent(Layer):
         B, T, _ = x.shape
         if self.check_finite and not np.all(np.isfinite(x)):
             at = tuple(int(k) for k in np.argwhere(~np.isfinite(x))[0])
-            raise ValueError(f"{type(self).__name__} input contains NaN or inf: expected finite "
-                             f"values, got {x[at]} at (batch, time, feature) = {at}")
-        xt = x.transpose(1, 0, 2)                               # (T, B, D) time-major
+            raise ValueError(
+                f"{type(self).__name__} input contains NaN or inf: expected finite "
+                f"values, got {x[at]} at (batch, time, feature) = {at}"
+            )
+        xt = x.transpose(1, 0, 2)  # (T, B, D) time-major
         m = None
         if mask is not None:
             mask = np.asarray(mask)
             if mask.shape != (B, T):
-                raise ValueError(f"{type(self).__name__} expected mask of shape (batch, time) = "
-                                 f"{(B, T)}, got {mask.shape}")
-            m = np.ascontiguousarray(mask.T, dtype=self.dtype)   # (T, B)
+                raise ValueError(
+                    f"{type(self).__name__} expected mask of shape (batch, time) = "
+                    f"{(B, T)}, got {mask.shape}"
+                )
+            m = np.ascontiguousarray(mask.T, dtype=self.dtype)  # (T, B)
         if self.go_backwards:
             xt = xt[::-1]
             m = None if m is None else m[::-1]
         if training or not self._strided_input:
-            xt = np.ascontiguousarray(xt)                       # (inference: the core reads
-        dmask = rmask = None                                    #  a strided view if it can)
-        if training and self.dropout > 0:                      # same input mask at every step
+            xt = np.ascontiguousarray(xt)  # (inference: the core reads
+        dmask = rmask = None  #  a strided view if it can)
+        if training and self.dropout > 0:  # same input mask at every step
             dmask = (self.rng.random((B, xt.shape[2])) >= self.dropout) / (1 - self.dropout)
             dmask = dmask.astype(self.dtype)
             xt = xt * dmask
         if training and self.recurrent_dropout > 0:
-            rmask = (self.rng.random((B, self.units)) >= self.recurrent_dropout)
+            rmask = self.rng.random((B, self.units)) >= self.recurrent_dropout
             rmask = (rmask / (1 - self.recurrent_dropout)).astype(self.dtype)
         states0 = self._initial_states(initial_state, B)
         hs, final, cache = self._core_forward(xt, states0, m, rmask, need_cache=training)
@@ -167,14 +185,18 @@ class Recurrent(Layer):
             initial_state = [initial_state]
         initial_state = list(initial_state)
         if len(initial_state) != self.n_states:
-            raise ValueError(f"{type(self).__name__} expected {self.n_states} initial state arrays, "
-                             f"got {len(initial_state)}")
+            raise ValueError(
+                f"{type(self).__name__} expected {self.n_states} initial state arrays, "
+                f"got {len(initial_state)}"
+            )
         out = []
         for s in initial_state:
             s = np.asarray(s, self.dtype)
             if s.shape != (B, self.units):
-                raise ValueError(f"{type(self).__name__} expected initial state of shape "
-                                 f"{(B, self.units)}, got {s.shape}")
+                raise ValueError(
+                    f"{type(self).__name__} expected initial state of shape "
+                    f"{(B, self.units)}, got {s.shape}"
+                )
             out.append(s)
         return out
 
@@ -183,7 +205,9 @@ class Recurrent(Layer):
         """dy: gradient of the output (and, with return_state, a tuple whose
         tail are the final states' gradients). Returns dx (batch, time, features)."""
         if self._cache is None:
-            raise RuntimeError(f"{type(self).__name__}.backward needs a forward(x, training=True) first")
+            raise RuntimeError(
+                f"{type(self).__name__}.backward needs a forward(x, training=True) first"
+            )
         cache, dmask, B, T = self._cache
         if isinstance(dy, (tuple, list)):
             dy, *d_states = dy
@@ -193,17 +217,17 @@ class Recurrent(Layer):
         dhs = None
         if self.return_sequences:
             dhs = np.ascontiguousarray(np.asarray(dy, self.dtype).transpose(1, 0, 2))
-        else:                                                  # y = h_T
+        else:  # y = h_T
             dh = np.asarray(dy, self.dtype)
             d_final[0] = dh.copy() if d_final[0] is None else d_final[0] + dh
         dxt, d_init = self._core_backward(dhs, d_final, cache)
-        self._cache = None          # one backward per forward: the cache may be consumed
+        self._cache = None  # one backward per forward: the cache may be consumed
         self.initial_state_grads = d_init
         if dmask is not None:
             dxt *= dmask
         if self.go_backwards:
             dxt = dxt[::-1]
-        return dxt.transpose(1, 0, 2)            # a view, as in forward (no copy)
+        return dxt.transpose(1, 0, 2)  # a view, as in forward (no copy)
 
     # ------------------------------------------------------------ the cell
     def _core_forward(self, xt, states0, mask, rmask, need_cache):
@@ -214,23 +238,34 @@ class Recurrent(Layer):
 
     def _store_grads(self, *values):
         """Copy the kernel's gradients into self.grads[0], [1], …, unless the kernel wrote
-        them there already (``out=self.grads``)."""
-        for g, v in zip(self.grads, values):
+        them there already (``out=self.grads``). A cell may return fewer values than it has
+        gradient buffers (the rest it wrote itself), hence ``strict=False``."""
+        for g, v in zip(self.grads, values, strict=False):
             if v is not g:
                 g[...] = v
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units,
-                "return_sequences": self.return_sequences, "return_state": self.return_state,
-                "go_backwards": self.go_backwards, "stateful": self.stateful,
-                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
-                "check_finite": self.check_finite}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "stateful": self.stateful,
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "check_finite": self.check_finite,
+        }
 
     # PyTorch names: weight_ih_l0 (G·H, D), weight_hh_l0 (G·H, H), bias_ih_l0, bias_hh_l0
     def named_tensors(self):
         s = self.torch_suffix
-        return {f"weight_ih{s}": self.params[0].T, f"weight_hh{s}": self.params[1].T,
-                f"bias_ih{s}": self.params[2], f"bias_hh{s}": np.zeros_like(self.params[2])}
+        return {
+            f"weight_ih{s}": self.params[0].T,
+            f"weight_hh{s}": self.params[1].T,
+            f"bias_ih{s}": self.params[2],
+            f"bias_hh{s}": np.zeros_like(self.params[2]),
+        }
 
     def load_named_tensors(self, tensors):
         s = self.torch_suffix
@@ -252,6 +287,7 @@ class LSTM(Recurrent):
 
     ``unit_forget_bias=True`` starts b_f at 1 (Jozefowicz et al. 2015), as Keras does.
     """
+
     type_name = "LSTM"
     n_gates = 4
     n_states = 2
@@ -264,21 +300,36 @@ class LSTM(Recurrent):
     def _initial_bias(self):
         b = np.zeros(4 * self.units)
         if self.unit_forget_bias:
-            b[self.units:2 * self.units] = 1.0
+            b[self.units : 2 * self.units] = 1.0
         return b
 
     def _core_forward(self, xt, states0, mask, rmask, need_cache):
         h0, c0 = (None, None) if states0 is None else states0
         hs, (h_T, c_T), cache = lstm_core.lstm_forward(
-            xt, self.params[0], self.params[1], self.params[2], h0, c0, mask, rmask,
-            need_cache=need_cache)
+            xt,
+            self.params[0],
+            self.params[1],
+            self.params[2],
+            h0,
+            c0,
+            mask,
+            rmask,
+            need_cache=need_cache,
+        )
         return hs, [h_T, c_T], cache
 
     def _core_backward(self, dhs, d_final, cache):
         # consume: dz overwrites the cached activations (Recurrent.backward drops the cache)
         dx, dh0, dc0, dW_x, dW_h, db = lstm_core.lstm_backward(
-            dhs, d_final[0], d_final[1], cache, self.params[0], self.params[1],
-            consume=True, out=self.grads[:3])
+            dhs,
+            d_final[0],
+            d_final[1],
+            cache,
+            self.params[0],
+            self.params[1],
+            consume=True,
+            out=self.grads[:3],
+        )
         self._store_grads(dW_x, dW_h, db)
         return dx, [dh0, dc0]
 

@@ -1,4 +1,5 @@
 """The small layers around a recurrent core: Dense, Activation, Dropout, Embedding."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -64,6 +65,7 @@ class Activation(Layer):
 
 class Dense(Layer):
     """y = act(x · W + b); x is (batch, features) or (batch, time, features)."""
+
     type_name = "Dense"
 
     def __init__(self, units: int, activation=None, use_bias: bool = True, **kw):
@@ -77,7 +79,7 @@ class Dense(Layer):
     def build(self, input_shape):
         super().build(input_shape)
         D = int(input_shape[-1])
-        limit = np.sqrt(6.0 / (D + self.units))                 # glorot uniform, as Keras
+        limit = np.sqrt(6.0 / (D + self.units))  # glorot uniform, as Keras
         self._add_param("kernel", self.rng.uniform(-limit, limit, (D, self.units)))
         if self.use_bias:
             self._add_param("bias", np.zeros(self.units))
@@ -89,8 +91,10 @@ class Dense(Layer):
         x = np.asarray(x)
         self._ensure_built(x)
         if x.ndim < 2 or x.shape[-1] != self.input_shape[-1]:
-            raise ValueError(f"Dense expected input of shape (batch, ..., {self.input_shape[-1]}), "
-                             f"got {tuple(x.shape)}")
+            raise ValueError(
+                f"Dense expected input of shape (batch, ..., {self.input_shape[-1]}), "
+                f"got {tuple(x.shape)}"
+            )
         self._x = x.astype(self.dtype, copy=False)
         z = self._x @ self.params[0]
         if self.use_bias:
@@ -110,12 +114,17 @@ class Dense(Layer):
         return dz @ self.params[0].T
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units,
-                "activation": self.activation, "use_bias": self.use_bias}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": self.activation,
+            "use_bias": self.use_bias,
+        }
 
 
 class Dropout(Layer):
     """Inverted dropout: during training, zero a fraction ``rate`` and scale the rest by 1/(1−rate)."""
+
     type_name = "Dropout"
 
     def __init__(self, rate: float, **kw):
@@ -146,6 +155,7 @@ class Embedding(Layer):
     With ``mask_zero=True`` id 0 is padding: the layer emits the mask
     ``ids != 0`` for the recurrent layers after it (input_dim must then count
     the padding id, as in Keras)."""
+
     type_name = "Embedding"
 
     def __init__(self, input_dim: int, output_dim: int, mask_zero: bool = False, **kw):
@@ -155,7 +165,9 @@ class Embedding(Layer):
 
     def build(self, input_shape):
         super().build(input_shape)
-        self._add_param("embeddings", self.rng.uniform(-0.05, 0.05, (self.input_dim, self.output_dim)))
+        self._add_param(
+            "embeddings", self.rng.uniform(-0.05, 0.05, (self.input_dim, self.output_dim))
+        )
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
@@ -163,7 +175,7 @@ class Embedding(Layer):
     def compute_mask(self, mask, x=None):
         if not self.mask_zero or x is None:
             return mask
-        return (np.asarray(x) != 0)
+        return np.asarray(x) != 0
 
     def forward(self, x, training=False, mask=None):
         ids = np.asarray(x)
@@ -176,8 +188,10 @@ class Embedding(Layer):
         if ids.dtype.kind not in "iu":
             raise TypeError(f"Embedding expected integer ids, got dtype {ids.dtype}")
         if ids.size and (ids.min() < 0 or ids.max() >= self.input_dim):
-            raise ValueError(f"Embedding expected ids in [0, {self.input_dim}), "
-                             f"got values in [{ids.min()}, {ids.max()}]")
+            raise ValueError(
+                f"Embedding expected ids in [0, {self.input_dim}), "
+                f"got values in [{ids.min()}, {ids.max()}]"
+            )
         self._ids = ids
         return self.params[0][ids]
 
@@ -185,8 +199,12 @@ class Embedding(Layer):
         g = self.grads[0]
         g.fill(0)
         np.add.at(g, self._ids.reshape(-1), dy.reshape(-1, self.output_dim))
-        return None                           # no gradient flows into integer ids
+        return None  # no gradient flows into integer ids
 
     def get_config(self):
-        return {**super().get_config(), "input_dim": self.input_dim,
-                "output_dim": self.output_dim, "mask_zero": self.mask_zero}
+        return {
+            **super().get_config(),
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "mask_zero": self.mask_zero,
+        }

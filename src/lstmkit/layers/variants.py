@@ -15,6 +15,7 @@ of :class:`lstmkit.layers.LSTM`). Weights: ``kernel`` (D, G·H), ``recurrent_ker
 names: ``weight_ih_l0`` … plus e.g. ``weight_hr_l0`` (LSTMP, PyTorch's name) or
 ``peephole_l0``, ``ln_x_gamma_l0`` (no PyTorch counterpart).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,21 +28,22 @@ from .recurrent import Recurrent, glorot_uniform, orthogonal
 
 class _VariantRNN(Recurrent):
     """A Recurrent whose cell is a pair of step functions run by :func:`vcore.run_forward`."""
+
     n_gates = 4
     n_states = 2
     step = staticmethod(vcore.peephole_step)
     step_backward = staticmethod(vcore.peephole_step_backward)
-    extra: tuple = ()            # names of the parameters after kernel, recurrent_kernel, bias
+    extra: tuple = ()  # names of the parameters after kernel, recurrent_kernel, bias
 
     def __init__(self, units, unit_forget_bias: bool = True, **kw):
         super().__init__(units, **kw)
         self.unit_forget_bias = bool(unit_forget_bias)
-        self.stochastic = True   # trace / gradient_flow switch training noise off
+        self.stochastic = True  # trace / gradient_flow switch training noise off
 
     def _initial_bias(self):
         b = np.zeros(self.n_gates * self.units)
-        if self.unit_forget_bias:                            # b_f = 1 (gate block 1)
-            b[self.units:2 * self.units] = 1.0
+        if self.unit_forget_bias:  # b_f = 1 (gate block 1)
+            b[self.units : 2 * self.units] = 1.0
         return b
 
     def build(self, input_shape):
@@ -62,14 +64,17 @@ class _VariantRNN(Recurrent):
             return None
         initial_state = list(initial_state)
         if len(initial_state) != self.n_states:
-            raise ValueError(f"{type(self).__name__} expected {self.n_states} initial state arrays, "
-                             f"got {len(initial_state)}")
+            raise ValueError(
+                f"{type(self).__name__} expected {self.n_states} initial state arrays, "
+                f"got {len(initial_state)}"
+            )
         out = []
-        for s, w in zip(initial_state, self._state_widths()):
+        for s, w in zip(initial_state, self._state_widths(), strict=True):
             s = np.asarray(s, self.dtype)
             if s.shape != (B, w):
-                raise ValueError(f"{type(self).__name__} expected initial state of shape {(B, w)}, "
-                                 f"got {s.shape}")
+                raise ValueError(
+                    f"{type(self).__name__} expected initial state of shape {(B, w)}, got {s.shape}"
+                )
             out.append(s)
         return out
 
@@ -80,16 +85,18 @@ class _VariantRNN(Recurrent):
         B = xt.shape[1]
         if states0 is None:
             states0 = [np.zeros((B, w), self.dtype) for w in self._state_widths()]
-        hs, final, caches = vcore.run_forward(self.step, xt, self.params, states0, mask, rmask,
-                                              self._aux(xt.shape[0], B, need_cache))
+        hs, final, caches = vcore.run_forward(
+            self.step, xt, self.params, states0, mask, rmask, self._aux(xt.shape[0], B, need_cache)
+        )
         return hs, final, (caches, states0, rmask)
 
     def _core_backward(self, dhs, d_final, cache, record=None):
         caches, _, rmask = cache
-        dx, d0, G = vcore.run_backward(self.step_backward, dhs, d_final, caches, self.params,
-                                       rmask, record)
+        dx, d0, G = vcore.run_backward(
+            self.step_backward, dhs, d_final, caches, self.params, rmask, record
+        )
         if record is None:
-            for g, gnew in zip(self.grads, G):
+            for g, gnew in zip(self.grads, G, strict=True):
                 g[...] = gnew
         return dx, d0
 
@@ -97,9 +104,13 @@ class _VariantRNN(Recurrent):
     def _trace_arrays(self, cache):
         (caches, seq, _), states0, _ = cache
         d = {k: np.stack([c[k] for c in caches]) for k in ("i", "f", "g", "o")}
-        d.update(h=np.stack([s[0] for s in seq]), c=np.stack([s[1] for s in seq]),
-                 h0=states0[0], c0=states0[1])
-        for n in range(2, self.n_states):                    # e.g. sLSTM's n and m
+        d.update(
+            h=np.stack([s[0] for s in seq]),
+            c=np.stack([s[1] for s in seq]),
+            h0=states0[0],
+            c0=states0[1],
+        )
+        for n in range(2, self.n_states):  # e.g. sLSTM's n and m
             d[("n", "m")[n - 2]] = np.stack([s[n] for s in seq])
         return d
 
@@ -113,7 +124,7 @@ class _VariantRNN(Recurrent):
     def named_tensors(self):
         d = super().named_tensors()
         s = self.torch_suffix
-        d.update({f"{n}{s}": p for n, p in zip(self.extra, self.params[3:])})
+        d.update({f"{n}{s}": p for n, p in zip(self.extra, self.params[3:], strict=True)})
         return d
 
     def load_named_tensors(self, tensors):
@@ -134,6 +145,7 @@ class _VariantRNN(Recurrent):
 class PeepholeLSTM(_VariantRNN):
     """LSTM with peephole connections (Gers & Schmidhuber 2000): i and f see c_{t-1}, o sees c_t.
     Extra weight ``peephole`` (3, H) = [w_i, w_f, w_o], starting at 0."""
+
     type_name = "PeepholeLSTM"
     extra = ("peephole",)
 
@@ -144,6 +156,7 @@ class PeepholeLSTM(_VariantRNN):
 class CIFGLSTM(_VariantRNN):
     """Coupled input-forget gate: f = 1 − i; gate blocks i, g, o (3H). With
     ``unit_forget_bias`` b_i starts at −1, so f = 1 − σ(−1) = σ(1) as in the LSTM."""
+
     type_name = "CIFGLSTM"
     n_gates = 3
     step = staticmethod(vcore.cifg_step)
@@ -152,27 +165,33 @@ class CIFGLSTM(_VariantRNN):
     def _initial_bias(self):
         b = np.zeros(3 * self.units)
         if self.unit_forget_bias:
-            b[:self.units] = -1.0
+            b[: self.units] = -1.0
         return b
 
 
 class LayerNormLSTM(_VariantRNN):
     """Layer-normalised LSTM (Ba et al. 2016); extra weights γ_x, γ_h (4H) start at 1,
     γ_c at 1 and β_c at 0."""
+
     type_name = "LayerNormLSTM"
     step = staticmethod(lnlstm.lnlstm_step)
     step_backward = staticmethod(lnlstm.lnlstm_step_backward)
     extra = ("ln_x_gamma", "ln_h_gamma", "ln_c_gamma", "ln_c_beta")
 
     def _extra_init(self, D, H):
-        return [("ln_x_gamma", np.ones(4 * H)), ("ln_h_gamma", np.ones(4 * H)),
-                ("ln_c_gamma", np.ones(H)), ("ln_c_beta", np.zeros(H))]
+        return [
+            ("ln_x_gamma", np.ones(4 * H)),
+            ("ln_h_gamma", np.ones(4 * H)),
+            ("ln_c_gamma", np.ones(H)),
+            ("ln_c_beta", np.zeros(H)),
+        ]
 
 
 class ZoneoutLSTM(_VariantRNN):
     """LSTM with zoneout (Krueger et al. 2017): in training each unit of c (h) keeps its
     previous value with probability ``zoneout_cell`` (``zoneout_hidden``), a fresh mask
     every step; at inference the update is the expectation."""
+
     type_name = "ZoneoutLSTM"
     step = staticmethod(vcore.zoneout_step)
     step_backward = staticmethod(vcore.zoneout_step_backward)
@@ -186,21 +205,25 @@ class ZoneoutLSTM(_VariantRNN):
 
     def _aux(self, T, B, training):
         H, dt = self.units, self.dtype
-        if training and self.stochastic:                     # (T, 2, B, H) 0/1 keep-masks
+        if training and self.stochastic:  # (T, 2, B, H) 0/1 keep-masks
             r = np.array([self.zoneout_cell, self.zoneout_hidden])[None, :, None, None]
             return (self.rng.random((T, 2, B, H)) < r).astype(dt)
         rates = np.array([self.zoneout_cell, self.zoneout_hidden], dt)
         return np.broadcast_to(rates[None, :, None, None], (T, 2, 1, 1))
 
     def get_config(self):
-        return {**super().get_config(), "zoneout_cell": self.zoneout_cell,
-                "zoneout_hidden": self.zoneout_hidden}
+        return {
+            **super().get_config(),
+            "zoneout_cell": self.zoneout_cell,
+            "zoneout_hidden": self.zoneout_hidden,
+        }
 
 
 class LSTMP(_VariantRNN):
     """LSTM with a recurrent projection, the same function as ``torch.nn.LSTM(hidden_size=units,
     proj_size=proj_size)``: c is ``units`` wide, h (the output) ``proj_size`` wide.
     Extra weight ``projection`` (H, P) (PyTorch: ``weight_hr_l0`` = projectionᵀ)."""
+
     type_name = "LSTMP"
     step = staticmethod(vcore.lstmp_step)
     step_backward = staticmethod(vcore.lstmp_step_backward)
@@ -212,14 +235,18 @@ class LSTMP(_VariantRNN):
         super().__init__(units, **kw)
         P = self.units // 2 if proj_size is None else proj_size
         if int(P) != P or not 0 < P < self.units:
-            raise ValueError(f"LSTMP proj_size must be an integer in [1, units) as in PyTorch, "
-                             f"got {proj_size!r} with units={units}")
+            raise ValueError(
+                f"LSTMP proj_size must be an integer in [1, units) as in PyTorch, "
+                f"got {proj_size!r} with units={units}"
+            )
         self.proj_size = int(P)
 
     def build(self, input_shape):
         if len(input_shape) != 2:
-            raise ValueError(f"LSTMP expected input of shape (batch, time, features), "
-                             f"got (batch, {', '.join(map(str, input_shape))})")
+            raise ValueError(
+                f"LSTMP expected input of shape (batch, time, features), "
+                f"got (batch, {', '.join(map(str, input_shape))})"
+            )
         Layer.build(self, input_shape)
         D, H, P = int(input_shape[-1]), self.units, self.proj_size
         self._add_param("kernel", glorot_uniform(self.rng, (D, 4 * H)))
@@ -238,13 +265,13 @@ class LSTMP(_VariantRNN):
     def _trace_arrays(self, cache):
         d = super()._trace_arrays(cache)
         caches = cache[0][0]
-        d["u"] = np.stack([c["u"] for c in caches])          # o ⊙ tanh(c), before the projection
+        d["u"] = np.stack([c["u"] for c in caches])  # o ⊙ tanh(c), before the projection
         return d
 
     def named_tensors(self):
         d = super().named_tensors()
         s = self.torch_suffix
-        d[f"weight_hr{s}"] = self.params[3].T                # PyTorch (P, H)
+        d[f"weight_hr{s}"] = self.params[3].T  # PyTorch (P, H)
         return d
 
     def load_named_tensors(self, tensors):
@@ -262,6 +289,7 @@ class LSTMP(_VariantRNN):
 class SLSTM(_VariantRNN):
     """sLSTM (xLSTM, Beck et al. 2024): exponential input gate, normaliser n, stabiliser m.
     States h, c, n, m; ``return_state`` returns all four. Gate blocks i, f, g (= z), o."""
+
     type_name = "SLSTM"
     n_states = 4
     step = staticmethod(slstm.slstm_step)
@@ -269,6 +297,12 @@ class SLSTM(_VariantRNN):
 
 
 #: the names ``lstmkit longmemory --model`` accepts
-CELL_NAMES = {"peephole": PeepholeLSTM, "cifg": CIFGLSTM, "lnlstm": LayerNormLSTM,
-              "lstmp": LSTMP, "zoneout": ZoneoutLSTM, "slstm": SLSTM}
+CELL_NAMES = {
+    "peephole": PeepholeLSTM,
+    "cifg": CIFGLSTM,
+    "lnlstm": LayerNormLSTM,
+    "lstmp": LSTMP,
+    "zoneout": ZoneoutLSTM,
+    "slstm": SLSTM,
+}
 VARIANTS = tuple(CELL_NAMES.values())
