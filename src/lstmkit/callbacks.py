@@ -152,7 +152,7 @@ class EarlyStopping(_Monitor):
         if self._improved(v):
             self.best, self.best_epoch, self.wait = v, epoch, 0
             if self.restore_best_weights:
-                self.best_weights = {k: a.copy() for k, a in self.model._flat_p.items()}
+                self.best_weights = {k: a.copy() for k, a in self.model.buffers.params.items()}
             return
         self.wait += 1
         if self.wait >= self.patience and epoch > 0:  # Keras' rule
@@ -161,7 +161,7 @@ class EarlyStopping(_Monitor):
 
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
-            for k, a in self.model._flat_p.items():
+            for k, a in self.model.buffers.params.items():
                 a[...] = self.best_weights[k]
             if self.verbose:
                 print(f"Restoring model weights from the end of epoch {self.best_epoch + 1}.")

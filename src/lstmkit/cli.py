@@ -18,6 +18,8 @@ import importlib
 import sys
 
 from .errors import UserError
+from .parallel import HELP_EPILOG, cli_setup
+from .version import __version__
 
 #: sub-command → module (imported only when that command runs or --help is asked)
 COMMANDS: dict[str, str] = {
@@ -40,8 +42,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
-    from .parallel import HELP_EPILOG
 
     parser = _Parser(
         prog="lstmkit",
@@ -71,8 +71,6 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     try:
-        from .parallel import cli_setup
-
         cli_setup(args)  # under mpiexec: rank 0 alone prints and writes files
         return int(args._run(args) or 0)
     except UserError as e:

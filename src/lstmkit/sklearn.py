@@ -36,6 +36,10 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .layers import GRU, LSTM, Bidirectional, Dense, SimpleRNN
+from .model import Sequential
+from .optim import Adam
+
 _CELLS = ("lstm", "gru", "rnn")
 
 
@@ -137,9 +141,6 @@ class _LSTMBase(BaseEstimator):
         return int(rs)
 
     def _build_and_fit(self, X3, y, n_out, activation, loss):
-        from .layers import GRU, LSTM, Bidirectional, Dense, SimpleRNN
-        from .model import Sequential
-        from .optim import Adam
 
         cls = {"lstm": LSTM, "gru": GRU, "rnn": SimpleRNN}[self.cell]
         layers = []

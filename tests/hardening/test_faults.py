@@ -433,7 +433,7 @@ def test_stateful_layers_resume_mid_epoch_bit_identical(tmp_path, stats):
 
 
 def test_temp_files_of_killed_writers_are_cleaned_live_ones_kept(tmp_path):
-    from lstmkit.io.save import atomic_write
+    from lstmkit.io.atomic import atomic_write
 
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True

@@ -26,10 +26,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..callbacks import EarlyStopping
 from ..data.csv import Table, read_table, read_text
 from ..data.scaling import StandardScaler
-from ..data.text import WordVocab
+from ..data.text import WordVocab, words
 from ..errors import UserError
+from ..layers import LSTM, Dense, Embedding
+from ..model import Sequential
+from ..optim import Adam
+from ..resources import check_training_memory  # refuse before fit allocates
+from .common import epoch_bar, format_table, save_model, write_json
+from .plots import confusion_plot
 
 ID_NAMES = ("id", "sequence", "sequence_id", "series", "series_id", "utterance", "sample")
 TEXT_NAMES = ("text", "sentence", "review", "message", "document")
@@ -227,7 +234,6 @@ def fit_meta(ex: Examples, train_idx, cfg: ClassifyConfig) -> dict:
     meta = {"task": "classify", "kind": ex.kind, "classes": classes, "columns": ex.columns}
     if ex.kind == "text":
         texts = [ex.texts[k] for k in train_idx]
-        from ..data.text import words
 
         lens = np.array([len(words(s)) for s in texts])
         meta["vocab"] = WordVocab.build(texts).tokens
@@ -241,9 +247,6 @@ def fit_meta(ex: Examples, train_idx, cfg: ClassifyConfig) -> dict:
 
 
 def build_model(meta: dict, cfg: ClassifyConfig):
-    from ..layers import LSTM, Dense, Embedding
-    from ..model import Sequential
-    from ..optim import Adam
 
     C = len(meta["classes"])
     text = meta["kind"] == "text"
@@ -283,7 +286,6 @@ def report(y_true, y_pred, classes) -> dict:
 
 
 def format_report(rep: dict) -> str:
-    from .common import format_table
 
     classes = rep["classes"]
     short = [c if len(c) <= 12 else c[:11] + "…" for c in classes]
@@ -323,8 +325,6 @@ def train_job(
 ) -> str:
     """Train, test, write model + metrics.json + confusion.png + predictions.csv; → summary.
     ``ex``: the examples of ``path`` when already read."""
-    from .common import epoch_bar, save_model, write_json
-    from .plots import confusion_plot
 
     ex = ex or read_examples(path, cfg)
     tr, te = split_indices(ex, cfg)
@@ -335,7 +335,6 @@ def train_job(
     rng = np.random.default_rng(cfg.seed)
     tr = rng.permutation(tr)  # validation_split takes the last 15 % of these
     model = build_model(meta, cfg)
-    from ..resources import check_training_memory  # refuse before fit allocates
 
     check_training_memory(
         model,
@@ -344,7 +343,6 @@ def train_job(
         X.shape[2] if X.ndim == 3 else 1,
         hint="use a smaller --batch-size, --maxlen or --units",
     )
-    from ..callbacks import EarlyStopping
 
     patience = cfg.patience or (4 if ex.kind == "text" else 8)
     cbs = [EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)]

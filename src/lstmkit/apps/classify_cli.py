@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from ..data import datasets
 from ..errors import UserError
+from . import classify as cl
+from .common import load_model, prepare_out_dir
 
 HELP = "classify sequences (multivariate time series or texts) with an LSTM"
 DESCRIPTION = """\
@@ -72,9 +75,6 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..data import datasets
-    from . import classify as cl
-    from .common import load_model, prepare_out_dir
 
     cfg = cl.ClassifyConfig(
         label=args.label, id=args.id, order=args.order, text=args.text, seed=args.seed

@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 import os
 
+from ..callbacks import Callback
 from ..errors import ModelFileError, UserError
+from ..io.save import load_model as _load
 
 SIDECAR = "model.json"
 SIDECAR_VERSION = 1
@@ -92,7 +94,6 @@ def read_sidecar(path: str) -> dict | None:
 def load_weights(path: str):
     """``lstmkit.load_model(path)``, with anything the loader trips on turned into a
     ModelFileError (a file we cannot read is bad input, not a crash)."""
-    from .. import load_model as _load
 
     try:
         return _load(path)
@@ -142,7 +143,6 @@ def epoch_bar(epochs: int, verbose: int = 1):
     None when verbose is 0. Used with fit(verbose=0) so a 150-epoch run is one line."""
     if not verbose:
         return None
-    from ..callbacks import Callback
 
     class EpochBar(Callback):
         def on_train_begin(self, logs=None):

@@ -25,6 +25,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UserError
+from ..inspect import trace
+from ..inspect.trace import is_traceable, is_traceable_bidirectional
+from ..layers import LSTM
+from . import explain_input as inp
+from .explain_builtin import DEFAULT_TEXT, VOCAB, one_hot, train_bracket_counter
+from .explain_html import render_html
+from .explain_text import render_text
 
 HELP = "walk one LSTM time step through its four gates, with a model's real numbers"
 
@@ -100,14 +107,12 @@ def _lstm_layers(model):
     """[(position in trace()'s answer, LSTM layer, index in model.layers)] for every plain
     LSTM (a Bidirectional gives two: its forward and backward halves). LSTM variants are
     traced too but not shown: their pre-activations are not x·W_x + h·W_h + b."""
-    from ..inspect.trace import _is_traceable, _traceable_bidir
-    from ..layers import LSTM
 
     traced = []  # trace()'s order
     for n, ly in enumerate(model.layers):
-        if _traceable_bidir(ly):
+        if is_traceable_bidirectional(ly):
             traced += [(ly.forward_layer, n), (ly.backward_layer, n)]
-        elif _is_traceable(ly):
+        elif is_traceable(ly):
             traced.append((ly, n))
     return [(pos, cell, n) for pos, (cell, n) in enumerate(traced) if isinstance(cell, LSTM)]
 
@@ -135,7 +140,6 @@ def explain_data(
     model: anything with ``.layers`` (a Sequential, or a namespace of layers);
     x: the model input for ONE sequence, batch of 1; tokens: a label per step.
     Arrays are (T, H) with row t−1 holding step t; ``z_i … z_o`` are the pre-activations."""
-    from ..inspect import trace
 
     lstms = _lstm_layers(model)
     if not lstms:
@@ -224,11 +228,8 @@ def _check_step(step, T: int) -> None:
 
 def prepare(args) -> dict:
     """Parse the CLI arguments into the page data (model, input, step, unit)."""
-    from . import explain_input as inp
 
     if args.model is None:
-        from .explain_builtin import DEFAULT_TEXT, VOCAB, one_hot, train_bracket_counter
-
         if args.csv:
             raise UserError(
                 "--csv needs a MODEL that reads numbers; the built-in example reads text"
@@ -266,11 +267,8 @@ def prepare(args) -> dict:
 def run(args) -> int:
     data = prepare(args)
     if args.format == "text":
-        from .explain_text import render_text
-
         print(render_text(data))
         return 0
-    from .explain_html import render_html
 
     try:
         with open(args.out, "w", encoding="utf-8") as fh:

@@ -23,6 +23,8 @@ import numpy as np
 
 from ..inspect import trace
 from ..layers import LSTM, Dense
+from ..model import Sequential
+from ..optim import SGD
 
 VOCAB = "()ab"
 DEFAULT_TEXT = "(a(b)(a(b)))a("
@@ -87,8 +89,6 @@ def train_bracket_counter(
     task, the training steps, the mean absolute error on fresh strings after
     training and the "counter": the unit whose c_t follows the depth most
     closely (|correlation|)."""
-    from ..model import Sequential
-    from ..optim import SGD
 
     rng = np.random.default_rng(seed)
     model = Sequential(

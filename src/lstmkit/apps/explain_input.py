@@ -21,7 +21,11 @@ import os
 
 import numpy as np
 
+from ..data.csv import read_table
+from ..data.scaling import StandardScaler
+from ..data.text import OOV, WordVocab, words
 from ..errors import UserError
+from . import forecast as fc
 from .common import load_weights, read_sidecar, resolve_model_path
 
 
@@ -78,7 +82,6 @@ def encode_chars(text: str, vocab, model):
 
 
 def encode_words(text: str, meta: dict):
-    from ..data.text import OOV, WordVocab, words
 
     toks = words(text)
     if not toks:
@@ -99,14 +102,10 @@ def _check_width(model, x, what):
 
 def encode_csv(path: str, meta: dict, model):
     """--csv FILE → ((1, T, F) float32, labels) as the model's job would feed it."""
-    from ..data.csv import read_table
-    from ..data.scaling import StandardScaler
 
     table = read_table(path)
     task = task_of(meta)
     if task == "forecast":
-        from . import forecast as fc
-
         cfg = fc.ForecastConfig(
             target=meta["target"],
             time=meta.get("time"),

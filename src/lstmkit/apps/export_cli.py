@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 
 from ..errors import UserError
+from ..io import load_model
+from ..io.onnx_export import export_onnx
+from ..layers import Embedding
+from .common import resolve_model_path
 
 HELP = "export a saved model to ONNX (LSTM / GRU / RNN operators)"
 DESCRIPTION = """\
@@ -46,7 +50,6 @@ def _verify(model, proto, lengths_input):
         import onnxruntime as ort
     except ImportError:
         raise UserError("--verify needs onnxruntime: pip install onnxruntime") from None
-    from ..layers import Embedding
 
     sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)
@@ -70,9 +73,6 @@ def _verify(model, proto, lengths_input):
 
 
 def run(args) -> int:
-    from ..io import load_model
-    from ..io.onnx_export import export_onnx
-    from .common import resolve_model_path
 
     try:
         import onnx  # noqa: F401

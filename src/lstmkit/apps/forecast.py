@@ -24,11 +24,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..callbacks import EarlyStopping
 from ..data.scaling import StandardScaler
 from ..errors import UserError
+from ..layers import LSTM, Dense
+from ..model import Sequential
+from ..optim import Adam
+from ..resources import check_training_memory  # refuse before fit allocates
 from . import metrics_forecast as mf
 from . import timeaxis
 from .common import epoch_bar, format_table, save_model, write_json
+from .plots import forecast_plot
 
 
 @dataclass
@@ -139,9 +145,6 @@ def resolve(cfg: ForecastConfig, n: int, y) -> tuple[int, int, int, int]:
 
 
 def build_model(cfg: ForecastConfig, n_features: int, horizon: int):
-    from ..layers import LSTM, Dense
-    from ..model import Sequential
-    from ..optim import Adam
 
     model = Sequential([LSTM(cfg.units, seed=cfg.seed), Dense(horizon, seed=cfg.seed + 1)])
     model.compile(optimizer=Adam(learning_rate=cfg.learning_rate, clipnorm=1.0), loss="mse")
@@ -223,7 +226,6 @@ def train(s: Series, cfg: ForecastConfig, out: str | None = None):
     X = windows_at(feats, origins, L)  # (n, L, F)
     Y = targets_at(s.y, origins, H, mu, sigma)  # (n, H)
     model = build_model(cfg, X.shape[2], H)
-    from ..resources import check_training_memory  # refuse before fit allocates
 
     check_training_memory(
         model,
@@ -232,7 +234,6 @@ def train(s: Series, cfg: ForecastConfig, out: str | None = None):
         X.shape[2],
         hint="use a smaller --batch-size, --lookback or --units",
     )
-    from ..callbacks import EarlyStopping
 
     stop = EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True)
     bar = epoch_bar(cfg.epochs, cfg.verbose)
@@ -314,7 +315,6 @@ def run_forecast(
     if metrics is not None:
         write_json(os.path.join(out, "metrics.json"), metrics)
         res.files.append(os.path.join(out, "metrics.json"))
-    from .plots import forecast_plot
 
     x = timeaxis.positions(s.times, len(s.y))
     fx = (

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from ..data import datasets
+from ..data.csv import read_table
 from ..errors import UserError
+from . import forecast as fc
+from .common import load_model, prepare_out_dir
 
 HELP = "forecast a time series H steps ahead with an LSTM (backtest vs naive baselines)"
 DESCRIPTION = """\
@@ -51,10 +55,6 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..data import datasets
-    from ..data.csv import read_table
-    from . import forecast as fc
-    from .common import load_model, prepare_out_dir
 
     if args.epochs < 1:
         raise UserError(f"--epochs must be at least 1, got {args.epochs}")

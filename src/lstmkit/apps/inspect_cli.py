@@ -7,6 +7,9 @@ import json
 import os
 
 from ..errors import ModelFileError, UserError
+from ..io import safefile
+from ..io.keras_interop import load_keras
+from ..io.save import read_model
 from .common import read_sidecar, resolve_model_path
 
 HELP = "show a model file's layers, shapes, parameter counts and origin"
@@ -43,8 +46,6 @@ def _origin(path):
     if path.endswith(".keras"):
         import zipfile
 
-        from ..io.keras_interop import load_keras
-
         model = load_keras(path)
         try:
             with zipfile.ZipFile(path) as z:
@@ -57,8 +58,6 @@ def _origin(path):
             "format": "Keras 3 .keras archive",
             "keras": {k: v for k, v in meta.items() if isinstance(v, (str, int, float))},
         }, model
-    from ..io import safefile
-    from ..io.save import read_model
 
     model, _, meta = read_model(path)
     origin = {

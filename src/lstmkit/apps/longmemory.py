@@ -30,9 +30,13 @@ import numpy as np
 
 from ..data import synthetic
 from ..errors import UserError
-from ..layers import GRU, LSTM, Dense, SimpleRNN
+from ..inspect.gradflow import gradient_flow
+from ..inspect.plots import plot_gates, plot_gradient_flow
+from ..inspect.trace import trace
+from ..layers import GRU, LSTM, Dense, SimpleRNN, variants
 from ..model import Sequential
 from ..optim import Adam
+from .common import prepare_out_dir, write_json
 
 HELP = "long-memory experiments: adding problem, copy, temporal order (LSTM vs GRU vs SimpleRNN)"
 DESCRIPTION = """\
@@ -55,10 +59,6 @@ CELLS = {"lstm": LSTM, "gru": GRU, "rnn": SimpleRNN}
 
 
 def _variant_cells():
-    try:
-        from ..layers import variants
-    except ImportError:  # the variants module is optional
-        return {}
     return dict(variants.CELL_NAMES)
 
 
@@ -224,8 +224,6 @@ def plot_curves(results: dict, task: str, length: int, path: str):
 def gradient_flow_plot(models: dict, task: str, length: int, seed: int, path: str, when: str):
     """Per-step gradient norms of each model on one test batch, plotted; returns for each
     model ‖∂L/∂h_0‖ / ‖∂L/∂h_T‖ (and the same for c): how much gradient survives T steps."""
-    from ..inspect.gradflow import gradient_flow
-    from ..inspect.plots import plot_gradient_flow
 
     make, _, loss, _, _ = task_spec(task, length)
     x, y = make(64, [seed, 10**9])
@@ -244,8 +242,6 @@ def gradient_flow_plot(models: dict, task: str, length: int, seed: int, path: st
 def gate_plots(models: dict, task: str, length: int, seed: int, out: str):
     """gates_<model>.png: heatmaps of i, f, g, o, c, h over one test sequence, for every
     trained LSTM-like model (from :func:`lstmkit.inspect.trace`)."""
-    from ..inspect.plots import plot_gates
-    from ..inspect.trace import trace
 
     make = task_spec(task, length)[0]
     x, _ = make(1, [seed, 10**9])
@@ -311,8 +307,6 @@ def run_experiment(
         "models": results,
     }
     if out:
-        from .common import write_json
-
         plot_curves(results, task, length, os.path.join(out, "longmemory.png"))
         report["gradient_flow"] = gradient_flow_plot(
             trained, task, length, seed, os.path.join(out, "gradient_flow.png"), "after training"
@@ -369,7 +363,6 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from .common import prepare_out_dir
 
     if args.length < (20 if args.task == "order" else 2):
         raise UserError(

@@ -27,8 +27,16 @@ import time
 
 import numpy as np
 
+from .. import optim
+from ..data import datasets
+from ..data.csv import read_table
+from ..data.synthetic import adding_problem
+from ..data.windows import make_windows
 from ..errors import UserError
-from ..parallel import INSTALL_HINT, mpi_status_line
+from ..layers import LSTM, Dense
+from ..model import Sequential
+from ..parallel import INSTALL_HINT, LocalComm, mpi_status_line, world
+from .common import format_table
 
 HELP = "run a grid of independent trainings (over MPI ranks or local processes) into one table"
 DESCRIPTION = f"""\
@@ -151,8 +159,6 @@ def task_data(task, p: dict):
     """(x (n, L, F), y (n, 1)) float32 for the task."""
     L, seed = int(p["lookback"]), int(p["seed"])
     if task == "adding":
-        from ..data.synthetic import adding_problem
-
         return adding_problem(int(p["samples"]), int(p["length"]), seed=seed)
     if task == "sine":  # noisy sines of random period and phase
         rng = np.random.default_rng(seed)
@@ -163,16 +169,10 @@ def task_data(task, p: dict):
         s = s + 0.05 * rng.normal(size=s.shape)  # (n, L+1)
         return s[:, :L, None].astype(np.float32), s[:, L:].astype(np.float32)
     if isinstance(task, dict):
-        from ..data.csv import read_table
-
         series = read_table(task["csv"]).numeric(task["column"])
     else:
-        from ..data import datasets
-        from ..data.csv import read_table
-
         ds = datasets.get(task, "series")
         series = read_table(ds.path).numeric(ds.columns["target"])
-    from ..data.windows import make_windows
 
     d = np.diff(series)  # changes, standardised
     d = (d - d.mean()) / (d.std() or 1.0)
@@ -184,10 +184,6 @@ def task_data(task, p: dict):
 
 
 def run_job(job: dict, worker: str) -> dict:
-    from .. import optim
-    from ..layers import LSTM, Dense
-    from ..model import Sequential
-    from ..parallel import LocalComm
 
     p = job["params"]
     t0 = time.perf_counter()
@@ -288,7 +284,6 @@ def run_mpi(jobs: list[dict], comm, say) -> list[dict] | None:
 
 
 def write_table(rows: list[dict], axes: list[str], path: str) -> str:
-    from .common import format_table
 
     rows = sorted(rows, key=lambda r: (r["val_loss"], r["run"]))
     header = ["run", *axes, *RESULT_COLUMNS]
@@ -305,7 +300,6 @@ def write_table(rows: list[dict], axes: list[str], path: str) -> str:
 
 
 def run(args) -> int:
-    from ..parallel import world
 
     cfg = load_config(args.config)
     jobs = expand(cfg)

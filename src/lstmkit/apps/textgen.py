@@ -24,8 +24,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..callbacks import Callback
 from ..data.text import CharVocab
 from ..errors import UserError
+from ..layers import LSTM, Dense, Embedding
+from ..model import Sequential
+from ..optim import Adam
+from ..resources import check_training_memory  # refuse before build/fit allocate
+from .common import SIDECAR, save_model, write_json
+from .plots import curve_plot
 
 
 @dataclass
@@ -78,9 +85,6 @@ def prepare(text: str, cfg: TextgenConfig, vocab: CharVocab | None = None):
 
 
 def build_model(V: int, cfg: TextgenConfig):
-    from ..layers import LSTM, Dense, Embedding
-    from ..model import Sequential
-    from ..optim import Adam
 
     model = Sequential(
         [
@@ -97,7 +101,6 @@ def build_model(V: int, cfg: TextgenConfig):
     # Embedding vectors start N(0, 1) (PyTorch's default) rather than Keras' U(−0.05, 0.05):
     # with tiny input vectors the model sits for hundreds of steps at the unigram
     # plateau (≈ 4.4 bits/char here); with N(0, 1) it leaves it within the first epoch.
-    from ..resources import check_training_memory  # refuse before build/fit allocate
 
     check_training_memory(
         model, cfg.batch_size, cfg.seq_len, hint="use a smaller --batch-size, --seq-len or --units"
@@ -148,9 +151,6 @@ def sample(
 def train_job(
     text: str, cfg: TextgenConfig, out: str, resume: bool = False, source: str = ""
 ) -> str:
-    from ..callbacks import Callback
-    from .common import SIDECAR, save_model, write_json
-    from .plots import curve_plot
 
     meta_path = os.path.join(out, SIDECAR)
     ckpt = os.path.join(out, "checkpoint.safetensors")

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from ..data import datasets
+from ..data.csv import read_text
+from ..data.text import CharVocab
 from ..errors import UserError
+from . import textgen as tg
+from .common import load_model, prepare_out_dir
 
 HELP = "character-level text generation (char-rnn: 2 stateful LSTMs, truncated BPTT)"
 DESCRIPTION = """\
@@ -63,12 +68,6 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     import numpy as np
-
-    from ..data import datasets
-    from ..data.csv import read_text
-    from ..data.text import CharVocab
-    from . import textgen as tg
-    from .common import load_model, prepare_out_dir
 
     if args.action == "sample":
         if args.length < 1:

@@ -35,6 +35,9 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..errors import UserError
+from ..layers import GRU, LSTM, Bidirectional, SimpleRNN
+from ..layers.variants import LSTMP
+from ..model import Sequential
 
 _KEY = re.compile(r"^(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(\d+)(_reverse)?$")
 _GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
@@ -151,9 +154,6 @@ def from_torch(
 
 
 def _build(hp, sd, dtype):
-    from ..layers import GRU, LSTM, Bidirectional, SimpleRNN
-    from ..layers.variants import LSTMP
-    from ..model import Sequential
 
     mode = hp["mode"]
     if mode in ("RNN_TANH", "RNN_RELU"):
@@ -240,8 +240,6 @@ def to_torch(model, tensors: str = "numpy"):
     final state, the model's output is the module's ``h_n`` (last layer, both directions
     concatenated), not ``output``.
     """
-    from ..layers import GRU, LSTM, Bidirectional, SimpleRNN
-    from ..layers.variants import LSTMP
 
     seq, batch_first = unwrap(model)
     if not getattr(seq, "built", False):

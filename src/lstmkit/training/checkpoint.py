@@ -1,6 +1,6 @@
 """Training checkpoints that survive a crash, in the same safetensors format as models.
 
-A checkpoint is a model file (see :mod:`.save`; ``load_model`` opens it) plus
+A checkpoint is a model file (see :mod:`lstmkit.io.format`; ``load_model`` opens it) plus
 
 * tensors ``optimizer.{slot}.{dtype}`` — the optimizer's state buffers (Adam's m, v, …),
 * tensors ``state.{k}.{j}`` — state j (h, c, …) of the k-th recurrent layer (in
@@ -22,49 +22,46 @@ import json
 import numpy as np
 
 from ..errors import ModelFileError
-from .save import atomic_write, encode, model_metadata, model_tensors, read_model, read_tensors
+from ..io.atomic import atomic_write
+from ..io.format import (
+    check_file,
+    check_tensors,
+    encode,
+    expected_tensors,
+    load_tensors_into,
+    model_metadata,
+    model_tensors,
+    parse_training_config,
+    read_tensors,
+)
+from ..io.safefile import load_json
+from ..layers.base import rng_layers
+from .state import FitState
 
-
-def _history_dict(fs):
-    h = fs["history"]
-    hist = {k: list(v) for k, v in h.history.items()}
-    epochs = list(h.epoch)
-    if fs.get("pending") is not None:  # epoch finished, History not told yet
-        ep, logs = fs["pending"]
-        if not epochs or epochs[-1] != ep:
-            epochs.append(ep)
-            for k, v in logs.items():
-                hist.setdefault(k, []).append(v)
-    return hist, epochs
+__all__ = ["restore_checkpoint", "save_checkpoint"]
 
 
 def save_checkpoint(model, path) -> None:
-    from ..model import rng_layers
-
+    """Weights + optimizer state + ``model.fit_state`` (where fit stands; at rest: epoch 0
+    and the model's RNG states), written atomically."""
     if not model.built or model.optimizer is None:
         raise ValueError("a checkpoint needs a built, compiled model")
+    holders = rng_layers(model.layers)
     tensors = model_tensors(model)
     opt = model.optimizer.get_state()
     tensors.update({f"optimizer.{n}": a for n, a in opt["slots"].items()})
-    for k, layer in enumerate(rng_layers(model.layers)):
+    for k, layer in enumerate(holders):
         if getattr(layer, "stateful", False) and getattr(layer, "states", None) is not None:
             tensors.update(
                 {f"state.{k}.{j}": np.ascontiguousarray(s) for j, s in enumerate(layer.states)}
             )
-    fs = model._fit_state
-    state = {
-        "epoch": 0,
-        "batch": 0,
-        "shuffle_rng": model._rng.bit_generator.state,
-        "layer_rngs": [l.rng.bit_generator.state for l in rng_layers(model.layers)],
-        "running": None,
-        "history": {},
-        "history_epochs": [],
-    }
-    if fs is not None:
-        hist, epochs = _history_dict(fs)
-        state.update({k: fs[k] for k in ("epoch", "batch", "shuffle_rng", "layer_rngs", "running")})
-        state.update(history=hist, history_epochs=epochs)
+    fs = model.fit_state
+    if fs is None:  # not inside fit: a checkpoint to start from
+        fs = FitState(
+            shuffle_rng=model.rng.bit_generator.state,
+            layer_rngs=[layer.rng.bit_generator.state for layer in holders],
+        )
+    state = fs.to_json()
     state["optimizer"] = {"iterations": opt["iterations"], "learning_rate": opt["learning_rate"]}
     meta = model_metadata(model)
     meta["kind"] = "checkpoint"
@@ -115,29 +112,32 @@ def _check_states(path, holders, tensors) -> dict:
     return {k: len(js) for k, js in found.items()}
 
 
-def restore_checkpoint(model, path) -> dict:
+def restore_checkpoint(model, path) -> FitState:
     """Load weights and optimizer state into ``model`` (built, compiled) from a checkpoint;
-    return the checked training state (epoch, batch, RNG states, history, running sums)."""
-    from ..model import rng_layers
-    from .safefile import load_json
-
-    saved, tensors, meta = read_model(path)  # every check of load_model
+    return the checked training state. The file gets every check of ``load_model`` that
+    needs no model, and its tensors are held against ``model`` itself (nothing is built
+    from the file's config)."""
+    tensors, meta, _, _ = check_file(path)
     if meta.get("kind") != "checkpoint":
         raise ModelFileError(
             f"{path}: not a training checkpoint (kind {meta.get('kind')!r}); "
             f"use load_model for a saved model"
         )
-    want = {n: a.shape for n, a in model_tensors(model).items()}
-    got = {n: a.shape for n, a in model_tensors(saved).items()}
+    expected = expected_tensors(model)
+    want = {n: shape for n, (_, shape) in expected.items()}
+    got = {n: v[1] for n, v in tensors.items() if not n.startswith(("optimizer.", "state."))}
     if want != got:
         raise ModelFileError(
             f"{path}: the checkpoint's model does not match this model: "
             f"{sorted(set(want) ^ set(got))[:6] or 'different shapes'}"
         )
-    if saved.optimizer is None or type(saved.optimizer) is not type(model.optimizer):
+    check_tensors(path, tensors, expected, ("optimizer.", "state."))
+    tc = load_json(path, meta, "training_config", required=False)
+    saved_opt = None if tc is None else parse_training_config(path, tc)[0]
+    if saved_opt is None or type(saved_opt) is not type(model.optimizer):
         raise ModelFileError(
             f"{path}: the checkpoint was made with optimizer "
-            f"{type(saved.optimizer).__name__}, this model is compiled with "
+            f"{type(saved_opt).__name__}, this model is compiled with "
             f"{type(model.optimizer).__name__}"
         )
     st = load_json(path, meta, "training_state")
@@ -183,7 +183,7 @@ def restore_checkpoint(model, path) -> dict:
         raise ModelFileError(f"{path}: a mid-epoch checkpoint needs the running sums")
     states = _check_states(path, holders, tensors)
     # all checked: copy weights and optimizer state in
-    model.set_weights(saved.get_weights())
+    load_tensors_into(model, path, expected)
     if states:
         arrays = read_tensors(path, [f"state.{k}.{j}" for k, n in states.items() for j in range(n)])
         for k, n in states.items():
@@ -200,4 +200,12 @@ def restore_checkpoint(model, path) -> dict:
         )
     except (ValueError, TypeError) as e:
         raise ModelFileError(f"{path}: optimizer state does not fit this model: {e}") from None
-    return st
+    return FitState(
+        epoch=st["epoch"],
+        batch=st["batch"],
+        shuffle_rng=st["shuffle_rng"],
+        layer_rngs=st["layer_rngs"],
+        running=st["running"],
+        history={k: list(v) for k, v in h.items()},
+        history_epochs=list(st["history_epochs"]),
+    )

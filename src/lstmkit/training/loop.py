@@ -3,26 +3,33 @@
 One epoch: draw a permutation of the samples from the shuffle RNG, walk it in
 batches (forward, loss, backward, optimizer step), then evaluate on the
 validation data. Everything random comes from generators that a checkpoint
-saves: the shuffle RNG's state *at the start of the epoch* (the permutation is
-drawn again on resume), each layer's RNG state (dropout), the optimizer state
-and the position (epoch, next batch). Resuming therefore repeats exactly the
-operations an uninterrupted run would have done: the final weights are
-bit-identical.
+saves (:class:`.state.FitState`): the shuffle RNG's state *at the start of the
+epoch* (the permutation is drawn again on resume), each layer's RNG state
+(dropout), the optimizer state and the position (epoch, next batch). Resuming
+therefore repeats exactly the operations an uninterrupted run would have done:
+the final weights are bit-identical.
+
+The model is used through its public methods only: ``forward_masked``,
+``loss_weights``, ``loss_value``, ``compute_gradients``, ``apply_gradients``,
+``buffers`` and ``save_checkpoint``.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import signal
 import sys
-import threading
 
 import numpy as np
 
-from .callbacks import CallbackList, History, ProgbarLogger
-from .model import rng_layers
-from .parallel import resolve_comm
+from ..callbacks import CallbackList, History, ProgbarLogger
+from ..layers.base import rng_layers
+from ..parallel import resolve_comm
+from .checkpoint import restore_checkpoint
+from .interrupt import DeferredInterrupt
+from .state import FitState, RunningMeans
+
+__all__ = ["evaluate_loop", "fit_loop"]
 
 
 def _as_array(a, what):
@@ -31,46 +38,15 @@ def _as_array(a, what):
     return np.asarray(a)
 
 
-class _Running:
-    """The epoch's running loss and metrics (weighted means), restorable from a checkpoint."""
-
-    def __init__(self, model):
-        self.model = model
-        self.reset()
-
-    def reset(self):
-        self.loss_total, self.loss_count = 0.0, 0.0
-        for m in self.model.metrics:
-            m.reset()
-
-    def update(self, loss, y, y_pred, w):
-        n = float(w.sum()) if w is not None else float(np.prod(y_pred.shape[:-1]))
-        self.loss_total += loss * n
-        self.loss_count += n
-        for m in self.model.metrics:
-            m.update(y, y_pred, w)
-
-    def logs(self):
-        out = {"loss": self.loss_total / self.loss_count if self.loss_count else 0.0}
-        out.update({m.name: m.result() for m in self.model.metrics})
-        return out
-
-    def get_state(self):
-        return {
-            "loss": [self.loss_total, self.loss_count],
-            "metrics": [m.get_state() for m in self.model.metrics],
-        }
-
-    def set_state(self, s):
-        self.loss_total, self.loss_count = map(float, s["loss"])
-        for m, ms in zip(self.model.metrics, s["metrics"], strict=True):
-            m.set_state(ms)
+def _check_samples(x, y) -> None:
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same number of samples, got {len(x)} and {len(y)}")
 
 
 def _step_is_finite(model, loss, comm) -> bool:
     """May this batch's gradients be applied? Not when a gradient (identical on every rank
     after the Allreduce) or, in one process, the loss is NaN or ±inf."""
-    if not all(np.isfinite(g).all() for g in model._flat_g.values()):
+    if not all(np.isfinite(g).all() for g in model.buffers.grads.values()):
         return False
     return comm.size > 1 or math.isfinite(float(loss))
 
@@ -92,61 +68,35 @@ def _diverged(epoch, b, steps, loss) -> dict:
     return {"epoch": epoch, "batch": b, "loss": float(loss)}
 
 
-class _DeferredInterrupt:
-    """Ctrl-C during fit: the first SIGINT only sets ``pending`` (the batch in flight
-    finishes, so the weights and optimizer state stay consistent); fit then saves a
-    checkpoint and raises KeyboardInterrupt. A second Ctrl-C interrupts at once.
-    Installed only in the main thread, in one process, and when SIGINT has Python's
-    default handler (a handler of the caller's is left alone)."""
-
-    def __init__(self, enabled=True):
-        self.enabled, self.pending, self._old = enabled, False, None
-
-    def __enter__(self):
-        if (
-            self.enabled
-            and threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-        ):
-            self._old = signal.signal(signal.SIGINT, self._handler)
-        return self
-
-    def _handler(self, signum, frame):
-        if self.pending:
-            raise KeyboardInterrupt
-        self.pending = True
-        print(
-            "interrupt: finishing this batch, then saving (Ctrl-C again to stop at once)",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
-            self._old = None
-        return False
-
-    @staticmethod
-    def message(epoch, b, checkpoint):
-        where = f"after epoch {epoch + 1}, batch {b + 1}"
-        return f"{where}; checkpoint saved to {checkpoint}" if checkpoint else where
-
-
 def evaluate_loop(model, x, y, batch_size=32, comm=None) -> dict:
-    model._require_compiled()
+    """Loss and metrics over all of (x, y) in inference mode (summed over MPI ranks)."""
+    model.check_compiled()
     comm = resolve_comm(comm)  # under MPI: each rank a contiguous 1/N, sums reduced
     x, y = np.asarray(x), np.asarray(y)
-    if len(x) != len(y):
-        raise ValueError(f"x and y must have the same number of samples, got {len(x)} and {len(y)}")
+    _check_samples(x, y)
     x, y = comm.shard(x), comm.shard(y)
-    run = _Running(model)
+    run = RunningMeans(model)
     for i in range(0, len(x), batch_size):
         yb = y[i : i + batch_size]
-        y_pred, mask = model._forward(x[i : i + batch_size])
-        w = model._loss_weights(y_pred, mask)
+        y_pred, mask = model.forward_masked(x[i : i + batch_size])
+        w = model.loss_weights(y_pred, mask)
         run.update(model.loss_value(yb, y_pred, w), yb, y_pred, w)
     return comm.reduce_running(run).logs()
+
+
+def _split_validation(x, y, validation_split, validation_data):
+    """validation: the last fraction of the data, before any shuffling (as Keras)."""
+    if validation_data is None and validation_split:
+        if not 0.0 < validation_split < 1.0:
+            raise ValueError(f"validation_split must be in (0, 1), got {validation_split!r}")
+        cut = int(len(x) * (1.0 - validation_split))
+        validation_data = (x[cut:], y[cut:])
+        x, y = x[:cut], y[:cut]
+    if validation_data is not None:
+        if len(validation_data) != 2:
+            raise ValueError("validation_data must be a tuple (x_val, y_val)")
+        validation_data = (np.asarray(validation_data[0]), np.asarray(validation_data[1]))
+    return x, y, validation_data
 
 
 def fit_loop(
@@ -166,12 +116,12 @@ def fit_loop(
     checkpoint_every=None,
     resume=None,
     comm=None,
-):
-    model._require_compiled()
+) -> History:
+    """``Sequential.fit`` (its docstring says what each argument does)."""
+    model.check_compiled()
     comm = resolve_comm(comm)  # MPI data parallelism (lstmkit.parallel), or a no-op
     x, y = _as_array(x, "inputs x"), _as_array(y, "targets y")
-    if len(x) != len(y):
-        raise ValueError(f"x and y must have the same number of samples, got {len(x)} and {len(y)}")
+    _check_samples(x, y)
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     batch_size = int(batch_size)
@@ -179,17 +129,7 @@ def fit_loop(
         raise ValueError(
             f"checkpoint_every must be a positive number of batches, got {checkpoint_every!r}"
         )
-    # validation: the last fraction of the data, before any shuffling (as Keras)
-    if validation_data is None and validation_split:
-        if not 0.0 < validation_split < 1.0:
-            raise ValueError(f"validation_split must be in (0, 1), got {validation_split!r}")
-        cut = int(len(x) * (1.0 - validation_split))
-        validation_data = (x[cut:], y[cut:])
-        x, y = x[:cut], y[:cut]
-    if validation_data is not None:
-        if len(validation_data) != 2:
-            raise ValueError("validation_data must be a tuple (x_val, y_val)")
-        validation_data = (np.asarray(validation_data[0]), np.asarray(validation_data[1]))
+    x, y, validation_data = _split_validation(x, y, validation_split, validation_data)
     n = len(x)
     if n == 0:
         raise ValueError("fit got no training samples")
@@ -204,24 +144,21 @@ def fit_loop(
         for layer, ss in zip(holders, children[1:], strict=True):
             layer.rng = np.random.default_rng(ss)
     else:
-        shuffle_rng = model._rng
+        shuffle_rng = model.rng
 
     history = History()
-    run = _Running(model)
-    start_epoch, start_batch = int(initial_epoch), 0
-    epoch_rng_state = shuffle_rng.bit_generator.state
+    run = RunningMeans(model)
+    state = FitState(epoch=int(initial_epoch), shuffle_rng=shuffle_rng.bit_generator.state)
     if resume is not None and os.path.exists(resume):
-        from .io.checkpoint import restore_checkpoint
-
-        st = restore_checkpoint(model, resume)
-        start_epoch, start_batch = st["epoch"], st["batch"]
-        epoch_rng_state = st["shuffle_rng"]
-        for layer, s in zip(holders, st["layer_rngs"], strict=True):
+        state = restore_checkpoint(model, resume)
+        for layer, s in zip(holders, state.layer_rngs, strict=True):
             layer.rng.bit_generator.state = s
-        history.history = {k: list(v) for k, v in st["history"].items()}
-        history.epoch = list(st["history_epochs"])
-        if start_batch and comm.is_root:  # the saved sums are global: count them once
-            run.set_state(st["running"])
+        history.history = {k: list(v) for k, v in state.history.items()}
+        history.epoch = list(state.history_epochs)
+        if state.batch and comm.is_root:  # the saved sums are global: count them once
+            run.set_state(state.running)
+    start_epoch, start_batch = state.epoch, state.batch
+    epoch_rng_state = state.shuffle_rng
     comm.start(
         model,
         holders,
@@ -245,21 +182,24 @@ def fit_loop(
     cbs = CallbackList(comm.callbacks(cbs + list(callbacks or [])) + [history], model, params)
     model.history = history
     model.stop_training = False
+    model.fit_state = state
 
-    def save(epoch, batch, pending=None):
-        model._fit_state = {
-            "epoch": epoch,
-            "batch": batch,
-            "shuffle_rng": epoch_rng_state,
-            "layer_rngs": [l.rng.bit_generator.state for l in holders],
-            "running": run.get_state(),
-            "history": history,
-            "pending": pending,
-        }
+    def mark(epoch, batch):
+        """Where the run stands now: what a checkpoint written next saves."""
+        state.epoch, state.batch = epoch, batch
+        state.shuffle_rng = epoch_rng_state
+        state.layer_rngs = [layer.rng.bit_generator.state for layer in holders]
+        state.running = run.get_state()
+
+    def save_mid_epoch(epoch, batch):
+        comm.reduce_running(run, to_root=True)
+        mark(epoch, batch)
+        if comm.is_root:
+            model.save_checkpoint(checkpoint)
 
     cbs.on_train_begin()
     history.diverged = None
-    with _DeferredInterrupt(enabled=comm.size == 1) as interrupt:
+    with DeferredInterrupt(enabled=comm.size == 1) as interrupt:
         for epoch in range(start_epoch, epochs):
             shuffle_rng.bit_generator.state = epoch_rng_state  # the state before this permutation
             perm = shuffle_rng.permutation(n) if shuffle else np.arange(n)
@@ -284,17 +224,11 @@ def fit_loop(
                     and (b + 1) % int(checkpoint_every) == 0
                     and b + 1 < steps
                 ):
-                    comm.reduce_running(run, to_root=True)
-                    save(epoch, b + 1)
-                    if comm.is_root:
-                        model.save_checkpoint(checkpoint)
+                    save_mid_epoch(epoch, b + 1)
                 cbs.on_train_batch_end(b, run.logs())
                 if interrupt.pending:  # Ctrl-C came during this batch
                     if checkpoint is not None:
-                        comm.reduce_running(run, to_root=True)
-                        save(epoch, b + 1)
-                        if comm.is_root:
-                            model.save_checkpoint(checkpoint)
+                        save_mid_epoch(epoch, b + 1)
                     raise KeyboardInterrupt(interrupt.message(epoch, b, checkpoint))
                 if model.stop_training:
                     break
@@ -303,9 +237,11 @@ def fit_loop(
                 vlogs = evaluate_loop(model, *validation_data, batch_size=batch_size, comm=comm)
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})
             epoch_rng_state = shuffle_rng.bit_generator.state
-            save(epoch + 1, 0, pending=(epoch, logs))
+            mark(epoch + 1, 0)
+            state.record_epoch(epoch, logs)  # a checkpoint written by a callback holds it
             cbs.on_epoch_end(epoch, logs)
-            save(epoch + 1, 0)
+            mark(epoch + 1, 0)
+            state.take_history(history)  # History ran last: it has what callbacks added
             if checkpoint is not None and comm.is_root:
                 model.save_checkpoint(checkpoint)
             if interrupt.pending:
@@ -313,5 +249,5 @@ def fit_loop(
             if model.stop_training:
                 break
     cbs.on_train_end()
-    model._fit_state = None
+    model.fit_state = None
     return history
