@@ -126,7 +126,7 @@ def test_forecast_bad_input(tmp_path, capsys, case):
 
 
 def test_forecast_ctrl_c_exits_130_and_keeps_the_model(tmp_path, capsys, monkeypatch):
-    from lstmkit.apps import forecast as fc
+    from lstmkit.apps.forecast import job as fc
     from lstmkit.callbacks import Callback
 
     class Interrupt(Callback):

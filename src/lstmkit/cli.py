@@ -23,14 +23,14 @@ from .version import __version__
 
 #: sub-command → module (imported only when that command runs or --help is asked)
 COMMANDS: dict[str, str] = {
-    "forecast": "lstmkit.apps.forecast_cli",
-    "classify": "lstmkit.apps.classify_cli",
-    "textgen": "lstmkit.apps.textgen_cli",
-    "explain": "lstmkit.apps.explain",
-    "longmemory": "lstmkit.apps.longmemory",
-    "sweep": "lstmkit.apps.sweep",
-    "export": "lstmkit.apps.export_cli",
-    "inspect": "lstmkit.apps.inspect_cli",
+    "forecast": "lstmkit.apps.forecast.cli",
+    "classify": "lstmkit.apps.classify.cli",
+    "textgen": "lstmkit.apps.textgen.cli",
+    "explain": "lstmkit.apps.explain.cli",
+    "longmemory": "lstmkit.apps.longmemory.cli",
+    "sweep": "lstmkit.apps.sweep.cli",
+    "export": "lstmkit.apps.export.cli",
+    "inspect": "lstmkit.apps.inspect.cli",
 }
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lstmkit.apps import metrics_forecast as mf
+from lstmkit.apps.forecast import metrics as mf
 
 
 def test_scores_match_definitions():
@@ -51,7 +51,7 @@ def test_detect_season():
     ],
 )
 def test_time_labels_continue_past_the_end(times, want):
-    from lstmkit.apps.timeaxis import extend, positions
+    from lstmkit.apps.forecast.timeaxis import extend, positions
 
     assert extend(times, len(times), 2) == want
     x = positions(times + want, 4)

@@ -93,7 +93,9 @@ def test_nonfinite_loss_stops_with_last_good_weights_saved(tmp_path, capsys, sta
 
 
 def test_cli_jobs_clip_gradients_by_default():
-    from lstmkit.apps import classify, forecast, textgen
+    from lstmkit.apps.classify import job as classify
+    from lstmkit.apps.forecast import job as forecast
+    from lstmkit.apps.textgen import job as textgen
 
     opts = [
         forecast.build_model(forecast.ForecastConfig(target="y"), 2, 3).optimizer,

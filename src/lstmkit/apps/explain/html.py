@@ -14,7 +14,7 @@ import html
 import json
 import re
 
-from .explain_text import TEXTS
+from .text import TEXTS
 
 
 def _json_for_script(obj) -> str:

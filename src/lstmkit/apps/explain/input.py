@@ -21,12 +21,12 @@ import os
 
 import numpy as np
 
-from ..data.csv import read_table
-from ..data.scaling import StandardScaler
-from ..data.text import OOV, WordVocab, words
-from ..errors import UserError
-from . import forecast as fc
-from .common import load_weights, read_sidecar, resolve_model_path
+from ...data.csv import read_table
+from ...data.scaling import StandardScaler
+from ...data.text import OOV, WordVocab, words
+from ...errors import UserError
+from ..forecast import job as fc
+from ..shared.modelfiles import load_weights, read_sidecar, resolve_model_path
 
 
 def load(path: str):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from ..data import datasets
-from ..data.csv import read_table
-from ..errors import UserError
-from . import forecast as fc
-from .common import load_model, prepare_out_dir
+from ...data import datasets
+from ...data.csv import read_table
+from ...errors import UserError
+from ..shared.modelfiles import load_job_model
+from ..shared.outdir import prepare_out_dir
+from . import job as fc
 
 HELP = "forecast a time series H steps ahead with an LSTM (backtest vs naive baselines)"
 DESCRIPTION = """\
@@ -74,7 +75,7 @@ def run(args) -> int:
     table = read_table(path)
     model = meta = None
     if args.model:
-        model, meta = load_model(args.model, "forecast")
+        model, meta = load_job_model(args.model, "forecast")
         if target and target != meta["target"]:
             raise UserError(f"the model forecasts column '{meta['target']}', got --target {target}")
         target, time = meta["target"], time or meta["time"]

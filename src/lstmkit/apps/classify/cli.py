@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from ..data import datasets
-from ..errors import UserError
-from . import classify as cl
-from .common import load_model, prepare_out_dir
+from ...data import datasets
+from ...errors import UserError
+from ..shared.modelfiles import load_job_model
+from ..shared.outdir import prepare_out_dir
+from . import job as cl
 
 HELP = "classify sequences (multivariate time series or texts) with an LSTM"
 DESCRIPTION = """\
@@ -80,7 +81,7 @@ def run(args) -> int:
         label=args.label, id=args.id, order=args.order, text=args.text, seed=args.seed
     )
     if args.action == "predict":
-        model, meta = load_model(args.model, "classify")
+        model, meta = load_job_model(args.model, "classify")
         out = prepare_out_dir(args.out, "classify-predict", args.force) if args.out else None
         print(cl.predict_job(model, meta, args.input, cfg, out))
         return 0

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..inspect import trace
-from ..layers import LSTM, Dense
-from ..model import Sequential
-from ..optim import SGD
+from ...inspect import trace
+from ...layers import LSTM, Dense
+from ...model import Sequential
+from ...optim import SGD
 
 VOCAB = "()ab"
 DEFAULT_TEXT = "(a(b)(a(b)))a("

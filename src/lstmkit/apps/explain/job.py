@@ -15,95 +15,24 @@ Time steps are numbered 1…T (h_0 = c_0 = 0 is the state before the first step)
 units 0…H−1. A layer that reads backwards (go_backwards, the backward half of a
 Bidirectional) is shown in its own reading order.
 
-Output: a self-contained HTML page (:mod:`.explain_html`) or tables in the
-terminal (:mod:`.explain_text`). Without a model file the page shows a small
-LSTM trained on the spot to count brackets (:mod:`.explain_builtin`).
+Output: a self-contained HTML page (:mod:`.html`) or tables in the terminal
+(:mod:`.text`). Without a model file the page shows a small LSTM trained on the
+spot to count brackets (:mod:`.builtin`). The command line is in :mod:`.cli`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..errors import UserError
-from ..inspect import trace
-from ..inspect.trace import is_traceable, is_traceable_bidirectional
-from ..layers import LSTM
-from . import explain_input as inp
-from .explain_builtin import DEFAULT_TEXT, VOCAB, one_hot, train_bracket_counter
-from .explain_html import render_html
-from .explain_text import render_text
-
-HELP = "walk one LSTM time step through its four gates, with a model's real numbers"
-
-DESCRIPTION = """\
-Show one time step of one LSTM layer the way the tutorials draw it — forget gate,
-input gate and candidate, cell state update, output gate — with the actual vectors
-of a model, the σ / tanh curves with the actual pre-activations marked on them, and
-one sentence per stage. The page is a single HTML file (no network): step through
-time, pick a unit, hover a cell for its value.
-
-Without a MODEL a 4-unit LSTM is trained on the spot (about a second) to count
-open brackets in strings like "(a(b))"; watch its counting unit's cell state.
-
-examples:
-  lstmkit explain                                   # built-in bracket counter → explain.html
-  lstmkit explain --input "((a)(b))" --step 4 --lang zh --out brackets.html
-  lstmkit explain --format text --step 3            # the four stages as tables
-  lstmkit explain out/austen --input "Mr. Darcy" --layer 2 --unit 7   # a textgen model
-  lstmkit explain out/co2 --csv co2.csv --step 24   # a forecast model: its input window
-"""
+from ...errors import UserError
+from ...inspect import trace
+from ...inspect.trace import is_traceable, is_traceable_bidirectional
+from ...layers import LSTM
 
 MAX_STEPS = 2000  # the page holds every step's vectors; beyond this it gets unwieldy
 
 
-def add_arguments(p) -> None:
-    p.add_argument(
-        "model",
-        nargs="?",
-        metavar="MODEL.safetensors",
-        help="a model saved by lstmkit, or a job's output directory holding "
-        "model.safetensors + model.json (default: the built-in bracket counter)",
-    )
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--input", metavar="TEXT", help="input text (a model that reads characters)")
-    src.add_argument("--csv", metavar="FILE", help="input rows (a model that reads numbers)")
-    p.add_argument("--step", type=int, metavar="t", help="time step to show, 1…T (default 1)")
-    p.add_argument(
-        "--unit",
-        type=int,
-        metavar="k",
-        help="unit to follow, 0…H−1 (default: the unit whose c_t varies most)",
-    )
-    p.add_argument(
-        "--layer",
-        type=int,
-        default=1,
-        metavar="n",
-        help="which LSTM layer of the model, 1 = first (default 1)",
-    )
-    p.add_argument(
-        "--lang",
-        choices=("en", "zh"),
-        default="en",
-        help="language of the explanations (default en; zh = 中文)",
-    )
-    p.add_argument(
-        "--format",
-        choices=("html", "text"),
-        default="html",
-        help="html page (default) or tables in the terminal",
-    )
-    p.add_argument(
-        "--out",
-        default="explain.html",
-        metavar="FILE",
-        help="where to write the page (default explain.html)",
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed of the built-in example (default 0)")
-
-
-# ------------------------------------------------------------------ the data
-def _lstm_layers(model):
+def lstm_layers(model) -> list:
     """[(position in trace()'s answer, LSTM layer, index in model.layers)] for every plain
     LSTM (a Bidirectional gives two: its forward and backward halves). LSTM variants are
     traced too but not shown: their pre-activations are not x·W_x + h·W_h + b."""
@@ -141,7 +70,7 @@ def explain_data(
     x: the model input for ONE sequence, batch of 1; tokens: a label per step.
     Arrays are (T, H) with row t−1 holding step t; ``z_i … z_o`` are the pre-activations."""
 
-    lstms = _lstm_layers(model)
+    lstms = lstm_layers(model)
     if not lstms:
         kinds = ", ".join(type(ly).__name__ for ly in model.layers) or "none"
         raise UserError(f"expected a model with an LSTM layer, got layers: {kinds}")
@@ -185,7 +114,7 @@ def explain_data(
             "the model's weights or the input values are broken"
         )
     step = 1 if step is None else step
-    _check_step(step, T)
+    check_step(step, T)
     if unit is None:  # the unit whose memory moves most
         unit = int(np.argmax(np.std(np.vstack([c0[None], arr["c"]]), axis=0)))
     if not 0 <= unit < H:
@@ -219,64 +148,8 @@ def explain_data(
 
 
 # ------------------------------------------------------------ model + input
-def _check_step(step, T: int) -> None:
+def check_step(step, T: int) -> None:
     if step is not None and not 1 <= step <= T:
         raise UserError(
             f"--step {step} is outside the input: it has {T} time step(s), choose 1…{T}"
         )
-
-
-def prepare(args) -> dict:
-    """Parse the CLI arguments into the page data (model, input, step, unit)."""
-
-    if args.model is None:
-        if args.csv:
-            raise UserError(
-                "--csv needs a MODEL that reads numbers; the built-in example reads text"
-            )
-        text = DEFAULT_TEXT if args.input is None else args.input
-        inp.check_text(text, list(VOCAB))  # before training: fail fast
-        _check_step(args.step, len(text))
-        model, info = train_bracket_counter(seed=args.seed)
-        x, tokens, source = one_hot(text), list(text), "built-in"
-        if args.unit is None:  # follow the counting unit
-            args.unit = info["counter"]
-    else:
-        model, meta, _ = inp.load(args.model)
-        if not _lstm_layers(model):  # before reading any input
-            kinds = ", ".join(type(ly).__name__ for ly in model.layers)
-            raise UserError(
-                f"{args.model}: expected a model with an LSTM layer, got layers: {kinds}"
-            )
-        source = args.model
-        info = {"task": inp.task_of(meta) or "model"}
-        x, tokens = inp.encode(model, meta, args.input, args.csv, source)
-    return explain_data(
-        model,
-        x,
-        tokens,
-        layer=args.layer,
-        step=args.step,
-        unit=args.unit,
-        lang=args.lang,
-        source=source,
-        info=info,
-    )
-
-
-def run(args) -> int:
-    data = prepare(args)
-    if args.format == "text":
-        print(render_text(data))
-        return 0
-
-    try:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            fh.write(render_html(data))
-    except OSError as e:
-        raise UserError(f"cannot write {args.out}: {e}") from None
-    print(
-        f"wrote {args.out}: layer {data['layer']['name']} ({data['layer']['units']} units), "
-        f"{data['T']} steps, showing step {data['step']}, unit {data['unit']}"
-    )
-    return 0

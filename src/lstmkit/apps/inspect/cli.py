@@ -6,11 +6,11 @@ import hashlib
 import json
 import os
 
-from ..errors import ModelFileError, UserError
-from ..io import safefile
-from ..io.keras_interop import load_keras
-from ..io.save import read_model
-from .common import read_sidecar, resolve_model_path
+from ...errors import ModelFileError, UserError
+from ...io import safefile
+from ...io.keras_interop import load_keras
+from ...io.save import read_model
+from ..shared.modelfiles import read_sidecar, resolve_model_path
 
 HELP = "show a model file's layers, shapes, parameter counts and origin"
 DESCRIPTION = """\

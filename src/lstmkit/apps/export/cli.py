@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 
-from ..errors import UserError
-from ..io import load_model
-from ..io.onnx_export import export_onnx
-from ..layers import Embedding
-from .common import resolve_model_path
+from ...errors import UserError
+from ...io import load_model
+from ...io.onnx_export import export_onnx
+from ...layers import Embedding
+from ..shared.modelfiles import resolve_model_path
 
 HELP = "export a saved model to ONNX (LSTM / GRU / RNN operators)"
 DESCRIPTION = """\

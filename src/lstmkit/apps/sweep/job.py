@@ -7,7 +7,7 @@ the first 80 % of the windows and scored on the last 20 %. Runs are spread:
 
 * under ``mpiexec -n N``: run k on rank k mod N (each rank trains on its own,
   ``comm=LocalComm()``); rank 0 gathers the rows and writes the table;
-* otherwise over ``--workers N`` local processes (``python -m lstmkit.apps.sweep
+* otherwise over ``--workers N`` local processes (``python -m lstmkit.apps.sweep.worker
   --worker``, jobs and results as JSON over pipes: nothing is pickled);
 * or in this process (``--workers 1``).
 
@@ -27,41 +27,16 @@ import time
 
 import numpy as np
 
-from .. import optim
-from ..data import datasets
-from ..data.csv import read_table
-from ..data.synthetic import adding_problem
-from ..data.windows import make_windows
-from ..errors import UserError
-from ..layers import LSTM, Dense
-from ..model import Sequential
-from ..parallel import INSTALL_HINT, LocalComm, mpi_status_line, world
-from .common import format_table
-
-HELP = "run a grid of independent trainings (over MPI ranks or local processes) into one table"
-DESCRIPTION = f"""\
-Train one model per point of a hyper-parameter grid and write one table
-(CSV + printed, best validation loss first). Each run: LSTM layers + Dense,
-next-step forecasting on windows of a series, 80 % train / 20 % validation.
-
-config (JSON):
-  task        "sine" (noisy sine waves, built in), "adding" (the adding problem),
-              a bundled series ("co2", "elnino", "sunspots"),
-              or {{"csv": "data.csv", "column": "sales"}}
-  grid        {{name: [values, ...]}}; every combination is one run
-  any of      units (32), layers (1), learning_rate (0.01), batch_size (32),
-              epochs (5), lookback (24), optimizer ("adam"), seed (0),
-              samples (512, synthetic tasks), length (50, adding)
-              as a fixed value at the top level or as a grid axis
-
-example:
-  echo '{{"task": "sine", "epochs": 3,
-         "grid": {{"units": [8, 16], "learning_rate": [0.01, 0.003]}}}}' > sweep.json
-  lstmkit sweep sweep.json --workers 2 --out sweep.csv
-  mpiexec -n 4 lstmkit sweep sweep.json --out sweep.csv     # runs spread over 4 ranks
-
-{mpi_status_line()}
-"""
+from ... import optim
+from ...data import datasets
+from ...data.csv import read_table
+from ...data.synthetic import adding_problem
+from ...data.windows import make_windows
+from ...errors import UserError
+from ...layers import LSTM, Dense
+from ...model import Sequential
+from ...parallel import LocalComm
+from ..shared.tables import format_table
 
 PARAMS = {
     "units": 32,
@@ -77,18 +52,6 @@ PARAMS = {
 }
 SERIES = ("co2", "elnino", "sunspots")
 RESULT_COLUMNS = ["train_loss", "val_loss", "val_mae", "seconds", "worker"]
-
-
-def add_arguments(p) -> None:
-    p.add_argument("config", help="JSON file: task, grid, fixed parameters (see above)")
-    p.add_argument("--out", default="sweep.csv", help="the results table (CSV; default sweep.csv)")
-    p.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="local processes when not under mpiexec (default 1: this process)",
-    )
-    p.add_argument("--quiet", action="store_true", help="print only the table")
 
 
 # ---------------------------------------------------------------- config
@@ -235,7 +198,7 @@ def run_local(jobs: list[dict], workers: int, say) -> list[dict]:
     for w in range(workers):  # run k on worker k mod N
         mine = [j for j in jobs if j["run"] % workers == w]
         p = subprocess.Popen(
-            [sys.executable, "-m", "lstmkit.apps.sweep", "--worker", f"worker{w}"],
+            [sys.executable, "-m", "lstmkit.apps.sweep.worker", "--worker", f"worker{w}"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -297,55 +260,3 @@ def write_table(rows: list[dict], axes: list[str], path: str) -> str:
     except OSError as e:
         raise UserError(f"cannot write the sweep table {path}: {e.strerror or e}") from None
     return format_table(header, [[r[h] for h in header] for r in rows])
-
-
-def run(args) -> int:
-
-    cfg = load_config(args.config)
-    jobs = expand(cfg)
-    comm = world(timeout=float(os.environ.get("LSTMKIT_SWEEP_TIMEOUT", 7 * 24 * 3600)))
-    say = (
-        (lambda s: None)
-        if args.quiet or not comm.is_root
-        else (lambda s: print(s, file=sys.stderr, flush=True))
-    )
-    if args.workers < 1:
-        raise UserError(f"--workers must be at least 1, got {args.workers}")
-    if comm.size > 1:
-        if args.workers > 1:
-            raise UserError(
-                "--workers is for runs without MPI; under mpiexec the ranks are the workers"
-            )
-        say(f"sweep: {len(jobs)} runs over {comm.size} MPI ranks")
-        rows = run_mpi(jobs, comm, say)
-        if rows is None:
-            return 0
-    else:
-        say(f"sweep: {len(jobs)} runs over {min(args.workers, len(jobs))} local process(es)")
-        rows = run_local(jobs, args.workers, say)
-    table = write_table(rows, list(cfg["grid"]), args.out)
-    print(table)
-    print(f"\nwrote {args.out} ({len(rows)} runs)")
-    return 0
-
-
-def _worker_main(name: str) -> int:
-    """``python -m lstmkit.apps.sweep --worker NAME``: jobs (JSON list) on stdin → JSON lines."""
-    jobs = json.loads(sys.stdin.read())
-    for j in jobs:
-        try:
-            row = run_job(j, name)
-        except UserError as e:
-            print(f"lstmkit sweep: error: {e}", file=sys.stderr)
-            return 2
-        print(json.dumps(row), flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
-        sys.exit(_worker_main(sys.argv[2]))
-    sys.exit(
-        f"usage: lstmkit sweep CONFIG (this module's --worker mode is internal); "
-        f"MPI: {INSTALL_HINT}"
-    )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from ..data import datasets
-from ..data.csv import read_text
-from ..data.text import CharVocab
-from ..errors import UserError
-from . import textgen as tg
-from .common import load_model, prepare_out_dir
+from ...data import datasets
+from ...data.csv import read_text
+from ...data.text import CharVocab
+from ...errors import UserError
+from ..shared.modelfiles import load_job_model
+from ..shared.outdir import prepare_out_dir
+from . import job as tg
 
 HELP = "character-level text generation (char-rnn: 2 stateful LSTMs, truncated BPTT)"
 DESCRIPTION = """\
@@ -72,7 +73,7 @@ def run(args) -> int:
     if args.action == "sample":
         if args.length < 1:
             raise UserError(f"--length must be at least 1, got {args.length}")
-        model, meta = load_model(args.model, "textgen")
+        model, meta = load_job_model(args.model, "textgen")
         vocab = CharVocab(meta["chars"])
         prime = (
             args.prime

@@ -22,198 +22,27 @@ else a random ``test_fraction`` of the sequences (seeded).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..callbacks import EarlyStopping
-from ..data.csv import Table, read_table, read_text
-from ..data.scaling import StandardScaler
-from ..data.text import WordVocab, words
-from ..errors import UserError
-from ..layers import LSTM, Dense, Embedding
-from ..model import Sequential
-from ..optim import Adam
-from ..resources import check_training_memory  # refuse before fit allocates
-from .common import epoch_bar, format_table, save_model, write_json
-from .plots import confusion_plot
-
-ID_NAMES = ("id", "sequence", "sequence_id", "series", "series_id", "utterance", "sample")
-TEXT_NAMES = ("text", "sentence", "review", "message", "document")
-
-
-@dataclass
-class ClassifyConfig:
-    kind: str = "auto"  # auto | series | text
-    label: str | None = None
-    id: str | None = None
-    order: str | None = None
-    text: str | None = None
-    split: str | None = None
-    features: list[str] = field(default_factory=list)
-    test_fraction: float = 0.2
-    epochs: int = 40
-    batch_size: int = 32
-    units: int | None = None  # None: 64 for series, 32 for text
-    embed_dim: int = 32
-    maxlen: int | None = None
-    learning_rate: float | None = None  # None: 3e-3 for series, 1e-3 for text
-    patience: int | None = None  # None: 8 for series, 4 for text
-    seed: int = 0
-    verbose: int = 1
+from ...callbacks import EarlyStopping
+from ...data.csv import read_table
+from ...data.scaling import StandardScaler
+from ...data.text import WordVocab, words
+from ...errors import UserError
+from ...layers import LSTM, Dense, Embedding
+from ...model import Sequential
+from ...optim import Adam
+from ...resources import check_training_memory  # refuse before fit allocates
+from ..shared.modelfiles import save_job_model
+from ..shared.outdir import write_json
+from ..shared.progress import epoch_bar
+from ..shared.tables import format_table
+from .config import ClassifyConfig
+from .examples import Examples, read_examples, read_unlabelled
+from .plot import confusion_plot
 
 
-@dataclass
-class Examples:
-    kind: str
-    labels: list[str]  # one per example
-    split: list[str] | None  # "train"/"test" per example, or None
-    seqs: list[np.ndarray] | None = None  # series: (T_k, F) each
-    texts: list[str] | None = None
-    ids: list[str] | None = None
-    features: list[str] | None = None
-    columns: dict = field(default_factory=dict)  # role → the column used (label, id, text…)
-
-
-# ------------------------------------------------------------------ reading
-def read_examples(path: str, cfg: ClassifyConfig) -> Examples:
-    if os.path.isdir(path):
-        return _read_text_dir(path)
-    t = read_table(path)
-    label = cfg.label or ("label" if "label" in t.columns else t.columns[-1])
-    t.index(label)
-    kind = cfg.kind
-    if kind == "auto":
-        kind = (
-            "text"
-            if cfg.text or _text_column(t, label)
-            else "series"
-            if cfg.id or _id_column(t)
-            else None
-        )
-        if kind is None:
-            raise UserError(
-                f"cannot tell whether {path} holds texts or time series: pass "
-                f"--text COL or --id COL; columns are: {', '.join(t.columns)}"
-            )
-    split_col = cfg.split or ("split" if "split" in t.columns else None)
-    if kind == "text":
-        col = cfg.text or _text_column(t, label)
-        if not col:
-            raise UserError(
-                f"no text column in {path}; pass --text COL (columns: {', '.join(t.columns)})"
-            )
-        texts = t.strings(col)
-        if not any(s.strip() for s in texts):
-            raise UserError(f"column {col!r} of {path} holds no text (every row is empty)")
-        split = _split_values(t, split_col) if split_col else None
-        return Examples(
-            "text", t.strings(label), split, texts=texts, columns={"label": label, "text": col}
-        )
-    return _series_examples(t, cfg, label, split_col)
-
-
-def _text_column(t: Table, label: str) -> str | None:
-    for c in t.columns:
-        if c.lower() in TEXT_NAMES and c != label:
-            return c
-    for c in t.columns:
-        if c != label and not t.is_numeric(c):
-            vals = t.strings(c)[:200]
-            if np.mean([len(v) for v in vals]) > 15 and np.mean([" " in v for v in vals]) > 0.5:
-                return c
-    return None
-
-
-def _id_column(t: Table) -> str | None:
-    return next((c for c in t.columns if c.lower() in ID_NAMES), None)
-
-
-def _split_values(t: Table, col: str) -> list[str]:
-    vals = [v.strip().lower() for v in t.strings(col)]
-    bad = sorted(set(vals) - {"train", "test"})
-    if bad:
-        raise UserError(f"split column {col!r}: expected 'train' or 'test', got {bad[:3]}")
-    return vals
-
-
-def _series_examples(t: Table, cfg: ClassifyConfig, label: str, split_col) -> Examples:
-    idc = cfg.id or _id_column(t)
-    if not idc:
-        raise UserError(
-            f"time-series input needs a sequence id column: pass --id COL "
-            f"(columns: {', '.join(t.columns)})"
-        )
-    t.index(idc)
-    order = cfg.order or ("step" if "step" in t.columns else None)
-    skip = {idc, label, order, split_col}
-    feats = cfg.features or [c for c in t.columns if c not in skip and t.is_numeric(c)]
-    if not feats:
-        raise UserError(
-            f"no numeric feature columns in {t.path} besides id/label "
-            f"(columns: {', '.join(t.columns)})"
-        )
-    values = np.stack([t.numeric(c) for c in feats], axis=1)  # (rows, F)
-    steps = t.numeric(order) if order else np.arange(len(t), dtype=float)
-    ids, labels = t.strings(idc), t.strings(label)
-    split = _split_values(t, split_col) if split_col else None
-    groups: dict[str, list[int]] = {}
-    for r, k in enumerate(ids):
-        groups.setdefault(k, []).append(r)
-    seqs, ys, sp = [], [], []
-    for k, rows in groups.items():
-        labs = {labels[r] for r in rows}
-        if len(labs) != 1:
-            raise UserError(
-                f"sequence {k!r}: expected one label on all its rows, got {sorted(labs)}"
-            )
-        rows = sorted(rows, key=lambda r: steps[r])
-        seqs.append(values[rows])
-        ys.append(labels[rows[0]])
-        sp.append(split[rows[0]] if split else None)
-    return Examples(
-        "series",
-        ys,
-        sp if split else None,
-        seqs=seqs,
-        ids=list(groups),
-        features=feats,
-        columns={"label": label, "id": idc, "order": order},
-    )
-
-
-def _read_text_dir(path: str) -> Examples:
-    """DIR/<label>/*.txt (one text per file) or DIR/<label>/*.csv (one sequence per file,
-    one row per time step, numeric columns = features)."""
-    texts, seqs, labels, ids, feats = [], [], [], [], None
-    for lab in sorted(os.listdir(path)):
-        d = os.path.join(path, lab)
-        if not os.path.isdir(d):
-            continue
-        for fn in sorted(os.listdir(d)):
-            f = os.path.join(d, fn)
-            if fn.endswith(".txt"):
-                texts.append(read_text(f))
-            elif fn.endswith((".csv", ".csv.gz")):
-                t = read_table(f)
-                feats = feats or [c for c in t.columns if t.is_numeric(c)]
-                seqs.append(np.stack([t.numeric(c) for c in feats], axis=1))  # (T, F)
-                ids.append(f"{lab}/{fn}")
-            else:
-                continue
-            labels.append(lab)
-    if texts and seqs:
-        raise UserError(f"{path}: expected either .txt files or .csv files, got both")
-    if seqs:
-        return Examples("series", labels, None, seqs=seqs, ids=ids, features=feats)
-    if not texts:
-        raise UserError(
-            f"{path}: expected one folder per label holding .txt or .csv files, found none"
-        )
-    return Examples("text", labels, None, texts=texts)
-
-
-# ------------------------------------------------------------------ encoding
 def encode(ex: Examples, meta: dict) -> np.ndarray:
     """→ model inputs: series (n, T, F) float32 front-padded; text (n, T) int64 end-padded."""
     T = meta["maxlen"]
@@ -361,14 +190,14 @@ def train_job(
         )
     except KeyboardInterrupt:
         if model.built:
-            save_model(model, out, meta)
+            save_job_model(model, out, meta)
             print(f"interrupted: the model as trained so far is in {out}/model.safetensors")
         raise
     prob = model.predict(X[te], batch_size=256)
     rep = report(y[te], prob.argmax(1), meta["classes"])
     rep["n_train"], rep["n_test"] = int(len(tr)), int(len(te))
     rep["epochs"] = len(hist.history["loss"])
-    save_model(model, out, meta)
+    save_job_model(model, out, meta)
     write_json(os.path.join(out, "metrics.json"), rep)
     confusion_plot(
         os.path.join(out, "confusion.png"),
@@ -421,7 +250,7 @@ def predict_job(model, meta: dict, path: str, cfg: ClassifyConfig, out: str | No
         cfg.label = label
         ex = read_examples(path, cfg)
     else:
-        ex = _read_unlabelled(path, cfg)
+        ex = read_unlabelled(path, cfg)
     if ex.kind != meta["kind"]:
         raise UserError(f"the model classifies {meta['kind']}, but {path} holds {ex.kind}")
     X = encode(ex, meta)
@@ -444,17 +273,3 @@ def predict_job(model, meta: dict, path: str, cfg: ClassifyConfig, out: str | No
         if len(idx) > 20:
             lines.append(f"… ({len(idx) - 20} more; pass --out DIR for all)")
     return "\n".join(lines)
-
-
-def _read_unlabelled(path, cfg):
-    t = read_table(path)
-    t.columns.append("__none__")
-    for r in t.rows:
-        r.append("?")
-    cfg.label = "__none__"
-    if cfg.kind == "text":
-        col = cfg.text or _text_column(t, "__none__")
-        if not col:
-            raise UserError(f"no text column in {path}; pass --text COL")
-        return Examples("text", t.strings("__none__"), None, texts=t.strings(col))
-    return _series_examples(t, cfg, "__none__", None)

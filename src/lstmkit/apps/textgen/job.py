@@ -24,15 +24,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..callbacks import Callback
-from ..data.text import CharVocab
-from ..errors import UserError
-from ..layers import LSTM, Dense, Embedding
-from ..model import Sequential
-from ..optim import Adam
-from ..resources import check_training_memory  # refuse before build/fit allocate
-from .common import SIDECAR, save_model, write_json
-from .plots import curve_plot
+from ...callbacks import Callback
+from ...data.text import CharVocab
+from ...errors import UserError
+from ...layers import LSTM, Dense, Embedding
+from ...model import Sequential
+from ...optim import Adam
+from ...resources import check_training_memory  # refuse before build/fit allocate
+from ..shared.modelfiles import SIDECAR, save_job_model
+from ..shared.outdir import write_json
+from .plot import curve_plot
 
 
 @dataclass
@@ -204,7 +205,7 @@ def train_job(
                 f"epoch {epoch + 1}: train {tr:.3f} bits/char, validation {va:.3f} bits/char",
                 flush=True,
             )
-            save_model(self.model, out, meta)  # a usable model after every epoch
+            save_job_model(self.model, out, meta)  # a usable model after every epoch
 
     try:
         hist = model.fit(

@@ -24,17 +24,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..callbacks import EarlyStopping
-from ..data.scaling import StandardScaler
-from ..errors import UserError
-from ..layers import LSTM, Dense
-from ..model import Sequential
-from ..optim import Adam
-from ..resources import check_training_memory  # refuse before fit allocates
-from . import metrics_forecast as mf
+from ...callbacks import EarlyStopping
+from ...data.scaling import StandardScaler
+from ...errors import UserError
+from ...layers import LSTM, Dense
+from ...model import Sequential
+from ...optim import Adam
+from ...resources import check_training_memory  # refuse before fit allocates
+from ..shared.modelfiles import save_job_model
+from ..shared.outdir import write_json
+from ..shared.progress import epoch_bar
+from ..shared.tables import format_table
+from . import metrics as mf
 from . import timeaxis
-from .common import epoch_bar, format_table, save_model, write_json
-from .plots import forecast_plot
+from .plot import forecast_plot
 
 
 @dataclass
@@ -252,7 +255,7 @@ def train(s: Series, cfg: ForecastConfig, out: str | None = None):
     except KeyboardInterrupt:
         if out is not None and getattr(model, "built", True):
             try:
-                save_model(model, out, meta)
+                save_job_model(model, out, meta)
                 print(f"interrupted: the model as trained so far is in {out}/model.safetensors")
             except Exception:  # nothing more can be saved
                 pass
@@ -304,7 +307,7 @@ def run_forecast(
 
     # ---- files
     if history is not None:
-        res.files.append(save_model(model, out, meta))
+        res.files.append(save_job_model(model, out, meta))
         res.files.append(os.path.join(out, "model.json"))
     path = os.path.join(out, "forecast.csv")
     with open(path, "w") as f:

@@ -1,0 +1,46 @@
+"""The output directory rule every job follows (nothing the user had is overwritten).
+
+``--out DIR`` must be new or empty; an existing non-empty DIR is refused unless
+``--force``, and then only the files the job writes are replaced. Without ``--out`` a
+fresh numbered directory ``lstmkit-runs/<job>-N`` is made in the current directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ...errors import UserError
+
+__all__ = ["prepare_out_dir", "write_json"]
+
+
+def prepare_out_dir(out: str | None, job: str, force: bool = False) -> str:
+    if out is None:
+        k = 1
+        while os.path.exists(os.path.join("lstmkit-runs", f"{job}-{k}")):
+            k += 1
+        out = os.path.join("lstmkit-runs", f"{job}-{k}")
+    if os.path.exists(out):
+        if not os.path.isdir(out):
+            raise UserError(f"--out {out} is a file; expected a directory (new or empty)")
+        if os.listdir(out) and not force:
+            raise UserError(
+                f"--out {out} exists and is not empty; choose a new directory "
+                f"or pass --force to replace this job's files in it"
+            )
+    try:
+        os.makedirs(out, exist_ok=True)
+        probe = os.path.join(out, ".lstmkit-write-test")
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as e:
+        raise UserError(f"cannot write to output directory {out}: {e.strerror or e}") from None
+    return out
+
+
+def write_json(path: str, obj) -> None:
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
