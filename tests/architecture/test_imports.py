@@ -28,6 +28,7 @@ FLOORS: dict[str, float] = {
     # the file format: below the model, so the model can save itself
     "lstmkit.io.atomic": 4.0,
     "lstmkit.io.safefile": 4.1,
+    "lstmkit.io.layout": 4.15,
     "lstmkit.io.format": 4.2,
     "lstmkit.training": 5,
     "lstmkit.model": 6,

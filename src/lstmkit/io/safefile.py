@@ -293,39 +293,3 @@ def check_layer_entry(path, entry, where, layer_types, nested=False):
             f"{path}: {where}.dtype must be 'float32' or 'float64', got {cfg['dtype']!r}"
         )
     return cls, cfg
-
-
-KNOWN_CELLS = ("LSTM", "GRU", "SimpleRNN")  # output size = units, recurrent kernel (H, G·H)
-
-
-def _cell_min(cls, h, d):
-    if cls.type_name in KNOWN_CELLS:
-        return cls.n_gates * h * (d + h)  # W_x (D, G·H) and W_h (H, G·H)
-    return h * d  # any cell: an input kernel with ≥ H columns
-
-
-def min_params(entries, in_dim, layer_types) -> int:
-    """A lower bound of the parameter count a checked config asks for, computed without
-    building anything: a file holding fewer values than this cannot be right."""
-
-    total, d = 0, int(in_dim or 1)
-    for cls, cfg in entries:
-        if cls.type_name == "Bidirectional":
-            inner = layer_types[cfg["layer"]["type"]]
-            h = int(cfg["layer"]["config"].get("units", 1))
-            total += 2 * _cell_min(inner, h, d)
-            known = inner.type_name in KNOWN_CELLS
-            d = (2 * h if cfg.get("merge_mode", "concat") == "concat" else h) if known else 1
-        elif cls.type_name == "Embedding":
-            total += int(cfg.get("input_dim", 1)) * int(cfg.get("output_dim", 1))
-            d = int(cfg.get("output_dim", 1))
-        elif issubclass(cls, Recurrent):
-            h = int(cfg.get("units", 1))
-            total += _cell_min(cls, h, d)
-            d = h if cls.type_name in KNOWN_CELLS else 1
-        elif cls.type_name == "Dense":
-            total += int(cfg.get("units", 1)) * d
-            d = int(cfg.get("units", 1))
-        elif cls.type_name not in ("Dropout", "Activation"):
-            d = 1  # unknown output size: assume the least
-    return total

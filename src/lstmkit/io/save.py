@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-
 from ..errors import ModelFileError
 from ..layers import LAYER_TYPES
+from ..layers.base import built_without_init
 from ..model import Sequential
 from . import safefile
 from .format import (
+    CHECKPOINT_PREFIXES,
     check_file,
     check_tensors,
     expected_tensors,
@@ -25,6 +25,7 @@ from .format import (
     parse_training_config,
     write_model,
 )
+from .layout import model_file_tensors, total_elements
 
 __all__ = ["load_model", "read_model", "save_model"]
 
@@ -41,13 +42,17 @@ def read_model(path):
     path = os.fspath(path)
     tensors, meta, checked, shape = check_file(path)
     kind = meta.get("kind", "model")
-    held = sum(int(np.prod(s)) for _, s, _, _ in tensors.values())
-    want = safefile.min_params(checked, shape[-1], LAYER_TYPES)
-    if want > held:
+    extra_ok = CHECKPOINT_PREFIXES if kind == "checkpoint" else ()
+    # every tensor the config implies must be in the file (names, dtypes, shapes) BEFORE
+    # anything is built: a small file cannot ask for gigabytes
+    want = model_file_tensors(path, checked, shape)
+    mine = {n: v for n, v in tensors.items() if not (extra_ok and n.startswith(extra_ok))}
+    if set(mine) == set(want) and total_elements(want) > total_elements(mine):
         raise ModelFileError(
-            f"{path}: the config asks for at least {want} parameters but the "
-            f"file holds only {held} values"
+            f"{path}: the config asks for at least {total_elements(want)} parameters but the "
+            f"file holds only {total_elements(mine)} values"
         )
+    check_tensors(path, tensors, want, extra_ok)
     try:
         layers = [
             cls.from_config(cfg)
@@ -59,13 +64,13 @@ def read_model(path):
             for cls, cfg in checked
         ]
         model = Sequential(layers)
-        model.build(shape)
+        with built_without_init(layers):  # the weights come from the file: no random init
+            model.build(shape)
     except (TypeError, ValueError) as e:
         raise ModelFileError(f"{path}: the config does not describe a valid model: {e}") from None
     except MemoryError:
         raise ModelFileError(f"{path}: the config asks for more memory than there is") from None
     expected = expected_tensors(model)
-    extra_ok = ("optimizer.", "state.") if kind == "checkpoint" else ()
     check_tensors(path, tensors, expected, extra_ok)
     load_tensors_into(model, path, expected)
     tc = safefile.load_json(path, meta, "training_config", required=False)
