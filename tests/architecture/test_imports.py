@@ -16,6 +16,7 @@ from tests.architecture import imports as ig
 FLOORS: dict[str, float] = {
     "lstmkit.errors": 0,
     "lstmkit.version": 0,
+    "lstmkit.safeopen": 0,
     "lstmkit.core": 1,
     "lstmkit.layers": 2,
     "lstmkit.losses": 3,

@@ -89,7 +89,7 @@ def test_a_small_file_declaring_a_huge_variant_is_refused_before_building(tmp_pa
         kind, dt, peak = row.split()
         assert kind == "refused", (Path(p).name, row)
         assert float(dt) < 1.0 and int(peak) < 100 * 2**20, (Path(p).name, row)
-    stats(inputs_tried=len(paths), refused_cleanly=len(paths))
+    stats(inputs_tried=len(paths), refused_cleanly=len(paths), kind="model files")
 
 
 def test_loading_builds_without_random_init(tmp_path, monkeypatch):

@@ -295,4 +295,4 @@ def test_resume_refuses_a_checkpoint_with_nonfinite_optimizer_state(tmp_path, wh
         _edit_checkpoint(ck, bad, nan_tensor=name)
     with pytest.raises(ModelFileError):
         _model().fit(x, y, epochs=2, batch_size=8, verbose=0, seed=1, checkpoint=bad, resume=bad)
-    stats(inputs_tried=1, refused_cleanly=1)
+    stats(inputs_tried=1, refused_cleanly=1, kind="checkpoints")

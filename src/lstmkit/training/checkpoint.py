@@ -90,6 +90,35 @@ def _check_rng_state(path, s):
     return s
 
 
+def _check_running(path, running, n_metrics) -> None:
+    """A mid-epoch checkpoint's running sums: {"loss": [total, count], "metrics":
+    [[total, count], …] one per metric}, finite, counts ≥ 0."""
+
+    def pair(v):
+        return (
+            isinstance(v, list)
+            and len(v) == 2
+            and all(
+                not isinstance(a, bool) and isinstance(a, (int, float)) and math.isfinite(a)
+                for a in v
+            )
+            and v[1] >= 0
+        )
+
+    if (
+        not isinstance(running, dict)
+        or set(running) != {"loss", "metrics"}
+        or not pair(running["loss"])
+        or not isinstance(running["metrics"], list)
+        or len(running["metrics"]) != n_metrics
+        or not all(pair(m) for m in running["metrics"])
+    ):
+        raise ModelFileError(
+            f"{path}: a mid-epoch checkpoint needs the running sums {{loss: [total, count], "
+            f"metrics: {n_metrics} × [total, count]}}, finite"
+        )
+
+
 def _check_states(path, holders, tensors) -> dict:
     """{layer index k: number of states} for the state.{k}.{j} tensors, all checked."""
     found: dict = {}
@@ -203,8 +232,8 @@ def restore_checkpoint(model, path) -> FitState:
         )
     cb_saved = st.get("callbacks", [])
     cb_names = callback_state.check_saved(path, cb_saved, tensors)
-    if st["batch"] and not isinstance(st["running"], dict):
-        raise ModelFileError(f"{path}: a mid-epoch checkpoint needs the running sums")
+    if st["batch"]:
+        _check_running(path, st["running"], len(model.metrics))
     states = _check_states(path, holders, tensors)
     # all checked: copy weights and optimizer state in
     load_tensors_into(model, path, expected)

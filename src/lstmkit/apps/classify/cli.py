@@ -6,9 +6,11 @@ import argparse
 
 from ...data import datasets
 from ...errors import UserError
+from ..shared.args import float_in, fraction, int_in, seed, with_range
 from ..shared.modelfiles import load_job_model
 from ..shared.outdir import prepare_out_dir
 from . import job as cl
+from . import sidecar
 
 HELP = "classify sequences (multivariate time series or texts) with an LSTM"
 DESCRIPTION = """\
@@ -17,8 +19,8 @@ PNG) and per-class precision/recall; or classify new data with a trained model.
 
 Input: a CSV of time series (one row per time step: a sequence id column, numeric
 features, a label) or of texts (one text and label per row), or a directory with
-one folder per label holding .txt files (texts) or .csv files (one sequence each). A 'split' column (train/test) is honoured,
-else 20% of the sequences are held out.
+one folder per label holding .txt files (texts) or .csv files (one sequence each).
+A 'split' column (train/test) is honoured, else 20% of the sequences are held out.
 
 examples:
   lstmkit classify train --dataset vowels --out out/vowels     # bundled: 9 speakers
@@ -33,7 +35,9 @@ def _common(p):
     p.add_argument("--id", help="sequence id column (time-series input)")
     p.add_argument("--order", help="time-step column to sort each sequence by")
     p.add_argument("--text", help="text column (text input)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed", type=seed(), default=0, help=with_range("seed", 0, 2**32 - 1, default=0)
+    )
     p.add_argument("--out", help="output directory (new or empty)")
     p.add_argument("--force", action="store_true", help="allow a non-empty --out")
 
@@ -55,12 +59,41 @@ def add_arguments(p) -> None:
     )
     t.add_argument("--kind", choices=["auto", "series", "text"], default="auto")
     t.add_argument("--split", help="column with train/test per row")
-    t.add_argument("--test-fraction", type=float, default=0.2)
-    t.add_argument("--epochs", type=int, default=40, help="maximum epochs (early stopping)")
-    t.add_argument("--batch-size", type=int, default=32)
-    t.add_argument("--units", type=int, help="LSTM units (default 64 series / 32 text)")
-    t.add_argument("--maxlen", type=int, help="cut/pad sequences to this many steps/words")
-    t.add_argument("--learning-rate", type=float, help="default 3e-3 series / 1e-3 text")
+    t.add_argument(
+        "--test-fraction",
+        type=fraction(),
+        default=0.2,
+        help=with_range("share of the sequences held out", 0, 1, True, True, default=0.2),
+    )
+    t.add_argument(
+        "--epochs",
+        type=int_in(1, 10**6),
+        default=40,
+        help=with_range("maximum epochs (early stopping)", 1, 10**6, default=40),
+    )
+    t.add_argument(
+        "--batch-size",
+        type=int_in(1, 10**6),
+        default=32,
+        help=with_range("batch size", 1, 10**6, default=32),
+    )
+    t.add_argument(
+        "--units",
+        type=int_in(1, 65536),
+        help=with_range("LSTM units", 1, 65536, default="64 series / 32 text"),
+    )
+    t.add_argument(
+        "--maxlen",
+        type=int_in(1, sidecar.MAX_MAXLEN),
+        help=with_range("cut/pad sequences to this many steps/words", 1, sidecar.MAX_MAXLEN),
+    )
+    t.add_argument(
+        "--learning-rate",
+        type=float_in(0, 100, lo_open=True),
+        help=with_range(
+            "Adam learning rate", 0, 100, lo_open=True, default="3e-3 series / 1e-3 text"
+        ),
+    )
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     _common(t)
     q = sub.add_parser(
@@ -81,7 +114,7 @@ def run(args) -> int:
         label=args.label, id=args.id, order=args.order, text=args.text, seed=args.seed
     )
     if args.action == "predict":
-        model, meta = load_job_model(args.model, "classify")
+        model, meta = load_job_model(args.model, "classify", sidecar.check)
         out = prepare_out_dir(args.out, "classify-predict", args.force) if args.out else None
         print(cl.predict_job(model, meta, args.input, cfg, out))
         return 0

@@ -36,7 +36,8 @@ from ...optim import Adam
 from ...resources import check_training_memory  # refuse before fit allocates
 from ..shared.modelfiles import save_job_model
 from ..shared.outdir import write_json
-from ..shared.progress import epoch_bar
+from ..shared.outfiles import write_csv
+from ..shared.progress import epoch_bar, raise_if_diverged
 from ..shared.tables import format_table
 from .config import ClassifyConfig
 from .examples import Examples, read_examples, read_unlabelled
@@ -193,6 +194,7 @@ def train_job(
             save_job_model(model, out, meta)
             print(f"interrupted: the model as trained so far is in {out}/model.safetensors")
         raise
+    raise_if_diverged(hist)
     prob = model.predict(X[te], batch_size=256)
     rep = report(y[te], prob.argmax(1), meta["classes"])
     rep["n_train"], rep["n_test"] = int(len(tr)), int(len(te))
@@ -222,15 +224,12 @@ def train_job(
 
 
 def _write_predictions(path, ex: Examples, idx, prob, meta) -> None:
-    import csv
-
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["example", "true", "predicted", "probability"])
-        for k, p in zip(idx, prob, strict=True):
-            j = int(np.argmax(p))
-            key = ex.ids[k] if ex.ids else str(int(k) + 1)
-            w.writerow([key, ex.labels[k], meta["classes"][j], f"{p[j]:.4f}"])
+    rows = [["example", "true", "predicted", "probability"]]
+    for k, p in zip(idx, prob, strict=True):
+        j = int(np.argmax(p))
+        key = ex.ids[k] if ex.ids else str(int(k) + 1)
+        rows.append([key, ex.labels[k], meta["classes"][j], f"{p[j]:.4f}"])
+    write_csv(path, rows)
 
 
 def predict_job(model, meta: dict, path: str, cfg: ClassifyConfig, out: str | None) -> str:

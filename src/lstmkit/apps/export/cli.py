@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 from ...errors import UserError
 from ...io import load_model
 from ...io.onnx_export import export_onnx
 from ...layers import Embedding
+from ..shared.args import int_in
 from ..shared.modelfiles import resolve_model_path
+from ..shared.outfiles import check_out_file, write_bytes
 
 HELP = "export a saved model to ONNX (LSTM / GRU / RNN operators)"
 DESCRIPTION = """\
@@ -30,7 +30,10 @@ examples:
 def add_arguments(p) -> None:
     p.add_argument("model", help="model.safetensors (or its directory)")
     p.add_argument("--onnx", required=True, metavar="OUT.onnx", help="the ONNX file to write")
-    p.add_argument("--opset", type=int, default=17, help="ONNX opset (14 or newer; default 17)")
+    p.add_argument(
+        "--opset", type=int_in(14, 1000), default=17, help="ONNX opset (14 or newer; default 17)"
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing --onnx file")
     p.add_argument(
         "--lengths-input",
         action="store_true",
@@ -39,7 +42,7 @@ def add_arguments(p) -> None:
     p.add_argument(
         "--verify",
         action="store_true",
-        help="run the graph in ONNX Runtime and compare with predict",
+        help="run the graph in ONNX Runtime and compare with predict (before the file is written)",
     )
 
 
@@ -78,22 +81,27 @@ def run(args) -> int:
         import onnx  # noqa: F401
     except ImportError:
         raise UserError("export needs the onnx package: pip install onnx") from None
+    if args.verify:
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            raise UserError(
+                "--verify needs onnxruntime: pip install 'lstmkit[onnx]' (nothing was written)"
+            ) from None
     path = resolve_model_path(args.model)
+    check_out_file(args.onnx, args.force, "--onnx")
     model = load_model(path)
-    out_dir = os.path.dirname(os.path.abspath(args.onnx))
-    if not os.path.isdir(out_dir):
-        raise UserError(f"--onnx {args.onnx}: directory {out_dir} does not exist")
-    proto = export_onnx(model, args.onnx, opset=args.opset, lengths_input=args.lengths_input)
-    ins = ", ".join(
-        f"{i.name} ({', '.join(d.dim_param or str(d.dim_value) for d in i.type.tensor_type.shape.dim)})"
-        for i in proto.graph.input
+    proto = export_onnx(model, None, opset=args.opset, lengths_input=args.lengths_input)
+    diff = _verify(model, proto, args.lengths_input) if args.verify else None
+    write_bytes(args.onnx, proto.SerializeToString())
+    dims = lambda i: ", ".join(  # noqa: E731
+        d.dim_param or str(d.dim_value) for d in i.type.tensor_type.shape.dim
     )
+    ins = ", ".join(f"{i.name} ({dims(i)})" for i in proto.graph.input)
     print(
         f"wrote {args.onnx}: opset {args.opset}, {len(proto.graph.node)} nodes, "
         f"{model.count_params():,} parameters; inputs {ins}; output y; checker passed"
     )
-    if args.verify:
-        print(
-            f"verify: max |onnxruntime − predict| = {_verify(model, proto, args.lengths_input):.3g}"
-        )
+    if diff is not None:
+        print(f"verify: max |onnxruntime − predict| = {diff:.3g}")
     return 0

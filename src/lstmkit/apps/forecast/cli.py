@@ -5,9 +5,11 @@ from __future__ import annotations
 from ...data import datasets
 from ...data.csv import read_table
 from ...errors import UserError
+from ..shared.args import float_in, int_in, seed, with_range
 from ..shared.modelfiles import load_job_model
 from ..shared.outdir import prepare_out_dir
 from . import job as fc
+from . import sidecar, timeaxis
 
 HELP = "forecast a time series H steps ahead with an LSTM (backtest vs naive baselines)"
 DESCRIPTION = """\
@@ -40,15 +42,54 @@ def add_arguments(p) -> None:
         "time/date/month/year… if any)",
     )
     p.add_argument("--covariates", default="", help="comma-separated extra input columns")
-    p.add_argument("--horizon", type=int, default=12, help="steps to forecast (default 12)")
-    p.add_argument("--lookback", type=int, help="input window (default 2·season)")
-    p.add_argument("--season", type=int, help="seasonal period (default: detected)")
-    p.add_argument("--test-size", type=int, help="held-out tail length (default max(2H, 20%%))")
-    p.add_argument("--epochs", type=int, default=150, help="maximum epochs (early stopping)")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--units", type=int, default=32, help="LSTM units (default 32)")
-    p.add_argument("--learning-rate", type=float, default=3e-3)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--horizon",
+        type=int_in(1, 10_000),
+        default=12,
+        help=with_range("steps to forecast", 1, 10_000, default=12),
+    )
+    p.add_argument(
+        "--lookback",
+        type=int_in(1, 100_000),
+        help=with_range("input window", 1, 100_000, default="2·season"),
+    )
+    p.add_argument(
+        "--season",
+        type=int_in(2, 100_000),
+        help=with_range("seasonal period", 2, 100_000, default="detected"),
+    )
+    p.add_argument(
+        "--test-size",
+        type=int_in(1, 10**7),
+        help=with_range("held-out tail length", 1, 10**7, default="max(2H, 20%%)"),
+    )
+    p.add_argument(
+        "--epochs",
+        type=int_in(1, 10**6),
+        default=150,
+        help=with_range("maximum epochs (early stopping)", 1, 10**6, default=150),
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int_in(1, 10**6),
+        default=32,
+        help=with_range("batch size", 1, 10**6, default=32),
+    )
+    p.add_argument(
+        "--units",
+        type=int_in(1, 65536),
+        default=32,
+        help=with_range("LSTM units", 1, 65536, default=32),
+    )
+    p.add_argument(
+        "--learning-rate",
+        type=float_in(0, 100, lo_open=True),
+        default=3e-3,
+        help=with_range("Adam learning rate", 0, 100, lo_open=True, default=3e-3),
+    )
+    p.add_argument(
+        "--seed", type=seed(), default=0, help=with_range("seed", 0, 2**32 - 1, default=0)
+    )
     p.add_argument("--model", help="forecast with a saved model instead of training")
     p.add_argument("--out", help="output directory (new or empty)")
     p.add_argument("--force", action="store_true", help="allow a non-empty --out")
@@ -75,7 +116,7 @@ def run(args) -> int:
     table = read_table(path)
     model = meta = None
     if args.model:
-        model, meta = load_job_model(args.model, "forecast")
+        model, meta = load_job_model(args.model, "forecast", sidecar.check)
         if target and target != meta["target"]:
             raise UserError(f"the model forecasts column '{meta['target']}', got --target {target}")
         target, time = meta["target"], time or meta["time"]
@@ -107,6 +148,7 @@ def run(args) -> int:
         verbose=0 if args.quiet else 1,
     )
     s = fc.load_series(table, cfg, name)
+    timeaxis.check_order(s.times, cfg.time)  # no repeated or disordered times
     if model is None:
         fc.resolve(cfg, len(s.y), s.y)  # check the length before making DIR
     out = prepare_out_dir(args.out, "forecast", args.force)

@@ -33,7 +33,8 @@ from ...optim import Adam
 from ...resources import check_training_memory  # refuse before fit allocates
 from ..shared.modelfiles import save_job_model
 from ..shared.outdir import write_json
-from ..shared.progress import epoch_bar
+from ..shared.outfiles import write_csv
+from ..shared.progress import epoch_bar, raise_if_diverged
 from ..shared.tables import format_table
 from . import metrics as mf
 from . import timeaxis
@@ -260,6 +261,7 @@ def train(s: Series, cfg: ForecastConfig, out: str | None = None):
             except Exception:  # nothing more can be saved
                 pass
         raise
+    raise_if_diverged(history)
     return model, meta, test, history
 
 
@@ -310,10 +312,12 @@ def run_forecast(
         res.files.append(save_job_model(model, out, meta))
         res.files.append(os.path.join(out, "model.json"))
     path = os.path.join(out, "forecast.csv")
-    with open(path, "w") as f:
-        f.write(f"{meta['time'] or 'step'},forecast,lower_80,upper_80\n")
-        for t, v, lo, hi in zip(ftimes, future, lower, upper, strict=True):
-            f.write(f"{t},{v:.6g},{lo:.6g},{hi:.6g}\n")
+    rows = [[f"{v:.6g}" for v in r] for r in zip(future, lower, upper, strict=True)]
+    write_csv(
+        path,
+        [[meta["time"] or "step", "forecast", "lower_80", "upper_80"]]
+        + [[t, *r] for t, r in zip(ftimes, rows, strict=True)],
+    )
     res.files.append(path)
     if metrics is not None:
         write_json(os.path.join(out, "metrics.json"), metrics)

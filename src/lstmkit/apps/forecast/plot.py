@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..shared.figures import new_figure
+from ..shared.outfiles import save_figure
 
 __all__ = ["forecast_plot"]
 
@@ -39,4 +40,4 @@ def forecast_plot(
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)

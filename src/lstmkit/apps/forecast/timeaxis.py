@@ -10,6 +10,8 @@ import re
 
 import numpy as np
 
+from ...errors import UserError
+
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 
 
@@ -38,6 +40,34 @@ def positions(times: list[str] | None, n: int) -> np.ndarray:
         d = np.array([t.strip() for t in times], dtype="datetime64[D]")
         return 1970 + d.astype(np.int64) / 365.2425
     return np.arange(n, dtype=float)
+
+
+def check_order(times: list[str] | None, column: str | None) -> None:
+    """A time column must not repeat a time, and times it can read (integers, months,
+    dates) must increase: a series sorted wrongly or stitched twice is refused, not
+    forecast (UserError naming the rows)."""
+    if not times:
+        return
+    seen: dict[str, int] = {}
+    for n, t in enumerate(times):
+        k = t.strip()
+        if k in seen:
+            raise UserError(
+                f"time column {column!r}: {k[:40]!r} appears twice (data rows {seen[k] + 1} "
+                f"and {n + 1}); expected each time once"
+            )
+        seen[k] = n
+    if _kind(times) == "index":
+        return  # labels it cannot read: their order is the file's
+    x = positions(times, len(times))
+    bad = np.flatnonzero(np.diff(x) <= 0)
+    if len(bad):
+        n = int(bad[0])
+        raise UserError(
+            f"time column {column!r} is out of order at data rows {n + 1}–{n + 2} "
+            f"({times[n].strip()[:40]!r} then {times[n + 1].strip()[:40]!r}); expected "
+            f"increasing times"
+        )
 
 
 def extend(times: list[str] | None, n_steps: int, k: int) -> list[str]:

@@ -11,6 +11,7 @@ from ...io import safefile
 from ...io.keras_interop import load_keras
 from ...io.save import read_model
 from ..shared.modelfiles import read_sidecar, resolve_model_path
+from ..shared.tables import printable
 
 HELP = "show a model file's layers, shapes, parameter counts and origin"
 DESCRIPTION = """\
@@ -115,44 +116,49 @@ def describe(path):
     }
 
 
+def _say(line: str) -> None:
+    """Print one line whose names and metadata come from the file: no terminal escapes."""
+    print(printable(line, newlines=False))
+
+
 def run(args) -> int:
     try:
         d = describe(args.model)
     except (UnicodeDecodeError, OSError) as e:
         raise ModelFileError(f"{args.model}: cannot read it as a model file ({e})") from None
     if args.json:
-        print(json.dumps(d, indent=2))
+        print(json.dumps(d, indent=2))  # (ensure_ascii: control characters come as \u escapes)
         return 0
-    print(f"{d['file']}: {d['origin']['format']}, {d['bytes']:,} bytes, sha256 {d['sha256'][:16]}…")
+    _say(f"{d['file']}: {d['origin']['format']}, {d['bytes']:,} bytes, sha256 {d['sha256'][:16]}…")
     for key in ("job", "keras", "checkpoint"):
         if d["origin"].get(key):
-            print(f"  {key}: {json.dumps(d['origin'][key])}")
+            _say(f"  {key}: {json.dumps(d['origin'][key])}")
     tc = d["origin"].get("training_config")
     if isinstance(tc, dict):
         o, lo = tc.get("optimizer") or {}, tc.get("loss") or {}
         lr = (o.get("config") or {}).get("learning_rate")
-        print(
+        _say(
             f"  compiled with: {o.get('type')}(learning_rate={json.dumps(lr)}), loss "
             f"{lo.get('type')}, metrics {tc.get('metrics')}"
         )
-    shape = lambda s: (
-        "("
-        + ", ".join(
-            ("batch" if k == 0 else "time")
-            if v is None  # noqa: E731
-            else str(v)
-            for k, v in enumerate(s)
+
+    def shape(dims):
+        return (
+            "("
+            + ", ".join(
+                ("batch" if k == 0 else "time") if v is None else str(v) for k, v in enumerate(dims)
+            )
+            + ")"
         )
-        + ")"
-    )
-    print(f"input {shape(d['input_shape'])}")
-    w = max(len(f"{l['name']} ({l['type']})") for l in d["layers"]) + 2
-    print(f"{'layer (type)':<{w}}{'output shape':<22}{'params':>10}  tensors")
-    for l in d["layers"]:
-        t = ", ".join(f"{n} {tuple(s)}" for n, s in l["tensors"].items())
-        print(
-            f"{l['name'] + ' (' + l['type'] + ')':<{w}}{shape(l['output_shape']):<22}"
-            f"{l['params']:>10,}  {t}"
+
+    _say(f"input {shape(d['input_shape'])}")
+    w = max(len(f"{ly['name']} ({ly['type']})") for ly in d["layers"]) + 2
+    _say(f"{'layer (type)':<{w}}{'output shape':<22}{'params':>10}  tensors")
+    for ly in d["layers"]:
+        t = ", ".join(f"{n} {tuple(s)}" for n, s in ly["tensors"].items())
+        _say(
+            f"{ly['name'] + ' (' + ly['type'] + ')':<{w}}{shape(ly['output_shape']):<22}"
+            f"{ly['params']:>10,}  {t}"
         )
-    print(f"total parameters: {d['total_params']:,} ({d['layers'][0]['dtype']})")
+    _say(f"total parameters: {d['total_params']:,} ({d['layers'][0]['dtype']})")
     return 0

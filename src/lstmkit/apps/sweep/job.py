@@ -17,7 +17,6 @@ from ``seed``): the table is the same however the runs are spread.
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 import os
@@ -36,6 +35,7 @@ from ...errors import UserError
 from ...layers import LSTM, Dense
 from ...model import Sequential
 from ...parallel import LocalComm
+from ..shared.outfiles import write_csv
 from ..shared.tables import format_table
 
 PARAMS = {
@@ -253,10 +253,7 @@ def write_table(rows: list[dict], axes: list[str], path: str) -> str:
     parent = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(parent, exist_ok=True)
-        with open(path, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(header)
-            w.writerows([[r[h] for h in header] for r in rows])
+        write_csv(path, [header, *[[r[h] for h in header] for r in rows]])
     except OSError as e:
         raise UserError(f"cannot write the sweep table {path}: {e.strerror or e}") from None
     return format_table(header, [[r[h] for h in header] for r in rows])
