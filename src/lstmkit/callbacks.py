@@ -77,7 +77,7 @@ class CallbackList(Callback):
 
 
 class History(Callback):
-    """``history.history["loss"]`` etc.: one value per epoch; ``history.epoch`` the epoch numbers."""
+    """``history.history["loss"]`` etc.: one value per epoch; ``history.epoch``: the epochs."""
 
     def __init__(self):
         super().__init__()

@@ -49,17 +49,17 @@ class Loss:
 
     def value_and_grad(self, y_true, y_pred, sample_weight=None):
         """The batch loss (float) and ∂L/∂y_pred."""
-        l, dl = self.per_sample(y_true, y_pred)
+        ell, dl = self.per_sample(y_true, y_pred)
         if sample_weight is None:
-            n = max(l.size, 1)
-            return float(l.sum() / n), dl / np.asarray(n, dl.dtype)
+            n = max(ell.size, 1)
+            return float(ell.sum() / n), dl / np.asarray(n, dl.dtype)
         w = np.asarray(sample_weight, dl.dtype)
-        if w.shape != l.shape:
-            raise ValueError(f"sample_weight expected shape {l.shape}, got {w.shape}")
+        if w.shape != ell.shape:
+            raise ValueError(f"sample_weight expected shape {ell.shape}, got {w.shape}")
         total = w.sum()
         if total <= 0:
             return 0.0, np.zeros_like(dl)
-        return float((w * l).sum() / total), dl * (w / total)[..., None]
+        return float((w * ell).sum() / total), dl * (w / total)[..., None]
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> float:
         return self.value_and_grad(y_true, y_pred, sample_weight)[0]
@@ -103,8 +103,8 @@ class Huber(Loss):
         y, p = self._check(y_true, y_pred)
         e = p - y
         a, d = np.abs(e), self.delta
-        l = np.where(a <= d, 0.5 * e * e, d * (a - 0.5 * d))
-        return l.mean(axis=-1), np.clip(e, -d, d) / p.shape[-1]
+        ell = np.where(a <= d, 0.5 * e * e, d * (a - 0.5 * d))
+        return ell.mean(axis=-1), np.clip(e, -d, d) / p.shape[-1]
 
     def get_config(self):
         return {"delta": self.delta}
@@ -123,14 +123,14 @@ class BinaryCrossentropy(Loss):
         C = p.shape[-1]
         if self.from_logits:
             z = p
-            l = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+            ell = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
             sig = 0.5 * np.tanh(0.5 * z) + 0.5  # σ(z) without overflow
-            return l.mean(axis=-1), (sig - y) / C
+            return ell.mean(axis=-1), (sig - y) / C
         inside = (p >= EPSILON) & (p <= 1 - EPSILON)
         pc = np.clip(p, EPSILON, 1 - EPSILON)
-        l = -(y * np.log(pc) + (1 - y) * np.log1p(-pc))
+        ell = -(y * np.log(pc) + (1 - y) * np.log1p(-pc))
         d = np.where(inside, (pc - y) / (pc * (1 - pc)), 0.0).astype(p.dtype)
-        return l.mean(axis=-1), d / C
+        return ell.mean(axis=-1), d / C
 
     def get_config(self):
         return {"from_logits": self.from_logits}
@@ -154,10 +154,10 @@ class CategoricalCrossentropy(Loss):
         q = p / s  # normalised probabilities
         inside = (q >= EPSILON) & (q <= 1 - EPSILON)
         qc = np.clip(q, EPSILON, 1 - EPSILON)
-        l = -(y * np.log(qc)).sum(axis=-1)
+        ell = -(y * np.log(qc)).sum(axis=-1)
         a = np.where(inside, y / qc, 0.0).astype(p.dtype)  # −∂ℓ/∂q
         # q = p/s: ∂ℓ/∂p_j = (−a_j + Σ_k a_k q_k) / s
-        return l, (-a + (a * q).sum(axis=-1, keepdims=True)) / s
+        return ell, (-a + (a * q).sum(axis=-1, keepdims=True)) / s
 
     def per_sample(self, y_true, y_pred):
         y, p = self._check(y_true, y_pred)

@@ -153,8 +153,8 @@ def check_training_memory(
     have = available_bytes() if available is None else int(available)
     if have is not None and need > fraction * have:
         units = [
-            int(getattr(getattr(l, "forward_layer", l), "units", 0))
-            for l in _layer_list(model_or_layers)
+            int(getattr(getattr(layer, "forward_layer", layer), "units", 0))
+            for layer in _layer_list(model_or_layers)
         ]
         units = [u for u in units if u]
         raise UserError(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-
 from tests.architecture import imports as ig
 
 #: each unit (a module or a package, longest prefix wins) and its floor: a unit may

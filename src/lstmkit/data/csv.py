@@ -81,7 +81,8 @@ class Table:
         return [r[k] for r in self.rows]
 
     def numeric(self, name: str) -> np.ndarray:
-        """The column as float64; an empty or non-numeric cell is a UserError (row = data row, 1-based)."""
+        """The column as float64; an empty or non-numeric cell is a UserError
+        (row = data row, 1-based)."""
         k = self.index(name)
         out = np.empty(len(self.rows))  # (N,) the column's values
         for n, r in enumerate(self.rows):

@@ -277,7 +277,7 @@ def from_keras_weights(model_config, weights, dtype=None, input_shape=None):
     if dtype is None:
         dtype = "float64" if weights and all(w.dtype == np.float64 for w in weights) else "float32"
     model, biases = _model(model_config, dtype, input_shape, weights[0] if weights else None)
-    want = sum(_n_keras_arrays(l, b) for l, b in zip(model.layers, biases, strict=True))
+    want = sum(_n_keras_arrays(layer, b) for layer, b in zip(model.layers, biases, strict=True))
     if len(weights) != want:
         raise UserError(f"the Keras config needs {want} weight arrays, got {len(weights)}")
     for layer, b in zip(model.layers, biases, strict=True):

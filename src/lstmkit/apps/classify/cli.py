@@ -17,8 +17,8 @@ PNG) and per-class precision/recall; or classify new data with a trained model.
 
 Input: a CSV of time series (one row per time step: a sequence id column, numeric
 features, a label) or of texts (one text and label per row), or a directory with
-one folder per label holding .txt files (texts) or .csv files (one sequence each). A 'split' column (train/test) is honoured,
-else 20% of the sequences are held out.
+one folder per label holding .txt files (texts) or .csv files (one sequence each).
+A 'split' column (train/test) is honoured, else 20% of the sequences are held out.
 
 examples:
   lstmkit classify train --dataset vowels --out out/vowels     # bundled: 9 speakers

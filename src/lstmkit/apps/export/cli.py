@@ -84,10 +84,11 @@ def run(args) -> int:
     if not os.path.isdir(out_dir):
         raise UserError(f"--onnx {args.onnx}: directory {out_dir} does not exist")
     proto = export_onnx(model, args.onnx, opset=args.opset, lengths_input=args.lengths_input)
-    ins = ", ".join(
-        f"{i.name} ({', '.join(d.dim_param or str(d.dim_value) for d in i.type.tensor_type.shape.dim)})"
-        for i in proto.graph.input
-    )
+
+    def dims(i) -> str:
+        return ", ".join(d.dim_param or str(d.dim_value) for d in i.type.tensor_type.shape.dim)
+
+    ins = ", ".join(f"{i.name} ({dims(i)})" for i in proto.graph.input)
     print(
         f"wrote {args.onnx}: opset {args.opset}, {len(proto.graph.node)} nodes, "
         f"{model.count_params():,} parameters; inputs {ins}; output y; checker passed"

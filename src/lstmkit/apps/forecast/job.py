@@ -172,7 +172,8 @@ def backtest_origins(n: int, horizon: int, test: int) -> np.ndarray:
 
 
 def evaluate(model, s: Series, meta: dict, test: int):
-    """Model and baselines from every backtest origin → (metrics, origins, ŷ (n, H), actual (n, H))."""
+    """Model and baselines from every backtest origin
+    → (metrics, origins, ŷ (n, H), actual (n, H))."""
     L, H, mu, sigma = meta["lookback"], meta["horizon"], meta["diff_mean"], meta["diff_std"]
     cov_scaler = StandardScaler.from_dict(meta["cov_scaler"]) if meta["covariates"] else None
     feats = features(s, mu, sigma, cov_scaler)

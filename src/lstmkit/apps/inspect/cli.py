@@ -135,24 +135,20 @@ def run(args) -> int:
             f"  compiled with: {o.get('type')}(learning_rate={json.dumps(lr)}), loss "
             f"{lo.get('type')}, metrics {tc.get('metrics')}"
         )
-    shape = lambda s: (
-        "("
-        + ", ".join(
-            ("batch" if k == 0 else "time")
-            if v is None  # noqa: E731
-            else str(v)
-            for k, v in enumerate(s)
-        )
-        + ")"
-    )
+
+    def shape(s) -> str:
+        """(None, None, 6) → (batch, time, 6)."""
+        dims = ("batch" if k == 0 else "time" if v is None else str(v) for k, v in enumerate(s))
+        return "(" + ", ".join(dims) + ")"
+
     print(f"input {shape(d['input_shape'])}")
-    w = max(len(f"{l['name']} ({l['type']})") for l in d["layers"]) + 2
+    w = max(len(f"{row['name']} ({row['type']})") for row in d["layers"]) + 2
     print(f"{'layer (type)':<{w}}{'output shape':<22}{'params':>10}  tensors")
-    for l in d["layers"]:
-        t = ", ".join(f"{n} {tuple(s)}" for n, s in l["tensors"].items())
+    for row in d["layers"]:
+        t = ", ".join(f"{n} {tuple(s)}" for n, s in row["tensors"].items())
         print(
-            f"{l['name'] + ' (' + l['type'] + ')':<{w}}{shape(l['output_shape']):<22}"
-            f"{l['params']:>10,}  {t}"
+            f"{row['name'] + ' (' + row['type'] + ')':<{w}}{shape(row['output_shape']):<22}"
+            f"{row['params']:>10,}  {t}"
         )
     print(f"total parameters: {d['total_params']:,} ({d['layers'][0]['dtype']})")
     return 0

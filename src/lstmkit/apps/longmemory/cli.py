@@ -79,7 +79,8 @@ def run(args) -> int:
             raise UserError(f"--model expected one of {', '.join(cell_names())} or all, got {m!r}")
     out = prepare_out_dir(args.out, "longmemory", args.force)
     print(
-        f"longmemory {args.task}, T = {args.length}, seed {args.seed}, up to {args.steps} steps per model"
+        f"longmemory {args.task}, T = {args.length}, seed {args.seed}, "
+        f"up to {args.steps} steps per model"
     )
     run_experiment(
         args.task,
