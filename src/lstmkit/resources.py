@@ -28,6 +28,8 @@ import os
 
 from .errors import UserError
 
+__all__ = ["TEMPORARIES", "available_bytes", "check_training_memory", "estimate_training_bytes"]
+
 #: NumPy temporaries on top of the buffers counted above: without this factor the
 #: estimate was 0.93× tracemalloc's peak of a real step (LSTM 64–256 units, T 40–200)
 TEMPORARIES = 1.15

@@ -40,6 +40,8 @@ from .layers import GRU, LSTM, Bidirectional, Dense, SimpleRNN
 from .model import Sequential
 from .optim import Adam
 
+__all__ = ["LSTMClassifier", "LSTMRegressor"]
+
 _CELLS = ("lstm", "gru", "rnn")
 
 

@@ -22,6 +22,8 @@ import numpy as np
 
 from ..errors import UserError
 
+__all__ = ["MAX_FILE_BYTES", "Table", "read_table", "read_text"]
+
 #: the most bytes read_text reads (after gunzip): a bigger file is refused before it is read
 MAX_FILE_BYTES = 256 * 2**20
 

@@ -11,6 +11,8 @@ from importlib import resources
 
 from ..errors import UserError
 
+__all__ = ["DATASETS", "Dataset", "get"]
+
 
 @dataclass(frozen=True)
 class Dataset:

@@ -39,6 +39,8 @@ from ..layers import GRU, LSTM, Bidirectional, SimpleRNN
 from ..layers.variants import LSTMP
 from ..model import Sequential
 
+__all__ = ["TimeMajorModel", "from_torch", "to_torch", "to_torch_module", "unwrap"]
+
 _KEY = re.compile(r"^(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(\d+)(_reverse)?$")
 _GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 
