@@ -83,6 +83,8 @@ class History(Callback):
         super().__init__()
         self.history: dict[str, list] = {}
         self.epoch: list[int] = []
+        #: set by fit: None, or where training stopped on a NaN/inf {"epoch", "batch", "loss"}
+        self.diverged: dict | None = None
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)

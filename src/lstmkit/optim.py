@@ -370,7 +370,12 @@ class RMSprop(Optimizer):
         }
 
 
-OPTIMIZERS = {"SGD": SGD, "Adam": Adam, "AdamW": AdamW, "RMSprop": RMSprop}
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "SGD": SGD,
+    "Adam": Adam,
+    "AdamW": AdamW,
+    "RMSprop": RMSprop,
+}
 _ALIASES = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
 
 
