@@ -11,7 +11,7 @@ DESCRIPTION = """\
 Continuous speech recognition of digit strings ("three one four one five") with a
 bidirectional LSTM trained by connectionist temporal classification (CTC; Graves
 et al. 2006). The bundled corpus holds MFCC features of 2,000 utterances of 1-7
-digits synthesised by espeak-ng in 334 voices (accents x voice variants, with
+digits synthesised by espeak-ng in 340 voices (accents x voice variants, with
 random speed, pitch, pauses, level and noise); the test voices are variants never
 heard in training, some also with an accent never heard. Training saves after every
 epoch (Ctrl-C saves too; continue with --resume) and keeps the model with the

@@ -11,6 +11,8 @@ The picture has three panels over the same time axis (30 ms model steps):
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ...core.ctc import log_softmax, posteriors
@@ -36,7 +38,13 @@ def recognize_file(model, meta, path: str, beam: int = 8, plot: str | None = Non
     info = {"steps": len(lp), "log_score": score, "seconds": len(samples) / fcfg.sample_rate}
     if plot:
         alignment_plot(
-            plot, log_mel(samples, fcfg), lp, classes, stack, fcfg.hop / fcfg.sample_rate, path
+            plot,
+            log_mel(samples, fcfg),
+            lp,
+            classes,
+            stack,
+            fcfg.hop / fcfg.sample_rate,
+            os.path.basename(path),
         )
     return digits, info
 
@@ -57,6 +65,7 @@ def alignment_plot(path, spec, lp, classes, stack, frame_s, title=""):
     ext = (0, T * step_s)
     axes[0].imshow(
         spec.T,
+        vmin=max(spec.min(), spec.max() - 14.0),  # a 60 dB range (natural-log energies)
         origin="lower",
         aspect="auto",
         cmap="magma",
@@ -89,7 +98,7 @@ def alignment_plot(path, spec, lp, classes, stack, frame_s, title=""):
             (t + 0.5) * step_s,
             k,
             DIGITS[k - 1],
-            color="tab:red",
+            color="tab:orange",
             ha="center",
             va="center",
             fontsize=8,
