@@ -202,3 +202,29 @@ def test_edit_distance_and_label_error_rate():
     assert label_error_rate([[1, 2, 3, 4], [5]], [[1, 3, 4], [5, 5]]) == pytest.approx(2 / 5)
     with pytest.raises(ValueError):
         label_error_rate([[1]], [])
+
+
+def test_sequential_fit_with_loss_ctc_learns_and_saves(tmp_path):
+    """loss="ctc" through the ordinary Sequential API (equal-length inputs, no mask)."""
+    from lstmkit import load_model
+    from lstmkit.layers import LSTM, Bidirectional, Dense
+    from lstmkit.model import Sequential
+    from lstmkit.optim import Adam
+
+    rng = np.random.default_rng(0)
+    N, T = 64, 12
+    y = rng.integers(1, 4, (N, 3))  # three labels per sequence, classes 1–3
+    x = np.zeros((N, T, 4), np.float32)  # label k shown as a one-hot burst on frames 4j..4j+1
+    for j in range(3):
+        x[np.arange(N), 4 * j, y[:, j]] = 1.0
+        x[np.arange(N), 4 * j + 1, y[:, j]] = 1.0
+    model = Sequential([Bidirectional(LSTM(8, return_sequences=True, seed=1)), Dense(4, seed=2)])
+    model.compile(optimizer=Adam(learning_rate=0.03), loss="ctc")
+    hist = model.fit(x, y, epochs=40, batch_size=16, verbose=0, seed=0)
+    assert hist.history["loss"][-1] < 0.3 * hist.history["loss"][0]
+    hyps = greedy_decode(model.predict(x))
+    assert np.mean([h == list(r) for h, r in zip(hyps, y, strict=True)]) > 0.8
+    model.save(tmp_path / "m.safetensors")
+    again = load_model(tmp_path / "m.safetensors")
+    assert isinstance(again.loss, losses.CTCLoss)
+    np.testing.assert_array_equal(again.predict(x[:4]), model.predict(x[:4]))

@@ -19,7 +19,7 @@ lowest validation digit error rate. 'recognize' reads a WAV file (16 kHz mono
 is best; other PCM rates are resampled, stereo is averaged) and prints the digits.
 
 examples:
-  lstmkit speech train --out out/digits                     # ~30 epochs
+  lstmkit speech train --out out/digits                     # 30 epochs, ~4 CPU-minutes
   lstmkit speech train --out out/digits --epochs 40 --resume
   lstmkit speech evaluate --model out/digits --beam 8      # held-out voices
   espeak-ng -v en-us+m3 -w my.wav "4 0 7 1"
