@@ -124,7 +124,7 @@ def test_ctrl_c_saves_and_resume_is_bit_identical(tmp_path, capsys, monkeypatch)
 
 @pytest.mark.parametrize(
     "case",
-    ["not_wav", "missing_wav", "other_task", "bad_scale", "no_model", "out_not_empty",
+    ["not_wav", "missing_wav", "bad_plot", "other_task", "bad_scale", "no_model", "out_not_empty",
      "resume_nothing", "bad_epochs", "bad_corpus"],
 )  # fmt: skip
 def test_bad_input_is_one_line_and_exit_2(case, tiny_model, tmp_path, capsys):
@@ -140,6 +140,9 @@ def test_bad_input_is_one_line_and_exit_2(case, tiny_model, tmp_path, capsys):
     if case == "not_wav":
         (tmp_path / "x.wav").write_text("hello")
         args, needles = ["recognize", tmp_path / "x.wav", "--model", tiny_model], ["PCM WAV"]
+    elif case == "bad_plot":
+        args = ["recognize", FIXTURE, "--model", tiny_model, "--plot", tmp_path / "no" / "a.png"]
+        needles = ["--plot", "does not exist"]
     elif case == "missing_wav":
         args, needles = ["recognize", tmp_path / "n.wav", "--model", tiny_model], ["no such"]
     elif case == "other_task":

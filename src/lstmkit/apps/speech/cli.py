@@ -156,6 +156,15 @@ def run(args) -> int:
 
     from .recognize import recognize_file
 
+    if args.plot:
+        d = os.path.dirname(os.path.abspath(args.plot))
+        if not args.plot.lower().endswith(".png"):
+            raise UserError(f"--plot expected a .png file name, got {args.plot}")
+        if not os.path.isdir(d) or not os.access(d, os.W_OK):
+            raise UserError(
+                f"--plot {args.plot}: the directory {d} does not exist or is not writable"
+            )
+
     for k, path in enumerate(args.wav):
         digits, info = recognize_file(
             model, meta, path, beam=args.beam, plot=args.plot if k == 0 else None

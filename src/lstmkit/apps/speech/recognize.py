@@ -18,6 +18,7 @@ import numpy as np
 from ...core.ctc import log_softmax, posteriors
 from ...core.ctc_decode import greedy_decode, prefix_beam_search
 from ...data.audio import log_mel
+from ...errors import UserError
 from .data import DIGITS, model_input, wav_features
 from .job import forward
 
@@ -105,4 +106,7 @@ def alignment_plot(path, spec, lp, classes, stack, frame_s, title=""):
         )
     axes[2].set_xlabel("time (s)")
     fig.tight_layout()
-    fig.savefig(path)
+    try:
+        fig.savefig(path)
+    except OSError as e:
+        raise UserError(f"cannot write the picture {path}: {e.strerror or e}") from None
