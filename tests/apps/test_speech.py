@@ -51,6 +51,15 @@ def test_train_evaluate_recognize_inspect(tiny_model, tmp_path, capsys):
     assert heard == "(no digits heard)" or heard.isdigit()
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
 
+    csv = tmp_path / "in.csv"
+    rc, out, err = run_cli(
+        capsys, "speech", "recognize", FIXTURE, "--model", tiny_model, "--inputs-csv", csv
+    )
+    assert rc == 0 and csv.read_text().startswith("f0,f1,"), err
+    rc, out, err = run_cli(capsys, "explain", tiny_model, "--csv", csv, "--step", "5",
+                           "--format", "text")  # fmt: skip
+    assert rc == 0 and "time step 5/" in out, err
+
     rc, out, err = run_cli(capsys, "inspect", tiny_model)
     assert rc == 0, err
     assert "Bidirectional" in out and '"lstmkit_task": "speech"' in out and "CTCLoss" in out

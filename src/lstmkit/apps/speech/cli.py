@@ -24,6 +24,8 @@ examples:
   lstmkit speech evaluate --model out/digits --beam 8      # held-out voices
   espeak-ng -v en-us+m3 -w my.wav "4 0 7 1"
   lstmkit speech recognize my.wav --model out/digits --plot align.png
+  lstmkit speech recognize my.wav --model out/digits --inputs-csv my.csv
+  lstmkit explain out/digits --csv my.csv --step 20       # the first LSTM, step 20
 """
 
 
@@ -63,6 +65,11 @@ def add_arguments(p) -> None:
     r.add_argument("--model", required=True, help="DIR (or DIR/model.safetensors) from 'train'")
     r.add_argument("--beam", type=int, default=8, help="prefix beam width (0: greedy; default 8)")
     r.add_argument("--plot", help="write the CTC alignment picture (PNG) of the first file here")
+    r.add_argument(
+        "--inputs-csv",
+        help="write the first file's model inputs (30 ms steps x 39) as CSV, for "
+        "'lstmkit explain MODEL --csv FILE'",
+    )
 
 
 def _positive(args, *names):
@@ -154,7 +161,7 @@ def run(args) -> int:
             print(f"  {ex['voice']:<24} said {ex['ref']:<8} heard {ex['hyp']}")
         return 0
 
-    from .recognize import recognize_file
+    from .recognize import recognize_file, write_inputs_csv
 
     if args.plot:
         d = os.path.dirname(os.path.abspath(args.plot))
@@ -170,6 +177,9 @@ def run(args) -> int:
             model, meta, path, beam=args.beam, plot=args.plot if k == 0 else None
         )
         print(f"{path}: {digits if digits else '(no digits heard)'}")
+        if k == 0 and args.inputs_csv:
+            write_inputs_csv(args.inputs_csv, info["inputs"])
+            print(f"model inputs: {args.inputs_csv} (lstmkit explain {args.model} --csv ...)")
     if args.plot:
         print(f"alignment picture: {args.plot}")
     return 0

@@ -37,6 +37,7 @@ def recognize_file(model, meta, path: str, beam: int = 8, plot: str | None = Non
         score = None
     digits = "".join(DIGITS[c - 1] for c in classes)
     info = {"steps": len(lp), "log_score": score, "seconds": len(samples) / fcfg.sample_rate}
+    info["inputs"] = x[0]  # (T, 39) what the model read
     if plot:
         alignment_plot(
             plot,
@@ -48,6 +49,16 @@ def recognize_file(model, meta, path: str, beam: int = 8, plot: str | None = Non
             os.path.basename(path),
         )
     return digits, info
+
+
+def write_inputs_csv(path: str, x: np.ndarray) -> None:
+    """The model's input rows (T, 39) as CSV with a header f0…f38, for ``lstmkit explain
+    MODEL --csv FILE`` (which walks the first LSTM layer through them step by step)."""
+    header = ",".join(f"f{k}" for k in range(x.shape[1]))
+    try:
+        np.savetxt(path, x, delimiter=",", header=header, comments="", fmt="%.6g")
+    except OSError as e:
+        raise UserError(f"cannot write {path}: {e.strerror or e}") from None
 
 
 def alignment_plot(path, spec, lp, classes, stack, frame_s, title=""):
