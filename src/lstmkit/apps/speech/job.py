@@ -177,9 +177,7 @@ def train_job(corpus: Corpus, cfg: SpeechConfig, out: str, resume: bool = False,
                 f"--resume: {out} has no train_state.json and checkpoint.safetensors "
                 f"from an earlier 'lstmkit speech train'"
             )
-        with open(state_path) as f:
-            st = json.load(f)
-        for k in (
+        keys = (
             "units",
             "layers",
             "batch_size",
@@ -188,8 +186,20 @@ def train_job(corpus: Corpus, cfg: SpeechConfig, out: str, resume: bool = False,
             "seed",
             "augment",
             "dropout",
-        ):
-            setattr(cfg, k, st["config"][k])  # the architecture and data of the saved run
+        )
+        try:
+            with open(state_path) as f:
+                st = json.load(f)
+            for k in keys:  # the architecture and data of the saved run
+                setattr(cfg, k, st["config"][k])
+            int(st["epoch"]), int(st["batch"]), list(st["norm_scale"])
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise UserError(f"--resume: {state_path} is not a speech training state: {e}") from None
+        if st["epoch"] >= cfg.epochs:
+            raise UserError(
+                f"nothing to do: the run in {out} already finished {st['epoch']} epochs; "
+                f"pass a larger --epochs to continue"
+            )
     tr, va = corpus.indices("train")[: cfg.max_train], corpus.indices("validation")[: cfg.max_eval]
     if len(tr) == 0 or len(va) == 0:
         raise UserError("the corpus needs training and validation utterances")
@@ -226,12 +236,6 @@ def train_job(corpus: Corpus, cfg: SpeechConfig, out: str, resume: bool = False,
     from tqdm.auto import tqdm
 
     lengths = [len(xs[i]) for i in tr]
-    start_epoch = st["epoch"]
-    if start_epoch >= cfg.epochs:
-        raise UserError(
-            f"nothing to do: the run in {out} already finished {start_epoch} epochs; "
-            f"pass a larger --epochs to continue"
-        )
     with _Interrupt() as interrupt:
         for epoch in range(st["epoch"], cfg.epochs):
             rng = np.random.default_rng([cfg.seed, epoch])  # this epoch's order and warps
