@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 
 from ...errors import UserError
+from ..shared.outdir import prepare_out_dir
+from ..shared.tables import format_table
+from . import job
+from .data import load_corpus
+from .plot import training_plot
+from .recognize import recognize_file, write_inputs_csv
 
 HELP = "recognise spoken digit strings (bidirectional LSTM + CTC, espeak-ng voices)"
 DESCRIPTION = """\
@@ -80,13 +88,6 @@ def _positive(args, *names):
 
 
 def run(args) -> int:
-    import json
-    import os
-
-    from ..common import format_table, prepare_out_dir
-    from . import job
-    from .data import load_corpus
-
     if args.action == "train":
         _positive(args, "epochs", "units", "layers", "batch_size", "max_train", "max_eval")
         if not 0.0 <= args.dropout < 1.0:
@@ -161,8 +162,6 @@ def run(args) -> int:
             print(f"  {ex['voice']:<24} said {ex['ref']:<8} heard {ex['hyp']}")
         return 0
 
-    from .recognize import recognize_file, write_inputs_csv
-
     if args.plot:
         d = os.path.dirname(os.path.abspath(args.plot))
         if not args.plot.lower().endswith(".png"):
@@ -186,17 +185,8 @@ def run(args) -> int:
 
 
 def _report_training(out, st, cfg, corpus) -> int:
-    import os
-
-    from ..plots import curve_plot
-
     h = st["history"]
-    curve_plot(
-        os.path.join(out, "training.png"),
-        {"validation digit error rate (%)": [100 * v for v in h["val_der"]]},
-        ylabel="%",
-        title="speech: validation digit error rate per epoch",
-    )
+    training_plot(os.path.join(out, "training.png"), h["val_der"], h["loss"])
     size = os.path.getsize(os.path.join(out, "model.safetensors"))
     print(
         f"{len(h['loss'])} epochs in {st.get('seconds', 0.0):.0f} s; best validation digit error "

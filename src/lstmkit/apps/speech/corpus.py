@@ -36,6 +36,7 @@ import sys
 import tempfile
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ...data.audio import FeatureConfig, mfcc, read_wav, resample
 
@@ -137,7 +138,6 @@ def dequantise(q: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 def build(out: str, seed: int = 0, sizes: dict | None = None, verbose: bool = True) -> dict:
     if shutil.which("espeak-ng") is None:
         raise SystemExit("espeak-ng not found: install it (Debian: apt-get install espeak-ng)")
-    from tqdm.auto import tqdm
 
     sizes = sizes or SPLITS
     cfg = FeatureConfig()

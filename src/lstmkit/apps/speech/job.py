@@ -22,21 +22,28 @@ The model with the lowest validation digit error rate is kept as ``model.safeten
 
 from __future__ import annotations
 
+import json
 import math
 import os
-import signal
-import sys
-import threading
 import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ...core.ctc import log_softmax
 from ...core.ctc_decode import beam_decode, edit_distance, greedy_decode
 from ...data.audio import FeatureConfig
 from ...errors import ModelFileError, UserError
-from ..common import SIDECAR, load_model, save_model, write_json
+from ...layers import LSTM, Bidirectional, Dense
+from ...layers.base import rng_layers
+from ...model import Sequential
+from ...optim import Adam
+from ...training.checkpoint import restore_checkpoint
+from ...training.interrupt import DeferredInterrupt
+from ...training.state import FitState
+from ..shared.modelfiles import SIDECAR, load_job_model, save_job_model
+from ..shared.outdir import write_json
 from .data import (
     N_CLASSES,
     STACK,
@@ -66,11 +73,7 @@ class SpeechConfig:
     verbose: int = 1
 
 
-def build_model(cfg: SpeechConfig, input_dim: int):
-    from ...layers import LSTM, Bidirectional, Dense
-    from ...model import Sequential
-    from ...optim import Adam
-
+def build_model(cfg: SpeechConfig, input_dim: int) -> Sequential:
     layers = [
         Bidirectional(
             LSTM(cfg.units, return_sequences=True, dropout=cfg.dropout, seed=cfg.seed + 2 * k)
@@ -131,30 +134,6 @@ def scores(refs, hyps) -> dict:
     }
 
 
-class _Interrupt:
-    """The first Ctrl-C sets ``pending`` (the batch finishes, then we save and stop);
-    a second one stops at once. Main thread only."""
-
-    def __init__(self):
-        self.pending, self.old = False, None
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-                self.old = signal.signal(signal.SIGINT, self.handler)
-        return self
-
-    def handler(self, signum, frame):
-        if self.pending:
-            raise KeyboardInterrupt
-        self.pending = True
-        print("interrupt: finishing this batch, then saving", file=sys.stderr, flush=True)
-
-    def __exit__(self, *exc):
-        if self.old is not None:
-            signal.signal(signal.SIGINT, self.old)
-
-
 def _atomic_json(path, obj):
     tmp = f"{path}.tmp"
     write_json(tmp, obj)
@@ -162,10 +141,6 @@ def _atomic_json(path, obj):
 
 
 def train_job(corpus: Corpus, cfg: SpeechConfig, out: str, resume: bool = False, source=""):
-    import json
-
-    from ...io.checkpoint import restore_checkpoint
-
     fcfg = FeatureConfig(**corpus.meta.get("features", {}))
     state_path, ckpt = (
         os.path.join(out, "train_state.json"),
@@ -230,13 +205,25 @@ def train_job(corpus: Corpus, cfg: SpeechConfig, out: str, resume: bool = False,
         st.update(epoch=epoch, batch=batch, running=running, seconds=time.perf_counter() - t0)
         st["config"] = asdict(cfg)
         st["norm_scale"] = meta["norm_scale"]
-        model.save_checkpoint(ckpt)
+        # the checkpoint file says where the run stands too (what `lstmkit inspect` shows);
+        # the batch order of an epoch needs no RNG state: it comes from (seed, epoch)
+        model.fit_state = FitState(
+            epoch=epoch,
+            batch=batch,
+            shuffle_rng=model.rng.bit_generator.state,
+            layer_rngs=[layer.rng.bit_generator.state for layer in rng_layers(model.layers)],
+            running={"loss": list(running), "metrics": []} if batch else None,
+            history={k: list(v) for k, v in hist.items()},
+            history_epochs=list(range(len(hist.get("loss", [])))),
+        )
+        try:
+            model.save_checkpoint(ckpt)
+        finally:
+            model.fit_state = None
         _atomic_json(state_path, st)
 
-    from tqdm.auto import tqdm
-
     lengths = [len(xs[i]) for i in tr]
-    with _Interrupt() as interrupt:
+    with DeferredInterrupt() as interrupt:
         for epoch in range(st["epoch"], cfg.epochs):
             rng = np.random.default_rng([cfg.seed, epoch])  # this epoch's order and warps
             batches = length_batches(lengths, cfg.batch_size, rng)
@@ -282,7 +269,7 @@ def train_job(corpus: Corpus, cfg: SpeechConfig, out: str, resume: bool = False,
             better = bool(st["best"] is None or val["digit_error_rate"] <= st["best"]["val_der"])
             if better:
                 st["best"] = {"epoch": epoch + 1, "val_der": val["digit_error_rate"]}
-                save_model(model, out, meta)
+                save_job_model(model, out, meta)
             if cfg.verbose:
                 print(
                     f"epoch {epoch + 1}: ctc loss {hist['loss'][-1]:.3f}, validation digit error "
@@ -299,7 +286,7 @@ def train_job(corpus: Corpus, cfg: SpeechConfig, out: str, resume: bool = False,
 
 def load_speech_model(path: str):
     """→ (model, meta) with the sidecar checked against the model."""
-    model, meta = load_model(path, TASK)
+    model, meta = load_job_model(path, TASK)
     try:
         fcfg = FeatureConfig.from_dict(meta["features"])
         scale = np.asarray(meta["norm_scale"], np.float32)
