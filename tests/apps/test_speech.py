@@ -118,6 +118,8 @@ def test_ctrl_c_saves_and_resume_is_bit_identical(tmp_path, capsys, monkeypatch)
     assert rc == 130 and "--resume" in out, (out, err)
     st = json.loads((b / "train_state.json").read_text())
     assert (st["epoch"], st["batch"]) == (1, 1)
+    rc, out, _ = run_cli(capsys, "inspect", b / "checkpoint.safetensors")
+    assert rc == 0 and '"epoch": 1, "batch": 1' in out  # the checkpoint says where it stopped
     monkeypatch.undo()
     rc, out, err = run_cli(capsys, "speech", "train", "--out", b, "--epochs", "2", "--resume",
                            "--quiet")  # fmt: skip
