@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "sweep": "lstmkit.apps.sweep.cli",
     "export": "lstmkit.apps.export.cli",
     "inspect": "lstmkit.apps.inspect.cli",
+    "speech": "lstmkit.apps.speech.cli",
 }
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .core.ctc import ctc_loss_from_logits
+
 EPSILON = 1e-7
 
 
@@ -197,6 +199,51 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         return self._from_dist(y, p)
 
 
+class CTCLoss(Loss):
+    """Connectionist temporal classification (Graves et al. 2006), as ``keras.losses.CTC``:
+    ``y_pred`` (batch, T, C) logits, ``y_true`` (batch, L_max) integer labels with 0 the
+    blank and the padding (label length = number of non-zero entries). ``sample_weight``
+    (batch, T), a 0/1 frame mask (1s then 0s), gives the input lengths (default: all T).
+
+    ℓ = −log p(l | x),  ∂ℓ/∂z = softmax(z) − γ  (:mod:`lstmkit.core.ctc`);
+    L = mean of ℓ over the batch (Keras' "sum_over_batch_size")."""
+
+    name = "ctc"
+
+    def __init__(self, zero_infinity=False):
+        self.zero_infinity = bool(zero_infinity)
+
+    def per_sample(self, y_true, y_pred, sample_weight=None):
+        """(ℓ (batch,), ∂ℓ/∂y_pred (batch, T, C))."""
+        z = np.asarray(y_pred)
+        lab = np.asarray(y_true)
+        if z.ndim != 3 or lab.ndim != 2 or lab.shape[0] != z.shape[0]:
+            raise ValueError(
+                f"ctc expected y_pred (batch, time, classes) and y_true (batch, max_labels), "
+                f"got {z.shape} and {lab.shape}"
+            )
+        B, T, _ = z.shape
+        Tb = np.full(B, T)
+        if sample_weight is not None:
+            m = np.asarray(sample_weight) > 0
+            Tb = m.sum(axis=1)
+            if m.shape != (B, T) or np.any(m != (np.arange(T)[None, :] < Tb[:, None])):
+                raise ValueError(f"ctc expected a (batch, time) = {(B, T)} prefix frame mask")
+        if np.any((lab != 0)[:, 1:] > (lab != 0)[:, :-1]):
+            raise ValueError("ctc expected each row of y_true to be labels, then 0-padding")
+        Lb = (lab != 0).sum(axis=1)
+        nll, dz = ctc_loss_from_logits(z, lab, Tb, Lb, 0, self.zero_infinity)
+        return nll, dz.astype(z.dtype)
+
+    def value_and_grad(self, y_true, y_pred, sample_weight=None):
+        nll, dl = self.per_sample(y_true, y_pred, sample_weight)
+        n = max(len(nll), 1)
+        return float(nll.sum() / n), dl / np.asarray(n, dl.dtype)
+
+    def get_config(self):
+        return {"zero_infinity": self.zero_infinity}
+
+
 LOSSES = {
     c.__name__: c
     for c in (
@@ -206,6 +253,7 @@ LOSSES = {
         BinaryCrossentropy,
         CategoricalCrossentropy,
         SparseCategoricalCrossentropy,
+        CTCLoss,
     )
 }
 _ALIASES = {
@@ -217,6 +265,7 @@ _ALIASES = {
     "binary_crossentropy": BinaryCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "ctc": CTCLoss,
 }
 
 
