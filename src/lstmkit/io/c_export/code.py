@@ -196,6 +196,7 @@ def run_layerwise(plan: Plan, prefix: str, int8: bool, feats: set) -> tuple[list
                 tag = name[len(f"l{cl.index}") :]
                 c = f"s->c{cl.index}{tag}" if cell.kind == "lstm" else "0"
                 flags = f"{int(cell.reverse)}, {int(cl.return_sequences)}, {int(cell.flip)}"
+                flags += " /* reverse, all, flip */"
                 body.append(
                     f"lk_seq({STEP_FN[cell.kind]}, &{name}, {cur}, {rows}, {m}, {flags}, "
                     f"s->h{cl.index}{tag}, {c}, s->z, {dst}, {stride}, {col});"
