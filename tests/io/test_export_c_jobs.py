@@ -191,6 +191,10 @@ def test_cli_bad_input_is_one_line_and_exit_2(forecast_dir, tmp_path, capsys):
     assert_user_error(rc, err, "not empty")
     rc, _, err = run_cli(capsys, "export", forecast_dir)
     assert_user_error(rc, err, "--onnx", "--c")
+    rc, _, err = run_cli(
+        capsys, "export", forecast_dir, "--onnx", tmp_path / "m.onnx", "--quantize", "int8"
+    )
+    assert_user_error(rc, err, "--quantize is for --c")
     rc, _, err = run_cli(capsys, "export", forecast_dir, "--c", tmp_path / "n", "--name", "int")
     assert_user_error(rc, err, "C identifier")
     m = Sequential([V.PeepholeLSTM(4), Dense(2)])

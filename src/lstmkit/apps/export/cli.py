@@ -93,6 +93,8 @@ def run(args) -> int:
         raise UserError("give one of --onnx OUT.onnx or --c DIR")
     if args.c is not None:
         return run_c(args)
+    if args.quantize:
+        raise UserError("--quantize is for --c DIR (the ONNX graph keeps float32 weights)")
 
     try:
         import onnx  # noqa: F401
