@@ -1,4 +1,5 @@
-"""``lstmkit export MODEL --onnx OUT.onnx``: a saved lstmkit model as an ONNX graph."""
+"""``lstmkit export MODEL --onnx OUT.onnx``: a saved lstmkit model as an ONNX graph;
+``lstmkit export MODEL --c DIR``: as dependency-free C99 (:mod:`lstmkit.apps.export.c_job`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from ...io import load_model
 from ...io.onnx_export import export_onnx
 from ...layers import Embedding
 from ..shared.modelfiles import resolve_model_path
+from .c_job import run_c
 
-HELP = "export a saved model to ONNX (LSTM / GRU / RNN operators)"
+HELP = "export a saved model to ONNX or to dependency-free C99"
 DESCRIPTION = """\
 Write a saved lstmkit model (model.safetensors, or the job directory holding it)
 as an ONNX graph built from ONNX's own LSTM / GRU / RNN operators, with dynamic
@@ -21,15 +23,29 @@ end). --lengths-input adds a sequence_lens (batch,) int32 input to a float model
 --verify runs the graph in ONNX Runtime on random input and prints the largest
 difference from lstmkit's own predict.
 
+--c DIR writes DIR/model.h, model.c and README.md: plain C99 (no allocation, only
+<math.h>), the weights as static const arrays, a streaming init/reset/step API and
+run over a sequence, with the job's extras from model.json (forecast scaling, class
+labels, the textgen vocabulary and a sampling loop). --quantize int8 stores the
+weights as int8 with a scale per output channel (activations stay float).
+
 examples:
   lstmkit export out/forecast-1/model.safetensors --onnx forecast.onnx
   lstmkit export out/vowels --onnx vowels.onnx --opset 17 --verify
+  lstmkit export out/co2 --c out/co2-c
+  lstmkit export out/vowels --c out/vowels-c --quantize int8
 """
 
 
 def add_arguments(p) -> None:
     p.add_argument("model", help="model.safetensors (or its directory)")
-    p.add_argument("--onnx", required=True, metavar="OUT.onnx", help="the ONNX file to write")
+    p.add_argument("--onnx", metavar="OUT.onnx", help="the ONNX file to write")
+    p.add_argument("--c", metavar="DIR", help="write C99 (model.h, model.c, README.md) into DIR")
+    p.add_argument(
+        "--quantize", choices=["int8"], help="--c: int8 weights, one scale per output channel"
+    )
+    p.add_argument("--name", default="model", help="--c: the C prefix and file names (model)")
+    p.add_argument("--force", action="store_true", help="--c: write into a non-empty DIR")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (14 or newer; default 17)")
     p.add_argument(
         "--lengths-input",
@@ -73,6 +89,12 @@ def _verify(model, proto, lengths_input):
 
 
 def run(args) -> int:
+    if (args.onnx is None) == (args.c is None):
+        raise UserError("give one of --onnx OUT.onnx or --c DIR")
+    if args.c is not None:
+        return run_c(args)
+    if args.quantize:
+        raise UserError("--quantize is for --c DIR (the ONNX graph keeps float32 weights)")
 
     try:
         import onnx  # noqa: F401
