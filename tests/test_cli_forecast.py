@@ -39,8 +39,18 @@ def _forecast_rows(out):
 def test_forecast_quick_run_writes_everything(tmp_path, capsys):
     out = tmp_path / "out"
     rc, stdout, _ = run_cli(
-        capsys, "forecast", _co2_slice(tmp_path), "--target", "co2", "--horizon", "6",
-        "--covariates", "noise", "--out", out, *QUICK,
+        capsys,
+        "forecast",
+        _co2_slice(tmp_path),
+        "--target",
+        "co2",
+        "--horizon",
+        "6",
+        "--covariates",
+        "noise",
+        "--out",
+        out,
+        *QUICK,
     )
     assert rc == 0, stdout
     for f in ("forecast.csv", "metrics.json", "forecast.png", "model.safetensors", "model.json"):
@@ -51,8 +61,12 @@ def test_forecast_quick_run_writes_everything(tmp_path, capsys):
     for v in m["backtest"].values():
         assert set(v) == {"mae", "rmse", "mase", "smape", "owa"}
         assert all(np.isfinite(list(v.values())))
-    assert m["model"] in names and m["why"].startswith("lowest backtest MASE")
-    assert m["backtest"]["picked"]["mase"] == min(m["backtest"][n]["mase"] for n in names)
+    assert m["model"] in names and "backtest MASE" in m["why"]
+    ens, best = m["backtest"]["lstm+ets"]["mase"], min(m["backtest"][n]["mase"] for n in names)
+    # the ensemble, unless a candidate beats it by more than 20 %
+    assert (
+        m["model"] == "lstm+ets" if best >= 0.8 * ens else m["backtest"]["picked"]["mase"] == best
+    )
     assert m["settings"]["season"] == 12 and m["settings"]["season_from"] == "monthly time column"
     assert 0 <= m["interval"]["coverage_backtest"] <= 1 and m["interval"]["level"] == 0.8
     rows = _forecast_rows(out)
@@ -74,18 +88,28 @@ def test_forecast_from_saved_model_and_refusals(tmp_path, capsys):
     data, out = _co2_slice(tmp_path), tmp_path / "run"
     assert run_cli(capsys, "forecast", data, "--target", "co2", "--out", out, *FAST)[0] == 0
     first = _forecast_rows(out)
-    rc, stdout, _ = run_cli(capsys, "forecast", "--load", out / "model.safetensors", data,
-                            "--out", tmp_path / "again", "--quiet")
+    rc, stdout, _ = run_cli(
+        capsys,
+        "forecast",
+        "--load",
+        out / "model.safetensors",
+        data,
+        "--out",
+        tmp_path / "again",
+        "--quiet",
+    )
     assert rc == 0, stdout
     again = _forecast_rows(tmp_path / "again")
     # the saved model is the refitted one: on the same data it gives the same LSTM forecast
-    np.testing.assert_allclose([float(r[5]) for r in again[1:]],
-                               [float(r[5]) for r in first[1:]], rtol=1e-5)
+    np.testing.assert_allclose(
+        [float(r[5]) for r in again[1:]], [float(r[5]) for r in first[1:]], rtol=1e-5
+    )
     assert {r[4] for r in again[1:]} == {"lstm"}  # a loaded model forecasts
     assert not (tmp_path / "again" / "model.safetensors").exists()
     # the old spelling --model FILE still loads, with a note
-    rc, _, err = run_cli(capsys, "forecast", "--model", out, data, "--out", tmp_path / "old",
-                         "--quiet")
+    rc, _, err = run_cli(
+        capsys, "forecast", "--model", out, data, "--out", tmp_path / "old", "--quiet"
+    )
     assert rc == 0 and "--model FILE is now --load FILE" in err
     # the out dir now holds files: refused without --force, nothing overwritten
     before = (out / "forecast.csv").read_bytes()
@@ -172,8 +196,19 @@ def test_forecast_ctrl_c_exits_130_and_keeps_the_model(tmp_path, capsys, monkeyp
     monkeypatch.setattr(fc, "epoch_bar", lambda epochs, verbose: Interrupt())
     out = tmp_path / "o"
     rc, stdout, err = run_cli(
-        capsys, "forecast", _co2_slice(tmp_path), "--target", "co2", "--out", out,
-        "--epochs", "5", "--units", "8", "--candidates", "naive",
+        capsys,
+        "forecast",
+        _co2_slice(tmp_path),
+        "--target",
+        "co2",
+        "--out",
+        out,
+        "--epochs",
+        "5",
+        "--units",
+        "8",
+        "--candidates",
+        "naive",
     )
     assert rc == 130 and "interrupted" in err
     assert (out / "model.safetensors").exists() and "interrupted" in stdout
@@ -185,23 +220,37 @@ def test_dates_as_mm_yyyy_and_quarters_give_labels_and_the_season(tmp_path, caps
     y = 100 + np.arange(80) + 5 * np.tile([1, -1, 2, -2], 20) + rng.normal(size=80)
     p = _write(tmp_path, ["quarter", "gdp"], zip(q, np.round(y, 3), strict=True))
     out = tmp_path / "q"
-    rc, stdout, _ = run_cli(capsys, "forecast", p, "--target", "gdp", "--horizon", "4",
-                            "--out", out, *FAST)
+    rc, stdout, _ = run_cli(
+        capsys, "forecast", p, "--target", "gdp", "--horizon", "4", "--out", out, *FAST
+    )
     assert rc == 0, stdout
     assert [r[0] for r in _forecast_rows(out)[1:]] == ["1979Q1", "1979Q2", "1979Q3", "1979Q4"]
     assert "season 4 (quarterly time column)" in stdout
     months = [f"{k % 12 + 1:02d}/{1980 + k // 12}" for k in range(60)]
     p = _write(tmp_path, ["month", "sales"], [(m, 10 + k % 12) for k, m in enumerate(months)])
     out = tmp_path / "m"
-    rc, stdout, _ = run_cli(capsys, "forecast", p, "--target", "sales", "--horizon", "3",
-                            "--out", out, *FAST)
+    rc, stdout, _ = run_cli(
+        capsys, "forecast", p, "--target", "sales", "--horizon", "3", "--out", out, *FAST
+    )
     assert rc == 0, stdout
     assert [r[0] for r in _forecast_rows(out)[1:]] == ["01/1985", "02/1985", "03/1985"]
     assert "season 12 (monthly time column)" in stdout
     # labels lstmkit cannot read: a warning, positions on the plot
     p = _write(tmp_path, ["when", "v"], [(f"w{k}", k % 7) for k in range(60)])
-    rc, stdout, _ = run_cli(capsys, "forecast", p, "--target", "v", "--time", "when",
-                            "--horizon", "3", "--out", tmp_path / "w", *FAST)
+    rc, stdout, _ = run_cli(
+        capsys,
+        "forecast",
+        p,
+        "--target",
+        "v",
+        "--time",
+        "when",
+        "--horizon",
+        "3",
+        "--out",
+        tmp_path / "w",
+        *FAST,
+    )
     assert rc == 0 and "in no format lstmkit knows" in stdout and "--time-format" in stdout
 
 
@@ -214,23 +263,49 @@ def test_short_series_missing_values_test_size_zero_and_forced_model(tmp_path, c
     months = [f"{1991 + k // 12}-{k % 12 + 1:02d}" for k in range(30)]
     p = _write(tmp_path, ["month", "sales"], zip(months, cells, strict=True))
     out = tmp_path / "s"
-    rc, stdout, _ = run_cli(capsys, "forecast", p, "--target", "sales", "--horizon", "6",
-                            "--out", out, *FAST)
+    rc, stdout, _ = run_cli(
+        capsys, "forecast", p, "--target", "sales", "--horizon", "6", "--out", out, *FAST
+    )
     assert rc == 0, stdout
     assert "interpolated 1 missing value(s) of 'sales'" in stdout
     assert "an LSTM of 8 units" in stdout or "LSTM 8 units" in stdout
-    rc, _, err = run_cli(capsys, "forecast", p, "--target", "sales", "--horizon", "7",
-                         "--out", tmp_path / "x", *FAST)
+    rc, _, err = run_cli(
+        capsys, "forecast", p, "--target", "sales", "--horizon", "7", "--out", tmp_path / "x", *FAST
+    )
     assert_user_error(rc, err, "has 30 values", "at least 31", "2 seasons (24) + horizon 7")
     out = tmp_path / "z"
-    rc, stdout, _ = run_cli(capsys, "forecast", p, "--target", "sales", "--horizon", "6",
-                            "--test-size", "0", "--out", out, *FAST)
+    rc, stdout, _ = run_cli(
+        capsys,
+        "forecast",
+        p,
+        "--target",
+        "sales",
+        "--horizon",
+        "6",
+        "--test-size",
+        "0",
+        "--out",
+        out,
+        *FAST,
+    )
     assert rc == 0 and "--test-size 0: no backtest" in stdout
     m = json.loads((out / "metrics.json").read_text())
     assert m["backtest"] == {} and m["interval"] is None and m["model"] == "lstm"
     out = tmp_path / "f"
-    rc, stdout, _ = run_cli(capsys, "forecast", p, "--target", "sales", "--horizon", "6",
-                            "--model", "seasonal_naive", "--out", out, *FAST)
+    rc, stdout, _ = run_cli(
+        capsys,
+        "forecast",
+        p,
+        "--target",
+        "sales",
+        "--horizon",
+        "6",
+        "--model",
+        "seasonal_naive",
+        "--out",
+        out,
+        *FAST,
+    )
     assert rc == 0 and "picked: seasonal_naive — --model seasonal_naive" in stdout
     rows = _forecast_rows(out)
     np.testing.assert_allclose([float(r[1]) for r in rows[1:]], y[18:24], atol=0.01)
@@ -244,13 +319,28 @@ def test_panel_with_future_covariates_and_nonnegative(tmp_path, capsys):
         for k in range(84):  # 80 with sales, 4 future rows with only the promotion
             promo = int(k % 5 == 0)
             v = max(0.0, lvl * (1 + 0.5 * promo) + rng.normal(0, 1)) if k < 80 else ""
-            rows.append((sid, f"{2000 + k // 12}-{k % 12 + 1:02d}", promo,
-                         f"{v:.3f}" if v != "" else ""))
+            rows.append(
+                (sid, f"{2000 + k // 12}-{k % 12 + 1:02d}", promo, f"{v:.3f}" if v != "" else "")
+            )
     p = _write(tmp_path, ["store", "month", "promo", "sales"], rows)
     out = tmp_path / "p"
-    rc, stdout, _ = run_cli(capsys, "forecast", p, "--id", "store", "--target", "sales",
-                            "--future-covariates", "promo", "--horizon", "4", "--nonnegative",
-                            "--out", out, *FAST)
+    rc, stdout, _ = run_cli(
+        capsys,
+        "forecast",
+        p,
+        "--id",
+        "store",
+        "--target",
+        "sales",
+        "--future-covariates",
+        "promo",
+        "--horizon",
+        "4",
+        "--nonnegative",
+        "--out",
+        out,
+        *FAST,
+    )
     assert rc == 0, stdout
     fc = _forecast_rows(out)
     assert fc[0][:2] == ["id", "month"] and len(fc) == 1 + 3 * 4
@@ -268,9 +358,22 @@ def test_panel_with_future_covariates_and_nonnegative(tmp_path, capsys):
     # the future rows are required for future-known covariates
     short = [r for r in rows if not (r[0] == "b" and r[3] == "" and r[1] >= "2006-11")]
     p = _write(tmp_path, ["store", "month", "promo", "sales"], short, "short.csv")
-    rc, _, err = run_cli(capsys, "forecast", p, "--id", "store", "--target", "sales",
-                         "--future-covariates", "promo", "--horizon", "4", "--out",
-                         tmp_path / "x", *FAST)
+    rc, _, err = run_cli(
+        capsys,
+        "forecast",
+        p,
+        "--id",
+        "store",
+        "--target",
+        "sales",
+        "--future-covariates",
+        "promo",
+        "--horizon",
+        "4",
+        "--out",
+        tmp_path / "x",
+        *FAST,
+    )
     assert_user_error(rc, err, "need 4 rows after the last 'sales' value", "'b' has 2")
 
 

@@ -66,8 +66,10 @@ def test_origins_sit_in_the_tail_and_shrink_for_a_short_series():
 def test_conformal_intervals_cover_their_level_on_gaussian_errors():
     rng = np.random.default_rng(0)
     H, K = 8, 5
-    err = [rng.standard_normal((K, H)) * np.sqrt(np.arange(1, H + 1)) * s for s in
-           rng.uniform(0.5, 3, 200)]
+    err = [
+        rng.standard_normal((K, H)) * np.sqrt(np.arange(1, H + 1)) * s
+        for s in rng.uniform(0.5, 3, 200)
+    ]
     scales = [float(np.abs(e).mean()) for e in err]  # a scale per series, as MASE's
     c = bt.fit_conformal(err, scales, 0.8)
     assert 0.3 < c.b < 0.7  # the √h growth is found
@@ -77,8 +79,17 @@ def test_conformal_intervals_cover_their_level_on_gaussian_errors():
     assert 0.7 < inside.mean() < 0.9, inside.mean()
 
 
-def test_pick_takes_the_lowest_mase_and_says_why():
-    s = {k: {"mase": v} for k, v in {"ets": 0.5, "lstm": 0.4, "naive": 1.0}.items()}
-    name, why = bt.pick(s, None, ["naive", "ets", "lstm"])
-    assert name == "lstm" and why.startswith("lowest backtest MASE 0.400 (then ets 0.500")
-    assert bt.pick(s, "ets", ["naive", "ets", "lstm"]) == ("ets", "--model ets")
+def test_pick_keeps_the_ensemble_unless_a_candidate_clearly_beats_it():
+    order = ["naive", "ets", "lstm", "lstm+ets"]
+    s = {
+        k: {"mase": v}
+        for k, v in {"ets": 0.5, "lstm": 0.45, "naive": 1.0, "lstm+ets": 0.52}.items()
+    }
+    name, why = bt.pick(s, None, order)
+    assert name == "lstm+ets" and "no candidate beats it by more than 20 %" in why
+    s["lstm"]["mase"] = 0.4  # 23 % better than the ensemble
+    name, why = bt.pick(s, None, order)
+    assert name == "lstm" and why.startswith("its backtest MASE 0.400 beats the lstm+ets")
+    del s["lstm+ets"]
+    assert bt.pick(s, None, order[:3])[0] == "lstm"  # no ensemble: the lowest
+    assert bt.pick(s, "ets", order) == ("ets", "--model ets")

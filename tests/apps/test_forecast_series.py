@@ -20,7 +20,9 @@ def _months(n, start=2000):
 
 
 def test_missing_values_are_interpolated_and_counted(tmp_path):
-    rows = [f"{m},{'' if k in (3, 4) else 'NA' if k == 9 else k}" for k, m in enumerate(_months(20))]
+    rows = [
+        f"{m},{'' if k in (3, 4) else 'NA' if k == 9 else k}" for k, m in enumerate(_months(20))
+    ]
     (s,) = load_panel(_table(tmp_path, rows), "y", "month")
     np.testing.assert_allclose(s.y, np.arange(20.0))  # linear in between
     assert s.missing == 3 and any("interpolated 3 missing" in n for n in s.notes)
@@ -71,20 +73,25 @@ def test_irregular_spacing_is_refused_and_a_gap_is_filled(tmp_path):
 
 def test_future_rows_carry_future_covariates(tmp_path):
     rows = [f"{m},{k if k < 10 else ''},{k % 3}" for k, m in enumerate(_months(13))]
-    (s,) = load_panel(_table(tmp_path, rows, "month,y,promo"), "y", "month",
-                      future_covariates=["promo"])
+    (s,) = load_panel(
+        _table(tmp_path, rows, "month,y,promo"), "y", "month", future_covariates=["promo"]
+    )
     assert len(s.y) == 10 and s.future_rows == 3 and s.fut[-1, 0] == 12 % 3
     rows[-1] = rows[-1][: rows[-1].rindex(",") + 1]  # a future row without its covariate
     with pytest.raises(UserError, match=r"'promo' is empty in future row 3"):
-        load_panel(_table(tmp_path, rows, "month,y,promo"), "y", "month",
-                   future_covariates=["promo"])
+        load_panel(
+            _table(tmp_path, rows, "month,y,promo"), "y", "month", future_covariates=["promo"]
+        )
     (s,) = load_panel(_table(tmp_path, rows, "month,y,promo"), "y", "month")
     assert len(s.y) == 10 and any("3 trailing row(s)" in n for n in s.notes)
 
 
 def test_a_panel_is_split_by_id_in_order_of_appearance(tmp_path):
-    rows = [f"{m},{sid},{k * (j + 1)}" for k, m in enumerate(_months(8)) for j, sid in
-            enumerate(["b", "a"])]
+    rows = [
+        f"{m},{sid},{k * (j + 1)}"
+        for k, m in enumerate(_months(8))
+        for j, sid in enumerate(["b", "a"])
+    ]
     ss = load_panel(_table(tmp_path, rows, "month,store,y"), "y", "month", id_col="store")
     assert [s.name for s in ss] == ["b", "a"]
     np.testing.assert_array_equal(ss[1].y, 2 * np.arange(8.0))

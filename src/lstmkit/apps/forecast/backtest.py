@@ -70,14 +70,34 @@ def score_all(y, orig: Origins, preds: dict[str, np.ndarray], H: int) -> dict[st
     return {k: mf.scores(act, p, orig.scale) for k, p in preds.items()}
 
 
-def pick(scores: dict[str, dict], forced: str | None, order: list[str]) -> tuple[str, str]:
-    """→ (name, why): the lowest backtest MASE (``order`` breaks ties), or ``forced``."""
+def pick(
+    scores: dict[str, dict],
+    forced: str | None,
+    order: list[str],
+    anchor: str = "lstm+ets",
+    margin: float = 0.2,
+) -> tuple[str, str]:
+    """→ (name, why). ``forced`` if given; else the ensemble ``anchor`` unless another
+    candidate's backtest MASE is lower than the anchor's by more than ``margin`` (a share),
+    then that candidate. (Picking the plain minimum of a few origins chases noise: on the
+    panel of docs/forecast.md it lost to the ensemble.) Without the anchor: the minimum."""
     if forced:
         return forced, f"--model {forced}"
     best = min(order, key=lambda k: (scores[k]["mase"], order.index(k)))
     ranked = sorted(order, key=lambda k: scores[k]["mase"])
     others = ", ".join(f"{k} {scores[k]['mase']:.3f}" for k in ranked if k != best)
-    return best, f"lowest backtest MASE {scores[best]['mase']:.3f} (then {others})"
+    if anchor not in scores:
+        return best, f"lowest backtest MASE {scores[best]['mase']:.3f} (then {others})"
+    a, b = scores[anchor]["mase"], scores[best]["mase"]
+    if best != anchor and b < (1 - margin) * a:
+        return best, (
+            f"its backtest MASE {b:.3f} beats the {anchor} ensemble's {a:.3f} by more than "
+            f"{100 * margin:.0f} % (all: {best} {b:.3f}, {others})"
+        )
+    return anchor, (
+        f"the {anchor} ensemble (backtest MASE {a:.3f}): no candidate beats it by more than "
+        f"{100 * margin:.0f} % (best {best} {b:.3f}; all: {best} {b:.3f}, {others})"
+    )
 
 
 @dataclass

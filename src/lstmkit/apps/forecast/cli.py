@@ -22,10 +22,12 @@ DESCRIPTION = """\
 Forecast a CSV column (one series, or one per --id value) H steps past its end. Every
 candidate — naive, seasonal naive, Naive2, ETS, ARIMA, one global LSTM over all series
 and the LSTM+ETS mean — is scored on a rolling-origin backtest (several origins in the
-held-out tail); --model auto (the default) takes the best per series and says why. The
-series is log-transformed when its season is multiplicative and seasonally adjusted
-before the LSTM sees it; missing values are interpolated (and counted); every model is
-refitted on the whole series for the forecast (--no-refit to skip). Intervals are
+held-out tail); --model auto (the default) keeps the LSTM+ETS ensemble per series
+unless a candidate beats it on the backtest by more than --switch-margin, and says
+which and why. The series is log-transformed when its season is multiplicative and
+seasonally adjusted before the LSTM sees it; missing values are interpolated (and
+counted); every model is refitted on the whole series for the forecast (--no-refit to
+skip). Intervals are
 conformal, from the backtest errors, with their coverage on the backtest printed.
 
 Writes DIR/forecast.csv, DIR/metrics.json, DIR/forecast.png, DIR/model.safetensors
@@ -89,7 +91,15 @@ def add_arguments(p) -> None:
     p.add_argument(
         "--model",
         default="auto",
-        help="auto (default: the best on the backtest) or one of: " + ", ".join(MODELS[1:]),
+        help="auto (default: the lstm+ets ensemble unless a candidate clearly beats it on "
+        "the backtest) or one of: " + ", ".join(MODELS[1:]),
+    )
+    p.add_argument(
+        "--switch-margin",
+        type=float,
+        default=20,
+        help="auto keeps the lstm+ets ensemble unless a candidate beats its backtest MASE "
+        "by more than this %% (default 20)",
     )
     p.add_argument(
         "--candidates",
@@ -210,6 +220,7 @@ def run(args) -> int:
         max_missing=args.max_missing / 100,
         transform=args.transform,
         deseason=args.deseason,
+        switch_margin=args.switch_margin / 100,
     )
     if meta:
         cfg.transform, cfg.deseason = meta["transform"], meta["deseason"]

@@ -11,10 +11,11 @@ The steps (each in its own module):
     report.py      forecast.csv, metrics.json, the plot, the summary
 
 Candidates: the baselines, ``lstm`` and ``lstm+ets`` (the mean of the two). The LSTM is
-always trained and scored. ``--model auto`` picks per series the lowest backtest MASE;
-``--model NAME`` forces one. With ``refit`` (the default) every model is fitted again on
-the whole series for the forecast past the end; the backtest scores the models fitted
-before the tail.
+always trained and scored. ``--model auto`` keeps, per series, the ``lstm+ets`` ensemble
+unless another candidate's backtest MASE beats it by more than ``switch_margin`` (20 %),
+and then takes that one (:func:`.backtest.pick`); ``--model NAME`` forces one. With
+``refit`` (the default) every model is fitted again on the whole series for the
+forecast past the end; the backtest scores the models fitted before the tail.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ class ForecastConfig:
     transform: str = "auto"
     deseason: str = "auto"
     max_windows: int = 60000
+    switch_margin: float = 0.2  # auto leaves the lstm+ets ensemble only for a clearer win
 
 
 @dataclass
@@ -343,7 +345,7 @@ def run_forecast(
     for r in res:
         if do_bt:
             r.scores = bt.score_all(r.series.y, r.origins, r.backtest, H)
-            r.picked, r.why = bt.pick(r.scores, forced, names)
+            r.picked, r.why = bt.pick(r.scores, forced, names, margin=cfg.switch_margin)
         else:
             r.picked, r.why = forced, "--test-size 0"
     conf = None

@@ -73,7 +73,7 @@ def write_outputs(res: ForecastResult, out: str, target: str, time: str | None, 
     agg = aggregate(res)
     metrics = {
         "model": res.results[0].picked if not panel else "per series",
-        "why": res.results[0].why if not panel else "lowest backtest MASE of each series",
+        "why": res.results[0].why if not panel else "per series, as backtest.pick",
         "backtest": agg,
         "interval": _interval(res),
         "settings": _settings(res),
@@ -206,7 +206,7 @@ def summary(res: ForecastResult, out: str, describe: str) -> str:
             lines.append(
                 "picked: "
                 + ", ".join(f"{n} for {c}" for n, c in counts.items() if c)
-                + " series (lowest backtest MASE of each)"
+                + " series (the lstm+ets ensemble unless a candidate clearly beats it)"
             )
         else:
             lines.append(f"picked: {r0.picked} — {r0.why}")

@@ -214,7 +214,9 @@ def extend(axis: Axis | None, n_steps: int, k: int) -> tuple[list[str], np.ndarr
         return [f"t+{j}" for j in range(1, k + 1)], np.arange(n_steps, n_steps + k, dtype=float)
     if not axis.understood:
         last = axis.labels[-1]
-        return [f"{last}+{j}" for j in range(1, k + 1)], np.arange(n_steps, n_steps + k, dtype=float)
+        return [f"{last}+{j}" for j in range(1, k + 1)], np.arange(
+            n_steps, n_steps + k, dtype=float
+        )
     step = axis.step()
     o = int(axis.ordinal[-1]) + step * np.arange(1, k + 1)
     fut = Axis(axis.unit, o, axis.fmt, [])
