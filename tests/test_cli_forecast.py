@@ -138,6 +138,8 @@ def test_forecast_from_saved_model_and_refusals(tmp_path, capsys):
         "bad_model_name",
         "test_size_below_horizon",
         "too_many_missing",
+        "duplicate_time",
+        "irregular_time",
     ],
 )
 def test_forecast_bad_input(tmp_path, capsys, case):
@@ -178,6 +180,17 @@ def test_forecast_bad_input(tmp_path, capsys, case):
             r[1] = ""
         p = _write(tmp_path, rows[0], rows[1:], "holes.csv")
         args[1], needles = p, ["60 missing values out of 200 (30 %)", "--max-missing"]
+    elif case in ("duplicate_time", "irregular_time"):
+        rows = [r for r in csv.reader(open(data))]
+        if case == "duplicate_time":
+            rows[41][0] = rows[40][0]  # data rows 40 and 41 share a month
+            needles = [f"{rows[40][0]!r} twice (data rows 40 and 41)"]
+        else:
+            for r in rows[1:]:
+                r[0] = f"{r[0]}-01"  # monthly dates on the 1st
+            rows[41][0] = rows[41][0][:8] + "15"  # one date mid-month
+            needles = ["'month': the dates fall on day 1 of the month except data row 41"]
+        args[1] = _write(tmp_path, rows[0], rows[1:], "times.csv")
     rc, _, err = run_cli(capsys, *args)
     assert_user_error(rc, err, *needles)
     if case != "unwritable_out":
@@ -291,6 +304,21 @@ def test_short_series_missing_values_test_size_zero_and_forced_model(tmp_path, c
     assert rc == 0 and "--test-size 0: no backtest" in stdout
     m = json.loads((out / "metrics.json").read_text())
     assert m["backtest"] == {} and m["interval"] is None and m["model"] == "lstm"
+    assert "no backtest: every model fitted on the whole series" in stdout
+    rc, stdout, _ = run_cli(
+        capsys,
+        "forecast",
+        p,
+        "--target",
+        "sales",
+        "--horizon",
+        "6",
+        "--no-refit",
+        "--out",
+        tmp_path / "nr",
+        *FAST,
+    )
+    assert rc == 0 and "no refit (--no-refit)" in stdout
     out = tmp_path / "f"
     rc, stdout, _ = run_cli(
         capsys,
@@ -307,6 +335,7 @@ def test_short_series_missing_values_test_size_zero_and_forced_model(tmp_path, c
         *FAST,
     )
     assert rc == 0 and "picked: seasonal_naive — --model seasonal_naive" in stdout
+    assert "refit: every model fitted again" in stdout
     rows = _forecast_rows(out)
     np.testing.assert_allclose([float(r[1]) for r in rows[1:]], y[18:24], atol=0.01)
 

@@ -241,6 +241,7 @@ class ForecastResult:
     notes: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     model: object = None  # the final LSTM to save (None when it was loaded)
+    state: str = "refit"  # 'refit' | 'no refit' | 'no backtest' | 'loaded'
 
 
 def _lstm(cfg, plan, series, ends, out, model=None, meta_of=None, bar=True):
@@ -291,6 +292,15 @@ def run_forecast(
     if model is not None:
         names = [n for n in names if n != "lstm+ets"] if "ets" not in names else names
     H, m = plan.H, plan.m
+    Cp, Cf = series[0].cov.shape[1], series[0].fut.shape[1]
+    if model is None:  # a model too big for this machine is refused before any work
+        net.check_memory(
+            plan.units,
+            H,
+            cfg.batch_size or 256,
+            plan.L + (H if Cf else 0),
+            2 + Cp + Cf + (1 if Cf else 0),
+        )
     do_bt = plan.test != 0
     origins = [
         bt.place_origins(s.y, H, m, plan.K, plan.stride, plan.test) if do_bt else None
@@ -380,4 +390,11 @@ def run_forecast(
         refit_epochs,
         plan.notes + notes,
         model=None if loaded else final_model,
+        state="loaded"
+        if loaded
+        else "no backtest"
+        if not do_bt
+        else "refit"
+        if cfg.refit
+        else "no refit",
     )

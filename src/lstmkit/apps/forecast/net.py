@@ -111,6 +111,17 @@ def build_model(units: int, horizon: int, learning_rate: float, seed: int):
     return model
 
 
+def check_memory(units: int, H: int, batch: int, steps: int, features: int) -> None:
+    """Refuse (UserError) a model that would not fit in memory, before any work is done."""
+    check_training_memory(
+        build_model(units, H, 1e-3, 0),
+        batch,
+        steps,
+        features,
+        hint="use a smaller --batch-size, --lookback or --units",
+    )
+
+
 def train_net(
     data: list[NetData],
     ends: list[int],

@@ -224,13 +224,7 @@ def summary(res: ForecastResult, out: str, describe: str) -> str:
                 f"{100 * c.level:.0f}% interval: conformal from the backtest errors; it covered "
                 f"{100 * c.coverage:.0f}% of the backtest points (each origin left out in turn)"
             )
-    lines.append(
-        "refit: every model fitted again on the whole series for the forecast"
-        + (f" (LSTM: {res.epochs_run} + {res.refit_epochs} epochs)" if res.refit_epochs else "")
-        + "; --no-refit keeps the backtest models"
-        if res.refit_epochs or (res.model is not None and agg)
-        else "no refit: the forecast comes from the models fitted before the backtest tail"
-    )
+    lines.append(_fit_line(res))
     if not panel:
         labels, _ = _future(r0, p.H)
         lines.append(
@@ -246,3 +240,21 @@ def summary(res: ForecastResult, out: str, describe: str) -> str:
     lines.append(f"wrote: {', '.join(os.path.basename(f) for f in res.files)} in {out}/")
     lines.append(f"plot: {os.path.join(out, 'forecast.png')}")
     return "\n".join(lines)
+
+
+def _fit_line(res: ForecastResult) -> str:
+    """What the forecast past the end was made with."""
+    if res.state == "loaded":
+        return (
+            "loaded model: not retrained; per-series scaling from this data (the backtest "
+            "tail may be data the model was trained on)"
+        )
+    if res.state == "no backtest":
+        return f"no backtest: every model fitted on the whole series (LSTM {res.epochs_run} epochs)"
+    if res.state == "refit":
+        return (
+            f"refit: every model fitted again on the whole series for the forecast (LSTM "
+            f"{res.epochs_run} epochs before the tail, {res.refit_epochs} on everything); "
+            "--no-refit keeps the backtest models"
+        )
+    return "no refit (--no-refit): the forecast comes from the models fitted before the tail"

@@ -83,17 +83,18 @@ def _fill(v: np.ndarray, what: str, where: str) -> tuple[np.ndarray, int]:
     return v, int(bad.sum())
 
 
-def _one(table, name, rows, target, time, covs, futs, time_format, max_missing) -> Series:
+def _one(cols, name, rows, target, time, covs, futs, time_format, max_missing) -> Series:
+    """One series from the table's columns ``cols`` (name → values), rows ``rows``."""
     where = f" of series {name!r}" if name else ""
     data_row = np.asarray(rows) + 1  # 1-based data rows of the file
-    y = table.numeric_or_missing(target)[rows]
-    cov = np.stack([table.numeric_or_missing(c)[rows] for c in covs], 1) if covs else None
-    fut = np.stack([table.numeric_or_missing(c)[rows] for c in futs], 1) if futs else None
+    y = cols[target][rows]
+    cov = np.stack([cols[c][rows] for c in covs], 1) if covs else None
+    fut = np.stack([cols[c][rows] for c in futs], 1) if futs else None
     notes: list[str] = []
     axis = None
     if time:
-        labels = [table.strings(time)[k] for k in rows]
-        axis = timeaxis.parse(labels, time_format, time)
+        labels = [cols[time][k] for k in rows]
+        axis = timeaxis.parse(labels, time_format, time, data_row)
         if axis.warning:
             notes.append(axis.warning)
         o = axis.ordinal if axis.understood else None
@@ -230,10 +231,14 @@ def load_panel(
     for c in [target, time, id_col, *(covariates or []), *(future_covariates or [])]:
         if c:
             table.index(c)
+    cols = {c: table.numeric_or_missing(c) for c in [target, *(covariates or [])]}
+    cols.update({c: table.numeric_or_missing(c) for c in future_covariates or []})
+    if time:
+        cols[time] = table.strings(time)
     out = []
     for name, rows in _rows_of(table, id_col):
         s = _one(
-            table,
+            cols,
             name,
             rows,
             target,

@@ -135,8 +135,24 @@ def _from_datetimes(ds: list[dt.datetime], to_label):
     return "second", ordinal, lambda o: to_label(epoch + dt.timedelta(seconds=o))
 
 
-def parse(times: list[str] | None, time_format: str | None = None, column: str = "time") -> Axis:
-    """The time column as an :class:`Axis` (see the module docstring for the styles)."""
+def _check_days(ds: list[dt.datetime], times: list[str], column: str, rows) -> None:
+    """Monthly dates (nine in ten on one day of the month) with a stray day: name it."""
+    days = Counter(d.day for d in ds)
+    day, count = days.most_common(1)[0]
+    if len(days) > 1 and count >= 0.9 * len(ds) and len(ds) >= 10:
+        k = next(k for k, d in enumerate(ds) if d.day != day)
+        raise UserError(
+            f"time column {column!r}: the dates fall on day {day} of the month except data "
+            f"row {rows[k] if rows is not None else k + 1} ({times[k]!r}); expected one step "
+            f"per month (or a regular grid of days)"
+        )
+
+
+def parse(
+    times: list[str] | None, time_format: str | None = None, column: str = "time", rows=None
+) -> Axis:
+    """The time column as an :class:`Axis` (see the module docstring for the styles);
+    ``rows`` the data row numbers of the labels, for messages."""
     times = [t.strip() for t in (times or [])]
     n = len(times)
     if time_format:
@@ -148,6 +164,7 @@ def parse(times: list[str] | None, time_format: str | None = None, column: str =
                 f"column {column!r}: data row {bad + 1} is {times[bad]!r}, which does not "
                 f"match --time-format {time_format!r} ({e})"
             ) from None
+        _check_days(ds, times, column, rows)
         unit, ordinal, fmt = _from_datetimes(ds, lambda d: d.strftime(time_format))
         return Axis(unit, ordinal, fmt, times)
     if n and all(re.fullmatch(r"-?\d+", t) for t in times):
@@ -172,6 +189,8 @@ def parse(times: list[str] | None, time_format: str | None = None, column: str =
                     return d.strftime("%Y-%m-%d")
                 return d.strftime(f"%Y-%m-%d{sep}%H:%M" + (":%S" if secs else ""))
 
+            if all(d.hour == d.minute == 0 for d in ds):
+                _check_days(ds, times, column, rows)
             unit, ordinal, fmt = _from_datetimes(ds, iso)
             return Axis(unit, ordinal, fmt, times)
     warning = None
