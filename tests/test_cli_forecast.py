@@ -426,3 +426,28 @@ def test_forecast_without_out_makes_a_fresh_numbered_dir(tmp_path, capsys, monke
     for k in (1, 2):
         rc, stdout, _ = run_cli(capsys, "forecast", data, "--target", "co2", *FAST)
         assert rc == 0 and (tmp_path / "lstmkit-runs" / f"forecast-{k}" / "forecast.csv").exists()
+
+
+def test_without_statsmodels_auto_still_works(tmp_path, capsys, monkeypatch):
+    from lstmkit.apps.forecast import baselines
+
+    monkeypatch.setattr(baselines, "have_statsmodels", lambda: False)
+    out = tmp_path / "o"
+    rc, stdout, _ = run_cli(
+        capsys,
+        "forecast",
+        _co2_slice(tmp_path),
+        "--target",
+        "co2",
+        "--horizon",
+        "6",
+        "--out",
+        out,
+        *QUICK,
+    )
+    assert rc == 0, stdout
+    assert "arima needs statsmodels: pip install 'lstmkit[stats]'" in stdout
+    assert "ets is lstmkit's own damped Holt" in stdout
+    m = json.loads((out / "metrics.json").read_text())
+    assert "arima" not in m["backtest"] and {"ets", "lstm+ets"} <= set(m["backtest"])
+    assert m["backtest"]["ets"]["mase"] < m["backtest"]["seasonal_naive"]["mase"]

@@ -85,18 +85,20 @@ def pick(
         return forced, f"--model {forced}"
     best = min(order, key=lambda k: (scores[k]["mase"], order.index(k)))
     ranked = sorted(order, key=lambda k: scores[k]["mase"])
-    others = ", ".join(f"{k} {scores[k]['mase']:.3f}" for k in ranked if k != best)
     if anchor not in scores:
+        others = ", ".join(f"{k} {scores[k]['mase']:.3f}" for k in ranked if k != best)
         return best, f"lowest backtest MASE {scores[best]['mase']:.3f} (then {others})"
     a, b = scores[anchor]["mase"], scores[best]["mase"]
+    others = ", ".join(f"{k} {scores[k]['mase']:.3f}" for k in ranked if k != anchor)
     if best != anchor and b < (1 - margin) * a:
+        others = ", ".join(f"{k} {scores[k]['mase']:.3f}" for k in ranked if k != best)
         return best, (
             f"its backtest MASE {b:.3f} beats the {anchor} ensemble's {a:.3f} by more than "
-            f"{100 * margin:.0f} % (all: {best} {b:.3f}, {others})"
+            f"{100 * margin:.0f} % (others: {others})"
         )
     return anchor, (
         f"the {anchor} ensemble (backtest MASE {a:.3f}): no candidate beats it by more than "
-        f"{100 * margin:.0f} % (best {best} {b:.3f}; all: {best} {b:.3f}, {others})"
+        f"{100 * margin:.0f} % ({others})"
     )
 
 

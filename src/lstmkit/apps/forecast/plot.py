@@ -55,7 +55,8 @@ def forecast_plot(path: str, panels: list[PlotPanel], ylabel: str, level: float,
         ax.grid(alpha=0.3)
         if k == 0:
             handles, labels = ax.get_legend_handles_labels()
-    fig.suptitle(suptitle, fontsize=10)
+    if rows > 1:
+        fig.suptitle(suptitle, fontsize=10)
     fig.legend(handles, labels, loc="lower center", ncol=5, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.06 if rows == 1 else 0.03, 1, 0.97))
     save_figure(fig, path)
