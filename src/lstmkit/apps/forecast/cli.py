@@ -27,8 +27,9 @@ unless a candidate beats it on the backtest by more than --switch-margin, and sa
 which and why. The series is log-transformed when its season is multiplicative and
 seasonally adjusted before the LSTM sees it; missing values are interpolated (and
 counted); every model is refitted on the whole series for the forecast (--no-refit to
-skip). Intervals are
-conformal, from the backtest errors, with their coverage on the backtest printed.
+skip). Intervals are conformal, from the backtest errors, with their coverage on the
+backtest printed. ETS and ARIMA need statsmodels (pip install 'lstmkit[stats]'); without
+it ETS is lstmkit's own damped Holt and ARIMA is left out. docs/forecast.md has more.
 
 Writes DIR/forecast.csv, DIR/metrics.json, DIR/forecast.png, DIR/model.safetensors
 (+ DIR/model.json) and, for a panel, DIR/series.csv. DIR must be new or empty (--force
