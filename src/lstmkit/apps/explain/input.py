@@ -106,18 +106,7 @@ def encode_csv(path: str, meta: dict, model):
     table = read_table(path)
     task = task_of(meta)
     if task == "forecast":
-        cfg = fc.ForecastConfig(
-            target=meta["target"],
-            time=meta.get("time"),
-            covariates=list(meta.get("covariates") or []),
-        )
-        s = fc.load_series(table, cfg, os.path.basename(path))
-        cov = StandardScaler.from_dict(meta["cov_scaler"]) if cfg.covariates else None
-        feats = fc.features(s, meta["diff_mean"], meta["diff_std"], cov)  # (N, F)
-        N = len(feats)
-        start = max(1 if N > 1 else 0, N - int(meta["lookback"]))  # row 0 has no difference
-        labels = s.times if s.times else [f"{v:.4g}" for v in s.y]
-        x, labels = feats[start:][None], labels[start:]
+        x, labels = fc.input_window(table, meta, os.path.basename(path))
     else:
         cols = meta.get("features") if task == "classify" else None
         cols = cols or [c for c in table.columns if table.is_numeric(c)]

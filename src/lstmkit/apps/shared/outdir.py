@@ -7,12 +7,14 @@ fresh numbered directory ``lstmkit-runs/<job>-N`` is made in the current directo
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 
 from ...errors import UserError
 
-__all__ = ["prepare_out_dir", "write_json"]
+__all__ = ["prepare_out_dir", "write_json", "write_text", "write_csv", "save_figure"]
 
 
 def prepare_out_dir(out: str | None, job: str, force: bool = False) -> str:
@@ -44,3 +46,37 @@ def write_json(path: str, obj) -> None:
     with open(path, "w") as f:
         json.dump(obj, f, indent=2)
         f.write("\n")
+
+
+def write_text(path: str, text: str) -> None:
+    """``text`` into ``path`` through a temporary file in the same directory, then
+    ``os.replace``: a reader never sees half a file."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_csv(path: str, header: list[str], rows: list[list]) -> None:
+    """A CSV (header + rows of already formatted cells) written as :func:`write_text`."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    write_text(path, buf.getvalue())
+
+
+def save_figure(fig, path: str) -> None:
+    """``fig.savefig`` into a temporary file beside ``path``, then ``os.replace``."""
+    root, ext = os.path.splitext(path)
+    tmp = f"{root}.tmp-{os.getpid()}{ext}"
+    try:
+        fig.savefig(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
