@@ -29,6 +29,7 @@ from importlib import resources
 FILE = "cmudict.dict.gz"
 WORD_RE = re.compile(r"^[a-z']+$")
 ALT_RE = re.compile(r"\(\d+\)$")
+DIGITS = re.compile(r"[012]")
 SPLITS = ("train", "dev", "test")
 
 
@@ -36,16 +37,21 @@ def path() -> str:
     return str(resources.files("lstmkit.data").joinpath("bundled", FILE))
 
 
-def read_entries(file: str | None = None) -> list[tuple[str, tuple[str, ...]]]:
-    """(word, phonemes with stress) for every line, alternatives under the base word."""
-    out = []
+def read_entries(file: str | None = None, stress: bool = True):
+    """(word, phonemes) for every line, alternatives under the base word; with
+    ``stress=False`` the stress digits are dropped."""
     with gzip.open(file or path(), "rt", encoding="utf-8") as f:
-        for line in f:
-            line = line.split("#", 1)[0].strip()
-            if not line:
-                continue
-            word, *phones = line.split()
-            out.append((ALT_RE.sub("", word), tuple(phones)))
+        text = f.read()
+    out = []
+    for line in text.splitlines():
+        word, _, phones = line.split("#", 1)[0].strip().partition(" ")
+        if word:
+            out.append(
+                (
+                    ALT_RE.sub("", word),
+                    tuple((phones if stress else DIGITS.sub("", phones)).split()),
+                )
+            )
     return out
 
 
@@ -58,10 +64,9 @@ def lexicon(stress: bool = False, file: str | None = None) -> dict[str, list[tup
     """word → its distinct pronunciations (file order), for words of a–z and ' only.
     Read once per process (cached): do not change the dict you get."""
     lex: dict[str, list[tuple[str, ...]]] = {}
-    for word, phones in read_entries(file):
-        if not WORD_RE.match(word) or not phones:
+    for word, p in read_entries(file, stress):
+        if not p or not WORD_RE.match(word):
             continue
-        p = phones if stress else strip_stress(phones)
         prons = lex.setdefault(word, [])
         if p not in prons:
             prons.append(p)

@@ -8,8 +8,9 @@
   ``config`` = JSON of :class:`Seq2SeqConfig` (a fixed set of keys, plain bounded values).
 
 A training checkpoint (``kind`` = "seq2seq-checkpoint") adds the optimizer's state
-buffers as tensors ``optimizer.{slot}._``, its type and configuration (``optimizer``)
-and the caller's ``training_state`` (JSON). Files are written atomically.
+buffers as tensors ``optimizer.{slot}._``, its type and configuration (``optimizer``),
+the dropout layers' RNG states (``rng_states``) and the caller's ``training_state``
+(JSON). Files are written atomically.
 
 Loading checks the file's structure (:func:`lstmkit.io.safefile.read_header`), the kind,
 every config key and value, that the file holds at least as many values as the config
@@ -74,6 +75,7 @@ def save_checkpoint(model: Seq2Seq, path, training_state: dict) -> None:
             "learning_rate": st["learning_rate"],
         }
     )
+    meta["rng_states"] = json.dumps([la.rng.bit_generator.state for la in model.rng_layers()])
     meta["training_state"] = json.dumps(training_state)
     atomic_write(path, encode(tensors, meta))
 
@@ -213,10 +215,33 @@ def load_checkpoint(path) -> tuple[Seq2Seq, dict]:
         )
     except ValueError as e:
         raise ModelFileError(f"{path}: {e}") from None
+    _restore_rngs(path, model, safefile.load_json(path, meta, "rng_states"))
     state = safefile.load_json(path, meta, "training_state")
     if not isinstance(state, dict):
         raise ModelFileError(f"{path}: training_state must be a JSON object")
     return model, state
+
+
+def is_seq2seq_file(path) -> bool:
+    """Whether a (structurally valid) safetensors file says it is a seq2seq model/checkpoint."""
+    _, meta, _ = safefile.read_header(os.fspath(path))
+    return meta.get("kind") in (KIND, CHECKPOINT_KIND)
+
+
+def _restore_rngs(path, model: Seq2Seq, states) -> None:
+    """The dropout layers' generators as they were (numpy validates each PCG64 state)."""
+    layers = model.rng_layers()
+    if not isinstance(states, list) or len(states) != len(layers):
+        raise ModelFileError(f"{path}: expected {len(layers)} RNG states in rng_states")
+    for layer, s in zip(layers, states, strict=True):
+        try:
+            if not isinstance(s, dict) or s.get("bit_generator") != "PCG64":
+                raise ValueError("not a PCG64 state")
+            bg = np.random.PCG64()
+            bg.state = s
+        except (TypeError, ValueError, KeyError, OverflowError):
+            raise ModelFileError(f"{path}: a saved RNG state is not a PCG64 state") from None
+        layer.rng = np.random.Generator(bg)
 
 
 def describe(path) -> dict:

@@ -31,7 +31,7 @@ from . import data as gdata
 from .decode import TASK, attention_matrix, pronounce, score
 from .plots import attention_plot, curves_plot
 
-EXAMPLES = ["phoneme", "knight", "tomato", "zweig", "colonel"]
+EXAMPLES = ["rhythm", "honest", "knowingly", "physical", "weightless", "equivocate"]  # test split
 
 
 @dataclass
@@ -148,23 +148,6 @@ def build_model(vocab: gdata.Vocab, cfg: G2PConfig, steps_per_epoch: int) -> Seq
     return model
 
 
-def _rng_states(model):
-    return [layer.rng.bit_generator.state for layer in model.rng_layers()]
-
-
-def _set_rng_states(model, states, path):
-    layers = model.rng_layers()
-    if not isinstance(states, list) or len(states) != len(layers):
-        raise ModelFileError(f"{path}: training_state has {len(layers)} RNG states to restore")
-    for layer, s in zip(layers, states, strict=True):
-        try:
-            bg = np.random.PCG64()
-            bg.state = s
-        except (TypeError, ValueError, KeyError, OverflowError):
-            raise ModelFileError(f"{path}: a saved RNG state is not a PCG64 state") from None
-        layer.rng = np.random.Generator(bg)
-
-
 def _resume_config(out: str, cfg: G2PConfig) -> None:
     """The interrupted run's own settings (FIXED) replace those of the command line."""
     meta_path, ckpt = os.path.join(out, SIDECAR), os.path.join(out, "checkpoint.safetensors")
@@ -204,7 +187,6 @@ def _resume_state(ckpt: str, vocab: gdata.Vocab, n_batches: int):
     )
     if not ok:
         raise ModelFileError(f"{ckpt}: training_state lacks a valid epoch, batch and history")
-    _set_rng_states(model, state.get("rngs"), ckpt)
     return model, state
 
 
@@ -288,7 +270,7 @@ def train_job(cfg: G2PConfig, out: str, resume: bool = False) -> str:
                     )
                 if stop.pending:
                     hist["partial_seconds"] = time.perf_counter() - t0
-                    state.update(epoch=epoch, batch=b + 1, rngs=_rng_states(model))
+                    state.update(epoch=epoch, batch=b + 1)
                     save_checkpoint(model, ckpt, state)
                     if not os.path.exists(model_path):
                         save_seq2seq(model, model_path)
@@ -321,7 +303,7 @@ def train_job(cfg: G2PConfig, out: str, resume: bool = False) -> str:
             if state["best_wer"] is None or m["wer"] < state["best_wer"]:
                 state["best_wer"] = m["wer"]
                 save_seq2seq(model, model_path)
-            state.update(epoch=epoch + 1, batch=0, loss_sum=0.0, seen=0, rngs=_rng_states(model))
+            state.update(epoch=epoch + 1, batch=0, loss_sum=0.0, seen=0)
             save_checkpoint(model, ckpt, state)
     return finish(cfg, out, lex, parts, vocab, hist)
 
