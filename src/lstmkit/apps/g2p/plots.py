@@ -34,7 +34,7 @@ def attention_plot(path: str, items: list[tuple[str, list[str], np.ndarray]]) ->
         ax.set_title(f"{word} → {' '.join(phonemes)}", fontsize=9)
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     fig.suptitle("attention weights: where each phoneme looked in the spelling", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))  # room for the title
     fig.savefig(path)
 
 

@@ -164,10 +164,17 @@ def _resume_config(out: str, cfg: G2PConfig) -> None:
     if not isinstance(meta, dict) or meta.get("lstmkit_task") != TASK:
         raise UserError(f"--resume: {meta_path} is not a g2p model description")
     saved = meta.get("config") if isinstance(meta.get("config"), dict) else {}
+    defaults = G2PConfig()
     for k in FIXED:
-        v = saved.get(k, getattr(cfg, k))
-        if not isinstance(v, (int, float, str, bool, type(None))):
-            raise ModelFileError(f"{meta_path}: config.{k} is not a plain value")
+        v, d = saved.get(k, getattr(cfg, k)), getattr(defaults, k)
+        if k == "max_words":
+            ok = v is None or (type(v) is int and v > 0)
+        elif isinstance(d, bool) or isinstance(d, str):
+            ok = type(v) is type(d) and (k != "attention" or v in ("luong", "bahdanau"))
+        else:  # int or float options
+            ok = type(v) is int or (isinstance(d, float) and type(v) is float)
+        if not ok:
+            raise ModelFileError(f"{meta_path}: config.{k} = {str(v)[:40]!r} is not allowed")
         setattr(cfg, k, v)
     check_config(cfg)
 
@@ -176,14 +183,19 @@ def _resume_state(ckpt: str, vocab: gdata.Vocab, n_batches: int):
     model, state = load_checkpoint(ckpt)
     if (model.config.src_vocab, model.config.tgt_vocab) != (vocab.src_size, vocab.tgt_size):
         raise ModelFileError(f"{ckpt}: the checkpoint's vocabularies do not match the data")
+    num = (int, float)
     ok = (
         all(type(state.get(k)) is int for k in ("epoch", "batch", "seen"))
+        and type(state.get("loss_sum")) in num
+        and (state.get("best_wer") is None or type(state["best_wer"]) in num)
         and 0 <= state["batch"] <= n_batches
         and isinstance(state.get("history"), dict)
         and all(
             isinstance(state["history"].get(k), list)
+            and all(type(v) in num for v in state["history"][k])
             for k in ("epoch", "loss", "dev_per", "dev_wer", "seconds")
         )
+        and type(state["history"].get("partial_seconds", 0.0)) in num
     )
     if not ok:
         raise ModelFileError(f"{ckpt}: training_state lacks a valid epoch, batch and history")
