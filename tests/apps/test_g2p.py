@@ -101,7 +101,7 @@ def test_inspect_describes_the_model(trained, capsys):
     assert rc == 0 and json.loads(stdout)["total_params"] > 0
 
 
-def test_ctrl_c_saves_and_resume_is_bit_identical(trained, tmp_path, capsys, monkeypatch):
+def test_ctrl_c_saves_and_resume_is_bit_identical(trained, tmp_path, capsys, monkeypatch, request):
     from lstmkit.apps.g2p.data import load, make_batches, pairs_of
     from lstmkit.seq2seq import Seq2Seq
 
@@ -117,6 +117,8 @@ def test_ctrl_c_saves_and_resume_is_bit_identical(trained, tmp_path, capsys, mon
         return real(self, *a)
 
     monkeypatch.setattr(Seq2Seq, "train_on_batch", interrupt_in_epoch_2)
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)  # what a fresh process has
+    request.addfinalizer(lambda: signal.signal(signal.SIGINT, old))
     out = tmp_path / "run"
     rc, stdout, _ = run_cli(capsys, "g2p", "train", "--out", out, "--epochs", "2", *SMALL)
     assert rc == 130 and "interrupted at epoch 2, batch 3" in stdout and "--resume" in stdout

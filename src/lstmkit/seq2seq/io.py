@@ -30,7 +30,8 @@ import numpy as np
 from .. import optim
 from ..errors import ModelFileError
 from ..io import safefile
-from ..io.save import atomic_write, encode, read_tensors
+from ..io.atomic import atomic_write
+from ..io.format import encode, read_tensors
 from .model import ATTENTIONS, Seq2Seq, Seq2SeqConfig
 
 KIND, CHECKPOINT_KIND = "seq2seq", "seq2seq-checkpoint"

@@ -1,6 +1,7 @@
 """Token error rate and sequence error rate against one or more references per item.
 
-    d(p, r)   Levenshtein distance (substitutions, insertions, deletions, each cost 1)
+    d(p, r)   Levenshtein distance (substitutions, insertions, deletions, each cost 1;
+              :func:`lstmkit.core.ctc_decode.edit_distance`)
     r*        the reference closest to the prediction p (the first one on a tie)
     TER       = Σ d(p, r*) / Σ |r*|      (phoneme error rate, PER, for G2P)
     SER       = #{items whose p equals none of its references} / #items   (word error rate, WER)
@@ -14,18 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..core.ctc_decode import edit_distance
 
-def edit_distance(a: Sequence, b: Sequence) -> int:
-    """Levenshtein distance between two sequences (one row of the DP table at a time)."""
-    if len(a) < len(b):
-        a, b = b, a
-    prev = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        cur = [i]
-        for j, y in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
-        prev = cur
-    return prev[-1]
+__all__ = ["closest_reference", "edit_distance", "error_rates"]
 
 
 def closest_reference(pred: Sequence, refs: Sequence[Sequence]) -> tuple[int, Sequence]:

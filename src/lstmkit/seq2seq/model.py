@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
+from .. import optim
 from ..layers import LSTM, AdditiveAttention, Attention, Bidirectional, Dense, Dropout, Embedding
 from ..layers.base import as_dtype
 
@@ -263,8 +264,6 @@ class Seq2Seq:
 
     # -------------------------------------------------------------- training
     def compile(self, optimizer) -> None:
-        from .. import optim
-
         self.optimizer = optim.get(optimizer)
         self.optimizer.build(self.flat_params)
 

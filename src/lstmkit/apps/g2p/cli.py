@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
+
+from tqdm.auto import tqdm
 
 from ...errors import UserError
+from ..shared.outdir import prepare_out_dir, write_json
+from . import data as gdata
+from .decode import attention_matrix, load_g2p, pronounce, score
+from .plots import attention_plot
+from .train import check_config, config_from_args, train_job
 
 HELP = "spelling → pronunciation (CMUdict): encoder–decoder LSTM with attention"
 DESCRIPTION = """\
@@ -84,11 +92,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..common import prepare_out_dir
-
     if args.action == "train":
-        from .train import config_from_args, train_job
-
         cfg = config_from_args(args)
         cfg.verbose = 0 if args.quiet else 1
         if args.resume:
@@ -96,14 +100,10 @@ def run(args) -> int:
                 raise UserError("--resume needs --out DIR, the directory of the earlier run")
             out = args.out
         else:
-            from .train import check_config
-
             check_config(cfg)  # bad options before DIR is made
             out = prepare_out_dir(args.out, "g2p", args.force)
         print(train_job(cfg, out, resume=args.resume))
         return 0
-    from .decode import load_g2p, pronounce
-
     model, vocab, meta = load_g2p(args.model)
     beam = 5 if args.beam is None else args.beam
     max_len = meta["max_len"] if args.max_len is None else args.max_len
@@ -120,9 +120,6 @@ def run(args) -> int:
                 tail = "" if logp is None else f"   (log P = {logp:.3f})"
                 print(f"{w if k == 0 else '':<16} {' '.join(ph)}{tail}")
         if args.plot:
-            from .decode import attention_matrix
-            from .plots import attention_plot
-
             items = [
                 (w, hs[0][0], attention_matrix(model, vocab, w, hs[0][0]))
                 for w, hs in zip(words[:9], said, strict=False)
@@ -130,16 +127,10 @@ def run(args) -> int:
             attention_plot(args.plot, items)
             print(f"wrote {args.plot}" + (" (the first 9 words)" if len(words) > 9 else ""))
         return 0
-    return _evaluate(args, model, vocab, meta, beam, max_len, lp, prepare_out_dir)
+    return _evaluate(args, model, vocab, meta, beam, max_len, lp)
 
 
-def _evaluate(args, model, vocab, meta, beam, max_len, lp, prepare_out_dir) -> int:
-    import time
-
-    from ..common import write_json
-    from . import data as gdata
-    from .decode import score
-
+def _evaluate(args, model, vocab, meta, beam, max_len, lp) -> int:
     if args.limit is not None and args.limit < 1:
         raise UserError(f"--limit must be at least 1, got {args.limit}")
     out = prepare_out_dir(args.out, "g2p-eval", args.force) if args.out else None
@@ -154,8 +145,6 @@ def _evaluate(args, model, vocab, meta, beam, max_len, lp, prepare_out_dir) -> i
         raise UserError(f"the model cannot spell {bad[0]!r}: its letters are {vocab.letters}")
     bar = None
     if not args.quiet:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=len(words), unit="word", desc=f"{args.split}, beam {beam}")
     t0 = time.perf_counter()
     m, preds = score(

@@ -15,7 +15,7 @@ from ...seq2seq import Seq2Seq
 from ...seq2seq.io import load_seq2seq
 from ...seq2seq.metrics import error_rates
 from ...seq2seq.search import beam_search, greedy_decode
-from ..common import read_sidecar, resolve_model_path
+from ..shared.modelfiles import read_sidecar, resolve_model_path
 from .data import Vocab
 
 TASK = "g2p"

@@ -1,18 +1,11 @@
-"""The g2p job's pictures: attention matrices (letters × phonemes) and learning curves,
-drawn with matplotlib's object API on the Agg canvas (no pyplot, no display)."""
+"""The g2p job's pictures: attention matrices (letters × phonemes) and learning curves
+(:func:`lstmkit.apps.shared.figures.new_figure`: the Agg canvas, no pyplot, no display)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-
-def _figure(w: float, h: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(w, h), dpi=100)
-    FigureCanvasAgg(fig)
-    return fig
+from ..shared.figures import new_figure
 
 
 def attention_plot(path: str, items: list[tuple[str, list[str], np.ndarray]]) -> None:
@@ -23,7 +16,7 @@ def attention_plot(path: str, items: list[tuple[str, list[str], np.ndarray]]) ->
     rows = (n + cols - 1) // cols
     widest = max(len(w) for w, _, _ in items)
     tallest = max(len(p) for _, p, _ in items) + 1
-    fig = _figure(cols * (1.6 + 0.38 * widest), rows * (1.4 + 0.32 * tallest))
+    fig = new_figure(cols * (1.6 + 0.38 * widest), rows * (1.4 + 0.32 * tallest))
     for k, (word, phonemes, A) in enumerate(items):
         ax = fig.add_subplot(rows, cols, k + 1)
         im = ax.imshow(A, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
@@ -40,7 +33,7 @@ def attention_plot(path: str, items: list[tuple[str, list[str], np.ndarray]]) ->
 
 def curves_plot(path: str, history: dict) -> None:
     """Training loss and dev WER / PER per epoch."""
-    fig = _figure(10, 4)
+    fig = new_figure(10, 4)
     ep = np.asarray(history["epoch"]) + 1
     ax = fig.add_subplot(1, 2, 1)
     ax.plot(ep, history["loss"], marker="o")
@@ -54,9 +47,9 @@ def curves_plot(path: str, history: dict) -> None:
     ax.set_ylabel("% on the dev words (greedy)")
     ax.grid(alpha=0.3)
     ax.legend()
-    for a in fig.axes:
-        from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator  # (matplotlib is imported when a picture is drawn)
 
+    for a in fig.axes:
         a.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     fig.savefig(path)

@@ -14,19 +14,19 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import sys
-import threading
 import time
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ...errors import ModelFileError, UserError
 from ...optim import Adam, ExponentialDecay
 from ...seq2seq import Seq2Seq, Seq2SeqConfig
 from ...seq2seq.io import load_checkpoint, load_seq2seq, save_checkpoint, save_seq2seq
-from ..common import SIDECAR, write_json
+from ...training.interrupt import DeferredInterrupt
+from ..shared.modelfiles import SIDECAR
+from ..shared.outdir import write_json
 from . import data as gdata
 from .decode import TASK, attention_matrix, pronounce, score
 from .plots import attention_plot, curves_plot
@@ -70,37 +70,6 @@ FIXED = (
     "max_words",
     "seed",
 )
-
-
-class DeferredInterrupt:
-    """The first Ctrl-C sets ``pending`` (the batch in flight finishes, then the loop saves
-    and stops); a second one interrupts at once. Main thread, default handler only."""
-
-    def __init__(self):
-        self.pending, self._old = False, None
-
-    def __enter__(self):
-        if (
-            threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-        ):
-            self._old = signal.signal(signal.SIGINT, self._handler)
-        return self
-
-    def _handler(self, signum, frame):
-        if self.pending:
-            raise KeyboardInterrupt
-        self.pending = True
-        print(
-            "interrupt: finishing this batch, then saving (Ctrl-C again to stop at once)",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
-        return False
 
 
 def check_config(cfg: G2PConfig) -> None:
@@ -256,8 +225,6 @@ def train_job(cfg: G2PConfig, out: str, resume: bool = False) -> str:
             order = gdata.epoch_order(len(batches), cfg.seed, epoch)
             t0 = time.perf_counter() - (hist.get("partial_seconds") or 0.0)
             if cfg.verbose:
-                from tqdm.auto import tqdm
-
                 bar = tqdm(
                     total=len(batches),
                     initial=state["batch"],
