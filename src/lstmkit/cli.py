@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "export": "lstmkit.apps.export.cli",
     "inspect": "lstmkit.apps.inspect.cli",
     "speech": "lstmkit.apps.speech.cli",
+    "g2p": "lstmkit.apps.g2p.cli",
 }
 
 

@@ -1,6 +1,7 @@
 """Layer objects. Each follows the contract in :mod:`lstmkit.layers.base`.
 layers import only from lstmkit.core."""
 
+from .attention import AdditiveAttention, Attention
 from .base import Layer
 from .bidirectional import Bidirectional
 from .gru import GRU
@@ -26,5 +27,7 @@ __all__ = [
     "SimpleRNN",
     "Recurrent",
     "Bidirectional",
+    "Attention",
+    "AdditiveAttention",
     "LAYER_TYPES",
 ]

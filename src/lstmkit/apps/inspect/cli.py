@@ -10,6 +10,7 @@ from ...errors import ModelFileError, UserError
 from ...io import safefile
 from ...io.keras_interop import load_keras
 from ...io.save import read_model
+from ...seq2seq import io as s2s_io
 from ..shared.modelfiles import read_sidecar, resolve_model_path
 
 HELP = "show a model file's layers, shapes, parameter counts and origin"
@@ -88,6 +89,8 @@ def describe(path):
     """Everything inspect prints, as a dict."""
     if not path.endswith(".keras"):
         path = resolve_model_path(path)
+        if s2s_io.is_seq2seq_file(path):  # an encoder–decoder (lstmkit g2p): not a Sequential
+            return _describe_seq2seq(path)
     elif not os.path.exists(path):
         raise UserError(f"no such model file: {path}")
     origin, model = _origin(path)
@@ -112,6 +115,21 @@ def describe(path):
         "input_shape": [None, *model.input_shape],
         "layers": layers,
         "total_params": model.count_params(),
+    }
+
+
+def _describe_seq2seq(path):
+    d = s2s_io.describe(path)
+    origin = {"format": f"lstmkit {d['kind']} file (encoder–decoder with attention)"}
+    sc = read_sidecar(path)
+    if sc is not None:
+        origin["job"] = {k: v for k, v in sc.items() if isinstance(v, (str, int, float, bool))}
+    return {
+        "file": path,
+        "bytes": os.path.getsize(path),
+        "sha256": _sha256(path),
+        "origin": origin,
+        **{k: d[k] for k in ("input_shape", "layers", "total_params")},
     }
 
 
