@@ -6,6 +6,7 @@ from .bidirectional import Bidirectional
 from .conv import Conv1D
 from .gru import GRU
 from .masking import Masking
+from .noise import GaussianNoise
 from .pooling import AttentionPooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D
 from .recurrent import LSTM, Recurrent
 from .simple import Activation, Dense, Dropout, Embedding
@@ -16,7 +17,8 @@ from .variants import VARIANTS  # LSTM variants: PeepholeLSTM, CIFGLSTM, LayerNo
 LAYER_TYPES = {
     cls.type_name: cls
     for cls in (Dense, Activation, Dropout, Embedding, LSTM, GRU, SimpleRNN)
-    + (Conv1D, Masking, GlobalAveragePooling1D, GlobalMaxPooling1D, AttentionPooling1D)
+    + (Conv1D, GaussianNoise, Masking)
+    + (GlobalAveragePooling1D, GlobalMaxPooling1D, AttentionPooling1D)
 }
 LAYER_TYPES.update({cls.type_name: cls for cls in VARIANTS})
 
@@ -32,6 +34,7 @@ __all__ = [
     "Recurrent",
     "Bidirectional",
     "Conv1D",
+    "GaussianNoise",
     "Masking",
     "GlobalAveragePooling1D",
     "GlobalMaxPooling1D",

@@ -7,12 +7,14 @@ fresh numbered directory ``lstmkit-runs/<job>-N`` is made in the current directo
 
 from __future__ import annotations
 
+import io
 import json
 import os
 
 from ...errors import UserError
+from ...io.atomic import atomic_write
 
-__all__ = ["prepare_out_dir", "write_json"]
+__all__ = ["prepare_out_dir", "save_png", "write_json", "write_text"]
 
 
 def prepare_out_dir(out: str | None, job: str, force: bool = False) -> str:
@@ -40,7 +42,17 @@ def prepare_out_dir(out: str | None, job: str, force: bool = False) -> str:
     return out
 
 
+def write_text(path: str, text: str) -> None:
+    """A text file (UTF-8) written atomically: temp file, fsync, os.replace."""
+    atomic_write(path, text.encode("utf-8"))
+
+
 def write_json(path: str, obj) -> None:
-    with open(path, "w") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
+    write_text(path, json.dumps(obj, indent=2) + "\n")
+
+
+def save_png(fig, path: str) -> None:
+    """A matplotlib figure as PNG, written atomically (never half a picture)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    atomic_write(path, buf.getvalue())
