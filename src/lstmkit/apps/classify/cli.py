@@ -80,11 +80,19 @@ def add_arguments(p) -> None:
     g.add_argument(
         "--pooling",
         choices=["max", "mean", "attention", "last"],
-        help="how the LSTM's outputs over time become one vector (default max)",
+        help="how the LSTM's outputs over time become one vector (default max for series; "
+        "text: last, the final state)",
     )
     g.add_argument("--no-conv", action="store_true", help="series: no Conv1D front end")
-    g.add_argument("--no-bidirectional", action="store_true", help="one LSTM, forwards only")
-    g.add_argument("--dropout", type=float, default=0.2, help="before the output layer")
+    g.add_argument(
+        "--bidirectional",
+        action=argparse.BooleanOptionalAction,
+        help="a bidirectional LSTM (default: yes for series, no for text)",
+    )
+    g.add_argument("--dropout", type=float, help="before the output layer (0.2 series / 0 text)")
+    g.add_argument(
+        "--noise", type=float, help="series: σ of Gaussian input noise in training (default 0.2)"
+    )
     g = t.add_argument_group("training")
     g.add_argument(
         "--epochs", type=int, help="epochs (default: from a budget of 1500 steps, 30…300)"
@@ -100,9 +108,13 @@ def add_arguments(p) -> None:
         help="fraction of the training sequences held out, stratified (default 0.2 with "
         "100 or more of them, else 0)",
     )
-    g.add_argument("--batch-size", type=int, default=16)
+    g.add_argument("--batch-size", type=int, help="default 16 series / 32 text")
     g.add_argument("--learning-rate", type=float, help="default 3e-3 series / 1e-3 text")
-    g.add_argument("--schedule", choices=["cosine", "constant"], default="cosine")
+    g.add_argument(
+        "--schedule",
+        choices=["cosine", "constant"],
+        help="learning rate: cosine decay over the planned steps (series default) or constant",
+    )
     g.add_argument("--class-weight", choices=["balanced", "none"], default="balanced")
     g.add_argument(
         "--dtw-window", type=float, default=0.1, help="DTW baseline band, fraction of the length"
@@ -134,10 +146,12 @@ def _check_ranges(args) -> None:
         raise UserError(f"--test-fraction must be between 0 and 1, got {args.test_fraction}")
     if args.validation is not None and not 0 <= args.validation < 1:
         raise UserError(f"--validation must be in [0, 1), got {args.validation}")
-    if not 0 <= args.dropout < 1:
+    if args.dropout is not None and not 0 <= args.dropout < 1:
         raise UserError(f"--dropout must be in [0, 1), got {args.dropout}")
     if args.learning_rate is not None and not args.learning_rate > 0:
         raise UserError(f"--learning-rate must be > 0, got {args.learning_rate}")
+    if args.noise is not None and not args.noise >= 0:
+        raise UserError(f"--noise must be 0 or more, got {args.noise}")
     if not 0 <= args.dtw_window <= 1:
         raise UserError(f"--dtw-window must be between 0 and 1, got {args.dtw_window}")
 
@@ -157,8 +171,9 @@ def run(args) -> int:
     cfg.epochs, cfg.batch_size, cfg.units = args.epochs, args.batch_size, args.units
     cfg.maxlen, cfg.learning_rate = args.maxlen, args.learning_rate
     cfg.normalize, cfg.pooling = args.normalize, args.pooling
-    cfg.conv, cfg.bidirectional = not args.no_conv, not args.no_bidirectional
+    cfg.conv, cfg.bidirectional = not args.no_conv, args.bidirectional
     cfg.dropout, cfg.min_epochs, cfg.patience = args.dropout, args.min_epochs, args.patience
+    cfg.noise = args.noise
     cfg.early_stopping = not args.no_early_stopping
     cfg.validation = 0.0 if args.no_early_stopping and args.validation is None else args.validation
     cfg.schedule, cfg.class_weight = args.schedule, args.class_weight

@@ -27,6 +27,7 @@ import io
 import math
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -161,6 +162,7 @@ def train_job(
     )
     cbs = [recipe.early_stopping(plan)] if plan.early_stopping and len(val) else []
     bar = epoch_bar(plan.epochs, cfg.verbose)
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         hist = model.fit(
             X[fit],
@@ -178,6 +180,7 @@ def train_job(
             save_job_model(model, out, meta)
             print(f"interrupted: the model as trained so far is in {out}/model.safetensors")
         raise
+    timing = {"train_s": time.perf_counter() - t0, "train_cpu_s": time.process_time() - c0}
     prob = model.predict(X[te], batch_size=256)
     rep = report(y[te], prob.argmax(1), meta["classes"])
     ran = len(hist.history["loss"])
@@ -193,7 +196,12 @@ def train_job(
         class_weights=dict(zip(meta["classes"], map(float, w), strict=True)),
     )
     if cfg.baselines:
+        t0, c0 = time.perf_counter(), time.process_time()
         rep["baselines"] = _baselines(ex, meta, tr, te, y, cfg)
+        timing.update(
+            baselines_s=time.perf_counter() - t0, baselines_cpu_s=time.process_time() - c0
+        )
+    rep["timing"] = {k: round(v, 2) for k, v in timing.items()}
     save_job_model(model, out, meta)
     write_json(os.path.join(out, "metrics.json"), rep)
     confusion_plot(
