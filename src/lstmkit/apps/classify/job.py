@@ -43,10 +43,13 @@ from .baselines import compute_baselines
 from .config import ClassifyConfig
 from .examples import Examples, read_examples, read_unlabelled
 from .plot import confusion_plot
+from .recipe import build_model
 from .report import baseline_lines, format_report, report
 from .series import encode_series, fit_series_meta, length_note, normalise
 
 __all__ = [
+    "ClassifyConfig",
+    "build_model",
     "describe_input",
     "encode",
     "fit_meta",
@@ -152,7 +155,7 @@ def train_job(
     fit, val = tr[fit_pos], tr[val_pos]
     w = recipe.class_weights(y[fit], len(meta["classes"]), cfg.class_weight)
     steps = math.ceil(len(fit) / plan.batch_size)
-    model = recipe.build_model(meta, cfg, plan, steps)
+    model = build_model(meta, cfg, plan, steps)
     check_training_memory(
         model,
         min(plan.batch_size, len(fit)),

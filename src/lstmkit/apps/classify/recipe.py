@@ -26,13 +26,14 @@ Training:
   fewer, and the time stays bounded.
 * **learning rate**: Adam, 3e-3 (text 1e-3), cosine-decayed to 1 % over the planned
   steps; gradient norm clipped to 1 per variable.
-* **validation**: with at least VALIDATE_FROM training sequences, a *stratified*
+* **validation**: with at least VALIDATE_FROM training sequences (text: always), a *stratified*
   VALIDATION_FRACTION of them (every class in proportion) is held out for early
   stopping on the validation loss (best weights restored, ``patience`` epochs without
   improvement, and not before ``min_epochs``: a third of the epochs for series, whose
-  validation loss is noisy early on; none for text, which overfits within a few epochs). With fewer sequences a held-out part would
-  be a handful of examples whose loss is noise: all of them train, for the planned
-  epochs (the cosine schedule ends the training).
+  validation loss is noisy early on; none for text, which overfits within a few
+  epochs). With fewer sequences a held-out part would be a handful of examples whose
+  loss is noise: all of them train, for the planned epochs (the cosine schedule ends
+  the training).
 """
 
 from __future__ import annotations
@@ -177,16 +178,21 @@ def _pool(how: str, seed: int):
     return AttentionPooling1D(32, seed=seed)
 
 
-def build_model(meta: dict, cfg: ClassifyConfig, plan: TrainPlan, steps_per_epoch: int):
-    """The compiled model for ``meta`` (the sidecar) and the settings in ``cfg``."""
+def build_model(
+    meta: dict, cfg: ClassifyConfig, plan: TrainPlan | None = None, steps_per_epoch: int = 1
+):
+    """The compiled model for ``meta`` (the sidecar) and the settings in ``cfg``; the
+    cosine schedule spans ``plan.epochs · steps_per_epoch`` steps (no plan: the plan for
+    VALIDATE_FROM sequences)."""
     C, text = len(meta["classes"]), meta["kind"] == "text"
+    plan = plan or plan_training(VALIDATE_FROM, meta["kind"], cfg)
     cfg = resolve(cfg, meta["kind"])
     units, pooling, s = cfg.units, cfg.pooling, cfg.seed
     layers = []
     if text:
         layers.append(Embedding(len(meta["vocab"]) + 2, cfg.embed_dim, mask_zero=True, seed=s))
     else:
-        if meta["masked"]:
+        if meta.get("masked"):
             layers.append(Masking())
         if cfg.noise:
             layers.append(GaussianNoise(cfg.noise, seed=s + 5))
