@@ -39,6 +39,8 @@ COMMANDS: dict[str, str] = {
     "sweep": "lstmkit.apps.sweep.cli",
     "export": "lstmkit.apps.export.cli",
     "inspect": "lstmkit.apps.inspect.cli",
+    "speech": "lstmkit.apps.speech.cli",
+    "g2p": "lstmkit.apps.g2p.cli",
 }
 
 

@@ -18,6 +18,8 @@ import numpy as np
 from .layers import LSTM, Dense
 from .model import Sequential
 
+__all__ = ["digits_sequences", "main"]
+
 
 def digits_sequences(test_size=0.1, seed=0, dtype=np.float32):
     """((x_train, y_train), (x_test, y_test)).

@@ -6,6 +6,8 @@ the CLI prints its message as one line and exits with code 2, never a traceback.
 ``TrainingDiverged``: a job whose training went NaN / inf (exit code 3).
 """
 
+__all__ = ["LstmkitError", "ModelFileError", "UserError", "WriteError"]
+
 
 class LstmkitError(Exception):
     """Base class of every error lstmkit raises on purpose."""

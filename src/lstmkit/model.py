@@ -1,6 +1,6 @@
 """Sequential: a stack of layers trained the Keras way (compile / fit / evaluate / predict).
 
-    model = Sequential([LSTM(128, return_sequences=True), LSTM(64), Dense(10, activation="softmax")])
+    model = Sequential([LSTM(128, return_sequences=True), LSTM(64), Dense(10, "softmax")])
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     model.fit(x_train, y_train, epochs=10, batch_size=32)
 
@@ -80,7 +80,8 @@ class Sequential:
         self.layers.append(layer)
 
     def build(self, input_shape) -> None:
-        """Build every layer for inputs of shape (batch, *input_shape); then flatten the parameters."""
+        """Build every layer for inputs of shape (batch, *input_shape); then flatten the
+        parameters into :attr:`buffers`."""
         if self.built:
             return
         if not self.layers:
@@ -201,7 +202,8 @@ class Sequential:
         return None
 
     def compute_gradients(self, x, y, training=True):
-        """Forward, loss, backward: fills ``flat_grads`` with ∂L/∂θ; returns (loss, y_pred, weights)."""
+        """Forward, loss, backward: fills ``buffers.grads`` with ∂L/∂θ;
+        returns (loss, y_pred, loss weights)."""
         self.check_compiled()
         y_pred, mask = self.forward_masked(x, training=training)
         w = self.loss_weights(y_pred, mask)

@@ -83,7 +83,8 @@ def mpi_available() -> bool:
 
 
 def world(timeout: float | None = None):
-    """The communicator of this run: MPIComm over COMM_WORLD under ``mpiexec -n N>1``, else LocalComm."""
+    """The communicator of this run: MPIComm over COMM_WORLD under ``mpiexec -n N>1``,
+    else LocalComm."""
     if not launched_by_mpi():
         return LocalComm()
     try:

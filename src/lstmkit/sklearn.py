@@ -40,6 +40,8 @@ from .layers import GRU, LSTM, Bidirectional, Dense, SimpleRNN
 from .model import Sequential
 from .optim import Adam
 
+__all__ = ["LSTMClassifier", "LSTMRegressor"]
+
 _CELLS = ("lstm", "gru", "rnn")
 
 
@@ -96,7 +98,7 @@ class _LSTMBase(BaseEstimator):
             elif self._input_ndim != 3 or X.shape[2] != self.n_features_in_:
                 raise ValueError(
                     f"{type(self).__name__} was fitted on "
-                    f"{'(n, time, %d)' % self.n_features_in_ if self._input_ndim == 3 else '2-D'} "
+                    f"{f'(n, time, {self.n_features_in_})' if self._input_ndim == 3 else '2-D'} "
                     f"sequences, got shape {X.shape}"
                 )
             X3 = X

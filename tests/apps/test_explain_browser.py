@@ -7,7 +7,6 @@ import json
 import pytest
 from tests._browser import browser
 
-from lstmkit.apps.explain import cli as explain_cli
 from lstmkit.apps.explain import job as explain
 from lstmkit.apps.explain.builtin import DEFAULT_TEXT, one_hot, train_bracket_counter
 from lstmkit.apps.explain.html import render_html

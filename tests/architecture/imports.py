@@ -63,7 +63,8 @@ def _private(name: str) -> bool:
 
 
 def _module_aliases(mod, path, tree, known) -> dict[str, str]:
-    """Local names bound to modules of the package (``from . import x``, ``import lstmkit.y as z``)."""
+    """Local names bound to modules of the package
+    (``from . import x``, ``import lstmkit.y as z``)."""
     is_pkg = path.name == "__init__.py"
     out = {}
     for node in ast.walk(tree):

@@ -28,8 +28,13 @@ BAD_OPTIONS = [
     ("forecast", "--units", "-3"),
     ("forecast", "--seed", "-1"),
     ("forecast", "--lookback", "0"),
-    ("forecast", "--test-size", "0"),
     ("forecast", "--test-size", "-100"),
+    ("forecast", "--origins", "0"),
+    ("forecast", "--stride", "-2"),
+    ("forecast", "--interval", "100"),
+    ("forecast", "--interval", "nan"),
+    ("forecast", "--max-missing", "100"),
+    ("forecast", "--switch-margin", "inf"),
     ("forecast", "--season", "0"),
     ("forecast", "--season", "-5"),
     ("forecast", "--learning-rate", "-1"),
@@ -44,6 +49,13 @@ BAD_OPTIONS = [
     ("classify train", "--seed", "-1"),
     ("classify train", "--learning-rate", "nan"),
     ("classify train", "--test-fraction", "1.5"),
+    ("classify train", "--dropout", "1"),
+    ("classify train", "--validation", "nan"),
+    ("classify train", "--min-epochs", "-1"),
+    ("classify train", "--patience", "0"),
+    ("classify train", "--noise", "inf"),
+    ("classify train", "--dtw-window", "2"),
+    ("classify train", "--epochs", "0"),
     ("textgen train", "--max-chars", "-19000"),
     ("textgen train", "--batch-size", "0"),
     ("textgen train", "--units", "0"),
@@ -108,7 +120,7 @@ def _tampered(src: Path, dst: Path, edit) -> Path:
 
 def _predict_argv(job, model_dir, job_inputs):
     if job == "forecast":
-        return ["forecast", "--model", model_dir, job_inputs["series"], "--out", model_dir / "o"]
+        return ["forecast", "--load", model_dir, job_inputs["series"], "--out", model_dir / "o"]
     if job == "classify":
         return ["classify", "predict", model_dir, job_inputs["texts"]]
     return ["textgen", "sample", model_dir, "--length", "20"]
@@ -131,14 +143,22 @@ SIDECAR_CASES = [
     ("forecast", "no-lookback", _pop("lookback")),
     ("forecast", "lookback-0", _set(lookback=0)),
     ("forecast", "lookback-negative", _set(lookback=-4)),
+    ("forecast", "lookback-wrong", lambda m: m.update(lookback=m["lookback"] + 1)),
+    ("forecast", "format-1", _set(format=1)),
+    ("forecast", "units-string", _set(units="32")),
+    ("forecast", "season-huge", _set(season=10**9)),
+    ("forecast", "transform-bad", _set(transform="exp")),
     (
         "forecast",
-        "diff_std-nan",
-        lambda m: json.dumps(m).replace('"diff_std": ', '"diff_std": NaN, "x": '),
+        "sigma-nan",
+        lambda m: json.dumps(m).replace('"sigma": ', '"sigma": NaN, "x": '),
     ),
-    ("forecast", "diff_std-0", _set(diff_std=0.0)),
+    ("forecast", "sigma-0", lambda m: m["series"][0].update(sigma=0.0)),
+    ("forecast", "mu-huge", lambda m: m["series"][0].update(mu=1e300)),
+    ("forecast", "s-shorter", lambda m: m["series"][0].update(s=m["series"][0]["s"][:-1])),
     ("forecast", "covariates-more", _set(covariates=["temp", "value2"])),
     ("forecast", "covariates-none", _set(covariates=[])),
+    ("forecast", "future-covariates-more", _set(future_covariates=["temp2"])),
     ("forecast", "scaler-std-0", lambda m: m["cov_scaler"].update(std=[0.0])),
     ("forecast", "deep-json", lambda m: "[" * 100_000 + "]" * 100_000),
     ("forecast", "not-json", lambda m: "{'lstmkit_task': 'forecast'"),
@@ -198,9 +218,9 @@ def test_forecast_model_that_forecast_cannot_use_is_refused(tmp_path, trained, j
     meta = json.loads((d / "model.json").read_text())
     kw = {"return_sequences": True} if kind == "return_sequences" else {"stateful": True}
     m = Sequential([LSTM(4, **kw), Dense(meta["horizon"])], seed=0)
-    m.build((meta["lookback"], 2))
+    m.build((meta["lookback"], 2 + len(meta["covariates"])))  # (the job's window features)
     m.save(d / "model.safetensors")
-    rc, _, err = cli("forecast", "--model", d, job_inputs["series"], "--out", tmp_path / "o")
+    rc, _, err = cli("forecast", "--load", d, job_inputs["series"], "--out", tmp_path / "o")
     line = one_line_error(rc, err)
     assert ("return_sequences" in line) if kind == "return_sequences" else ("stateful" in line)
 

@@ -282,7 +282,9 @@ out, ck, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
 rng = np.random.default_rng(0)
 x = rng.standard_normal((64, 6, 3)).astype(np.float32)
 y = np.stack([x[:, :, 0].mean(1), x[:, -1, 1]], axis=1).astype(np.float32)
-m = Sequential([LSTM(8, return_sequences=True, dropout=0.1), Dropout(0.2), LSTM(6), Dense(2)], seed=0)
+m = Sequential(
+    [LSTM(8, return_sequences=True, dropout=0.1), Dropout(0.2), LSTM(6), Dense(2)], seed=0
+)
 m.compile("adam", "mse")
 class Slow(Callback):
     def on_train_batch_end(self, batch, logs=None):

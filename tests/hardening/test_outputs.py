@@ -24,7 +24,7 @@ def _jobs(job_inputs, trained):
     """(name, argv without --out) of every command that writes files into --out DIR."""
     return [
         ("forecast", ["forecast", job_inputs["series"], "--target", "value", *FORECAST]),
-        ("forecast-model", ["forecast", "--model", trained["forecast"], job_inputs["series"]]),
+        ("forecast-model", ["forecast", "--load", trained["forecast"], job_inputs["series"]]),
         ("classify", ["classify", "train", job_inputs["texts"], *CLASSIFY]),
         ("classify-predict", ["classify", "predict", trained["classify"], job_inputs["texts"]]),
         ("textgen", ["textgen", "train", job_inputs["novel"], *TEXTGEN]),

@@ -45,6 +45,8 @@ from ..layers.bidirectional import Bidirectional
 from ..layers.recurrent import Recurrent
 from .trace import QuietLayers
 
+__all__ = ["GradientFlow", "gradient_flow"]
+
 
 @dataclass
 class GradientFlow:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = ["plot_gates", "plot_gradient_flow", "plot_saturation"]
 from ..io.atomic import atomic_write
 
 

@@ -42,6 +42,15 @@ import numpy as np
 from ..layers.bidirectional import Bidirectional
 from ..layers.recurrent import LSTM, Recurrent
 
+__all__ = [
+    "GATE_NAMES",
+    "QuietLayers",
+    "Trace",
+    "is_traceable",
+    "is_traceable_bidirectional",
+    "trace",
+]
+
 GATE_NAMES = ("i", "f", "g", "o")
 
 

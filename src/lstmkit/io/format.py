@@ -61,7 +61,8 @@ def model_tensors(model) -> dict[str, np.ndarray]:
 
 
 def training_config(model) -> dict | None:
-    """The optimizer, loss and metrics of a compiled model, JSON-able (None: not compiled)."""
+    """The optimizer, loss and metrics of a compiled model as JSON-able data
+    (None if not compiled)."""
     if model.optimizer is None or model.loss is None:
         return None
     return {

@@ -103,7 +103,8 @@ def _blocks(w, n, order):
 
 
 def _cell_arrays(cell):
-    """(op type, W (G·H, D), R (G·H, H), B (2·G·H,), P or None, extra attributes) for one direction."""
+    """(op type, W (G·H, D), R (G·H, H), B (2·G·H,), P or None, extra attributes)
+    for one direction."""
 
     W_x, W_h, b = (np.asarray(p, np.float64) for p in cell.params[:3])
     if type(cell) in (LSTM, PeepholeLSTM):

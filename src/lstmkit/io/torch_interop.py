@@ -39,6 +39,8 @@ from ..layers import GRU, LSTM, Bidirectional, SimpleRNN
 from ..layers.variants import LSTMP
 from ..model import Sequential
 
+__all__ = ["TimeMajorModel", "from_torch", "to_torch", "to_torch_module", "unwrap"]
+
 _KEY = re.compile(r"^(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(\d+)(_reverse)?$")
 _GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 
@@ -223,7 +225,7 @@ def _build(hp, sd, dtype):
     for k, layer in enumerate(model.layers):
         mine = {}
         for n in layer.named_tensors():  # weight_ih_l0, …, weight_ih_l0_reverse, …
-            torch_name = re.sub(r"_l0(_reverse)?$", lambda m: f"_l{k}{m.group(1) or ''}", n)
+            torch_name = re.sub(r"_l0(_reverse)?$", rf"_l{k}\g<1>", n)
             mine[n] = sd[torch_name] if torch_name in sd else np.zeros(G * H)  # bias=False
         layer.load_named_tensors(mine)
     return model
@@ -284,9 +286,7 @@ def to_torch(model, tensors: str = "numpy"):
     sd = {}
     for k, layer in enumerate(seq.layers):
         for n, a in layer.named_tensors().items():
-            sd[re.sub(r"_l0(_reverse)?$", lambda m: f"_l{k}{m.group(1) or ''}", n)] = (
-                np.ascontiguousarray(a).copy()
-            )
+            sd[re.sub(r"_l0(_reverse)?$", rf"_l{k}\g<1>", n)] = np.ascontiguousarray(a).copy()
     hp = {
         "type": kinds[type(c0)],
         "input_size": int(c0.kernel.shape[0]),

@@ -141,7 +141,8 @@ class Dense(Layer):
 
 
 class Dropout(Layer):
-    """Inverted dropout: during training, zero a fraction ``rate`` and scale the rest by 1/(1−rate)."""
+    """Inverted dropout: during training, zero a fraction ``rate`` and scale the rest
+    by 1/(1−rate)."""
 
     type_name = "Dropout"
 

@@ -60,15 +60,16 @@ def save_checkpoint(model, path) -> None:
     opt = model.optimizer.get_state()
     tensors.update({f"optimizer.{n}": a for n, a in opt["slots"].items()})
     for k, layer in enumerate(holders):
-        if getattr(layer, "stateful", False) and getattr(layer, "states", None) is not None:
+        states = getattr(layer, "states", None)  # (h, c, …) of a stateful recurrent layer
+        if getattr(layer, "stateful", False) and states is not None:
             tensors.update(
-                {f"state.{k}.{j}": np.ascontiguousarray(s) for j, s in enumerate(layer.states)}
+                {f"state.{k}.{j}": np.ascontiguousarray(s) for j, s in enumerate(states)}
             )
     fs = model.fit_state
     if fs is None:  # not inside fit: a checkpoint to start from
         fs = FitState(
-            shuffle_rng=model.rng.bit_generator.state,
-            layer_rngs=[layer.rng.bit_generator.state for layer in holders],
+            shuffle_rng=dict(model.rng.bit_generator.state),
+            layer_rngs=[dict(layer.rng.bit_generator.state) for layer in holders],
         )
     state = fs.to_json()
     state["callbacks"], cb_tensors = callback_state.split_arrays(fs.callbacks)
@@ -201,10 +202,10 @@ def restore_checkpoint(model, path) -> FitState:
             raise ModelFileError(f"{path}: training_state.{k} = {str(st[k])[:40]} is not a count")
     holders = rng_layers(model.layers)
     if not isinstance(st["layer_rngs"], list) or len(st["layer_rngs"]) != len(holders):
-        got = len(st["layer_rngs"]) if isinstance(st["layer_rngs"], list) else "no list of"
+        n_saved = len(st["layer_rngs"]) if isinstance(st["layer_rngs"], list) else "no list of"
         raise ModelFileError(
             f"{path}: training_state holds RNG states for "
-            f"{got} layers, the model has {len(holders)}"
+            f"{n_saved} layers, the model has {len(holders)}"
         )
     for s in [st["shuffle_rng"], *st["layer_rngs"]]:
         _check_rng_state(path, s)

@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-from ..callbacks import CallbackList, History, ProgbarLogger
+from ..callbacks import Callback, CallbackList, History, ProgbarLogger
 from ..layers.base import rng_layers
 from ..parallel import resolve_comm
 from . import callback_state
@@ -151,14 +151,14 @@ def fit_loop(
 
     history = History()
     run = RunningMeans(model)
-    state = FitState(epoch=int(initial_epoch), shuffle_rng=shuffle_rng.bit_generator.state)
+    state = FitState(epoch=int(initial_epoch), shuffle_rng=dict(shuffle_rng.bit_generator.state))
     if resume is not None and os.path.exists(resume):
         state = restore_checkpoint(model, resume)
         for layer, s in zip(holders, state.layer_rngs, strict=True):
             layer.rng.bit_generator.state = s
         history.history = {k: list(v) for k, v in state.history.items()}
         history.epoch = list(state.history_epochs)
-        if state.batch and comm.is_root:  # the saved sums are global: count them once
+        if state.batch and comm.is_root and state.running is not None:  # global sums: once
             run.set_state(state.running)
     start_epoch, start_batch = state.epoch, state.batch
     epoch_rng_state = state.shuffle_rng
@@ -181,8 +181,8 @@ def fit_loop(
         "initial_epoch": start_epoch,
         "initial_step": start_batch,
     }
-    cbs = [ProgbarLogger(verbose)] if verbose in (1, 2) else []
-    cbs = CallbackList(comm.callbacks(cbs + list(callbacks or [])) + [history], model, params)
+    shown: list[Callback] = [ProgbarLogger(verbose)] if verbose in (1, 2) else []
+    cbs = CallbackList(comm.callbacks(shown + list(callbacks or [])) + [history], model, params)
     model.history = history
     model.stop_training = False
     model.fit_state = state
@@ -191,8 +191,8 @@ def fit_loop(
     def mark(epoch, batch):
         """Where the run stands now: what a checkpoint written next saves."""
         state.epoch, state.batch = epoch, batch
-        state.shuffle_rng = epoch_rng_state
-        state.layer_rngs = [layer.rng.bit_generator.state for layer in holders]
+        state.shuffle_rng = dict(epoch_rng_state)
+        state.layer_rngs = [dict(layer.rng.bit_generator.state) for layer in holders]
         state.running = run.get_state()
         state.stopped = bool(model.stop_training)
         state.callbacks = callback_state.collect(cbs.callbacks)
@@ -254,7 +254,8 @@ def fit_loop(
                     break
             logs = comm.reduce_running(run).logs()
             if validation_data is not None:
-                vlogs = evaluate_loop(model, *validation_data, batch_size=batch_size, comm=comm)
+                x_val, y_val = validation_data
+                vlogs = evaluate_loop(model, x_val, y_val, batch_size=batch_size, comm=comm)
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})
             epoch_rng_state = shuffle_rng.bit_generator.state
             mark(epoch + 1, 0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ...layers import Embedding
 from ..shared.sidecar import (
+    boolean,
     check_fields,
     fail,
     integer,
@@ -34,7 +35,12 @@ FIELDS = {
     "maxlen": integer(1, MAX_MAXLEN),
 }
 TEXT = {"vocab": list_of(string(200, min_len=1), 1_000_000, unique=True)}
-SERIES = {"features": list_of(string(200, min_len=1), 10_000, min_len=1, unique=True)}
+SERIES = {
+    "features": list_of(string(200, min_len=1), 10_000, min_len=1, unique=True),
+    "normalize": one_of("sequence", "global", "both"),
+    "patch": integer(1, MAX_MAXLEN),
+    "masked": boolean(),
+}
 
 
 def check(meta: dict, model, side: str) -> dict:
@@ -52,12 +58,22 @@ def check(meta: dict, model, side: str) -> dict:
                 f"{len(m['vocab']) + 2} ids (pad, unknown, words); the model has {got}",
             )
     else:
-        m = check_fields(side, m, SERIES)
-        F = len(m["features"])
-        m = check_fields(side, m, {"scaler": scaler(F)})
+        m = check_fields(side, m, SERIES, optional=("normalize", "patch", "masked"))
+        if "normalize" not in m:  # a sidecar from before the recipe: global scaling only
+            m.update(normalize="global", patch=1, masked=False)
+        F, how, p = len(m["features"]), m["normalize"], m.get("patch", 1)
+        if how != "sequence":
+            m = check_fields(side, m, {"scaler": scaler(F)})
+        if m["maxlen"] % p:
+            fail(side, f"maxlen {m['maxlen']} is not a multiple of patch {p}")
+        width = p * F * (2 if how == "both" else 1)  # (p steps folded; both: z-norm + scaled)
         shape = tuple(model.input_shape or ())
-        if len(shape) != 2 or shape[-1] != F:
-            fail(side, f"{F} features need inputs (time, {F}); the model reads {shape}")
+        if len(shape) != 2 or shape[-1] != width or shape[0] not in (None, m["maxlen"] // p):
+            fail(
+                side,
+                f"{F} features ({how} normalisation, patches of {p}) need inputs "
+                f"({m['maxlen'] // p}, {width}); the model reads {shape}",
+            )
     out = tuple(model.output_shape)
     if out != (len(m["classes"]),):
         fail(

@@ -29,6 +29,7 @@ from ..classify import sidecar as classify_sidecar
 from ..forecast import job as fc
 from ..forecast import sidecar as forecast_sidecar
 from ..shared.modelfiles import SIDECAR, load_weights, read_sidecar, resolve_model_path
+from ..speech import sidecar as speech_sidecar
 from ..textgen import sidecar as textgen_sidecar
 
 #: a job's sidecar is checked by that job's own schema before explain reads it
@@ -36,6 +37,7 @@ CHECKS = {
     "forecast": forecast_sidecar.check,
     "classify": classify_sidecar.check,
     "textgen": textgen_sidecar.check,
+    "speech": speech_sidecar.check,
 }
 
 
@@ -121,18 +123,7 @@ def encode_csv(path: str, meta: dict, model):
     table = read_table(path)
     task = task_of(meta)
     if task == "forecast":
-        cfg = fc.ForecastConfig(
-            target=meta["target"],
-            time=meta.get("time"),
-            covariates=list(meta.get("covariates") or []),
-        )
-        s = fc.load_series(table, cfg, os.path.basename(path))
-        cov = StandardScaler.from_dict(meta["cov_scaler"]) if cfg.covariates else None
-        feats = fc.features(s, meta["diff_mean"], meta["diff_std"], cov)  # (N, F)
-        N = len(feats)
-        start = max(1 if N > 1 else 0, N - int(meta["lookback"]))  # row 0 has no difference
-        labels = s.times if s.times else [f"{v:.4g}" for v in s.y]
-        x, labels = feats[start:][None], labels[start:]
+        x, labels = fc.input_window(table, meta, os.path.basename(path))
     else:
         cols = meta.get("features") if task == "classify" else None
         cols = cols or [c for c in table.columns if table.is_numeric(c)]

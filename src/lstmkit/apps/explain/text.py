@@ -67,7 +67,9 @@ TEXTS = {
             "written": "written",
             "old": "old",
             "new": "new",
-            "backwards": "This layer reads the input backwards; steps are shown in its reading order.",
+            "backwards": (
+                "This layer reads the input backwards; steps are shown in its reading order."
+            ),
             "candidate": "g_t is the candidate the seed texts call C̃_t.",
             "builtin": "This LSTM ({units} units) was trained just now ({steps} batches of 32 "
             "strings) to count brackets: after each character a Dense layer reads h_t "
@@ -87,7 +89,8 @@ TEXTS = {
             ),
             "input": (
                 "② 输入门与候选值",
-                "tanh 层创建候选值 g_t（在 −1 到 1 之间），输入门 i_t 决定把多少候选值写入细胞状态："
+                "tanh 层创建候选值 g_t（在 −1 到 1 之间），"
+                "输入门 i_t 决定把多少候选值写入细胞状态："
                 "单元 {k} 写入 {i} × {g} = {ig}。",
             ),
             "cell": (
@@ -96,7 +99,8 @@ TEXTS = {
             ),
             "output": (
                 "④ 输出门",
-                "输出门 o_t 决定经过 tanh 压缩的细胞状态有多少作为隐藏状态 h_t 输出，并传递到下一个时间步："
+                "输出门 o_t 决定经过 tanh 压缩的细胞状态有多少作为隐藏状态 h_t 输出，"
+                "并传递到下一个时间步："
                 "单元 {k} 输出 {o} × {tc} = {h}。",
             ),
         },
@@ -119,9 +123,11 @@ TEXTS = {
             "new": "新",
             "backwards": "这一层从后往前读取输入；时间步按它的读取顺序显示。",
             "candidate": "g_t 就是教程中的候选值 C̃_t。",
-            "builtin": "这个 LSTM（{units} 个单元）刚刚用 {steps} 批（每批 32 个字符串）训练好，任务是数括号："
+            "builtin": "这个 LSTM（{units} 个单元）刚刚用 {steps} 批（每批 32 个字符串）"
+            "训练好，任务是数括号："
             "每读一个字符，Dense 层根据 h_t 说出还有几个括号没有闭合（平均误差 {mae}）。"
-            "找一找哪个单元的细胞状态 c_t 遇到“(”朝一个方向变化、遇到“)”变回来、遇到字母保持不变：它就是计数器。",
+            "找一找哪个单元的细胞状态 c_t 遇到“(”朝一个方向变化、遇到“)”变回来、"
+            "遇到字母保持不变：它就是计数器。",
             "hover": "把鼠标移到格子上查看数值；点击格子可跟踪该单元",
         },
     },

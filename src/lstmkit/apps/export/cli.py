@@ -1,4 +1,5 @@
-"""``lstmkit export MODEL --onnx OUT.onnx``: a saved lstmkit model as an ONNX graph."""
+"""``lstmkit export MODEL --onnx OUT.onnx``: a saved lstmkit model as an ONNX graph;
+``lstmkit export MODEL --c DIR``: as dependency-free C99 (:mod:`lstmkit.apps.export.c_job`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from ...layers import Embedding
 from ..shared.args import int_in
 from ..shared.modelfiles import resolve_model_path
 from ..shared.outfiles import check_out_file, write_bytes
+from .c_job import run_c
 
-HELP = "export a saved model to ONNX (LSTM / GRU / RNN operators)"
+HELP = "export a saved model to ONNX or to dependency-free C99"
 DESCRIPTION = """\
 Write a saved lstmkit model (model.safetensors, or the job directory holding it)
 as an ONNX graph built from ONNX's own LSTM / GRU / RNN operators, with dynamic
@@ -21,19 +23,44 @@ end). --lengths-input adds a sequence_lens (batch,) int32 input to a float model
 --verify runs the graph in ONNX Runtime on random input and prints the largest
 difference from lstmkit's own predict.
 
+--c DIR writes DIR/model.h, model.c and README.md: plain C99 (no allocation, only
+<math.h>), the weights as static const arrays, a streaming init/reset/step API and
+run over a sequence, with the job's extras from model.json (forecast scaling, class
+labels, the textgen vocabulary and a sampling loop). A forecast model's C forecasts
+one series as the job does (its transform, seasonal indices and scaling, stored in
+model.json); a panel model needs --id-value to say which series. --quantize int8
+stores the weights as int8 with a scale per output channel (activations stay float).
+
 examples:
   lstmkit export out/forecast-1/model.safetensors --onnx forecast.onnx
   lstmkit export out/vowels --onnx vowels.onnx --opset 17 --verify
+  lstmkit export out/co2 --c out/co2-c
+  lstmkit export out/stores --c out/store7-c --id-value 7
+  lstmkit export out/vowels --c out/vowels-c --quantize int8
 """
 
 
 def add_arguments(p) -> None:
     p.add_argument("model", help="model.safetensors (or its directory)")
-    p.add_argument("--onnx", required=True, metavar="OUT.onnx", help="the ONNX file to write")
+    p.add_argument("--onnx", metavar="OUT.onnx", help="the ONNX file to write")
+    p.add_argument("--c", metavar="DIR", help="write C99 (model.h, model.c, README.md) into DIR")
+    p.add_argument(
+        "--quantize", choices=["int8"], help="--c: int8 weights, one scale per output channel"
+    )
+    p.add_argument("--name", default="model", help="--c: the C prefix and file names (model)")
+    p.add_argument(
+        "--id-value",
+        metavar="ID",
+        help="--c, a forecast panel model: the series (its --id value) whose scaling goes into C",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing --onnx file; --c: write into a non-empty DIR",
+    )
     p.add_argument(
         "--opset", type=int_in(14, 1000), default=17, help="ONNX opset (14 or newer; default 17)"
     )
-    p.add_argument("--force", action="store_true", help="replace an existing --onnx file")
     p.add_argument(
         "--lengths-input",
         action="store_true",
@@ -76,6 +103,14 @@ def _verify(model, proto, lengths_input):
 
 
 def run(args) -> int:
+    if (args.onnx is None) == (args.c is None):
+        raise UserError("give one of --onnx OUT.onnx or --c DIR")
+    if args.c is not None:
+        return run_c(args)
+    if args.quantize:
+        raise UserError("--quantize is for --c DIR (the ONNX graph keeps float32 weights)")
+    if args.id_value is not None:
+        raise UserError("--id-value is for --c DIR (a forecast panel model's series)")
 
     try:
         import onnx  # noqa: F401
@@ -94,9 +129,10 @@ def run(args) -> int:
     proto = export_onnx(model, None, opset=args.opset, lengths_input=args.lengths_input)
     diff = _verify(model, proto, args.lengths_input) if args.verify else None
     write_bytes(args.onnx, proto.SerializeToString())
-    dims = lambda i: ", ".join(  # noqa: E731
-        d.dim_param or str(d.dim_value) for d in i.type.tensor_type.shape.dim
-    )
+
+    def dims(i) -> str:
+        return ", ".join(d.dim_param or str(d.dim_value) for d in i.type.tensor_type.shape.dim)
+
     ins = ", ".join(f"{i.name} ({dims(i)})" for i in proto.graph.input)
     print(
         f"wrote {args.onnx}: opset {args.opset}, {len(proto.graph.node)} nodes, "

@@ -1,44 +1,58 @@
-"""Forecast a series H steps ahead with a direct multi-output LSTM, and measure it honestly.
+"""Forecast one series or a panel H steps ahead, choosing among an LSTM, statistical
+baselines and their ensemble by a rolling-origin backtest.
 
-The model sees differences, not levels, so a trend it has not seen in training
-(CO₂ keeps rising) does not push its inputs out of range. With y the target,
-d_t = y_t − y_{t−1}, and μ, σ the mean and spread of d on the training part:
+The steps (each in its own module):
 
-    input at step s   x_s = [(d_s − μ)/σ, standardised covariates at s]     (L steps up to t)
-    output, h = 1…H   ŷ_{t+h} = y_t + h·μ + σ · LSTM(x)_h
+    series.py      CSV → clean series (sorted, regular, missing values filled)
+    transforms.py  log when the season is multiplicative, seasonal adjustment, scaling
+    baselines.py   naive, seasonal naive, Naive2, ETS, ARIMA from any origin
+    net.py         one global LSTM over all series (per-series scaling)
+    backtest.py    origins, scores, the pick, conformal intervals
+    report.py      forecast.csv, metrics.json, the plot, the summary
 
-so an LSTM that outputs zeros is the "naive with drift" forecast, and training
-only has to learn what differs from it (the season, the cycle).
-
-Backtest: the last ``test_size`` steps are held out. From every origin t whose
-H targets fall in that tail the model, the naive and the seasonal-naive forecasts
-are made, and mae / rmse / mase / smape are taken over all origins and horizons
-(``metrics_forecast``). The model never trains on the tail; early stopping
-watches the last 15 % of the training windows.
+Candidates: the baselines, ``lstm`` and ``lstm+ets`` (the mean of the two). The LSTM is
+always trained and scored. ``--model auto`` keeps, per series, the ``lstm+ets`` ensemble
+unless another candidate's backtest MASE beats it by more than ``switch_margin`` (20 %),
+and then takes that one (:func:`.backtest.pick`); ``--model NAME`` forces one. With
+``refit`` (the default) every model is fitted again on the whole series for the
+forecast past the end; the backtest scores the models fitted before the tail.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
+from tqdm.auto import tqdm
 
-from ...callbacks import EarlyStopping
 from ...data.scaling import StandardScaler
 from ...errors import UserError
-from ...layers import LSTM, Dense
-from ...model import Sequential
-from ...optim import Adam
-from ...resources import check_training_memory  # refuse before fit allocates
 from ..shared.modelfiles import save_job_model
-from ..shared.outdir import write_json
-from ..shared.outfiles import write_csv
-from ..shared.progress import epoch_bar, raise_if_diverged
-from ..shared.tables import format_table
-from . import metrics as mf
-from . import timeaxis
-from .plot import forecast_plot
+from ..shared.progress import epoch_bar
+from . import backtest as bt
+from . import baselines, net
+from .plan import Plan, resolve
+from .series import Series, guess_time_column, load_panel
+from .sidecar import make_meta
+from .transforms import fit_prep
+from .window import features, input_window, load_series, windows_at
+
+__all__ = [
+    "ForecastConfig",
+    "Plan",
+    "Series",
+    "guess_time_column",
+    "load_panel",
+    "resolve",
+    "run_forecast",
+    "candidate_names",
+    "build_model",
+    "StandardScaler",
+    "features",
+    "input_window",
+    "load_series",
+    "windows_at",
+]
 
 
 @dataclass
@@ -46,350 +60,255 @@ class ForecastConfig:
     target: str
     time: str | None = None
     covariates: list[str] = field(default_factory=list)
+    future_covariates: list[str] = field(default_factory=list)
+    id: str | None = None
+    time_format: str | None = None
     horizon: int = 12
-    lookback: int | None = None  # None: 2·season (at least 2·horizon when no season)
-    season: int | None = None  # None: detect from the autocorrelation of differences
-    test_size: int | None = None  # None: max(2·H, 20 % of the series)
+    lookback: int | None = None  # None: 2·season (2·horizon without one), at least 8
+    season: int | None = None  # None: from the time column's frequency, else detected
+    test_size: int | None = None  # None: H + (origins − 1)·stride; 0: no backtest
+    origins: int = 5
+    stride: int | None = None  # None: ⌈H/2⌉
     epochs: int = 150
-    batch_size: int = 32
+    batch_size: int | None = None  # None: 32, or 256 for more than 4000 windows
     units: int = 32
     learning_rate: float = 3e-3
     patience: int = 25
     seed: int = 0
     verbose: int = 1
-
-
-@dataclass
-class Series:
-    """The data of one run: the target y (N,), covariates (N, C), time labels."""
-
-    name: str
-    y: np.ndarray
-    cov: np.ndarray
-    times: list[str] | None
-
-
-def load_series(table, cfg: ForecastConfig, label: str) -> Series:
-    y = table.numeric(cfg.target)
-    cov = (
-        np.stack([table.numeric(c) for c in cfg.covariates], axis=1)
-        if cfg.covariates
-        else np.zeros((len(y), 0))
-    )
-    times = table.strings(cfg.time) if cfg.time else None
-    return Series(label, y, cov, times)
-
-
-def guess_time_column(columns: list[str], target: str) -> str | None:
-    for c in columns:
-        if c != target and c.strip().lower() in (
-            "time",
-            "date",
-            "month",
-            "year",
-            "datetime",
-            "timestamp",
-            "ds",
-            "period",
-            "week",
-            "day",
-        ):
-            return c
-    return None
-
-
-# ------------------------------------------------------------------ windows
-def features(s: Series, mu: float, sigma: float, cov_scaler: StandardScaler | None):
-    """(N, F) inputs per step: row s = [(d_s − μ)/σ, covariates]; row 0 has d_0 = μ (unused)."""
-    d = np.diff(s.y, prepend=s.y[0] + mu)  # (N,) d_0 := μ → feature 0
-    feats = [((d - mu) / sigma)[:, None]]
-    if s.cov.shape[1]:
-        feats.append(cov_scaler.transform(s.cov))
-    return np.concatenate(feats, axis=1).astype(np.float32)  # (N, F)
-
-
-def windows_at(feats, origins, lookback: int) -> np.ndarray:
-    """X (n, L, F): the L feature rows ending at each origin t (inclusive)."""
-    idx = np.asarray(origins)[:, None] + np.arange(-lookback + 1, 1)[None, :]  # (n, L)
-    return feats[idx]
-
-
-def targets_at(y, origins, horizon: int, mu: float, sigma: float) -> np.ndarray:
-    """Y (n, H): (y_{t+h} − y_t − h·μ)/σ."""
-    o = np.asarray(origins)
-    h = np.arange(1, horizon + 1)
-    return ((y[o[:, None] + h] - y[o][:, None] - h * mu) / sigma).astype(np.float32)
-
-
-def to_levels(y, origins, pred, mu: float, sigma: float) -> np.ndarray:
-    """ŷ_{t+h} = y_t + h·μ + σ·pred_h."""
-    h = np.arange(1, pred.shape[1] + 1)
-    return y[np.asarray(origins)][:, None] + h * mu + sigma * np.asarray(pred, np.float64)
-
-
-# ------------------------------------------------------------------ settings
-def resolve(cfg: ForecastConfig, n: int, y) -> tuple[int, int, int, int]:
-    """→ (season, lookback, horizon, test_size), checking the series is long enough."""
-    H = int(cfg.horizon)
-    if H < 1:
-        raise UserError(f"--horizon must be at least 1, got {H}")
-    season = mf.detect_season(y) if cfg.season is None else int(cfg.season)
-    L = cfg.lookback or (max(2 * season, 8) if season >= 2 else max(2 * H, 8))
-    if L < 1:
-        raise UserError(f"--lookback must be at least 1, got {L}")
-    test = cfg.test_size or max(2 * H, int(round(0.2 * n)))
-    need = L + 1 + 2 * H + 8 + max(test, H)
-    if n < need:
-        raise UserError(
-            f"series '{cfg.target}' has {n} values; lookback {L} + horizon {H} need "
-            f"at least {need} (with a backtest of {max(test, H)} held-out steps and "
-            f"8 training windows) — use a smaller --lookback/--horizon/--test-size"
-        )
-    return season, L, H, max(test, H)
+    model: str = "auto"
+    candidates: list[str] | None = None
+    refit: bool = True
+    level: float = 0.8
+    nonnegative: bool = False
+    max_missing: float = 0.2
+    transform: str = "auto"
+    deseason: str = "auto"
+    max_windows: int = 60000
+    switch_margin: float = 0.2  # auto leaves the lstm+ets ensemble only for a clearer win
 
 
 def build_model(cfg: ForecastConfig, n_features: int, horizon: int):
-
-    model = Sequential([LSTM(cfg.units, seed=cfg.seed), Dense(horizon, seed=cfg.seed + 1)])
-    model.compile(optimizer=Adam(learning_rate=cfg.learning_rate, clipnorm=1.0), loss="mse")
-    return model
+    """The job's LSTM → Dense(H), compiled (clipped Adam): as :func:`.net.build_model`."""
+    return net.build_model(cfg.units, horizon, cfg.learning_rate, cfg.seed)
 
 
-# ------------------------------------------------------------------ the job
+def candidate_names(cfg: ForecastConfig, n_series: int) -> tuple[list[str], list[str]]:
+    """→ (candidates, notes). The LSTM is always one of them."""
+    notes = []
+    if cfg.candidates:
+        names = [c for c in cfg.candidates if c in (*baselines.BASELINES, "lstm", "lstm+ets")]
+        bad = [c for c in cfg.candidates if c not in names]
+        if bad:
+            raise UserError(
+                f"--candidates: unknown {', '.join(bad)}; expected some of "
+                + ", ".join([*baselines.BASELINES, "lstm", "lstm+ets"])
+            )
+        names = list(dict.fromkeys(["lstm", *names]))
+    else:
+        names = ["naive", "seasonal_naive", "naive2", "ets", "arima", "lstm", "lstm+ets"]
+        if n_series > 50 and "arima" in names:
+            names.remove("arima")
+            notes.append(
+                f"arima left out of a panel of {n_series} series (a few seconds each); "
+                "add it with --candidates"
+            )
+    if "arima" in names and not baselines.have_statsmodels():
+        names.remove("arima")
+        notes.append("arima needs statsmodels: pip install 'lstmkit[stats]'")
+    if not baselines.have_statsmodels() and "ets" in names:
+        notes.append(
+            "ets is lstmkit's own damped Holt on the seasonally adjusted series "
+            "(statsmodels' ETS with pip install 'lstmkit[stats]')"
+        )
+    if "lstm+ets" in names and "ets" not in names:
+        names.append("ets")
+    if cfg.model != "auto" and cfg.model not in names:
+        raise UserError(f"--model {cfg.model}: not among the candidates {', '.join(names)}")
+    return names, notes
+
+
+@dataclass
+class SeriesResult:
+    series: Series
+    origins: bt.Origins | None
+    backtest: dict[str, np.ndarray]  # name → (K, H)
+    final: dict[str, np.ndarray]  # name → (H,)
+    scores: dict[str, dict] = field(default_factory=dict)
+    picked: str = "lstm"
+    why: str = ""
+    forecast: np.ndarray | None = None
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
+
+
 @dataclass
 class ForecastResult:
-    metrics: dict
-    future_times: list[str]
-    future: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
+    plan: Plan
+    names: list[str]
+    results: list[SeriesResult]
+    conformal: bt.Conformal | None
     meta: dict
     epochs_run: int = 0
+    refit_epochs: int = 0
+    notes: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    model: object = None  # the final LSTM to save (None when it was loaded)
+    state: str = "refit"  # 'refit' | 'no refit' | 'no backtest' | 'loaded'
 
 
-def backtest_origins(n: int, horizon: int, test: int) -> np.ndarray:
-    return np.arange(n - test - 1, n - horizon)  # targets t+1…t+H inside the tail
+def _lstm(cfg, plan, series, ends, out, model=None, meta_of=None, bar=True):
+    """Train (or use ``model``) on y[:end] of every series → (model, [(n_i, H) forecasts
+    at the given origins], epochs, scalers)."""
+    preps = [
+        fit_prep(s.y[:e], plan.m, cfg.transform, cfg.deseason)
+        for s, e in zip(series, ends, strict=True)
+    ]
+    cs, fs = net.fit_scalers(series, ends)
+    data = [net.net_data(s.y, p, s.cov, s.fut, cs, fs) for s, p in zip(series, preps, strict=True)]
+    epochs = 0
+    if model is None:
 
+        def save_partial(m):
+            if out is not None:
+                try:
+                    save_job_model(m, out, meta_of(cs, fs, preps))
+                    print(f"interrupted: the model as trained so far is in {out}/model.safetensors")
+                except Exception:  # noqa: BLE001 — nothing more can be saved
+                    pass
 
-def evaluate(model, s: Series, meta: dict, test: int):
-    """Model and baselines from every backtest origin → (metrics, origins, ŷ (n, H), actual (n, H))."""
-    L, H, mu, sigma = meta["lookback"], meta["horizon"], meta["diff_mean"], meta["diff_std"]
-    cov_scaler = StandardScaler.from_dict(meta["cov_scaler"]) if meta["covariates"] else None
-    feats = features(s, mu, sigma, cov_scaler)
-    n = len(s.y)
-    origins = backtest_origins(n, H, test)
-    origins = origins[origins >= L]
-    pred = to_levels(
-        s.y, origins, model.predict(windows_at(feats, origins, L), verbose=0), mu, sigma
-    )
-    actual = s.y[origins[:, None] + np.arange(1, H + 1)]
-    scale = mf.mase_scale(s.y[: n - test])
-    metrics = {
-        "lstm": mf.scores(actual, pred, scale),
-        "naive": mf.scores(actual, mf.naive(s.y, origins, H), scale),
-        "seasonal_naive": mf.scores(
-            actual, mf.seasonal_naive(s.y, origins, H, meta["season"]), scale
-        ),
-    }
-    return metrics, origins, pred, actual
-
-
-def forecast_future(model, s: Series, meta: dict) -> np.ndarray:
-    L, mu, sigma = meta["lookback"], meta["diff_mean"], meta["diff_std"]
-    cov_scaler = StandardScaler.from_dict(meta["cov_scaler"]) if meta["covariates"] else None
-    feats = features(s, mu, sigma, cov_scaler)
-    t = len(s.y) - 1
-    return to_levels(s.y, [t], model.predict(windows_at(feats, [t], L), verbose=0), mu, sigma)[0]
-
-
-def train(s: Series, cfg: ForecastConfig, out: str | None = None):
-    """Fit on everything before the held-out tail → (model, meta, test_size, history)."""
-    n = len(s.y)
-    season, L, H, test = resolve(cfg, n, s.y)
-    train_end = n - test  # y[:train_end] is training data
-    d = np.diff(s.y[:train_end])
-    mu, sigma = float(d.mean()), float(d.std()) or 1.0
-    cov_scaler = StandardScaler().fit(s.cov[:train_end]) if s.cov.shape[1] else None
-    meta = {
-        "task": "forecast",
-        "target": cfg.target,
-        "time": cfg.time,
-        "covariates": list(cfg.covariates),
-        "lookback": L,
-        "horizon": H,
-        "season": season,
-        "diff_mean": mu,
-        "diff_std": sigma,
-        "cov_scaler": cov_scaler.to_dict() if cov_scaler else None,
-        "units": cfg.units,
-        "seed": cfg.seed,
-    }
-    feats = features(s, mu, sigma, cov_scaler)
-    origins = np.arange(L, train_end - H)  # t + H ≤ train_end − 1
-    X = windows_at(feats, origins, L)  # (n, L, F)
-    Y = targets_at(s.y, origins, H, mu, sigma)  # (n, H)
-    model = build_model(cfg, X.shape[2], H)
-
-    check_training_memory(
-        model,
-        min(cfg.batch_size, len(X)),
-        L,
-        X.shape[2],
-        hint="use a smaller --batch-size, --lookback or --units",
-    )
-
-    stop = EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True)
-    bar = epoch_bar(cfg.epochs, cfg.verbose)
-    try:
-        history = model.fit(
-            X,
-            Y,
-            epochs=cfg.epochs,
-            batch_size=cfg.batch_size,
-            validation_split=0.15,
-            shuffle=True,
-            callbacks=[stop] + ([bar] if bar else []),
-            verbose=0,
-            seed=cfg.seed,
+        model, epochs = net.train_net(
+            data,
+            ends,
+            plan.L,
+            plan.H,
+            plan.units,
+            cfg.epochs,
+            cfg.batch_size,
+            cfg.learning_rate,
+            cfg.seed,
+            cfg.patience,
+            cfg.max_windows,
+            save_partial,
+            epoch_bar(cfg.epochs, cfg.verbose) if bar else None,
         )
-    except KeyboardInterrupt:
-        if out is not None and getattr(model, "built", True):
-            try:
-                save_job_model(model, out, meta)
-                print(f"interrupted: the model as trained so far is in {out}/model.safetensors")
-            except Exception:  # nothing more can be saved
-                pass
-        raise
-    raise_if_diverged(history)
-    return model, meta, test, history
+    return model, data, epochs, (cs, fs)
 
 
 def run_forecast(
-    s: Series,
-    cfg: ForecastConfig,
-    out: str,
-    model=None,
-    meta=None,
-    dataset_credit: str | None = None,
+    series: list[Series], cfg: ForecastConfig, out: str | None, model=None, meta=None
 ) -> ForecastResult:
-    """Train (or use ``model``/``meta`` from a saved run), backtest, forecast, write files."""
-    history = None
-    if model is None:
-        model, meta, test, history = train(s, cfg, out)
-    else:
-        H, L = meta["horizon"], meta["lookback"]
-        test = cfg.test_size or max(2 * H, int(round(0.2 * len(s.y))))
-        if len(s.y) < L + 1:
-            raise UserError(
-                f"series '{meta['target']}' has {len(s.y)} values; the model needs "
-                f"at least lookback + 1 = {L + 1}"
+    """Backtest every candidate, pick, refit and forecast (files: :mod:`.report`)."""
+    plan = resolve(cfg, series, meta)
+    series = plan.series
+    names, notes = candidate_names(cfg, len(series))
+    if model is not None:
+        names = [n for n in names if n != "lstm+ets"] if "ets" not in names else names
+    H, m = plan.H, plan.m
+    Cp, Cf = series[0].cov.shape[1], series[0].fut.shape[1]
+    if model is None:  # a model too big for this machine is refused before any work
+        net.check_memory(
+            plan.units,
+            H,
+            cfg.batch_size or 256,
+            plan.L + (H if Cf else 0),
+            2 + Cp + Cf + (1 if Cf else 0),
+        )
+    do_bt = plan.test != 0
+    origins = [
+        bt.place_origins(s.y, H, m, plan.K, plan.stride, plan.test) if do_bt else None
+        for s in series
+    ]
+    res = [SeriesResult(s, o, {}, {}) for s, o in zip(series, origins, strict=True)]
+
+    def meta_of(cs, fs, preps):
+        fitted_on = [(s.name, len(s.y), p) for s, p in zip(series, preps, strict=True)]
+        return make_meta(cfg, plan, cs, fs, sum(len(s.y) for s in series), fitted_on)
+
+    # ---- the statistical candidates: backtest origins and the last step in one call
+    stats = [n for n in names if n in baselines.BASELINES]
+    it = tqdm(res, desc="baselines", unit="series", disable=not cfg.verbose or len(res) < 5)
+    for r in it:
+        n = len(r.series.y)
+        t = np.r_[r.origins.t, n - 1] if do_bt else np.array([n - 1])
+        for name in stats:
+            f = baselines.forecast_at(name, r.series.y, t, H, m, refit_last=cfg.refit)
+            r.backtest[name], r.final[name] = f[:-1], f[-1]
+
+    # ---- the LSTM: trained before the tail (backtest), then refitted on everything
+    ends = [o.train_end if do_bt else len(s.y) for s, o in zip(series, origins, strict=True)]
+    loaded = model is not None
+    fitted, data, epochs, scalers = _lstm(cfg, plan, series, ends, out, model, meta_of)
+    refit_epochs = 0
+    if do_bt:
+        pred = net.predict_net(fitted, data, [o.t for o in origins], plan.L, H)
+        for r, p in zip(res, pred, strict=True):
+            r.backtest["lstm"] = p
+    final_model, final_data = fitted, data
+    if loaded or (cfg.refit and do_bt):  # per-series scaling from the whole series
+        full = [len(s.y) for s in series]
+        final_model, final_data, refit_epochs, scalers = _lstm(
+            cfg, plan, series, full, out, model if loaded else None, meta_of
+        )
+    last = net.predict_net(final_model, final_data, [[len(s.y) - 1] for s in series], plan.L, H)
+    for r, p in zip(res, last, strict=True):
+        r.final["lstm"] = p[0]
+    if "lstm+ets" in names:
+        for r in res:
+            r.final["lstm+ets"] = 0.5 * (r.final["lstm"] + r.final["ets"])
+            if do_bt:
+                r.backtest["lstm+ets"] = 0.5 * (r.backtest["lstm"] + r.backtest["ets"])
+
+    # ---- scores, the pick, intervals
+    forced = (
+        "lstm" if loaded and cfg.model == "auto" else (None if cfg.model == "auto" else cfg.model)
+    )
+    if not do_bt and forced is None:
+        forced = "lstm"
+        notes.append("--test-size 0: no backtest, so no choice and no interval; the LSTM forecasts")
+    for r in res:
+        if do_bt:
+            r.scores = bt.score_all(r.series.y, r.origins, r.backtest, H)
+            r.picked, r.why = bt.pick(r.scores, forced, names, margin=cfg.switch_margin)
+        else:
+            r.picked, r.why = forced, "--test-size 0"
+    conf = None
+    if do_bt:
+        conf = bt.fit_conformal(
+            [
+                r.series.y[r.origins.t[:, None] + np.arange(1, H + 1)] - r.backtest[r.picked]
+                for r in res
+            ],
+            [r.origins.scale for r in res],
+            cfg.level,
+        )
+    for r in res:
+        r.forecast = r.final[r.picked].copy()
+        if conf is not None:
+            w = conf.half_width(r.origins.scale, H)
+            r.lower, r.upper = r.forecast - w, r.forecast + w
+        else:
+            r.lower = r.upper = np.full(H, np.nan)
+        if cfg.nonnegative:
+            r.forecast, r.lower, r.upper = (
+                np.maximum(v, 0) for v in (r.forecast, r.lower, r.upper)
             )
-    H = meta["horizon"]
-    metrics = None
-    if len(s.y) >= meta["lookback"] + test + 2 and test >= H:
-        metrics, origins, pred, actual = evaluate(model, s, meta, test)
-        err = actual - pred  # (n, H) backtest errors by horizon
-        q_lo, q_hi = np.quantile(err, 0.1, axis=0), np.quantile(err, 0.9, axis=0)
-    else:
-        origins = np.zeros(0, int)
-        q_lo = q_hi = np.zeros(H)
-    future = forecast_future(model, s, meta)
-    lower, upper = future + q_lo, future + q_hi
-    ftimes = timeaxis.extend(s.times, len(s.y), H)
-    res = ForecastResult(
-        metrics,
-        ftimes,
-        future,
-        lower,
-        upper,
-        meta,
-        epochs_run=len(history.history.get("loss", [])) if history else 0,
+    meta_final = meta_of(*scalers, [d.prep for d in final_data])
+    return ForecastResult(
+        plan,
+        names,
+        res,
+        conf,
+        meta_final,
+        epochs,
+        refit_epochs,
+        plan.notes + notes,
+        model=None if loaded else final_model,
+        state="loaded"
+        if loaded
+        else "no backtest"
+        if not do_bt
+        else "refit"
+        if cfg.refit
+        else "no refit",
     )
-
-    # ---- files
-    if history is not None:
-        res.files.append(save_job_model(model, out, meta))
-        res.files.append(os.path.join(out, "model.json"))
-    path = os.path.join(out, "forecast.csv")
-    rows = [[f"{v:.6g}" for v in r] for r in zip(future, lower, upper, strict=True)]
-    write_csv(
-        path,
-        [[meta["time"] or "step", "forecast", "lower_80", "upper_80"]]
-        + [[t, *r] for t, r in zip(ftimes, rows, strict=True)],
-    )
-    res.files.append(path)
-    if metrics is not None:
-        write_json(os.path.join(out, "metrics.json"), metrics)
-        res.files.append(os.path.join(out, "metrics.json"))
-
-    x = timeaxis.positions(s.times, len(s.y))
-    fx = (
-        timeaxis.positions((s.times or []) + ftimes, len(s.y) + H)[-H:]
-        if s.times
-        else np.arange(len(s.y), len(s.y) + H, dtype=float)
-    )
-    seg_o = origins[::H] if len(origins) else origins  # non-overlapping H-step segments
-    bt_x = [x[t + 1 : t + H + 1] for t in seg_o]
-    bt_p = [pred[k] for k in range(0, len(origins), H)] if len(origins) else []
-    title = f"{s.name}: {H}-step LSTM forecast"
-    if metrics:
-        title += (
-            f"  (backtest MASE: LSTM {metrics['lstm']['mase']:.2f}, naive "
-            f"{metrics['naive']['mase']:.2f}, seasonal naive "
-            f"{metrics['seasonal_naive']['mase']:.2f})"
-        )
-    path = os.path.join(out, "forecast.png")
-    forecast_plot(
-        path,
-        x,
-        s.y,
-        bt_x,
-        bt_p,
-        fx,
-        future,
-        lower,
-        upper,
-        title=title,
-        ylabel=meta["target"],
-        test_start=x[len(s.y) - test] if len(origins) else None,
-    )
-    res.files.append(path)
-    return res
-
-
-def summary(res: ForecastResult, s: Series, out: str) -> str:
-    m = res.meta
-    lines = [
-        f"series: {s.name}, {len(s.y)} steps, target '{m['target']}'",
-        f"lookback {m['lookback']}, horizon {m['horizon']}, season "
-        f"{m['season'] or 'none'}"
-        + (f", trained {res.epochs_run} epochs" if res.epochs_run else ""),
-    ]
-    if res.metrics:
-        rows = [
-            [name] + [res.metrics[name][k] for k in ("mae", "rmse", "mase", "smape")]
-            for name in ("lstm", "naive", "seasonal_naive")
-        ]
-        lines += [
-            "",
-            "backtest on the held-out tail:",
-            format_table(["model", "mae", "rmse", "mase", "smape"], rows),
-        ]
-        better = res.metrics["lstm"]["mase"] < res.metrics["naive"]["mase"]
-        lines.append(
-            f"LSTM {'beats' if better else 'does NOT beat'} the naive forecast "
-            f"(MASE {res.metrics['lstm']['mase']:.3f} vs "
-            f"{res.metrics['naive']['mase']:.3f})"
-        )
-    lines += [
-        "",
-        f"next {m['horizon']} steps: "
-        + ", ".join(
-            f"{t}: {v:.4g}" for t, v in list(zip(res.future_times, res.future, strict=True))[:6]
-        )
-        + (" …" if m["horizon"] > 6 else ""),
-    ]
-    lines.append(f"wrote: {', '.join(os.path.basename(f) for f in res.files)} in {out}/")
-    lines.append(f"plot: {os.path.join(out, 'forecast.png')}")
-    return "\n".join(lines)

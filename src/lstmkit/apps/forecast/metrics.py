@@ -4,8 +4,9 @@ With y the actuals and ŷ the forecasts over the backtest (all origins, all hori
 
     mae   = mean |y − ŷ|
     rmse  = √ mean (y − ŷ)²
-    mase  = mae / d,   d = mean_t |y_t − y_{t−1}| over the training part
-            (Hyndman & Koehler 2006: < 1 beats the in-sample one-step naive forecast)
+    mase  = mae / d,   d = mean_t |y_t − y_{t−m}| over the training part, m the season
+            (1 without one; Hyndman & Koehler 2006, M4: < 1 beats the in-sample
+            seasonal-naive forecast)
     smape = 100 · mean 2|y − ŷ| / (|y| + |ŷ|)      (0…200, in percent; 0/0 counts as 0)
 
 Baselines from an origin t (last observed value y_t), h = 1…H:
@@ -19,11 +20,19 @@ from __future__ import annotations
 import numpy as np
 
 
-def mase_scale(train) -> float:
-    """d = mean |y_t − y_{t−1}| on the training part (the denominator of MASE)."""
+def mase_scale(train, lag: int = 1) -> float:
+    """d = mean |y_t − y_{t−lag}| on the training part (the denominator of MASE)."""
     train = np.asarray(train, np.float64)
-    d = float(np.mean(np.abs(np.diff(train)))) if len(train) > 1 else 0.0
+    d = float(np.mean(np.abs(train[lag:] - train[:-lag]))) if len(train) > lag else 0.0
     return d if d > 0 else 1.0
+
+
+def owa(smape: float, mase: float, smape_ref: float, mase_ref: float) -> float:
+    """M4's overall weighted average: ½ (sMAPE / sMAPE_ref + MASE / MASE_ref); < 1 beats
+    the reference (M4: Naive2)."""
+    r1 = smape / smape_ref if smape_ref > 0 else 1.0
+    r2 = mase / mase_ref if mase_ref > 0 else 1.0
+    return 0.5 * (r1 + r2)
 
 
 def scores(y_true, y_pred, scale: float) -> dict:

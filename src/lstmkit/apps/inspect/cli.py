@@ -10,6 +10,7 @@ from ...errors import ModelFileError, UserError
 from ...io import safefile
 from ...io.keras_interop import load_keras
 from ...io.save import read_model
+from ...seq2seq import io as s2s_io
 from ..shared.modelfiles import read_sidecar, resolve_model_path
 from ..shared.tables import printable
 
@@ -89,6 +90,8 @@ def describe(path):
     """Everything inspect prints, as a dict."""
     if not path.endswith(".keras"):
         path = resolve_model_path(path)
+        if s2s_io.is_seq2seq_file(path):  # an encoder–decoder (lstmkit g2p): not a Sequential
+            return _describe_seq2seq(path)
     elif not os.path.exists(path):
         raise UserError(f"no such model file: {path}")
     origin, model = _origin(path)
@@ -121,6 +124,21 @@ def _say(line: str) -> None:
     print(printable(line, newlines=False))
 
 
+def _describe_seq2seq(path):
+    d = s2s_io.describe(path)
+    origin = {"format": f"lstmkit {d['kind']} file (encoder–decoder with attention)"}
+    sc = read_sidecar(path)
+    if sc is not None:
+        origin["job"] = {k: v for k, v in sc.items() if isinstance(v, (str, int, float, bool))}
+    return {
+        "file": path,
+        "bytes": os.path.getsize(path),
+        "sha256": _sha256(path),
+        "origin": origin,
+        **{k: d[k] for k in ("input_shape", "layers", "total_params")},
+    }
+
+
 def run(args) -> int:
     try:
         d = describe(args.model)
@@ -142,23 +160,19 @@ def run(args) -> int:
             f"{lo.get('type')}, metrics {tc.get('metrics')}"
         )
 
-    def shape(dims):
-        return (
-            "("
-            + ", ".join(
-                ("batch" if k == 0 else "time") if v is None else str(v) for k, v in enumerate(dims)
-            )
-            + ")"
-        )
+    def shape(s) -> str:
+        """(None, None, 6) → (batch, time, 6)."""
+        dims = ("batch" if k == 0 else "time" if v is None else str(v) for k, v in enumerate(s))
+        return "(" + ", ".join(dims) + ")"
 
     _say(f"input {shape(d['input_shape'])}")
-    w = max(len(f"{ly['name']} ({ly['type']})") for ly in d["layers"]) + 2
+    w = max(len(f"{row['name']} ({row['type']})") for row in d["layers"]) + 2
     _say(f"{'layer (type)':<{w}}{'output shape':<22}{'params':>10}  tensors")
-    for ly in d["layers"]:
-        t = ", ".join(f"{n} {tuple(s)}" for n, s in ly["tensors"].items())
+    for row in d["layers"]:
+        t = ", ".join(f"{n} {tuple(s)}" for n, s in row["tensors"].items())
         _say(
-            f"{ly['name'] + ' (' + ly['type'] + ')':<{w}}{shape(ly['output_shape']):<22}"
-            f"{ly['params']:>10,}  {t}"
+            f"{row['name'] + ' (' + row['type'] + ')':<{w}}{shape(row['output_shape']):<22}"
+            f"{row['params']:>10,}  {t}"
         )
     _say(f"total parameters: {d['total_params']:,} ({d['layers'][0]['dtype']})")
     return 0

@@ -61,10 +61,12 @@ def write_json(path: str, obj) -> str:
     return write_text(path, json.dumps(json_safe(obj), indent=2, allow_nan=False) + "\n")
 
 
-def write_csv(path: str, rows) -> str:
-    """Rows (header first) as a CSV."""
+def write_csv(path: str, header: list[str], rows) -> str:
+    """A CSV: the header, then rows of already formatted cells."""
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows)
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
     return write_text(path, buf.getvalue())
 
 

@@ -253,7 +253,7 @@ def write_table(rows: list[dict], axes: list[str], path: str) -> str:
     parent = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(parent, exist_ok=True)
-        write_csv(path, [header, *[[r[h] for h in header] for r in rows]])
+        write_csv(path, header, [[r[h] for h in header] for r in rows])
     except OSError as e:
         raise UserError(f"cannot write the sweep table {path}: {e.strerror or e}") from None
     return format_table(header, [[r[h] for h in header] for r in rows])

@@ -12,7 +12,8 @@ from .job import run_job
 
 
 def worker_main(name: str) -> int:
-    """``python -m lstmkit.apps.sweep.worker --worker NAME``: jobs (JSON list) on stdin → JSON lines."""
+    """``python -m lstmkit.apps.sweep.worker --worker NAME``: jobs (a JSON list) on stdin,
+    one JSON line per finished run on stdout."""
     jobs = json.loads(sys.stdin.read())
     for j in jobs:
         try:

@@ -53,7 +53,8 @@ class TextgenConfig:
 
 
 def streams(ids: np.ndarray, B: int, T: int):
-    """ids (N,) → x, y (n_chunks·B, T): row k·B + b = chunk k of stream b (y = x shifted by 1)."""
+    """ids (N,) → x, y (n_chunks·B, T) with row k·B + b = chunk k of stream b
+    (y = x shifted by 1)."""
     L = (len(ids) - 1) // B  # characters per stream
     n_chunks = L // T
     if n_chunks < 1:
