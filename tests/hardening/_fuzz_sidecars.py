@@ -25,8 +25,8 @@ from _jobs import CLASSIFY, FORECAST, TEXTGEN, cli
 from lstmkit.apps.classify import job as cl
 from lstmkit.apps.classify import sidecar as cl_side
 from lstmkit.apps.classify.config import ClassifyConfig
-from lstmkit.apps.forecast import job as fc
 from lstmkit.apps.forecast import sidecar as fc_side
+from lstmkit.apps.forecast.window import input_window
 from lstmkit.apps.shared import modelfiles
 from lstmkit.apps.textgen import job as tg
 from lstmkit.apps.textgen import sidecar as tg_side
@@ -76,12 +76,9 @@ def bases(d):
         model = load_model(os.path.join(base, "model.safetensors"))
         out[job] = (base, meta, model)
     table = read_table(series)
-    s = fc.load_series(
-        table, fc.ForecastConfig(target="value", time="month", covariates=["temp"]), "s"
-    )
     cfg = ClassifyConfig(label="label", text="text", kind="text")
     ex = cl.read_examples(texts, cfg)
-    return out, {"forecast": s, "classify": ex}
+    return out, {"forecast": table, "classify": ex}
 
 
 def main():
@@ -98,9 +95,15 @@ def main():
         job = arg
         model, meta = modelfiles.load_job_model(dirs[job], job, CHECKS[job])
         with np.errstate(all="ignore"):
-            if job == "forecast":
-                y = fc.forecast_future(model, inputs["forecast"], meta)
-                ok = y.shape == (meta["horizon"],) and np.isfinite(y).all()
+            if job == "forecast":  # the last window → H values of y, as the job reads them
+                H = meta["horizon"]
+                x, _ = input_window(inputs["forecast"], meta, "s")
+                out = model.predict(x)
+                v = fc_side.one_series(meta)  # what export --c writes into C
+                prep, h = v["prep"], np.arange(1, H + 1)
+                y_hist = inputs["forecast"].numeric("value")
+                y = prep.y(prep.z(y_hist)[-1] + h * prep.mu + prep.sigma * out[0], len(y_hist) + h)
+                ok = out.shape == (1, H) and np.isfinite(out).all() and np.isfinite(y).all()
             elif job == "classify":
                 X = cl.encode(inputs["classify"], meta)
                 p = model.predict(X, batch_size=64)

@@ -27,7 +27,19 @@ def _configs(rng, per_type=3):
                 kw["use_bias"] = bool(rng.integers(2))
             elif t == "LSTMP":
                 kw["proj_size"] = int(rng.integers(1, H))
-            if "units" in kw and t != "Dense":
+            elif t == "Conv1D":
+                kw = {
+                    "filters": H,
+                    "kernel_size": int(rng.integers(1, 4)),
+                    "padding": ["valid", "same", "causal"][int(rng.integers(3))],
+                    "use_bias": bool(rng.integers(2)),
+                }
+                kw["strides" if rng.integers(2) else "dilation_rate"] = int(rng.integers(1, 3))
+            elif t == "GaussianNoise":
+                kw = {"stddev": 0.1}
+            elif t in layout.POOLING:
+                kw = {"keepdims": bool(rng.integers(2))}
+            if "units" in kw and t not in ("Dense", "AttentionPooling1D"):
                 kw["return_sequences"] = bool(rng.integers(2))
             yield t, kw, False
             if t in layout.GATES:
@@ -55,7 +67,8 @@ def test_layout_table_matches_built_layers_of_every_type():
         assert tuple(out) == tuple(layer.compute_output_shape(in_shape)), (t, kw)
         n += 1
     assert n > 40
-    assert set(layout.GATES) | set(layout.PLAIN) | {"Dense", "Embedding"} >= set(LAYER_TYPES)
+    rows = set(layout.GATES) | set(layout.PLAIN) | set(layout.POOLING)
+    assert rows | {"Dense", "Embedding", "Conv1D", "AttentionPooling1D"} >= set(LAYER_TYPES)
 
 
 def test_every_layer_type_still_loads(tmp_path):
@@ -67,7 +80,7 @@ def test_every_layer_type_still_loads(tmp_path):
         else:
             inner = LAYER_TYPES[t](**kw)
             layers = [Bidirectional(inner) if bidir else inner, Dropout(0.1), Dense(2)]
-            shape = (4, 3)
+            shape = (6, 3)
         m = Sequential(layers, seed=k)
         m.build(shape)
         p = tmp_path / f"{k}.safetensors"
@@ -75,6 +88,6 @@ def test_every_layer_type_still_loads(tmp_path):
         x = (
             rng.integers(0, kw["input_dim"], (2, 6))
             if t == "Embedding"
-            else rng.standard_normal((2, 4, 3))
+            else rng.standard_normal((2, 6, 3))
         )
         np.testing.assert_array_equal(load_model(p).predict(x), m.predict(x))

@@ -281,3 +281,32 @@ def test_resume_is_refused_while_another_run_writes_there(tmp_path, job, stats):
     line = one_line_error(r.returncode, r.stderr)
     assert "another lstmkit run" in line, line
     stats(inputs_tried=1, refused_cleanly=1)
+
+
+def test_new_jobs_out_dirs_never_write_through_a_symlink(tmp_path, g2p_model, trained, stats):
+    """`g2p evaluate --out` and `export --c`: every file name the job writes planted as a
+    symlink, then --force — the files are replaced, the victim is untouched."""
+    victim = tmp_path / "victim.txt"
+    n = 0
+    for name, argv in [
+        ("g2p-eval", ["g2p", "evaluate", g2p_model, "--limit", "5", "--quiet", "--out"]),
+        ("export-c", ["export", trained["forecast"], "--c"]),
+    ]:
+        first = tmp_path / f"{name}-1"
+        rc, _, err = cli(*argv, first)
+        assert rc == 0, (name, err[-1500:])
+        files = sorted(p.name for p in first.iterdir() if not p.name.startswith("."))
+        assert files, name
+        d = tmp_path / f"{name}-2"
+        d.mkdir()
+        for f in files:
+            os.symlink(victim, d / f)
+        victim.write_text("precious\n")
+        rc, _, err = cli(*argv, d, "--force")
+        assert rc == 0, (name, err[-1500:])
+        assert victim.read_text() == "precious\n", (name, "written through a symlink")
+        for f in files:
+            assert not (d / f).is_symlink() and (d / f).stat().st_size > 0, (name, f)
+        n += len(files)
+    assert n >= 5
+    stats(inputs_tried=n, refused_cleanly=n)

@@ -40,7 +40,25 @@ GATES = {
     "ZoneoutLSTM": 4,
     "SLSTM": 4,
 }
-PLAIN = ("Activation", "Dropout")  # no parameters, output shape = input shape
+PLAIN = ("Activation", "Dropout", "Masking", "GaussianNoise")  # no parameters, shape kept
+POOLING = ("GlobalMaxPooling1D", "GlobalAveragePooling1D")  # (time, C) → (C,), no parameters
+
+
+def _conv_steps(cfg, T):
+    """Conv1D's output length for T input steps (its padding rule: valid, causal, same)."""
+    if T is None:
+        return None
+    k, s, d = (int(cfg.get(n, 1)) for n in ("kernel_size", "strides", "dilation_rate"))
+    span, T = (k - 1) * d, int(T)
+    pad = cfg.get("padding", "valid")
+    total = (
+        0
+        if pad == "valid"
+        else span
+        if pad == "causal"
+        else max((-(-T // s) - 1) * s + span + 1 - T, 0)
+    )
+    return max(0, (T + total - span - 1) // s + 1)
 
 
 def _dtype(cfg) -> np.dtype:
@@ -130,6 +148,19 @@ def _layout(path, t, cfg, in_shape, where, files: bool):
         U, D = int(cfg.get("units", 1)), _features(path, in_shape, where)
         ps = [("kernel", (D, U))] + ([("bias", (U,))] if cfg.get("use_bias", True) else [])
         return (dict(ps) if files else ps), in_shape[:-1] + (U,)
+    if t in POOLING or t in ("Conv1D", "AttentionPooling1D"):
+        if len(in_shape) != 2:
+            raise ModelFileError(f"{path}: {where} ({t}) expects (time, channels), gets {in_shape}")
+        C = _features(path, in_shape, where)
+        if t in POOLING:
+            return ({} if files else []), ((1, C) if cfg.get("keepdims") else (C,))
+        if t == "AttentionPooling1D":  # u = tanh(x·W + b), α = softmax(u·v)
+            A = int(cfg.get("units", 32))
+            ps = [("kernel", (C, A)), ("bias", (A,)), ("context", (A,))]
+            return (dict(ps) if files else ps), (C,)
+        k, F = int(cfg.get("kernel_size", 1)), int(cfg.get("filters", 1))
+        ps = [("kernel", (k, C, F))] + ([("bias", (F,))] if cfg.get("use_bias", True) else [])
+        return (dict(ps) if files else ps), (_conv_steps(cfg, in_shape[0]), F)
     if t == "Embedding":
         if len(in_shape) != 1:
             raise ModelFileError(

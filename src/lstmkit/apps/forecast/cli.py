@@ -230,6 +230,11 @@ def run(args) -> int:
     time_format = args.time_format
     if load:
         model, meta = load_job_model(load, "forecast", sidecar.check)
+        if not sidecar.is_current(meta):
+            raise UserError(
+                f"{load} was written by an older lstmkit forecast (other windows); "
+                "train a new model"
+            )
         if target and target != meta["target"]:
             raise UserError(f"the model forecasts column '{meta['target']}', got --target {target}")
         target, time = meta["target"], time if time is not None else meta["time"]

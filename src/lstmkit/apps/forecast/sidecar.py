@@ -247,18 +247,36 @@ FIELDS = {
     "series": list_of(SERIES, 10**6),
 }
 OPTIONAL = ("series", "time_format", "seed", "trained_on")
+#: format 1 (the first job's difference windows; ``explain`` still reads them)
+FIELDS_1 = {
+    "target": string(200, min_len=1),
+    "time": nullable(string(200)),
+    "covariates": COLUMNS,
+    "lookback": integer(1, 100_000),
+    "horizon": integer(1, 10_000),
+    "season": integer(0, 100_000),
+    "diff_mean": number(ge=-_BIG, le=_BIG),
+    "diff_std": number(gt=0, le=_BIG),
+    "cov_scaler": nullable(scaler()),
+    "units": integer(1, 65_536),
+    "seed": integer(0, 2**32 - 1),
+}
+OPTIONAL_1 = ("time", "units", "seed", "season")
 
 
 def check(meta: dict, model, side: str) -> dict:
-    """``meta`` checked (types, ranges, the format) and held against ``model`` (weights of
-    the job's windows); → the checked copy. A format-1 sidecar is a UserError."""
-    if isinstance(meta, dict) and not is_current(meta):
-        raise UserError(
-            f"{side} was written by an older lstmkit forecast (sidecar format "
-            f"{str(meta.get('format', 1))[:20]}, other windows); train a new model"
-        )
-    m = check_fields(side, meta, FIELDS, OPTIONAL)
-    m.setdefault("time_format", None)
+    """``meta`` checked (types, ranges; format 2, or the fields of format 1) and held
+    against ``model`` (weights of the job's windows); → the checked copy."""
+    if isinstance(meta, dict) and "format" not in meta:
+        m = check_fields(side, meta, FIELDS_1, OPTIONAL_1)
+        m.update(future_covariates=[], fut_scaler=None, time_format=None)
+        m.setdefault("time", None)
+        m.setdefault("season", 0)
+        F = 1 + len(m["covariates"])  # (format 1 windows: [(d − μ)/σ, covariates])
+    else:
+        m = check_fields(side, meta, FIELDS, OPTIONAL)
+        m.setdefault("time_format", None)
+        F = None
     for cols, sc in (("covariates", "cov_scaler"), ("future_covariates", "fut_scaler")):
         n = len(m[cols])
         if (m[sc] is None) != (n == 0) or (m[sc] is not None and len(m[sc]["mean"]) != n):
@@ -273,7 +291,7 @@ def check(meta: dict, model, side: str) -> dict:
     if stateful:
         fail(side, f"layer {stateful[0]!r} is stateful; forecast needs a model without state")
     Cp, Cf = len(m["covariates"]), len(m["future_covariates"])
-    F = 2 + Cp + Cf + (1 if Cf else 0)  # (the window's features: net.n_features)
+    F = F or 2 + Cp + Cf + (1 if Cf else 0)  # (the window's features: net.n_features)
     T = m["lookback"] + (m["horizon"] if Cf else 0)
     shape = tuple(model.input_shape or ())
     if len(shape) != 2 or shape[-1] != F:

@@ -168,7 +168,9 @@ def run(args) -> int:
         if args.resume:
             if not args.out:
                 raise UserError("--resume needs --out DIR, the directory of the earlier run")
-            out = lock_out_dir(args.out, "g2p")
+            out = args.out  # (no directory: the job says what --resume needs)
+            if os.path.isdir(out):
+                lock_out_dir(out, "g2p")  # one run at a time, as for a new run
         else:
             check_config(cfg)  # bad options before DIR is made
             out = prepare_out_dir(args.out, "g2p", args.force)

@@ -188,7 +188,9 @@ def lock_out_dir(out: str, job: str) -> str:
     """Continue in the directory of an earlier run (``--resume``): take its lock; the
     files that run wrote stay this run's."""
     if not os.path.isdir(out):
-        raise UserError(f"--out {out}: no such directory")
+        raise UserError(
+            f"--resume: --out {out} is no directory of an earlier run (no such directory)"
+        )
     if os.path.realpath(out) in _open_runs:
         finish_out_dir(out)
     try:

@@ -156,7 +156,9 @@ def run(args) -> int:
         if args.resume:
             if not args.out:
                 raise UserError("--resume needs --out DIR, the directory of the interrupted run")
-            out = lock_out_dir(args.out, "speech")
+            out = args.out  # (no directory: the job says what --resume needs)
+            if os.path.isdir(out):
+                lock_out_dir(out, "speech")  # one run at a time, as for a new run
         else:
             out = prepare_out_dir(args.out, "speech", args.force)
         source = args.data or "bundled spoken_digits.npz (espeak-ng voices)"
