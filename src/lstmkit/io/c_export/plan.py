@@ -27,7 +27,8 @@ from ...layers import (
     SimpleRNN,
 )
 from ...layers.base import Layer
-from ..torch_interop import unwrap
+from ...model import Sequential
+from ..torch_interop import TimeMajorModel, unwrap
 
 CELL_KINDS = {LSTM: "lstm", GRU: "gru", SimpleRNN: "rnn"}
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -79,6 +80,7 @@ class CLayer:
 
     def describe(self) -> str:
         if self.kind == "embedding":
+            assert self.W is not None  # an Embedding layer always has its table
             return f"Embedding({self.W.shape[0]}, {self.d_out}" + (
                 ", mask_zero)" if self.mask_zero else ")"
             )
@@ -137,7 +139,7 @@ def _check_recurrent(layer, k: int, what: Layer) -> None:
         )
 
 
-def plan_model(model) -> Plan:
+def plan_model(model: Sequential | TimeMajorModel) -> Plan:
     """Read ``model`` (a built Sequential) into a Plan, or raise CExportError."""
     seq, batch_first = unwrap(model)
     if not batch_first:
@@ -177,10 +179,9 @@ def plan_model(model) -> Plan:
         elif isinstance(layer, (Bidirectional, Recurrent)):
             if not time_axis:
                 raise _refuse(layer, k, "gets no sequence (an earlier layer ended the time axis)")
-            bi = isinstance(layer, Bidirectional)
-            inner = layer.forward_layer if bi else layer
-            _check_recurrent(inner, k, layer)
-            if bi:
+            if isinstance(layer, Bidirectional):
+                inner = layer.forward_layer
+                _check_recurrent(inner, k, layer)
                 _check_recurrent(layer.backward_layer, k, layer)
                 gb = inner.go_backwards
                 cells = [_cell(inner, width, gb), _cell(layer.backward_layer, width, not gb, True)]
@@ -190,6 +191,8 @@ def plan_model(model) -> Plan:
                 c.merge = layer.merge_mode
                 streams = False
             else:
+                inner = layer
+                _check_recurrent(inner, k, layer)
                 c = CLayer(k, layer.name, "recurrent", width, inner.units)
                 c.cells = [_cell(inner, width, inner.go_backwards)]
                 streams = streams and not inner.go_backwards
