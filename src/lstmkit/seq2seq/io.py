@@ -24,6 +24,7 @@ import json
 import math
 import os
 from dataclasses import fields
+from typing import Any, cast
 
 import numpy as np
 
@@ -239,7 +240,7 @@ def _restore_rngs(path, model: Seq2Seq, states) -> None:
             if not isinstance(s, dict) or s.get("bit_generator") != "PCG64":
                 raise ValueError("not a PCG64 state")
             bg = np.random.PCG64()
-            bg.state = s
+            bg.state = cast(Any, s)  # a dict read from JSON: numpy validates its fields
         except (TypeError, ValueError, KeyError, OverflowError):
             raise ModelFileError(f"{path}: a saved RNG state is not a PCG64 state") from None
         layer.rng = np.random.Generator(bg)

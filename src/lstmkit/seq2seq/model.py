@@ -23,12 +23,13 @@ Ids: 0 = PAD in both vocabularies; in the target 1 = BOS, 2 = EOS.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from typing import cast
 
 import numpy as np
 
 from .. import optim
 from ..layers import LSTM, AdditiveAttention, Attention, Bidirectional, Dense, Dropout, Embedding
-from ..layers.base import as_dtype
+from ..layers.base import Layer, as_dtype
 
 PAD, BOS, EOS = 0, 1, 2
 ATTENTIONS = ("luong", "bahdanau")
@@ -143,13 +144,13 @@ class Seq2Seq:
         self.enc_dropout = Dropout(c.dropout, **kw("enc_dropout"))
         self.out_dropout = Dropout(c.dropout, **kw("out_dropout"))
         self._build()
-        self.optimizer = None
+        self.optimizer: optim.Optimizer | None = None
 
     # ------------------------------------------------------------ structure
     @property
-    def layers(self) -> dict:
+    def layers(self) -> dict[str, Layer]:
         """name → layer, for every layer with parameters, in a fixed order."""
-        named = [("src_embedding", self.src_embedding)]
+        named: list[tuple[str, Layer]] = [("src_embedding", self.src_embedding)]
         named += [(f"encoder_{k}", e) for k, e in enumerate(self.encoder)]
         named += [("tgt_embedding", self.tgt_embedding), ("decoder", self.decoder)]
         if self.query_proj is not None:
@@ -254,7 +255,8 @@ class Seq2Seq:
         dy = dv + dense2d_backward(self.key_proj, dk)  # dL/dy (B, S, H)
         dd = self.decoder.backward(ds)  # (B, T, E)
         self.tgt_embedding.backward(dd)
-        dh0, dc0 = self.decoder.initial_state_grads
+        # set by decoder.backward (the layer declares the attribute as None before)
+        dh0, dc0 = cast("tuple[np.ndarray, np.ndarray]", self.decoder.initial_state_grads)
         h = H // 2  # the decoder's initial state is [→h, ←h], [→c, ←c]
         dy = self.enc_dropout.backward(dy)
         dx = self.encoder[-1].backward((dy, dh0[:, :h], dc0[:, :h], dh0[:, h:], dc0[:, h:]))
