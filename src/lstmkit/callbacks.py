@@ -13,35 +13,38 @@ import math
 import os
 import sys
 import time
+from typing import IO, Any
 
 
 class Callback:
-    def __init__(self):
-        self.model = None
-        self.params = {}
+    def __init__(self) -> None:
+        # the model being fitted (a Sequential, or any model with its public methods; this
+        # module sits below the model, so it is not named here), set by set_model
+        self.model: Any = None
+        self.params: dict[str, Any] = {}
 
-    def set_model(self, model):
+    def set_model(self, model: Any) -> None:
         self.model = model
 
-    def set_params(self, params):
+    def set_params(self, params: dict[str, Any]) -> None:
         self.params = params
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict | None = None) -> None:
         pass
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict | None = None) -> None:
         pass
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         pass
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         pass
 
-    def on_train_batch_begin(self, batch, logs=None):
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         pass
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         pass
 
 
@@ -168,7 +171,7 @@ class EarlyStopping(_Monitor):
         if self.restore_best_weights and self.best_weights is not None:
             for k, a in self.model.buffers.params.items():
                 a[...] = self.best_weights[k]
-            if self.verbose:
+            if self.verbose and self.best_epoch is not None:  # set with best_weights
                 print(f"Restoring model weights from the end of epoch {self.best_epoch + 1}.")
 
 
@@ -233,7 +236,8 @@ class CSVLogger(Callback):
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         self.filename, self.sep, self.append = os.fspath(filename), separator, append
-        self._file = self._writer = None
+        self._file: IO[str] | None = None
+        self._writer: Any = None  # a csv.writer (its class is private to _csv)
 
     def on_train_begin(self, logs=None):
         exists = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename)
@@ -242,6 +246,7 @@ class CSVLogger(Callback):
         self._keys = None
 
     def on_epoch_end(self, epoch, logs=None):
+        assert self._file is not None  # opened by on_train_begin
         logs = logs or {}
         if self._keys is None:
             self._keys = sorted(logs)

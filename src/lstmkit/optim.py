@@ -108,7 +108,7 @@ def _as_buffers(x) -> dict:
 
 class Optimizer:
     #: names of the per-parameter state buffers (each the size of the flat params)
-    slots: tuple = ()
+    slots: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -273,7 +273,7 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    slots = ("m", "v")
+    slots: tuple[str, ...] = ("m", "v")
     decoupled = False  # AdamW: weight decay applied to p, not added to g
 
     def __init__(

@@ -82,8 +82,8 @@ def prefix_beam_search(
                     ext[1] = lae(ext[1], pb + y[k])  # k after a blank: a new label
                 else:
                     ext[1] = lae(ext[1], total + y[k])
-        ranked = sorted(nxt.items(), key=lambda kv: lae(*kv[1]), reverse=True)
-        beam = {rho: s for rho, s in ranked[:beam_width] if lae(*s) > -np.inf}  # p > 0 only
+        ranked = sorted(nxt.items(), key=lambda kv: lae(kv[1][0], kv[1][1]), reverse=True)
+        beam = {rho: s for rho, s in ranked[:beam_width] if lae(s[0], s[1]) > -np.inf}  # p > 0
     return [(rho, float(lae(pb, pnb))) for rho, (pb, pnb) in beam.items()]
 
 

@@ -155,7 +155,7 @@ def _state_grads(layer, dy):
     d_states = None
     if isinstance(dy, (tuple, list)):
         dy, *d_states = dy
-    d_final = [None] * layer.n_states
+    d_final: list[np.ndarray | None] = [None] * layer.n_states
     if d_states:
         d_final = [None if d is None else np.asarray(d) for d in d_states]
     dhs = None
@@ -198,10 +198,10 @@ def gradient_flow(model_or_layer, x, y, loss="mse", mask=None, keep_full=False):
     a model. The model's parameters, gradients, caches and states are left as they were.
     """
     x = np.asarray(x)
-    layers = getattr(model_or_layer, "layers", None)
-    single = layers is None
+    found = getattr(model_or_layer, "layers", None)
+    single = found is None
+    layers: list = [model_or_layer] if found is None else found
     if single:
-        layers = [model_or_layer]
         if not isinstance(model_or_layer, Recurrent):
             raise TypeError(
                 f"gradient_flow expected a recurrent layer or a model with .layers, "

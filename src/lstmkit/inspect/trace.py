@@ -165,7 +165,7 @@ def _read(layer, name, mask):
             layer._trace_arrays(cache) if hasattr(layer, "_trace_arrays") else _lstm_arrays(cache)
         ).items()
     }
-    extra = {}
+    extra: dict[str, np.ndarray] = {}
     out = {}
     for k, v in d.items():
         if k in ("c0", "h0"):

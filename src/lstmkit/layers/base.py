@@ -43,7 +43,7 @@ class Layer:
         self.grads: list[np.ndarray] = []
         self.param_names: list[str] = []  # Keras-style names, aligned with params
         self.built = False
-        self.input_shape = None
+        self.input_shape: tuple | None = None
 
     # ----------------------------------------------------------------- build
     def build(self, input_shape):
