@@ -42,6 +42,7 @@ go_backwards layer.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -58,8 +59,12 @@ from ..layers import (
     SimpleRNN,
 )
 from ..layers.variants import PeepholeLSTM
+from ..model import Sequential
 from .atomic import atomic_write
-from .torch_interop import unwrap
+from .torch_interop import TimeMajorModel, unwrap
+
+if TYPE_CHECKING:  # onnx is an optional dependency, imported where it is used
+    import onnx
 
 DEFAULT_OPSET = 17
 _LSTM_TO_ONNX = (0, 3, 1, 2)  # ONNX block k (i, o, f, c) is our block _LSTM_TO_ONNX[k]
@@ -258,7 +263,12 @@ def _layer_list(model):
     return seq
 
 
-def export_onnx(model, path=None, opset: int = DEFAULT_OPSET, lengths_input: bool = False):
+def export_onnx(
+    model: Sequential | TimeMajorModel,
+    path: str | os.PathLike[str] | None = None,
+    opset: int = DEFAULT_OPSET,
+    lengths_input: bool = False,
+) -> onnx.ModelProto:
     """Build (and, with ``path``, write) the ONNX graph of ``model``; returns the ModelProto.
     See the module docstring for the mapping, the inputs and the mask rules."""
     import onnx

@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import UserError
 from ..layers import GRU, LSTM, Bidirectional, Recurrent, SimpleRNN
@@ -52,10 +53,10 @@ class TimeMajorModel:
     (or (batch, units) when the last layer drops the time axis). ``.model`` is the
     underlying :class:`~lstmkit.model.Sequential`; every other attribute is its."""
 
-    def __init__(self, model):
+    def __init__(self, model: Sequential) -> None:
         self.model = model
 
-    def predict(self, x, batch_size=32, verbose=0):
+    def predict(self, x: ArrayLike, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
         y = self.model.predict(np.swapaxes(np.asarray(x), 0, 1), batch_size=batch_size)
         return np.swapaxes(y, 0, 1) if y.ndim == 3 else y
 
