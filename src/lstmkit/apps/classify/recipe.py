@@ -216,7 +216,7 @@ def build_model(
     model = Sequential(layers)
     lr: float | CosineDecay = plan.learning_rate
     if cfg.schedule == "cosine":
-        lr = CosineDecay(lr, max(1, plan.epochs * steps_per_epoch), alpha=0.01)
+        lr = CosineDecay(plan.learning_rate, max(1, plan.epochs * steps_per_epoch), alpha=0.01)
     model.compile(
         optimizer=Adam(learning_rate=lr, clipnorm=1.0),
         loss="categorical_crossentropy",
