@@ -17,7 +17,11 @@ aligned list ``grads``. The model may move them into one flat buffer per dtype
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any, Self
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -34,7 +38,9 @@ class Layer:
     #: the type name written in saved configs (the allow-list key)
     type_name: str = "Layer"
 
-    def __init__(self, name: str | None = None, dtype="float32", seed=None):
+    def __init__(
+        self, name: str | None = None, dtype: str | np.dtype = "float32", seed: Any = None
+    ) -> None:
         self.name = name or self.type_name.lower()
         self.dtype = as_dtype(dtype)
         self.seed = seed
@@ -46,7 +52,7 @@ class Layer:
         self.input_shape: tuple | None = None
 
     # ----------------------------------------------------------------- build
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:  # a shape without the batch axis (or a list)
         self.input_shape = tuple(input_shape)
         self.built = True
 
@@ -75,19 +81,20 @@ class Layer:
             self.build(x.shape[1:])
 
     # ----------------------------------------------------------- computation
-    def forward(self, x, training=False, mask=None):
+    def forward(self, x: Any, training: bool = False, mask: Any = None) -> Any:
+        """The output (an array; recurrent layers with return_state add their states)."""
         raise NotImplementedError
 
-    def backward(self, dy):
+    def backward(self, dy: Any) -> Any:
         raise NotImplementedError
 
-    def __call__(self, x, training=False, mask=None, **kw):
+    def __call__(self, x: Any, training: bool = False, mask: Any = None, **kw: Any) -> Any:
         return self.forward(x, training=training, mask=mask, **kw)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> tuple:
         return tuple(input_shape)
 
-    def compute_mask(self, mask, x=None):
+    def compute_mask(self, mask: np.ndarray | None, x: Any = None) -> np.ndarray | None:
         """The mask the next layer receives, given this layer's input mask and input x."""
         return mask
 
@@ -98,7 +105,7 @@ class Layer:
     def get_weights(self) -> list[np.ndarray]:
         return [p.copy() for p in self.params]
 
-    def set_weights(self, weights) -> None:
+    def set_weights(self, weights: Iterable[ArrayLike]) -> None:
         weights = list(weights)
         if len(weights) != len(self.params):
             raise ValueError(
@@ -133,7 +140,7 @@ class Layer:
         return {"name": self.name, "dtype": self.dtype.name, "seed": self.seed}
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls, config: dict) -> Self:
         return cls(**config)
 
     def __repr__(self):
