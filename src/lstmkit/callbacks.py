@@ -13,46 +13,43 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterable
 from typing import IO, Any
-
-import numpy as np
 
 
 class Callback:
-    def __init__(self) -> None:
+    def __init__(self):
         # the model being fitted (a Sequential, or any model with its public methods; this
         # module sits below the model, so it is not named here), set by set_model
         self.model: Any = None
         self.params: dict[str, Any] = {}
 
-    def set_model(self, model: Any) -> None:
+    def set_model(self, model):
         self.model = model
 
-    def set_params(self, params: dict[str, Any]) -> None:
+    def set_params(self, params):
         self.params = params
 
-    def on_train_begin(self, logs: dict | None = None) -> None:
+    def on_train_begin(self, logs=None):
         pass
 
-    def on_train_end(self, logs: dict | None = None) -> None:
+    def on_train_end(self, logs=None):
         pass
 
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+    def on_epoch_begin(self, epoch, logs=None):
         pass
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+    def on_epoch_end(self, epoch, logs=None):
         pass
 
-    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+    def on_train_batch_begin(self, batch, logs=None):
         pass
 
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+    def on_train_batch_end(self, batch, logs=None):
         pass
 
 
 class CallbackList(Callback):
-    def __init__(self, callbacks: Iterable[Callback], model: Any, params: dict[str, Any]) -> None:
+    def __init__(self, callbacks, model, params):
         super().__init__()
         self.callbacks = list(callbacks)
         for c in self.callbacks:
@@ -63,22 +60,22 @@ class CallbackList(Callback):
         for c in self.callbacks:
             getattr(c, hook)(*a)
 
-    def on_train_begin(self, logs: dict | None = None) -> None:
+    def on_train_begin(self, logs=None):
         self._call("on_train_begin", logs)
 
-    def on_train_end(self, logs: dict | None = None) -> None:
+    def on_train_end(self, logs=None):
         self._call("on_train_end", logs)
 
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+    def on_epoch_begin(self, epoch, logs=None):
         self._call("on_epoch_begin", epoch, logs)
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+    def on_epoch_end(self, epoch, logs=None):
         self._call("on_epoch_end", epoch, logs)
 
-    def on_train_batch_begin(self, b: int, logs: dict | None = None) -> None:
+    def on_train_batch_begin(self, b, logs=None):
         self._call("on_train_batch_begin", b, logs)
 
-    def on_train_batch_end(self, b: int, logs: dict | None = None) -> None:
+    def on_train_batch_end(self, b, logs=None):
         self._call("on_train_batch_end", b, logs)
 
 
@@ -92,7 +89,7 @@ class History(Callback):
         #: set by fit: None, or where training stopped on a NaN/inf {"epoch", "batch", "loss"}
         self.diverged: dict | None = None
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+    def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)
         for k, v in (logs or {}).items():
             self.history.setdefault(k, []).append(v)
@@ -137,28 +134,26 @@ class EarlyStopping(_Monitor):
 
     def __init__(
         self,
-        monitor: str = "val_loss",
-        patience: int = 0,
-        min_delta: float = 0.0,
-        mode: str = "auto",
-        restore_best_weights: bool = False,
-        verbose: int = 0,
-        start_from_epoch: int = 0,
-    ) -> None:
+        monitor="val_loss",
+        patience=0,
+        min_delta=0.0,
+        mode="auto",
+        restore_best_weights=False,
+        verbose=0,
+        start_from_epoch=0,
+    ):
         super().__init__(monitor, mode, min_delta)
         self.patience = int(patience)
         self.restore_best_weights = bool(restore_best_weights)
         self.verbose = verbose
         self.start_from_epoch = int(start_from_epoch)
 
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        self.wait = 0
-        self.stopped_epoch: int | None = None
-        self.best_epoch: int | None = None
+    def on_train_begin(self, logs=None):
+        self.wait, self.stopped_epoch, self.best_epoch = 0, None, None
         self.best = math.inf if self.mode == "min" else -math.inf
-        self.best_weights: dict[str, np.ndarray] | None = None
+        self.best_weights = None
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+    def on_epoch_end(self, epoch, logs=None):
         v = self._value(logs)
         if v is None or epoch < self.start_from_epoch:
             return
@@ -172,7 +167,7 @@ class EarlyStopping(_Monitor):
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
-    def on_train_end(self, logs: dict | None = None) -> None:
+    def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
             for k, a in self.model.buffers.params.items():
                 a[...] = self.best_weights[k]
@@ -185,15 +180,15 @@ class ReduceLROnPlateau(_Monitor):
 
     def __init__(
         self,
-        monitor: str = "val_loss",
-        factor: float = 0.1,
-        patience: int = 10,
-        min_delta: float = 1e-4,
-        mode: str = "auto",
-        cooldown: int = 0,
-        min_lr: float = 0.0,
-        verbose: int = 0,
-    ) -> None:
+        monitor="val_loss",
+        factor=0.1,
+        patience=10,
+        min_delta=1e-4,
+        mode="auto",
+        cooldown=0,
+        min_lr=0.0,
+        verbose=0,
+    ):
         super().__init__(monitor, mode, min_delta)
         if not 0 < factor < 1:
             raise ValueError(f"factor must be in (0, 1), got {factor!r}")
@@ -201,7 +196,7 @@ class ReduceLROnPlateau(_Monitor):
         self.cooldown, self.min_lr, self.verbose = int(cooldown), float(min_lr), verbose
         self.wait = self.cooldown_counter = 0
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+    def on_epoch_end(self, epoch, logs=None):
         v = self._value(logs)
         opt = self.model.optimizer
         if logs is not None:
@@ -228,7 +223,7 @@ class ReduceLROnPlateau(_Monitor):
 class TerminateOnNaN(Callback):
     """Stop as soon as a batch loss is NaN or infinite."""
 
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+    def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
             print(f"Batch {batch}: invalid loss {loss}, terminating training", file=sys.stderr)
@@ -238,21 +233,19 @@ class TerminateOnNaN(Callback):
 class CSVLogger(Callback):
     """One CSV row per epoch: epoch, then the logs' keys in sorted order."""
 
-    def __init__(
-        self, filename: str | os.PathLike[str], separator: str = ",", append: bool = False
-    ) -> None:
+    def __init__(self, filename, separator=",", append=False):
         super().__init__()
         self.filename, self.sep, self.append = os.fspath(filename), separator, append
         self._file: IO[str] | None = None
         self._writer: Any = None  # a csv.writer (its class is private to _csv)
 
-    def on_train_begin(self, logs: dict | None = None) -> None:
+    def on_train_begin(self, logs=None):
         exists = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename)
         self._file = open(self.filename, "a" if self.append else "w", newline="")
         self._header_done = bool(exists)
-        self._keys: list[str] | None = None
+        self._keys = None
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+    def on_epoch_end(self, epoch, logs=None):
         assert self._file is not None  # opened by on_train_begin
         logs = logs or {}
         if self._keys is None:
@@ -263,7 +256,7 @@ class CSVLogger(Callback):
         self._writer.writerow([epoch, *[logs.get(k, "") for k in self._keys]])
         self._file.flush()
 
-    def on_train_end(self, logs: dict | None = None) -> None:
+    def on_train_end(self, logs=None):
         if self._file:
             self._file.close()
             self._file = None
@@ -279,14 +272,7 @@ class ModelCheckpoint(_Monitor):
     ``filepath`` may hold ``{epoch}`` (1-based) and log keys, e.g. ``m-{epoch:02d}.safetensors``.
     """
 
-    def __init__(
-        self,
-        filepath: str | os.PathLike[str],
-        monitor: str = "val_loss",
-        save_best_only: bool = False,
-        mode: str = "auto",
-        verbose: int = 0,
-    ) -> None:
+    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto", verbose=0):
         super().__init__(monitor, mode, 0.0)
         self.filepath, self.save_best_only, self.verbose = (
             os.fspath(filepath),
@@ -294,7 +280,7 @@ class ModelCheckpoint(_Monitor):
             verbose,
         )
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+    def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         path = self.filepath.format(epoch=epoch + 1, **logs)
         if self.save_best_only:
@@ -316,12 +302,12 @@ def _fmt(logs):
 class ProgbarLogger(Callback):
     """verbose=1: a tqdm bar per epoch (loss / metrics, ETA); verbose=2: one line per epoch."""
 
-    def __init__(self, verbose: int = 1) -> None:
+    def __init__(self, verbose=1):
         super().__init__()
         self.verbose = verbose
         self._bar = None
 
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+    def on_epoch_begin(self, epoch, logs=None):
         self._t0 = time.perf_counter()
         epochs = self.params.get("epochs", "?")
         if self.verbose == 1:
@@ -338,12 +324,12 @@ class ProgbarLogger(Callback):
                 else 0,
             )
 
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+    def on_train_batch_end(self, batch, logs=None):
         if self._bar is not None:
             self._bar.update(1)
             self._bar.set_postfix_str(_fmt(logs or {}), refresh=False)
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+    def on_epoch_end(self, epoch, logs=None):
         logs = {k: v for k, v in (logs or {}).items()}
         if self._bar is not None:
             self._bar.set_postfix_str(_fmt(logs), refresh=False)
@@ -357,7 +343,7 @@ class ProgbarLogger(Callback):
                 flush=True,
             )
 
-    def on_train_end(self, logs: dict | None = None) -> None:
+    def on_train_end(self, logs=None):
         if self._bar is not None:
             self._bar.close()
             self._bar = None

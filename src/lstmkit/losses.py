@@ -18,7 +18,6 @@ works on logits z with log-sum-exp and never overflows:
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from .core.ctc import ctc_loss_from_logits
 
@@ -33,7 +32,7 @@ def _log_softmax(z):
 class Loss:
     name = "loss"
 
-    def per_sample(self, y_true: ArrayLike, y_pred: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    def per_sample(self, y_true, y_pred):
         """(ℓ of shape y_pred.shape[:-1], ∂ℓ/∂y_pred of shape y_pred.shape)."""
         raise NotImplementedError
 
@@ -50,9 +49,7 @@ class Loss:
                 )
         return y_true, y_pred
 
-    def value_and_grad(
-        self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None
-    ) -> tuple[float, np.ndarray]:
+    def value_and_grad(self, y_true, y_pred, sample_weight=None):
         """The batch loss (float) and ∂L/∂y_pred."""
         ell, dl = self.per_sample(y_true, y_pred)
         if sample_weight is None:
@@ -66,9 +63,7 @@ class Loss:
             return 0.0, np.zeros_like(dl)
         return float((w * ell).sum() / total), dl * (w / total)[..., None]
 
-    def __call__(
-        self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None
-    ) -> float:
+    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
         return self.value_and_grad(y_true, y_pred, sample_weight)[0]
 
     def get_config(self) -> dict:
@@ -80,7 +75,7 @@ class MeanSquaredError(Loss):
 
     name = "mean_squared_error"
 
-    def per_sample(self, y_true: ArrayLike, y_pred: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    def per_sample(self, y_true, y_pred):
         y, p = self._check(y_true, y_pred)
         e = p - y
         C = p.shape[-1]
@@ -92,7 +87,7 @@ class MeanAbsoluteError(Loss):
 
     name = "mean_absolute_error"
 
-    def per_sample(self, y_true: ArrayLike, y_pred: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    def per_sample(self, y_true, y_pred):
         y, p = self._check(y_true, y_pred)
         e = p - y
         return np.abs(e).mean(axis=-1), np.sign(e) / p.shape[-1]
@@ -103,17 +98,17 @@ class Huber(Loss):
 
     name = "huber"
 
-    def __init__(self, delta: float = 1.0) -> None:
+    def __init__(self, delta=1.0):
         self.delta = float(delta)
 
-    def per_sample(self, y_true: ArrayLike, y_pred: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    def per_sample(self, y_true, y_pred):
         y, p = self._check(y_true, y_pred)
         e = p - y
         a, d = np.abs(e), self.delta
         ell = np.where(a <= d, 0.5 * e * e, d * (a - 0.5 * d))
         return ell.mean(axis=-1), np.clip(e, -d, d) / p.shape[-1]
 
-    def get_config(self) -> dict:
+    def get_config(self):
         return {"delta": self.delta}
 
 
@@ -122,10 +117,10 @@ class BinaryCrossentropy(Loss):
 
     name = "binary_crossentropy"
 
-    def __init__(self, from_logits: bool = False) -> None:
+    def __init__(self, from_logits=False):
         self.from_logits = bool(from_logits)
 
-    def per_sample(self, y_true: ArrayLike, y_pred: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    def per_sample(self, y_true, y_pred):
         y, p = self._check(y_true, y_pred)
         C = p.shape[-1]
         if self.from_logits:
@@ -139,7 +134,7 @@ class BinaryCrossentropy(Loss):
         d = np.where(inside, (pc - y) / (pc * (1 - pc)), 0.0).astype(p.dtype)
         return ell.mean(axis=-1), d / C
 
-    def get_config(self) -> dict:
+    def get_config(self):
         return {"from_logits": self.from_logits}
 
 
@@ -150,7 +145,7 @@ class CategoricalCrossentropy(Loss):
 
     name = "categorical_crossentropy"
 
-    def __init__(self, from_logits: bool = False) -> None:
+    def __init__(self, from_logits=False):
         self.from_logits = bool(from_logits)
 
     def _from_dist(self, y, p):
@@ -166,11 +161,11 @@ class CategoricalCrossentropy(Loss):
         # q = p/s: ∂ℓ/∂p_j = (−a_j + Σ_k a_k q_k) / s
         return ell, (-a + (a * q).sum(axis=-1, keepdims=True)) / s
 
-    def per_sample(self, y_true: ArrayLike, y_pred: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    def per_sample(self, y_true, y_pred):
         y, p = self._check(y_true, y_pred)
         return self._from_dist(y, p)
 
-    def get_config(self) -> dict:
+    def get_config(self):
         return {"from_logits": self.from_logits}
 
 
@@ -179,7 +174,7 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
 
     name = "sparse_categorical_crossentropy"
 
-    def per_sample(self, y_true: ArrayLike, y_pred: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    def per_sample(self, y_true, y_pred):
         p = np.asarray(y_pred)
         ids = np.asarray(y_true)
         if ids.shape == p.shape[:-1] + (1,):
@@ -215,12 +210,10 @@ class CTCLoss(Loss):
 
     name = "ctc"
 
-    def __init__(self, zero_infinity: bool = False) -> None:
+    def __init__(self, zero_infinity=False):
         self.zero_infinity = bool(zero_infinity)
 
-    def per_sample(
-        self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def per_sample(self, y_true, y_pred, sample_weight=None):
         """(ℓ (batch,), ∂ℓ/∂y_pred (batch, T, C))."""
         z = np.asarray(y_pred)
         lab = np.asarray(y_true)
@@ -242,14 +235,12 @@ class CTCLoss(Loss):
         nll, dz = ctc_loss_from_logits(z, lab, Tb, Lb, 0, self.zero_infinity)
         return nll, dz.astype(z.dtype)
 
-    def value_and_grad(
-        self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None
-    ) -> tuple[float, np.ndarray]:
+    def value_and_grad(self, y_true, y_pred, sample_weight=None):
         nll, dl = self.per_sample(y_true, y_pred, sample_weight)
         n = max(len(nll), 1)
         return float(nll.sum() / n), dl / np.asarray(n, dl.dtype)
 
-    def get_config(self) -> dict:
+    def get_config(self):
         return {"zero_infinity": self.zero_infinity}
 
 
@@ -278,7 +269,7 @@ _ALIASES = {
 }
 
 
-def get(identifier: str | Loss) -> Loss:
+def get(identifier) -> Loss:
     """A loss name ('mse', 'categorical_crossentropy', …) or a Loss instance."""
     if isinstance(identifier, Loss):
         return identifier

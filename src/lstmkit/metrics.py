@@ -6,25 +6,22 @@ accuracy from the loss (or, failing that, from the shapes), ``mae``, ``rmse``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 import numpy as np
-from numpy.typing import ArrayLike
 
 
-def binary_accuracy(y_true: ArrayLike, y_pred: ArrayLike, threshold: float = 0.5) -> np.ndarray:
+def binary_accuracy(y_true, y_pred, threshold=0.5):
     """Per-sample mean over the last axis of [ (p > threshold) == y ]."""
     y_pred = np.asarray(y_pred)
     y_true = np.asarray(y_true).reshape(y_pred.shape)
     return ((y_pred > threshold) == (y_true > 0.5)).mean(axis=-1)
 
 
-def categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> np.ndarray:
+def categorical_accuracy(y_true, y_pred):
     """[argmax p == argmax y] per sample (one-hot targets)."""
     return (np.argmax(y_pred, axis=-1) == np.argmax(y_true, axis=-1)).astype(np.float64)
 
 
-def sparse_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> np.ndarray:
+def sparse_categorical_accuracy(y_true, y_pred):
     """[argmax p == y] per sample (integer targets)."""
     y_pred = np.asarray(y_pred)
     ids = np.asarray(y_true).reshape(y_pred.shape[:-1])
@@ -36,19 +33,17 @@ class Metric:
 
     name = "metric"
 
-    def __init__(self, name: str | None = None) -> None:
+    def __init__(self, name=None):
         self.name = name or self.name
         self.reset()
 
-    def reset(self) -> None:
+    def reset(self):
         self.total, self.count = 0.0, 0.0
 
-    def per_sample(self, y_true: ArrayLike, y_pred: ArrayLike) -> np.ndarray:
+    def per_sample(self, y_true, y_pred):
         raise NotImplementedError
 
-    def update(
-        self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None
-    ) -> None:
+    def update(self, y_true, y_pred, sample_weight=None):
         v = np.asarray(self.per_sample(y_true, y_pred), np.float64)
         if sample_weight is None:
             self.total += float(v.sum())
@@ -61,26 +56,26 @@ class Metric:
     def result(self) -> float:
         return self.total / self.count if self.count else 0.0
 
-    def get_state(self) -> list[float]:
+    def get_state(self):
         return [self.total, self.count]
 
-    def set_state(self, s: Sequence[float]) -> None:
+    def set_state(self, s):
         self.total, self.count = float(s[0]), float(s[1])
 
 
 class _FnMetric(Metric):
-    def __init__(self, fn: Callable[[ArrayLike, ArrayLike], np.ndarray], name: str) -> None:
+    def __init__(self, fn, name):
         self.fn = fn
         super().__init__(name)
 
-    def per_sample(self, y_true: ArrayLike, y_pred: ArrayLike) -> np.ndarray:
+    def per_sample(self, y_true, y_pred):
         return self.fn(y_true, y_pred)
 
 
 class MeanAbsoluteError(Metric):
     name = "mae"
 
-    def per_sample(self, y_true: ArrayLike, y_pred: ArrayLike) -> np.ndarray:
+    def per_sample(self, y_true, y_pred):
         y_pred = np.asarray(y_pred)
         return np.abs(y_pred - np.asarray(y_true).reshape(y_pred.shape)).mean(axis=-1)
 
@@ -90,12 +85,12 @@ class RootMeanSquaredError(Metric):
 
     name = "rmse"
 
-    def per_sample(self, y_true: ArrayLike, y_pred: ArrayLike) -> np.ndarray:
+    def per_sample(self, y_true, y_pred):
         y_pred = np.asarray(y_pred)
         e = y_pred - np.asarray(y_true).reshape(y_pred.shape)
         return (e * e).mean(axis=-1)
 
-    def result(self) -> float:
+    def result(self):
         return float(np.sqrt(super().result()))
 
 
@@ -122,11 +117,11 @@ class Accuracy(Metric):
 
     name = "accuracy"
 
-    def __init__(self, loss_name: str | None = None, name: str = "accuracy") -> None:
+    def __init__(self, loss_name=None, name="accuracy"):
         self.fn = _accuracy_for(loss_name)
         super().__init__(name)
 
-    def per_sample(self, y_true: ArrayLike, y_pred: ArrayLike) -> np.ndarray:
+    def per_sample(self, y_true, y_pred):
         fn = self.fn
         if fn is None:
             yt, yp = np.shape(y_true), np.shape(y_pred)
@@ -147,7 +142,7 @@ _ALIASES = {
 }
 
 
-def get(identifier: str | Metric, loss_name: str | None = None) -> Metric:
+def get(identifier, loss_name=None) -> Metric:
     """A metric name ('accuracy', 'acc', 'mae', 'rmse', 'binary_accuracy', …) or a Metric."""
     if isinstance(identifier, Metric):
         return identifier

@@ -17,14 +17,10 @@ from __future__ import annotations
 
 import html
 import json
-import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from numpy.typing import ArrayLike
 
-from ..model import Sequential
 from .trace import trace
 
 __all__ = ["char_activation_page", "render_cell_page"]
@@ -69,13 +65,7 @@ show(D.cell);
 
 
 def render_cell_page(
-    chars: Sequence[str],
-    values: ArrayLike,
-    cell: int = 0,
-    title: str = "cell activations",
-    layer: str = "lstm",
-    state: str = "c",
-    normalise: bool | None = None,
+    chars, values, cell: int = 0, title="cell activations", layer="lstm", state="c", normalise=None
 ) -> str:
     """HTML for ``chars`` (list of T strings) coloured by ``values`` (T, units).
 
@@ -128,14 +118,14 @@ has read it: <span style="background:rgb(255,80,80)">&nbsp;positive&nbsp;</span>
 
 
 def char_activation_page(
-    model: Sequential,
+    model,
     text: str,
-    inputs: ArrayLike,
-    path: str | os.PathLike[str] | None = None,
-    layer: str | None = None,
+    inputs,
+    path=None,
+    layer=None,
     state: str = "c",
     cell: int | None = None,
-    title: str | None = None,
+    title=None,
 ) -> str:
     """Trace ``model`` on ``inputs`` (one sequence: (1, T) ids or (1, T, V) one-hot for
     the T characters of ``text``) and render the page for one LSTM layer (default: the

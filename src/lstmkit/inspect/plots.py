@@ -9,14 +9,9 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-
-from .gradflow import GradientFlow
-from .trace import Trace
 
 __all__ = ["plot_gates", "plot_gradient_flow", "plot_saturation"]
 
@@ -30,13 +25,7 @@ def _pyplot():
     return plt
 
 
-def plot_gates(
-    tr: Trace,
-    path: str | os.PathLike[str],
-    sample: int = 0,
-    units: Sequence[int] | None = None,
-    title: str | None = None,
-) -> Path:
+def plot_gates(tr, path, sample: int = 0, units=None, title=None):
     """Heatmaps (units × time) of the gates and states of one sequence of a Trace."""
     plt = _pyplot()
     keys = ["i", "f", "g", "o", "c", "h"]
@@ -66,9 +55,7 @@ def plot_gates(
     return Path(path)
 
 
-def plot_saturation(
-    tr: Trace, path: str | os.PathLike[str], eps: float = 0.1, title: str | None = None
-) -> Path:
+def plot_saturation(tr, path, eps: float = 0.1, title=None):
     """Histograms of i, f, o with the fractions below eps and above 1 − eps."""
     plt = _pyplot()
     sat = tr.saturation(eps)
@@ -86,9 +73,7 @@ def plot_saturation(
     return Path(path)
 
 
-def plot_gradient_flow(
-    flows: dict[str, GradientFlow], path: str | os.PathLike[str], title: str | None = None
-) -> Path:
+def plot_gradient_flow(flows: dict, path, title=None):
     """``flows``: {label: GradientFlow}. ‖∂L/∂h_t‖ solid, ‖∂L/∂c_t‖ dashed, log scale."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))

@@ -30,10 +30,8 @@ import json
 import os
 import re
 import zipfile
-from collections.abc import Sequence
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from ..errors import ModelFileError, UserError
 from ..layers import (
@@ -272,25 +270,20 @@ def _set(layer, arrays, use_bias, where):
     layer.set_weights([np.asarray(a) for a in arrays])
 
 
-def from_keras_weights(
-    model_config: dict | str,
-    weights: Sequence[ArrayLike],
-    dtype: str | None = None,
-    input_shape: Sequence[int | None] | None = None,
-) -> Sequential:
+def from_keras_weights(model_config, weights, dtype=None, input_shape=None):
     """A Sequential from a Keras Sequential's ``get_config()`` and ``get_weights()``.
     dtype: "float32" / "float64" (default: the arrays' own, float32 if mixed)."""
-    arrays = [np.asarray(w) for w in weights]
+    weights = [np.asarray(w) for w in weights]
     if dtype is None:
-        dtype = "float64" if arrays and all(w.dtype == np.float64 for w in arrays) else "float32"
-    model, biases = _model(model_config, dtype, input_shape, arrays[0] if arrays else None)
+        dtype = "float64" if weights and all(w.dtype == np.float64 for w in weights) else "float32"
+    model, biases = _model(model_config, dtype, input_shape, weights[0] if weights else None)
     want = sum(_n_keras_arrays(layer, b) for layer, b in zip(model.layers, biases, strict=True))
-    if len(arrays) != want:
-        raise UserError(f"the Keras config needs {want} weight arrays, got {len(arrays)}")
+    if len(weights) != want:
+        raise UserError(f"the Keras config needs {want} weight arrays, got {len(weights)}")
     for layer, b in zip(model.layers, biases, strict=True):
         n = _n_keras_arrays(layer, b)
-        _set(layer, arrays[:n], b, layer.name)
-        arrays = arrays[n:]
+        _set(layer, weights[:n], b, layer.name)
+        weights = weights[n:]
     return model
 
 
@@ -405,12 +398,7 @@ def _open_h5(source, path):
         raise ModelFileError(f"{path}: not an HDF5 file Keras wrote ({e})") from None
 
 
-def from_keras_h5(
-    path: str | os.PathLike[str],
-    model_config: dict | str,
-    dtype: str | None = None,
-    input_shape: Sequence[int | None] | None = None,
-) -> Sequential:
+def from_keras_h5(path, model_config, dtype=None, input_shape=None):
     """A Sequential from a Keras 3 ``model.save_weights("….weights.h5")`` file and the
     model's config (``model.get_config()`` or ``model.to_json()``)."""
     path = os.fspath(path)
@@ -418,7 +406,7 @@ def from_keras_h5(
         return _from_h5_file(f, path, model_config, dtype, input_shape)
 
 
-def load_keras(path: str | os.PathLike[str], dtype: str | None = None) -> Sequential:
+def load_keras(path, dtype=None):
     """A Sequential from a Keras 3 ``.keras`` archive (a zip of config.json and
     model.weights.h5; nothing in it is executed or unpickled)."""
     path = os.fspath(path)

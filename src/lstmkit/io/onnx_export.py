@@ -42,7 +42,6 @@ go_backwards layer.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -59,12 +58,8 @@ from ..layers import (
     SimpleRNN,
 )
 from ..layers.variants import PeepholeLSTM
-from ..model import Sequential
 from .atomic import atomic_write
-from .torch_interop import TimeMajorModel, unwrap
-
-if TYPE_CHECKING:  # onnx is an optional dependency, imported where it is used
-    import onnx
+from .torch_interop import unwrap
 
 DEFAULT_OPSET = 17
 _LSTM_TO_ONNX = (0, 3, 1, 2)  # ONNX block k (i, o, f, c) is our block _LSTM_TO_ONNX[k]
@@ -263,12 +258,7 @@ def _layer_list(model):
     return seq
 
 
-def export_onnx(
-    model: Sequential | TimeMajorModel,
-    path: str | os.PathLike[str] | None = None,
-    opset: int = DEFAULT_OPSET,
-    lengths_input: bool = False,
-) -> onnx.ModelProto:
+def export_onnx(model, path=None, opset: int = DEFAULT_OPSET, lengths_input: bool = False):
     """Build (and, with ``path``, write) the ONNX graph of ``model``; returns the ModelProto.
     See the module docstring for the mapping, the inputs and the mask rules."""
     import onnx

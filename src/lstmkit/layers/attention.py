@@ -28,11 +28,7 @@ Backward, from dO::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import numpy as np
-from numpy.typing import ArrayLike
 
 from ..core.activations import softmax
 from .base import Layer
@@ -47,8 +43,8 @@ class Attention(Layer):
     type_name = "Attention"
 
     def __init__(
-        self, use_scale: bool = False, score_mode: str = "dot", dropout: float = 0.0, **kw: Any
-    ) -> None:
+        self, use_scale: bool = False, score_mode: str = "dot", dropout: float = 0.0, **kw
+    ):
         super().__init__(**kw)
         if score_mode not in SCORE_MODES:
             raise ValueError(f"score_mode must be one of {SCORE_MODES}, got {score_mode!r}")
@@ -65,7 +61,7 @@ class Attention(Layer):
         self.grads.append(np.zeros((), self.dtype))
         self.param_names.append(name)
 
-    def build(self, input_shape: Any) -> None:  # [query, value(, key)] shapes
+    def build(self, input_shape):
         shapes = [tuple(s) for s in input_shape]
         if not 2 <= len(shapes) <= 3:
             raise ValueError(
@@ -81,10 +77,10 @@ class Attention(Layer):
     def _index(self, name):
         return self.param_names.index(name)
 
-    def compute_output_shape(self, input_shape: Any) -> tuple:
+    def compute_output_shape(self, input_shape):
         return (*input_shape[0][:-1], input_shape[1][-1])
 
-    def compute_mask(self, mask: Any, x: Any = None) -> np.ndarray | None:
+    def compute_mask(self, mask, x=None):
         return None if not mask else mask[0]
 
     # ------------------------------------------------------------- checking
@@ -155,12 +151,12 @@ class Attention(Layer):
     # ------------------------------------------------------------- forward
     def forward(
         self,
-        inputs: Sequence[ArrayLike],
-        training: bool = False,
-        mask: Any = None,
+        inputs,
+        training=False,
+        mask=None,
         return_attention_scores: bool = False,
         use_causal_mask: bool = False,
-    ) -> Any:  # O, or (O, A) with return_attention_scores
+    ):
         q, v, k, has_key = self._inputs(inputs)
         if not self.built:
             self.build([a.shape[1:] for a in ((q, v, k) if has_key else (q, v))])
@@ -194,7 +190,7 @@ class Attention(Layer):
         return (out, Ad) if return_attention_scores else out
 
     # ------------------------------------------------------------ backward
-    def backward(self, dy: np.ndarray) -> list[np.ndarray]:  # [dq, dv(, dk)]
+    def backward(self, dy):
         if self._cache is None:
             raise RuntimeError(
                 f"{type(self).__name__}.backward needs a forward(inputs, training=True) first"
@@ -213,7 +209,7 @@ class Attention(Layer):
             return [dq, dv + dk]
         return [dq, dv, dk]
 
-    def get_config(self) -> dict:
+    def get_config(self):
         return {
             **super().get_config(),
             "use_scale": self.use_scale,
@@ -231,10 +227,10 @@ class AdditiveAttention(Attention):
 
     type_name = "AdditiveAttention"
 
-    def __init__(self, use_scale: bool = True, dropout: float = 0.0, **kw: Any) -> None:
+    def __init__(self, use_scale: bool = True, dropout: float = 0.0, **kw):
         super().__init__(use_scale=use_scale, score_mode="dot", dropout=dropout, **kw)
 
-    def build(self, input_shape: Any) -> None:  # [query, value(, key)] shapes
+    def build(self, input_shape):
         shapes = [tuple(s) for s in input_shape]
         if not 2 <= len(shapes) <= 3:
             raise ValueError(
@@ -261,7 +257,7 @@ class AdditiveAttention(Attention):
             dZ = dS[..., None] * (1 - U * U)
         return dZ.sum(2), dZ.sum(1)
 
-    def get_config(self) -> dict:
+    def get_config(self):
         cfg = super().get_config()
         del cfg["score_mode"]
         return cfg

@@ -17,11 +17,7 @@ aligned list ``grads``. The model may move them into one flat buffer per dtype
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Self
-
 import numpy as np
-from numpy.typing import ArrayLike
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -38,9 +34,7 @@ class Layer:
     #: the type name written in saved configs (the allow-list key)
     type_name: str = "Layer"
 
-    def __init__(
-        self, name: str | None = None, dtype: str | np.dtype = "float32", seed: Any = None
-    ) -> None:
+    def __init__(self, name: str | None = None, dtype="float32", seed=None):
         self.name = name or self.type_name.lower()
         self.dtype = as_dtype(dtype)
         self.seed = seed
@@ -52,7 +46,7 @@ class Layer:
         self.input_shape: tuple | None = None
 
     # ----------------------------------------------------------------- build
-    def build(self, input_shape: Any) -> None:  # a shape without the batch axis (or a list)
+    def build(self, input_shape):
         self.input_shape = tuple(input_shape)
         self.built = True
 
@@ -81,20 +75,19 @@ class Layer:
             self.build(x.shape[1:])
 
     # ----------------------------------------------------------- computation
-    def forward(self, x: Any, training: bool = False, mask: Any = None) -> Any:
-        """The output (an array; recurrent layers with return_state add their states)."""
+    def forward(self, x, training=False, mask=None):
         raise NotImplementedError
 
-    def backward(self, dy: Any) -> Any:
+    def backward(self, dy):
         raise NotImplementedError
 
-    def __call__(self, x: Any, training: bool = False, mask: Any = None, **kw: Any) -> Any:
+    def __call__(self, x, training=False, mask=None, **kw):
         return self.forward(x, training=training, mask=mask, **kw)
 
-    def compute_output_shape(self, input_shape: Any) -> tuple:
+    def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 
-    def compute_mask(self, mask: np.ndarray | None, x: Any = None) -> np.ndarray | None:
+    def compute_mask(self, mask, x=None):
         """The mask the next layer receives, given this layer's input mask and input x."""
         return mask
 
@@ -105,7 +98,7 @@ class Layer:
     def get_weights(self) -> list[np.ndarray]:
         return [p.copy() for p in self.params]
 
-    def set_weights(self, weights: Iterable[ArrayLike]) -> None:
+    def set_weights(self, weights) -> None:
         weights = list(weights)
         if len(weights) != len(self.params):
             raise ValueError(
@@ -140,7 +133,7 @@ class Layer:
         return {"name": self.name, "dtype": self.dtype.name, "seed": self.seed}
 
     @classmethod
-    def from_config(cls, config: dict) -> Self:
+    def from_config(cls, config: dict):
         return cls(**config)
 
     def __repr__(self):

@@ -9,11 +9,7 @@ half end in ``_reverse``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Self
-
 import numpy as np
-from numpy.typing import ArrayLike
 
 from .base import Layer, check_input
 from .recurrent import Recurrent
@@ -24,13 +20,7 @@ MERGE_MODES = ("concat", "sum", "mul", "ave")
 class Bidirectional(Layer):
     type_name = "Bidirectional"
 
-    def __init__(
-        self,
-        layer: Recurrent,
-        merge_mode: str = "concat",
-        name: str | None = None,
-        dtype: str | np.dtype | None = None,
-    ) -> None:
+    def __init__(self, layer: Recurrent, merge_mode: str = "concat", name=None, dtype=None):
         if dtype is not None and np.dtype(dtype) != layer.dtype:
             raise ValueError(
                 f"Bidirectional takes its dtype from the wrapped layer "
@@ -61,54 +51,54 @@ class Bidirectional(Layer):
 
     # params and grads are the two halves' lists, concatenated
     @property
-    def params(self) -> list[np.ndarray]:
+    def params(self):
         return self.forward_layer.params + self.backward_layer.params
 
     @params.setter
-    def params(self, value: list[np.ndarray]) -> None:  # set by Layer.__init__ only
+    def params(self, value):  # set by Layer.__init__ only
         pass
 
     @property
-    def grads(self) -> list[np.ndarray]:
+    def grads(self):
         return self.forward_layer.grads + self.backward_layer.grads
 
     @grads.setter
-    def grads(self, value: list[np.ndarray]) -> None:
+    def grads(self, value):
         pass
 
     @property
-    def param_names(self) -> list[str]:
+    def param_names(self):
         return [f"forward_{n}" for n in self.forward_layer.param_names] + [
             f"backward_{n}" for n in self.backward_layer.param_names
         ]
 
     @param_names.setter
-    def param_names(self, value: list[str]) -> None:
+    def param_names(self, value):
         pass
 
-    def build(self, input_shape: Any) -> None:
+    def build(self, input_shape):
         for half in (self.forward_layer, self.backward_layer):
             if not half.built:  # a wrapped layer may come built already
                 half.build(input_shape)
         super().build(input_shape)
 
     @property
-    def initial_state_grads(self) -> list[np.ndarray] | None:
+    def initial_state_grads(self):
         """After backward: dL/d(initial states), forward half's then backward half's,
         in the order ``initial_state`` takes them."""
         f, b = self.forward_layer.initial_state_grads, self.backward_layer.initial_state_grads
         return None if f is None or b is None else list(f) + list(b)
 
-    def rebind(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+    def rebind(self, params, grads):
         n = len(self.forward_layer.params)
         self.forward_layer.rebind(params[:n], grads[:n])
         self.backward_layer.rebind(params[n:], grads[n:])
 
-    def reset_states(self) -> None:
+    def reset_states(self):
         self.forward_layer.reset_states()
         self.backward_layer.reset_states()
 
-    def compute_output_shape(self, input_shape: Any) -> Any:
+    def compute_output_shape(self, input_shape):
         y = self.forward_layer.compute_output_shape(input_shape)
         states = []
         if self.return_state:
@@ -119,16 +109,10 @@ class Bidirectional(Layer):
             return [y] + list(states) * 2
         return y
 
-    def compute_mask(self, mask: np.ndarray | None, x: Any = None) -> np.ndarray | None:
+    def compute_mask(self, mask, x=None):
         return mask if self.return_sequences else None
 
-    def forward(
-        self,
-        x: ArrayLike,
-        training: bool = False,
-        mask: ArrayLike | None = None,
-        initial_state: Sequence[np.ndarray] | None = None,
-    ) -> Any:  # y, or (y, *states) with return_state
+    def forward(self, x, training=False, mask=None, initial_state=None):
         x = check_input(self.forward_layer, x, 3, "batch, time")  # rank / size, before build
         self._ensure_built(x)
         n = self.forward_layer.n_states
@@ -155,7 +139,7 @@ class Bidirectional(Layer):
             y = (yf + yb) / 2
         return (y, *states) if self.return_state else y
 
-    def backward(self, dy: Any) -> np.ndarray:
+    def backward(self, dy):
         d_states_f = d_states_b = None
         if isinstance(dy, (tuple, list)):
             dy, *ds = dy
@@ -177,15 +161,15 @@ class Bidirectional(Layer):
         dxb = self.backward_layer.backward(np.ascontiguousarray(dyb), d_states_b)
         return dxf + dxb
 
-    def named_tensors(self) -> dict[str, np.ndarray]:
+    def named_tensors(self):
         return {**self.forward_layer.named_tensors(), **self.backward_layer.named_tensors()}
 
-    def load_named_tensors(self, tensors: dict[str, np.ndarray]) -> None:
+    def load_named_tensors(self, tensors):
         f = set(self.forward_layer.named_tensors())
         self.forward_layer.load_named_tensors({k: v for k, v in tensors.items() if k in f})
         self.backward_layer.load_named_tensors({k: v for k, v in tensors.items() if k not in f})
 
-    def get_config(self) -> dict:
+    def get_config(self):
         return {
             "name": self.name,
             "merge_mode": self.merge_mode,
@@ -196,7 +180,7 @@ class Bidirectional(Layer):
         }
 
     @classmethod
-    def from_config(cls, config: dict) -> Self:
+    def from_config(cls, config: dict):
         """Inverse of get_config; the inner layer's type must be a recurrent one."""
         config = dict(config)
         inner = config.pop("layer")

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-from numpy.typing import ArrayLike
 
 from ..core.activations import sigmoid, softmax
 from .base import Layer
@@ -13,14 +10,14 @@ from .base import Layer
 ACTIVATION_NAMES = ("linear", "relu", "tanh", "sigmoid", "softmax")
 
 
-def _check_activation(name: str | None) -> str:
+def _check_activation(name):
     name = "linear" if name is None else name
     if name not in ACTIVATION_NAMES:
         raise ValueError(f"activation must be one of {ACTIVATION_NAMES}, got {name!r}")
     return name
 
 
-def act_forward(name: str, z: np.ndarray) -> np.ndarray:
+def act_forward(name, z):
     if name == "linear":
         return z
     if name == "relu":
@@ -32,7 +29,7 @@ def act_forward(name: str, z: np.ndarray) -> np.ndarray:
     return softmax(z, axis=-1)
 
 
-def act_backward(name: str, a: np.ndarray, z: np.ndarray, dy: np.ndarray) -> np.ndarray:
+def act_backward(name, a, z, dy):
     """dL/dz from dL/da, where a = act(z)."""
     if name == "linear":
         return dy
@@ -49,13 +46,11 @@ def act_backward(name: str, a: np.ndarray, z: np.ndarray, dy: np.ndarray) -> np.
 class Activation(Layer):
     type_name = "Activation"
 
-    def __init__(self, activation: str, **kw: Any) -> None:
+    def __init__(self, activation, **kw):
         super().__init__(**kw)
         self.activation = _check_activation(activation)
 
-    def forward(
-        self, x: ArrayLike, training: bool = False, mask: np.ndarray | None = None
-    ) -> np.ndarray:
+    def forward(self, x, training=False, mask=None):
         self._ensure_built(np.asarray(x))
         self._z = np.asarray(x, self.dtype)
         self._a = act_forward(self.activation, self._z)
@@ -66,14 +61,14 @@ class Activation(Layer):
         """The input of the last forward, before the activation."""
         return self._z
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy):
         return act_backward(self.activation, self._a, self._z, dy)
 
-    def backward_from_logits(self, dz: np.ndarray) -> np.ndarray:
+    def backward_from_logits(self, dz):
         """backward given ∂L/∂z (the activation's derivative already applied)."""
         return dz
 
-    def get_config(self) -> dict:
+    def get_config(self):
         return {**super().get_config(), "activation": self.activation}
 
 
@@ -82,9 +77,7 @@ class Dense(Layer):
 
     type_name = "Dense"
 
-    def __init__(
-        self, units: int, activation: str | None = None, use_bias: bool = True, **kw: Any
-    ) -> None:
+    def __init__(self, units: int, activation=None, use_bias: bool = True, **kw):
         super().__init__(**kw)
         if int(units) != units or units < 1:
             raise ValueError(f"Dense units must be a positive integer, got {units!r}")
@@ -92,7 +85,7 @@ class Dense(Layer):
         self.activation = _check_activation(activation)
         self.use_bias = use_bias
 
-    def build(self, input_shape: Any) -> None:
+    def build(self, input_shape):
         super().build(input_shape)
         D = int(input_shape[-1])
         limit = np.sqrt(6.0 / (D + self.units))  # glorot uniform, as Keras
@@ -100,12 +93,10 @@ class Dense(Layer):
         if self.use_bias:
             self._add_param("bias", np.zeros(self.units))
 
-    def compute_output_shape(self, input_shape: Any) -> tuple:
+    def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
 
-    def forward(
-        self, x: ArrayLike, training: bool = False, mask: np.ndarray | None = None
-    ) -> np.ndarray:
+    def forward(self, x, training=False, mask=None):
         x = np.asarray(x)
         self._ensure_built(x)
         assert self.input_shape is not None  # set by _ensure_built
@@ -127,10 +118,10 @@ class Dense(Layer):
         """z = x · W + b of the last forward, before the activation."""
         return self._z
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy):
         return self.backward_from_logits(act_backward(self.activation, self._a, self._z, dy))
 
-    def backward_from_logits(self, dz: np.ndarray) -> np.ndarray:
+    def backward_from_logits(self, dz):
         """backward given ∂L/∂z (the activation's derivative already applied): what a
         softmax output trained with cross-entropy uses, ∂L/∂z = softmax(z) − y."""
         D = self._x.shape[-1]
@@ -141,7 +132,7 @@ class Dense(Layer):
             np.sum(dz2, axis=0, out=self.grads[1])
         return dz @ self.params[0].T
 
-    def get_config(self) -> dict:
+    def get_config(self):
         return {
             **super().get_config(),
             "units": self.units,
@@ -156,15 +147,13 @@ class Dropout(Layer):
 
     type_name = "Dropout"
 
-    def __init__(self, rate: float, **kw: Any) -> None:
+    def __init__(self, rate: float, **kw):
         super().__init__(**kw)
         if not 0.0 <= rate < 1.0:
             raise ValueError(f"Dropout rate must be in [0, 1), got {rate!r}")
         self.rate = float(rate)
 
-    def forward(
-        self, x: ArrayLike, training: bool = False, mask: np.ndarray | None = None
-    ) -> np.ndarray:
+    def forward(self, x, training=False, mask=None):
         x = np.asarray(x, self.dtype)
         self._ensure_built(x)
         if not training or self.rate == 0.0:
@@ -173,10 +162,10 @@ class Dropout(Layer):
         self._keep = (self.rng.random(x.shape) >= self.rate).astype(self.dtype) / (1 - self.rate)
         return x * self._keep
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy):
         return dy if self._keep is None else dy * self._keep
 
-    def get_config(self) -> dict:
+    def get_config(self):
         return {**super().get_config(), "rate": self.rate}
 
 
@@ -189,28 +178,26 @@ class Embedding(Layer):
 
     type_name = "Embedding"
 
-    def __init__(self, input_dim: int, output_dim: int, mask_zero: bool = False, **kw: Any) -> None:
+    def __init__(self, input_dim: int, output_dim: int, mask_zero: bool = False, **kw):
         super().__init__(**kw)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.mask_zero = bool(mask_zero)
 
-    def build(self, input_shape: Any) -> None:
+    def build(self, input_shape):
         super().build(input_shape)
         self._add_param(
             "embeddings", self.rng.uniform(-0.05, 0.05, (self.input_dim, self.output_dim))
         )
 
-    def compute_output_shape(self, input_shape: Any) -> tuple:
+    def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
 
-    def compute_mask(self, mask: np.ndarray | None, x: Any = None) -> np.ndarray | None:
+    def compute_mask(self, mask, x=None):
         if not self.mask_zero or x is None:
             return mask
         return np.asarray(x) != 0
 
-    def forward(
-        self, x: ArrayLike, training: bool = False, mask: np.ndarray | None = None
-    ) -> np.ndarray:
+    def forward(self, x, training=False, mask=None):
         ids = np.asarray(x)
         if not self.built:
             self.build(ids.shape[1:])
@@ -228,13 +215,13 @@ class Embedding(Layer):
         self._ids = ids
         return self.params[0][ids]
 
-    def backward(self, dy: np.ndarray) -> None:
+    def backward(self, dy):
         g = self.grads[0]
         g.fill(0)
         np.add.at(g, self._ids.reshape(-1), dy.reshape(-1, self.output_dim))
         return None  # no gradient flows into integer ids
 
-    def get_config(self) -> dict:
+    def get_config(self):
         return {
             **super().get_config(),
             "input_dim": self.input_dim,
