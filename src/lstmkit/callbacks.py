@@ -233,11 +233,13 @@ class TerminateOnNaN(Callback):
 class CSVLogger(Callback):
     """One CSV row per epoch: epoch, then the logs' keys in sorted order."""
 
+    _file: IO[str] | None
+    _writer: Any  # a csv.writer (its class is private to _csv)
+
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         self.filename, self.sep, self.append = os.fspath(filename), separator, append
-        self._file: IO[str] | None = None
-        self._writer: Any = None  # a csv.writer (its class is private to _csv)
+        self._file = self._writer = None
 
     def on_train_begin(self, logs=None):
         exists = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename)

@@ -33,6 +33,7 @@ def as_dtype(dtype) -> np.dtype:
 class Layer:
     #: the type name written in saved configs (the allow-list key)
     type_name: str = "Layer"
+    input_shape: tuple | None  # one sample's shape (no batch axis), once built
 
     def __init__(self, name: str | None = None, dtype="float32", seed=None):
         self.name = name or self.type_name.lower()
@@ -43,7 +44,7 @@ class Layer:
         self.grads: list[np.ndarray] = []
         self.param_names: list[str] = []  # Keras-style names, aligned with params
         self.built = False
-        self.input_shape: tuple | None = None
+        self.input_shape = None
 
     # ----------------------------------------------------------------- build
     def build(self, input_shape):

@@ -27,8 +27,7 @@ from ...layers import (
     SimpleRNN,
 )
 from ...layers.base import Layer
-from ...model import Sequential
-from ..torch_interop import TimeMajorModel, unwrap
+from ..torch_interop import unwrap
 
 CELL_KINDS = {LSTM: "lstm", GRU: "gru", SimpleRNN: "rnn"}
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -139,7 +138,7 @@ def _check_recurrent(layer, k: int, what: Layer) -> None:
         )
 
 
-def plan_model(model: Sequential | TimeMajorModel) -> Plan:
+def plan_model(model) -> Plan:
     """Read ``model`` (a built Sequential) into a Plan, or raise CExportError."""
     seq, batch_first = unwrap(model)
     if not batch_first:
