@@ -21,14 +21,17 @@ import math
 import os
 import sys
 import time
+from typing import IO, Any
 
 import numpy as np
 
 
 class Callback:
     def __init__(self):
-        self.model = None
-        self.params = {}
+        # the model being fitted (a Sequential, or any model with its public methods; this
+        # module sits below the model, so it is not named here), set by set_model
+        self.model: Any = None
+        self.params: dict[str, Any] = {}
 
     def set_model(self, model):
         self.model = model
@@ -208,7 +211,7 @@ class EarlyStopping(_Monitor):
         if self.restore_best_weights and self.best_weights is not None:
             for k, a in self.model.buffers.params.items():
                 a[...] = self.best_weights[k]
-            if self.verbose:
+            if self.verbose and self.best_epoch is not None:  # set with best_weights
                 print(f"Restoring model weights from the end of epoch {self.best_epoch + 1}.")
 
     def get_state(self):
@@ -312,6 +315,9 @@ class CSVLogger(Callback):
     back to the end of the last epoch the checkpoint holds and continued from there, so a
     killed and resumed run leaves the same file as one never interrupted."""
 
+    _file: IO[str] | None
+    _writer: Any  # a csv.writer (its class is private to _csv)
+
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         self.filename, self.sep, self.append = os.fspath(filename), separator, append
@@ -348,6 +354,7 @@ class CSVLogger(Callback):
         self._file.write(buf.getvalue().encode("utf-8"))
 
     def on_epoch_end(self, epoch, logs=None):
+        assert self._file is not None  # opened by on_train_begin
         logs = logs or {}
         if self._file is None:
             self._file = self._open()
