@@ -315,7 +315,7 @@ class CSVLogger(Callback):
     back to the end of the last epoch the checkpoint holds and continued from there, so a
     killed and resumed run leaves the same file as one never interrupted."""
 
-    _file: IO[str] | None
+    _file: IO[bytes] | None
     _writer: Any  # a csv.writer (its class is private to _csv)
 
     def __init__(self, filename, separator=",", append=False):
@@ -351,10 +351,10 @@ class CSVLogger(Callback):
     def _row(self, values) -> None:
         buf = io.StringIO()
         csv.writer(buf, delimiter=self.sep).writerow(values)
+        assert self._file is not None  # (opened by on_train_begin)
         self._file.write(buf.getvalue().encode("utf-8"))
 
     def on_epoch_end(self, epoch, logs=None):
-        assert self._file is not None  # opened by on_train_begin
         logs = logs or {}
         if self._file is None:
             self._file = self._open()

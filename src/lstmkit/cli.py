@@ -91,10 +91,14 @@ def main(argv=None) -> int:
         cli_setup(args)  # under mpiexec: rank 0 alone prints and writes files
         return int(args._run(args) or 0)
     except UserError as e:
-        print(f"lstmkit {args.command}: error: {printable(e, newlines=False)}", file=sys.stderr)
+        print(
+            f"lstmkit {args.command}: error: {printable(str(e), newlines=False)}", file=sys.stderr
+        )
         return 2
     except TrainingDiverged as e:
-        print(f"lstmkit {args.command}: error: {printable(e, newlines=False)}", file=sys.stderr)
+        print(
+            f"lstmkit {args.command}: error: {printable(str(e), newlines=False)}", file=sys.stderr
+        )
         return TrainingDiverged.exit_code
     except KeyboardInterrupt:
         print(f"lstmkit {args.command}: interrupted", file=sys.stderr)

@@ -370,8 +370,8 @@ def _h5_arrays(f, path, key, layer):
 def _from_h5_file(f, path, model_config, dtype, input_shape):
     try:
         entries = [e for e in _layer_entries(model_config) if e["class_name"] != "InputLayer"]
-    except UserError as e:
-        raise ModelFileError(f"{path}: {e}") from None
+    except UserError as err:
+        raise ModelFileError(f"{path}: {err}") from None
     used: dict[str, int] = {}
     keys = []
     for e in entries:  # Keras 3 names the groups by class, in order

@@ -159,8 +159,9 @@ def _layout(path, t, cfg, in_shape, where, files: bool):
             ps = [("kernel", (C, A)), ("bias", (A,)), ("context", (A,))]
             return (dict(ps) if files else ps), (C,)
         k, F = int(cfg.get("kernel_size", 1)), int(cfg.get("filters", 1))
-        ps = [("kernel", (k, C, F))] + ([("bias", (F,))] if cfg.get("use_bias", True) else [])
-        return (dict(ps) if files else ps), (_conv_steps(cfg, in_shape[0]), F)
+        conv: list[tuple[str, tuple[int, ...]]] = [("kernel", (k, C, F))]
+        conv += [("bias", (F,))] if cfg.get("use_bias", True) else []
+        return (dict(conv) if files else conv), (_conv_steps(cfg, in_shape[0]), F)
     if t == "Embedding":
         if len(in_shape) != 1:
             raise ModelFileError(

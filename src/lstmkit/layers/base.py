@@ -188,7 +188,7 @@ def built_without_init(layers: list[Layer]):
     saved = [layer.rng for layer in holders]
     try:
         for layer in holders:
-            layer.rng = SkipInit()
+            layer.rng = SkipInit()  # type: ignore[assignment]  # (draws like a Generator)
         yield
     finally:
         for layer, rng in zip(holders, saved, strict=True):

@@ -81,7 +81,7 @@ def run_c(args) -> int:
     model = load_weights(path)
     meta = read_sidecar(path)
     task = meta.get("lstmkit_task", meta.get("task")) if meta else None
-    if task in CHECKS:  # every value that goes into the C checked, and against the weights
+    if meta and task in CHECKS:  # every value that goes into the C checked, and its weights
         side = os.path.join(os.path.dirname(path) or ".", SIDECAR)
         meta = {**meta, **CHECKS[task](meta, model, side)}
     kwargs = c_arguments(meta, args.id_value)

@@ -74,7 +74,7 @@ def float_in(lo=None, hi=None, lo_open: bool = False, hi_open: bool = False):
             or (lo is not None and (v <= lo if lo_open else v < lo))
             or (hi is not None and (v >= hi if hi_open else v > hi))
         )
-        if bad:
+        if bad or v is None:
             raise argparse.ArgumentTypeError(
                 f"expected a finite number {_span(lo, hi, lo_open, hi_open)}, got {text[:40]!r}"
             )

@@ -210,6 +210,7 @@ def scaler(n: int | None = None) -> Check:
         d = obj({"mean": list_of(number(), 100_000), "std": list_of(number(gt=0), 100_000)})(
             v, where
         )
+        assert isinstance(d, dict)  # (obj's checker returns the checked object)
         if len(d["mean"]) != len(d["std"]) or (n is not None and len(d["mean"]) != n):
             raise ValueError(f"mean and std for {k} features")
         return d
