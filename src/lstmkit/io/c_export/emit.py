@@ -201,6 +201,7 @@ def write(plan: Plan, p: str, int8: bool, jobs: jobs_mod.Jobs, banner: str) -> O
     fields = states + [("z", code.scratch_z(plan), "gate scratch of one step")]
     for name in sorted(scratch):
         fields.append((name, scratch[name], "scratch: the output of a layer without state"))
+    fields += jobs_mod.state_fields(plan, jobs, work_per_step)
     state_floats = sum(n for _, n, _ in fields)
     struct = [f"    float {f}[{n}]; /* {c} */" for f, n, c in fields]
     weights, sizes = _weights(plan, int8)
@@ -232,7 +233,7 @@ def write(plan: Plan, p: str, int8: bool, jobs: jobs_mod.Jobs, banner: str) -> O
                     ("INPUT_VOCAB", plan.vocab_size, "ids are 0 … INPUT_VOCAB − 1"),
                     ("OUTPUT_SIZE", plan.output_size, "floats out per step / per sequence"),
                     ("RETURNS_SEQUENCES", int(plan.returns_sequences), "run: one output per step"),
-                    ("CAN_STREAM", int(plan.streams), "0: no step (Bidirectional, go_backwards)"),
+                    ("CAN_STREAM", int(plan.streams), "0: no step: run only (whole sequences)"),
                     ("INT8", int(int8), "1: int8 weights, float activations"),
                     ("STATE_BYTES", 4 * state_floats, f"sizeof({p}_state)"),
                     ("WEIGHT_BYTES", sum(n for _, n in sizes), "the weight arrays in flash"),

@@ -40,7 +40,11 @@ from ...layers.base import Layer
 from ..torch_interop import unwrap
 
 CELL_KINDS = {LSTM: "lstm", GRU: "gru", SimpleRNN: "rnn"}
-POOL_KINDS = {GlobalMaxPooling1D: "max", GlobalAveragePooling1D: "mean", AttentionPooling1D: "attention"}
+POOL_KINDS = {
+    GlobalMaxPooling1D: "max",
+    GlobalAveragePooling1D: "mean",
+    AttentionPooling1D: "attention",
+}
 CONV_PADDING = {"valid": 0, "same": 1, "causal": 2}
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
@@ -189,8 +193,10 @@ def _sequence_layer(layer: Layer, k: int, width: int, params: list) -> CLayer:
         return c
     if layer.keepdims if hasattr(layer, "keepdims") else False:
         raise _refuse(
-            layer, k, "keepdims=True keeps a time axis of one step; export_c writes the pooled "
-            "vector (keepdims=False)"
+            layer,
+            k,
+            "keepdims=True keeps a time axis of one step; export_c writes the pooled "
+            "vector (keepdims=False)",
         )
     c = CLayer(k, layer.name, "pool", width, width)
     c.pool = POOL_KINDS[type(layer)]
