@@ -101,14 +101,20 @@ def test_classify_series_sanitizers_and_an_empty_sequence(tmp_path):
     assert np.array_equal(k[:3], ref.argmax(1)) and k[3] == -1
 
 
-def test_classify_text_ids_in_c(tmp_path):
+@pytest.mark.parametrize(
+    "switches", [{}, {"pooling": "max", "bidirectional": True}, {"pooling": "attention"}]
+)
+def test_classify_text_ids_in_c(tmp_path, switches):
+    """Text: the default model streams; with pooling or a bidirectional LSTM the C runs the
+    first maxlen ids through ``run`` (the padding is masked, so none is needed)."""
     texts = ["the cat sat on the mat", "a dog ran", "the dog sat", "cats and dogs ran far away"]
     ex = cl.Examples("text", ["a", "b", "a", "b"], None, texts=texts * 3)
     ex.labels = ex.labels * 3
-    ccfg = cl.ClassifyConfig(maxlen=5)
+    ccfg = cl.ClassifyConfig(maxlen=5, **switches)
     meta = cl.fit_meta(ex, np.arange(12), ccfg)
     model = randomise(cl.build_model(meta, ccfg), 4, (5,))
-    export_c(model, tmp_path, **c_arguments(meta), measure=False)
+    res = export_c(model, tmp_path, **c_arguments(meta), measure=False)
+    assert res.streams == (not switches)
     exe = J.compile_driver(tmp_path, "classify")
     ids = WordVocab(meta["vocab"]).encode(texts, 50)  # all the words: C cuts to maxlen
     seqs = [row[row != 0] for row in ids]

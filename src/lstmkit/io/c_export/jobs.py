@@ -210,7 +210,11 @@ def _check_series(plan: Plan, jobs: Jobs) -> None:
 def state_fields(plan: Plan, jobs: Jobs, work_floats_per_step: int) -> list:
     """Fields the job adds to the state struct: a classifier that runs layer by layer gets its
     input rows and its work memory there (sized for maxlen / patch steps)."""
-    if "LK_JOB_SERIES" not in jobs.flags or plan.streams:
+    if plan.streams:
+        return []
+    if "LK_JOB_IDS_CLASSIFY" in jobs.flags:
+        return [("cls_work", jobs.maxlen * work_floats_per_step, "classify: run's work memory")]
+    if "LK_JOB_SERIES" not in jobs.flags:
         return []
     steps = jobs.maxlen // jobs.patch
     return [
@@ -230,8 +234,8 @@ def check(plan: Plan, jobs: Jobs) -> Jobs:
                 + (" for a model that returns sequences" if plan.returns_sequences else "")
             )
         jobs.flags.add("LK_JOB_LABELS")
-        if plan.input_ids and plan.masked and plan.streams:
-            jobs.flags.add("LK_JOB_IDS_CLASSIFY")
+        if plan.input_ids and plan.masked and (plan.streams or jobs.maxlen > 0):
+            jobs.flags.add("LK_JOB_IDS_CLASSIFY")  # (run: work memory for maxlen ids)
     if jobs.scaler is not None or jobs.normalize is not None:
         _check_series(plan, jobs)
     if jobs.forecast is not None:

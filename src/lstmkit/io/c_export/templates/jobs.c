@@ -135,10 +135,16 @@ int {{P}}_classify({{P}}_state *s, const int *ids, int T, float *probs)
 #endif
     if (n < 1)
         return -1;
+#if {{PU}}_CAN_STREAM
     {{P}}_reset(s);
     for (t = 0; t < n; ++t)
         if ({{P}}_step(s, ids[t], t == n - 1 ? probs : 0) != 0)
             return -1;
+#else /* a pooling or Bidirectional model: run, with the work memory in the state */
+    (void)t;
+    if ({{P}}_run(s, ids, n, probs, s->cls_work) != 0)
+        return -1;
+#endif
     return {{P}}_argmax(probs);
 }
 #endif
