@@ -46,7 +46,7 @@ def scratch_z(plan: Plan) -> int:
     """Floats of gate scratch the widest cell needs: LSTM 4H, GRU 6H (a and u), RNN H."""
     per = {"lstm": 4, "gru": 6, "rnn": 1}
     n = max(per[c.kind] * c.H for cl in plan.recurrent for c in cl.cells)
-    att = [cl.v.size for cl in plan.layers if cl.kind == "pool" and cl.pool == "attention"]
+    att = [cl.v.size for cl in plan.layers if cl.v is not None]
     return max([n, *att])  # AttentionPooling1D: u_t (A floats)
 
 

@@ -274,7 +274,7 @@ def header_lines(plan: Plan, p: str, jobs: Jobs) -> list[str]:
     if "LK_JOB_SERIES" in f:
         F = raw_features(jobs, plan.input_size)
         how = {1: "per-sequence z", 2: "the training rows' scaler", 3: "both, side by side"}
-        k = NORMALIZE[jobs.normalize]
+        k = NORMALIZE[str(jobs.normalize)]
         out += [
             f"#define {P}_RAW_FEATURES {F} /* values per raw time step */",
             f"#define {P}_NORMALIZE {k} /* {how[k]} (1 sequence, 2 global, 3 both) */",

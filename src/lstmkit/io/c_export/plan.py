@@ -127,7 +127,7 @@ class CLayer:
             return f"Conv1D({self.d_out}, {k}, {pad}{extra}, {self.act})"
         if self.kind == "pool":
             name = {"max": "GlobalMaxPooling1D", "mean": "GlobalAveragePooling1D"}
-            if self.pool == "attention":
+            if self.v is not None:
                 return f"AttentionPooling1D({self.v.size})"
             return f"{name[self.pool]}()"
         c = self.cells[0]

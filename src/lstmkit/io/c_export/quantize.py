@@ -65,6 +65,7 @@ def dense_arrays(layer: CLayer, int8: bool) -> dict:
 def conv_arrays(layer: CLayer, int8: bool) -> dict:
     """Conv1D: W (F, K·C) rows W[:, :, o] (tap j, channel c at j·C + c), s (int8 only), b."""
     b = None if layer.b is None else np.asarray(layer.b, np.float32)
+    assert layer.W is not None
     K, C, F = layer.W.shape
     rows = layer.W.reshape(K * C, F).T  # (F, K·C)
     if not int8:
@@ -75,6 +76,7 @@ def conv_arrays(layer: CLayer, int8: bool) -> dict:
 
 def attention_arrays(layer: CLayer, int8: bool) -> dict:
     """AttentionPooling1D: W (A, C) rows W[:, a], s (int8 only), b (A,), v (A,) (float)."""
+    assert layer.W is not None
     b, v = np.asarray(layer.b, np.float32), np.asarray(layer.v, np.float32)
     if not int8:
         return {"W": layer.W.T.astype(np.float32), "b": b, "v": v}
@@ -103,11 +105,11 @@ def _dequantized_params(cl: CLayer) -> list[list[np.ndarray]]:
         return [[W] + ([] if cl.b is None else [cl.b])]
     if cl.kind == "conv":
         a = conv_arrays(cl, True)
-        W = _deq(a["W"], a["s"]).T.reshape(cl.W.shape)  # (K, C, F)
+        W = _deq(a["W"], a["s"]).T.reshape(cl.conv[0], cl.d_in, cl.d_out)  # (K, C, F)
         return [[W] + ([] if cl.b is None else [cl.b])]
     if cl.kind == "pool":
         a = attention_arrays(cl, True)
-        return [[_deq(a["W"], a["s"]).T, cl.b, cl.v]]  # W (C, A), b, v
+        return [[_deq(a["W"], a["s"]).T, a["b"], a["v"]]]  # W (C, A), b, v (float32)
     out = []
     for cell in cl.cells:
         a = cell_arrays(cell, True)
