@@ -11,7 +11,8 @@ F64; shapes have ≤ 4 non-negative bounded dims; each tensor's byte range match
 shape and lies inside the file; the ranges tile the data part exactly (no gap, no
 overlap, no trailing bytes); the metadata is a string map. Model configs are checked
 by :func:`check_layer_entry`: types from the allow-list only, known keys only, plain
-bounded values. Anything else raises :class:`lstmkit.errors.ModelFileError`.
+bounded values; a functional model's graph by :func:`check_graph` (bounded, every node
+reading earlier nodes only). Anything else raises :class:`lstmkit.errors.ModelFileError`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import re
 import numpy as np
 
 from ..errors import ModelFileError
-from ..layers import Bidirectional, Recurrent
+from ..layers import Bidirectional, InputLayer, Recurrent, TimeDistributed
 
 FORMAT = "lstmkit"
 FORMAT_VERSION = 1
@@ -39,7 +40,17 @@ NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,200}$")
 MAX_INT = {"input_dim": 2**24}  # other ints (units, output_dim, …) are bounded by MAX_UNITS
 MAX_UNITS = 65536
 MAX_STR = 128
-SIZE_KEYS = ("units", "input_dim", "output_dim", "proj_size")  # must be ints ≥ 1 when present
+SIZE_KEYS = (  # must be ints ≥ 1 when present
+    "units",
+    "input_dim",
+    "output_dim",
+    "proj_size",
+    "filters",
+    "kernel_size",
+    "n",
+    "pool_size",
+)
+MAX_NODES = 1024
 
 
 class _Duplicate(Exception):
@@ -196,8 +207,9 @@ def plain_value(path, where, key, v):
         return
     if isinstance(v, int):
         bound = MAX_INT.get(key, MAX_UNITS if key != "seed" else 2**63 - 1)
-        if not 0 <= v <= bound:
-            raise ModelFileError(f"{path}: {where}.{key} = {v} is outside 0..{bound}")
+        low = -8 if key == "axis" else 0  # Concatenate(axis=-1)
+        if not low <= v <= bound:
+            raise ModelFileError(f"{path}: {where}.{key} = {v} is outside {low}..{bound}")
         return
     if isinstance(v, float):
         if not math.isfinite(v) or abs(v) > 1e6:
@@ -221,7 +233,10 @@ _PROBE = {
     "activation": "linear",
     "rate": 0.0,
     "proj_size": 2,
+    "target_shape": "1",
+    "dims": "1",
 }
+_PROBE_ALWAYS = {InputLayer: {"shape": "1"}}  # arguments whose default cannot make a layer
 _KEYS_CACHE: dict = {}
 
 
@@ -236,6 +251,7 @@ def allowed_keys(cls) -> frozenset:
             and p.default is inspect.Parameter.empty
             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
         }
+        need.update(_PROBE_ALWAYS.get(cls, {}))
         for units in (1, 4):  # e.g. LSTMP needs proj_size < units
             try:
                 probe = {**need, "units": units} if "units" in need else need
@@ -248,13 +264,19 @@ def allowed_keys(cls) -> frozenset:
     return _KEYS_CACHE[cls]
 
 
+WRAPPER_KEYS = {
+    "Bidirectional": {"name", "merge_mode", "layer", "backward_layer", "trainable"},
+    "TimeDistributed": {"name", "layer", "trainable"},
+}
+
+
 def check_layer_entry(path, entry, where, layer_types, nested=False):
     """Validate one {"type", "config"} entry; returns (cls, config). Builds nothing."""
 
     if not isinstance(entry, dict) or set(entry) != {"type", "config"}:
         raise ModelFileError(f"{path}: {where} must be an object with keys 'type' and 'config'")
     t, cfg = entry["type"], entry["config"]
-    allowed = sorted(layer_types) + ([] if nested else ["Bidirectional"])
+    allowed = sorted(layer_types) + ([] if nested else sorted(WRAPPER_KEYS))
     if not isinstance(t, str) or t not in allowed:
         raise ModelFileError(
             f"{path}: {where} has layer type {str(t)[:80]!r}, which is not on the "
@@ -262,20 +284,28 @@ def check_layer_entry(path, entry, where, layer_types, nested=False):
         )
     if not isinstance(cfg, dict):
         raise ModelFileError(f"{path}: {where}.config must be an object")
-    if t == "Bidirectional":
-        if set(cfg) - {"name", "merge_mode", "layer"} or "layer" not in cfg:
+    if t in WRAPPER_KEYS:
+        keys = WRAPPER_KEYS[t]
+        if set(cfg) - keys or "layer" not in cfg:
             raise ModelFileError(
-                f"{path}: {where}.config expected keys name, merge_mode, layer; got {sorted(cfg)}"
+                f"{path}: {where}.config expected keys {sorted(keys)}; got {sorted(cfg)}"
             )
-        for k in ("name", "merge_mode"):
+        for k in keys - {"layer", "backward_layer"}:
             if k in cfg:
                 plain_value(path, where, k, cfg[k])
-        inner_cls, _ = check_layer_entry(path, cfg["layer"], f"{where}.layer", layer_types, True)
-        if not issubclass(inner_cls, Recurrent):
-            raise ModelFileError(
-                f"{path}: {where} wraps {inner_cls.__name__}; Bidirectional needs a recurrent layer"
-            )
-        return Bidirectional, cfg
+        inner = [("layer", cfg["layer"])]
+        if "backward_layer" in cfg:
+            inner.append(("backward_layer", cfg["backward_layer"]))
+        for key, e in inner:
+            inner_cls, _ = check_layer_entry(path, e, f"{where}.{key}", layer_types, True)
+            if t == "Bidirectional" and not issubclass(inner_cls, Recurrent):
+                raise ModelFileError(
+                    f"{path}: {where} wraps {inner_cls.__name__}; Bidirectional needs a "
+                    f"recurrent layer"
+                )
+            if t == "TimeDistributed" and inner_cls is InputLayer:
+                raise ModelFileError(f"{path}: {where} cannot wrap an InputLayer")
+        return (Bidirectional if t == "Bidirectional" else TimeDistributed), cfg
     cls = layer_types[t]
     extra = sorted(set(cfg) - allowed_keys(cls))
     if extra:
@@ -288,11 +318,78 @@ def check_layer_entry(path, entry, where, layer_types, nested=False):
             and not (k == "proj_size" and v is None)
         ):
             raise ModelFileError(f"{path}: {where}.{k} = {str(v)[:40]} is not a positive integer")
-    if "dtype" in cfg and cfg["dtype"] not in ("float32", "float64"):
+    if "dtype" in cfg and cfg["dtype"] not in ("float32", "float64") and cls is not InputLayer:
         raise ModelFileError(
             f"{path}: {where}.dtype must be 'float32' or 'float64', got {cfg['dtype']!r}"
         )
     return cls, cfg
+
+
+def _ref(path, where, r, n_nodes, outputs_of):
+    if (
+        not isinstance(r, list)
+        or len(r) != 2
+        or not all(type(v) is int for v in r)
+        or not 0 <= r[0] < n_nodes
+        or not 0 <= r[1] < outputs_of(r[0])
+    ):
+        raise ModelFileError(
+            f"{path}: {where} refers to {str(r)[:40]}, not an earlier node's output"
+        )
+
+
+def check_graph(path, g, checked) -> None:
+    """A functional model's graph: bounded, each node's layer in ``config``, each input a
+    [node, output] of an earlier node, inputs pointing at InputLayer nodes, outputs at
+    existing ones. Shapes are checked when the model is rebuilt (by calling the layers)."""
+    keys = {"nodes", "inputs", "outputs", "input_names", "output_names"}
+    if not isinstance(g, dict) or set(g) != keys:
+        raise ModelFileError(f"{path}: graph expected keys {sorted(keys)}")
+    nodes = g["nodes"]
+    if not isinstance(nodes, list) or not 1 <= len(nodes) <= MAX_NODES:
+        raise ModelFileError(f"{path}: graph.nodes must be a list of 1..{MAX_NODES} nodes")
+    node_keys = {"layer", "inputs", "positional", "list", "initial_state", "mask", "training"}
+    for j, nd in enumerate(nodes):
+        where = f"graph.nodes[{j}]"
+        if not isinstance(nd, dict) or set(nd) != node_keys:
+            raise ModelFileError(f"{path}: {where} expected keys {sorted(node_keys)}")
+        li = nd["layer"]
+        if type(li) is not int or not 0 <= li < len(checked):
+            raise ModelFileError(f"{path}: {where}.layer = {str(li)[:20]} is not a layer index")
+        ins = nd["inputs"]
+        if not isinstance(ins, list) or len(ins) > 64:
+            raise ModelFileError(f"{path}: {where}.inputs must be a list of ≤ 64 references")
+        for r in ins:  # earlier nodes only: no cycles, no forward references
+            _ref(path, f"{where}.inputs", r, j, lambda k: 64)
+        for k in ("positional", "initial_state"):
+            if type(nd[k]) is not int or not 0 <= nd[k] <= len(ins):
+                raise ModelFileError(f"{path}: {where}.{k} is not a count of its inputs")
+        if type(nd["list"]) is not bool or type(nd["mask"]) is not bool:
+            raise ModelFileError(f"{path}: {where}.list / .mask must be true or false")
+        if nd["positional"] + nd["initial_state"] + int(nd["mask"]) != len(ins):
+            raise ModelFileError(f"{path}: {where}: its inputs do not add up")
+        if nd["training"] not in (None, True, False):
+            raise ModelFileError(f"{path}: {where}.training must be true, false or null")
+        is_input = checked[li][0] is InputLayer
+        if is_input != (not ins):
+            raise ModelFileError(f"{path}: {where}: only InputLayer nodes have no inputs")
+    for key in ("inputs", "outputs"):
+        refs = g[key]
+        if not isinstance(refs, list) or not 1 <= len(refs) <= 64:
+            raise ModelFileError(f"{path}: graph.{key} must be a list of 1..64 references")
+        for r in refs:
+            _ref(path, f"graph.{key}", r, len(nodes), lambda k: 64)
+    for r in g["inputs"]:
+        if checked[nodes[r[0]]["layer"]][0] is not InputLayer:
+            raise ModelFileError(f"{path}: graph.inputs must point at InputLayer nodes")
+    for key in ("input_names", "output_names"):
+        names = g[key]
+        if not isinstance(names, list) or len(names) > 64:
+            raise ModelFileError(f"{path}: graph.{key} must be a list of names")
+        for nm in names:
+            if not isinstance(nm, str):
+                raise ModelFileError(f"{path}: graph.{key} must be a list of names")
+            plain_value(path, f"graph.{key}", "name", nm)
 
 
 KNOWN_CELLS = ("LSTM", "GRU", "SimpleRNN")  # output size = units, recurrent kernel (H, G·H)
@@ -310,7 +407,11 @@ def min_params(entries, in_dim, layer_types) -> int:
 
     total, d = 0, int(in_dim or 1)
     for cls, cfg in entries:
-        if cls.type_name == "Bidirectional":
+        if cls.type_name == "TimeDistributed":
+            inner = (layer_types[cfg["layer"]["type"]], cfg["layer"]["config"])
+            total += min_params([inner], 1, layer_types)
+            d = 1
+        elif cls.type_name == "Bidirectional":
             inner = layer_types[cfg["layer"]["type"]]
             h = int(cfg["layer"]["config"].get("units", 1))
             total += 2 * _cell_min(inner, h, d)
@@ -326,6 +427,6 @@ def min_params(entries, in_dim, layer_types) -> int:
         elif cls.type_name == "Dense":
             total += int(cfg.get("units", 1)) * d
             d = int(cfg.get("units", 1))
-        elif cls.type_name not in ("Dropout", "Activation"):
+        elif cls.type_name not in ("Dropout", "Activation", "InputLayer", "Masking"):
             d = 1  # unknown output size: assume the least
     return total
