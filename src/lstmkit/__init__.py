@@ -32,6 +32,7 @@ from . import (
 )
 
 # isort: on
+from .engine import Model, Sequential
 from .layers import (
     GRU,
     LSTM,
@@ -44,7 +45,6 @@ from .layers import (
     Layer,
     SimpleRNN,
 )
-from .models import Model, Sequential
 from .version import __version__
 
 __all__ = [

@@ -34,12 +34,13 @@ FLOORS: dict[str, float] = {
     "lstmkit.io.safefile": 4.1,
     "lstmkit.io.format": 4.2,
     "lstmkit.training": 5,
-    "lstmkit.models": 6,  # BaseModel, Sequential, the functional Model
+    "lstmkit.engine": 6,  # BaseModel, Sequential, the functional Model
     "lstmkit.model": 6.5,  # the old import path of Sequential
     "lstmkit.seq2seq": 6.5,  # the encoder–decoder: layers, optim and the file format below it
     # loading (builds models), interop and export: above the model
     "lstmkit.io": 7,
     "lstmkit.inspect": 7,
+    "lstmkit.models": 7.5,  # Keras' keras.models: the engine's classes and io's load_model
     "lstmkit.sklearn": 8,
     "lstmkit.demo": 8,
     "lstmkit": 8,

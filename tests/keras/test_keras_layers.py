@@ -318,3 +318,19 @@ def test_layer_normalization(case):
     ours.set_weights(ws)
     x = data(2, 3, 4, seed=5)
     same(ours(x), np_(k(x)))
+
+
+@pytest.mark.parametrize("cls", ["LSTM", "GRU"])
+@pytest.mark.parametrize("sequences", [True, False])
+def test_masked_steps_before_the_first_real_one_output_zero(cls, sequences):
+    """Keras' outputs start from 0 even with an initial_state: a sequence whose first steps
+    are masked outputs 0 there (and a fully masked one outputs 0)."""
+    n = 2 if cls == "LSTM" else 1
+    states = [np.ones((3, 2), "float32") * (k + 1) for k in range(n)]
+    mask = np.array([[False, True, True, False], [True, True, False, False], [False] * 4])
+    layer_case(
+        lambda lib: getattr(lib.layers, cls)(2, return_sequences=sequences, return_state=True),
+        data(3, 4, 3),
+        mask=mask,
+        initial_state=states,
+    )

@@ -318,3 +318,26 @@ def test_validation_data_history():
         Y[:6],
         fit_kw={"validation_data": (X[6:], Y[6:])},
     )
+
+
+def test_masked_sequence_metrics_and_batch_weighted_epoch_loss():
+    """Masked sequence targets: "mae" over the unmasked steps; the epoch loss the batch-size
+    weighted mean of the batch losses (Keras' loss tracker)."""
+    ids = np.array([[3, 5, 2, 0], [1, 4, 0, 0], [7, 0, 0, 0], [2, 2, 1, 0]])
+    y = data(4, 4, 1, seed=3)
+
+    def make(lib):
+        return lib.Sequential(
+            [lib.Input((4,), dtype="int32"), lib.layers.Embedding(8, 3, mask_zero=True),
+             lib.layers.GRU(3, return_sequences=True),
+             lib.layers.TimeDistributed(lib.layers.Dense(1))]
+        )  # fmt: skip
+
+    k, ours, *_ = train_case(
+        make,
+        lambda lib: {"optimizer": lib.optimizers.SGD(0.1), "loss": "mse", "metrics": ["mae"]},
+        ids,
+        y,
+        batch_size=3,
+    )
+    same(ours.evaluate(ids, y, batch_size=3), k.evaluate(ids, y, batch_size=3, verbose=0))

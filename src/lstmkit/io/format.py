@@ -11,7 +11,7 @@ File layout (``model.save("m.safetensors")``):
   optimizer / loss / metrics (for several outputs: lists, one entry per output, and
   ``loss_weights``);
 * a functional model adds ``graph`` = JSON of its layer calls (see
-  :meth:`lstmkit.models.Model.get_config`): nodes that name a layer by its index in
+  :meth:`lstmkit.engine.Model.get_config`): nodes that name a layer by its index in
   ``config`` and read earlier nodes' outputs; no code, nothing pickled;
 * ``save_weights`` files: the same tensors, metadata ``kind`` = "weights" and ``config``.
 

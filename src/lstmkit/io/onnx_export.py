@@ -35,9 +35,9 @@ import os
 
 import numpy as np
 
+from ..engine import Model
 from ..errors import UserError
 from ..layers import Bidirectional, Embedding, Masking, Recurrent
-from ..models import Model
 from .atomic import atomic_write
 from .onnx_layers import Graph, cell_arrays, rnn_activation_attrs, simple_layer
 from .torch_interop import unwrap

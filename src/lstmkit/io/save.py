@@ -13,9 +13,9 @@ import os
 
 import numpy as np
 
+from ..engine import Model, Sequential
 from ..errors import ModelFileError
 from ..layers import LAYER_TYPES, Bidirectional, TimeDistributed
-from ..models import Model, Sequential
 from . import safefile
 from .format import (
     check_file,

@@ -137,9 +137,12 @@ def symbolic_call(layer, x, args, kw):
         node.outputs = [
             KerasTensor(s, dtype, node, k, f"{layer.name}/{k}") for k, s in enumerate(out_shape)
         ]
-        return list(node.outputs)
-    node.outputs = [KerasTensor(out_shape, dtype, node, 0, layer.name)]
-    return node.outputs[0]
+        out = list(node.outputs)
+    else:
+        node.outputs = [KerasTensor(out_shape, dtype, node, 0, layer.name)]
+        out = node.outputs[0]
+    layer.input, layer.output = x, out  # Keras' layer.input / layer.output (the last call)
+    return out
 
 
 def check_built_for(layer, shapes) -> None:

@@ -132,6 +132,16 @@ class Model(BaseModel):
     def outputs(self) -> list[KerasTensor]:
         return list(self._outputs)
 
+    @property
+    def input(self):
+        """Keras' ``model.input``: the input tensor, or the list of them."""
+        return self._one_or_list(list(self._inputs))
+
+    @property
+    def output(self):
+        """Keras' ``model.output``: the output tensor, or the list of them."""
+        return self._one_or_list(list(self._outputs))
+
     def build(self, input_shape=None) -> None:
         """A functional model is built when it is made (its inputs say the shapes)."""
 
