@@ -202,3 +202,62 @@ def test_weights_file_is_checked_against_the_model(tmp_path):
         other.load_weights(tmp_path / "w.safetensors")
     with pytest.raises(ModelFileError, match="unknown file kind 'weights'"):
         K.load_model(tmp_path / "w.safetensors")
+
+
+def test_every_keras_argument_survives_save_and_load(tmp_path):
+    """Frozen layers, regularizers, constraints, activity regularizers, the new layers, a
+    piecewise schedule and loss weights: saved, loaded, predicting and training the same."""
+    m = K.Sequential(
+        [
+            K.Input((8, 3)),
+            L.Conv1D(4, 3, padding="causal", kernel_regularizer="l2"),
+            L.MaxPooling1D(2),
+            L.LSTM(5, activation="relu", trainable=False, return_sequences=True,
+                   activity_regularizer=K.regularizers.L1(0.1)),
+            L.LayerNormalization(axis=[1, 2]),
+            L.Bidirectional(L.GRU(2, reset_after=False)),
+            L.Dropout(0.1, noise_shape=(None, 1)),
+            L.Dense(2, activation="gelu", kernel_constraint=K.constraints.MaxNorm(2.0)),
+        ]
+    )  # fmt: skip
+    lr = K.optimizers.schedules.PiecewiseConstantDecay([2], [0.1, 0.01])
+    m.compile(K.optimizers.Adam(learning_rate=lr), "mse", metrics=["mae"], loss_weights=[0.5])
+    x, y = np.random.default_rng(0).standard_normal((4, 8, 3)), np.zeros((4, 2))
+    m.fit(x, y, verbose=0, seed=0)
+    m.save(tmp_path / "m.safetensors")
+    b = K.load_model(tmp_path / "m.safetensors")
+    np.testing.assert_array_equal(b.predict(x), m.predict(x))
+    assert b.get_config()["layers"] == m.get_config()["layers"]
+    assert b.loss_weights_ == [0.5] and b.optimizer.get_config() == m.optimizer.get_config()
+    frozen = b.layers[2].get_weights()
+    b.fit(x, y, verbose=0)
+    assert all(np.array_equal(a, c) for a, c in zip(frozen, b.layers[2].get_weights(), strict=True))
+
+
+def test_functional_fit_resumes_bit_identically(tmp_path):
+    """Two inputs, two outputs, sample weights, dropout: a run resumed from its checkpoint
+    ends with the weights and history of the run that was never stopped."""
+
+    def make():
+        a, b = K.Input((5, 3)), K.Input((2,))
+        z = L.Concatenate()([L.LSTM(4, dropout=0.2, seed=1)(a), L.Dense(3, seed=2)(b)])
+        m = K.Model([a, b], [L.Dense(1, name="o1", seed=3)(z),
+                             L.Dense(2, activation="softmax", name="o2", seed=4)(z)])  # fmt: skip
+        m.compile(K.optimizers.Adam(0.01), ["mse", "categorical_crossentropy"],
+                  metrics=[["mae"], ["accuracy"]])  # fmt: skip
+        return m
+
+    rng = np.random.default_rng(0)
+    x = [rng.standard_normal((20, 5, 3)), rng.standard_normal((20, 2))]
+    y = [rng.standard_normal((20, 1)), np.eye(2)[rng.integers(0, 2, 20)]]
+    kw = dict(batch_size=4, seed=3, verbose=0, sample_weight=rng.random(20))
+    whole = make()
+    h = whole.fit(x, y, epochs=3, **kw)
+    ck = tmp_path / "ck.safetensors"
+    make().fit(x, y, epochs=2, checkpoint=ck, **kw)
+    resumed = make()
+    h2 = resumed.fit(x, y, epochs=3, checkpoint=ck, resume=ck, **kw)
+    assert h2.history == h.history and sorted(h.history) == [
+        "loss", "o1_loss", "o1_mae", "o2_accuracy", "o2_loss"]  # fmt: skip
+    for a, c in zip(whole.get_weights(), resumed.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, c)

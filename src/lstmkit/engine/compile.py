@@ -97,7 +97,7 @@ def per_output(value, names: list[str], what: str, default=None) -> list:
         if unknown:
             raise ValueError(f"compile {what}: unknown output name(s) {unknown}; outputs: {names}")
         return [value.get(k, default) for k in names]
-    if isinstance(value, (list, tuple)) and n > 1:
+    if isinstance(value, (list, tuple)) and (n > 1 or len(value) == 1):
         if len(value) != n:
             raise ValueError(
                 f"compile {what}: expected {n} entries (one per output), got {len(value)}"

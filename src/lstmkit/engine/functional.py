@@ -16,6 +16,9 @@ merge layer the list of masks; ``mask=`` given at the call wins). Backward walks
 nodes in reverse, summing the gradients of tensors read by several layers and routing
 ``initial_state`` gradients to the states' producers.
 
+``seed=`` seeds what fit draws when it gets no seed of its own (shuffling, dropout); the
+initial weights come from each layer's ``seed=``, as the layers are built when called.
+
 A layer called more than once in one model (a shared layer) can predict, not train:
 lstmkit's layers keep one forward's cache for their backward. Models made from the
 layers of a trained model (the seq2seq inference models) each call a layer once.

@@ -255,7 +255,9 @@ def allowed_keys(cls) -> frozenset:
         for units in (1, 4):  # e.g. LSTMP needs proj_size < units
             try:
                 probe = {**need, "units": units} if "units" in need else need
-                _KEYS_CACHE[cls] = frozenset(cls(**probe).get_config())
+                # + Keras' base arguments a config holds when they are not the defaults
+                keys = set(cls(**probe).get_config()) | {"trainable", "activity_regularizer"}
+                _KEYS_CACHE[cls] = frozenset(keys)
                 break
             except (TypeError, ValueError):
                 continue
@@ -265,8 +267,15 @@ def allowed_keys(cls) -> frozenset:
 
 
 WRAPPER_KEYS = {
-    "Bidirectional": {"name", "merge_mode", "layer", "backward_layer", "trainable"},
-    "TimeDistributed": {"name", "layer", "trainable"},
+    "Bidirectional": {
+        "name",
+        "merge_mode",
+        "layer",
+        "backward_layer",
+        "trainable",
+        "activity_regularizer",
+    },
+    "TimeDistributed": {"name", "layer", "trainable", "activity_regularizer"},
 }
 
 
