@@ -26,11 +26,13 @@ from collections import Counter
 
 import numpy as np
 
+# isort: off
 # --- imports: the only lines that differ from the Keras program --------------------------
 import lstmkit as keras  # Keras: import keras
 from lstmkit import layers  # Keras: from keras import layers
 
 # -------------------------------------------------------------------------------------------
+# isort: on
 from lstmkit.data import datasets  # the bundled data (both programs read it the same way)
 from lstmkit.data.csv import read_table
 from lstmkit.data.text import words

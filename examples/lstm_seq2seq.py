@@ -20,10 +20,12 @@ import sys
 
 import numpy as np
 
+# isort: off
 # --- imports: the only lines that differ from the Keras program --------------------------
 import lstmkit as keras  # Keras: import keras
 
 # -------------------------------------------------------------------------------------------
+# isort: on
 from lstmkit.data import datasets  # the bundled data (both programs read it the same way)
 from lstmkit.data.csv import read_table
 

@@ -22,12 +22,15 @@ import sys
 
 import numpy as np
 
-# -------------------------------------------------------------------------------------------
 from lstmkit.data import datasets  # the bundled data (both programs read it the same way)
 
+# isort: off
 # --- imports: the only lines that differ from the Keras program --------------------------
-from lstmkit.layers import LSTM, Dense  # Keras: from keras.layers import LSTM, Dense
 from lstmkit.models import Sequential  # Keras: from keras.models import Sequential
+from lstmkit.layers import LSTM, Dense  # Keras: from keras.layers import LSTM, Dense
+
+# -------------------------------------------------------------------------------------------
+# isort: on
 
 
 # split a univariate sequence into samples (the tutorial's function)

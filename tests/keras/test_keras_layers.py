@@ -320,17 +320,12 @@ def test_layer_normalization(case):
     same(ours(x), np_(k(x)))
 
 
-@pytest.mark.parametrize("cls", ["LSTM", "GRU"])
 @pytest.mark.parametrize("sequences", [True, False])
-def test_masked_steps_before_the_first_real_one_output_zero(cls, sequences):
-    """Keras' outputs start from 0 even with an initial_state: a sequence whose first steps
-    are masked outputs 0 there (and a fully masked one outputs 0)."""
-    n = 2 if cls == "LSTM" else 1
-    states = [np.ones((3, 2), "float32") * (k + 1) for k in range(n)]
-    mask = np.array([[False, True, True, False], [True, True, False, False], [False] * 4])
+def test_zero_output_for_mask(sequences):
+    """rnn.py's zero_output_for_mask: masked steps output 0, the last output too if masked."""
+    mask = np.array([[True, True, True, False], [True, True, True, True]])
     layer_case(
-        lambda lib: getattr(lib.layers, cls)(2, return_sequences=sequences, return_state=True),
-        data(3, 4, 3),
+        lambda lib: lib.layers.LSTM(2, zero_output_for_mask=True, return_sequences=sequences),
+        data(2, 4, 3),
         mask=mask,
-        initial_state=states,
     )

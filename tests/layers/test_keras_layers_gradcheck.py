@@ -93,8 +93,8 @@ RECURRENT = {
 
 @pytest.mark.parametrize("cls", ["LSTM", "GRU"])
 def test_initial_state_with_leading_masked_steps(cls):
-    """The outputs before a sequence's first real step are 0 (Keras); gradients still flow
-    into the initial state through the carried states."""
+    """Masked steps (the first ones too) carry the initial state; the gradients of the
+    carried outputs flow back through it."""
     n = 2 if cls == "LSTM" else 1
     layer = getattr(L, cls)(3, return_sequences=True, return_state=True, dtype=F64)
     mask = np.array([[0, 1, 1, 0, 1], [1, 1, 1, 1, 1], [0, 0, 0, 0, 0]], bool)

@@ -274,10 +274,6 @@ class Recurrent(Layer):
         states0 = self._initial_states(initial_state, B)
         hs, final, cache = self._core_forward(xt, states0, m, rmask, need_cache=training)
         zero = m if (self.zero_output_for_mask and m is not None) else None
-        if zero is None and m is not None and states0 is not None:
-            # Keras' outputs start from 0, not from the initial state: masked steps before a
-            # sequence's first real one output 0 (the states still carry h_0, c_0)
-            zero = np.maximum.accumulate(m, axis=0)  # (T, B) 1 from the first real step on
         self._cache = (cache, dmask, B, T, zero) if training else None
         if self.stateful:
             self.states = [s.copy() for s in final]
@@ -287,7 +283,7 @@ class Recurrent(Layer):
         # layer stacked on top transposes it back to a contiguous time-major array for free
         y = hs.transpose(1, 0, 2) if self.return_sequences else final[0].copy()
         if zero is not None and not self.return_sequences:
-            y *= zero[-1][:, None]  # the last step's output, as above
+            y *= zero[-1][:, None]  # the last step's output (0 if that step is masked)
         if self.return_state:
             return (y, *final)
         return y
