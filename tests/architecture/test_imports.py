@@ -32,6 +32,7 @@ FLOORS: dict[str, float] = {
     # the file format: below the model, so the model can save itself
     "lstmkit.io.atomic": 4.0,
     "lstmkit.io.safefile": 4.1,
+    "lstmkit.io.safegraph": 4.15,  # a functional model's graph, checked
     "lstmkit.io.format": 4.2,
     "lstmkit.training": 5,
     "lstmkit.engine": 6,  # BaseModel, Sequential, the functional Model

@@ -33,7 +33,7 @@ from safetensors import safe_open
 from .. import losses, metrics, optim
 from ..errors import ModelFileError
 from ..layers import LAYER_TYPES
-from . import safefile
+from . import safefile, safegraph
 from .atomic import atomic_write
 from .safefile import FORMAT, FORMAT_VERSION
 
@@ -309,5 +309,5 @@ def check_file(path) -> tuple[dict, dict, list, list]:
     ]
     shape = _check_input_shape(path, safefile.load_json(path, meta, "input_shape"))
     if "graph" in meta:
-        safefile.check_graph(path, safefile.load_json(path, meta, "graph"), checked)
+        safegraph.check_graph(path, safefile.load_json(path, meta, "graph"), checked)
     return tensors, meta, checked, shape

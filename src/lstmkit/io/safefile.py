@@ -11,8 +11,8 @@ F64; shapes have ≤ 4 non-negative bounded dims; each tensor's byte range match
 shape and lies inside the file; the ranges tile the data part exactly (no gap, no
 overlap, no trailing bytes); the metadata is a string map. Model configs are checked
 by :func:`check_layer_entry`: types from the allow-list only, known keys only, plain
-bounded values; a functional model's graph by :func:`check_graph` (bounded, every node
-reading earlier nodes only). Anything else raises :class:`lstmkit.errors.ModelFileError`.
+bounded values (a functional model's graph: :mod:`.safegraph`). Anything else raises
+:class:`lstmkit.errors.ModelFileError`.
 """
 
 from __future__ import annotations
@@ -50,7 +50,6 @@ SIZE_KEYS = (  # must be ints ≥ 1 when present
     "n",
     "pool_size",
 )
-MAX_NODES = 1024
 
 
 class _Duplicate(Exception):
@@ -332,73 +331,6 @@ def check_layer_entry(path, entry, where, layer_types, nested=False):
             f"{path}: {where}.dtype must be 'float32' or 'float64', got {cfg['dtype']!r}"
         )
     return cls, cfg
-
-
-def _ref(path, where, r, n_nodes, outputs_of):
-    if (
-        not isinstance(r, list)
-        or len(r) != 2
-        or not all(type(v) is int for v in r)
-        or not 0 <= r[0] < n_nodes
-        or not 0 <= r[1] < outputs_of(r[0])
-    ):
-        raise ModelFileError(
-            f"{path}: {where} refers to {str(r)[:40]}, not an earlier node's output"
-        )
-
-
-def check_graph(path, g, checked) -> None:
-    """A functional model's graph: bounded, each node's layer in ``config``, each input a
-    [node, output] of an earlier node, inputs pointing at InputLayer nodes, outputs at
-    existing ones. Shapes are checked when the model is rebuilt (by calling the layers)."""
-    keys = {"nodes", "inputs", "outputs", "input_names", "output_names"}
-    if not isinstance(g, dict) or set(g) != keys:
-        raise ModelFileError(f"{path}: graph expected keys {sorted(keys)}")
-    nodes = g["nodes"]
-    if not isinstance(nodes, list) or not 1 <= len(nodes) <= MAX_NODES:
-        raise ModelFileError(f"{path}: graph.nodes must be a list of 1..{MAX_NODES} nodes")
-    node_keys = {"layer", "inputs", "positional", "list", "initial_state", "mask", "training"}
-    for j, nd in enumerate(nodes):
-        where = f"graph.nodes[{j}]"
-        if not isinstance(nd, dict) or set(nd) != node_keys:
-            raise ModelFileError(f"{path}: {where} expected keys {sorted(node_keys)}")
-        li = nd["layer"]
-        if type(li) is not int or not 0 <= li < len(checked):
-            raise ModelFileError(f"{path}: {where}.layer = {str(li)[:20]} is not a layer index")
-        ins = nd["inputs"]
-        if not isinstance(ins, list) or len(ins) > 64:
-            raise ModelFileError(f"{path}: {where}.inputs must be a list of ≤ 64 references")
-        for r in ins:  # earlier nodes only: no cycles, no forward references
-            _ref(path, f"{where}.inputs", r, j, lambda k: 64)
-        for k in ("positional", "initial_state"):
-            if type(nd[k]) is not int or not 0 <= nd[k] <= len(ins):
-                raise ModelFileError(f"{path}: {where}.{k} is not a count of its inputs")
-        if type(nd["list"]) is not bool or type(nd["mask"]) is not bool:
-            raise ModelFileError(f"{path}: {where}.list / .mask must be true or false")
-        if nd["positional"] + nd["initial_state"] + int(nd["mask"]) != len(ins):
-            raise ModelFileError(f"{path}: {where}: its inputs do not add up")
-        if nd["training"] not in (None, True, False):
-            raise ModelFileError(f"{path}: {where}.training must be true, false or null")
-        is_input = checked[li][0] is InputLayer
-        if is_input != (not ins):
-            raise ModelFileError(f"{path}: {where}: only InputLayer nodes have no inputs")
-    for key in ("inputs", "outputs"):
-        refs = g[key]
-        if not isinstance(refs, list) or not 1 <= len(refs) <= 64:
-            raise ModelFileError(f"{path}: graph.{key} must be a list of 1..64 references")
-        for r in refs:
-            _ref(path, f"graph.{key}", r, len(nodes), lambda k: 64)
-    for r in g["inputs"]:
-        if checked[nodes[r[0]]["layer"]][0] is not InputLayer:
-            raise ModelFileError(f"{path}: graph.inputs must point at InputLayer nodes")
-    for key in ("input_names", "output_names"):
-        names = g[key]
-        if not isinstance(names, list) or len(names) > 64:
-            raise ModelFileError(f"{path}: graph.{key} must be a list of names")
-        for nm in names:
-            if not isinstance(nm, str):
-                raise ModelFileError(f"{path}: graph.{key} must be a list of names")
-            plain_value(path, f"graph.{key}", "name", nm)
 
 
 KNOWN_CELLS = ("LSTM", "GRU", "SimpleRNN")  # output size = units, recurrent kernel (H, G·H)

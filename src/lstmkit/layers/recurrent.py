@@ -43,8 +43,8 @@ import numpy as np
 from ..core import cells
 from ..core import lstm as lstm_core
 from ..core.activations import canonical_activation
-from . import initializers
-from .base import Layer, check_input, constraint_arg, regularizer_arg
+from . import cell_args, initializers
+from .base import Layer, check_input
 
 
 def glorot_uniform(rng, shape):
@@ -54,20 +54,6 @@ def glorot_uniform(rng, shape):
 def orthogonal(rng, shape):
     """Keras' orthogonal initializer for an (H, G·H) recurrent kernel."""
     return initializers.Orthogonal()(shape, rng)
-
-
-#: Keras' weight arguments of a recurrent cell and their defaults
-WEIGHT_ARGS = {
-    "kernel_initializer": "glorot_uniform",
-    "recurrent_initializer": "orthogonal",
-    "bias_initializer": "zeros",
-    "kernel_regularizer": None,
-    "recurrent_regularizer": None,
-    "bias_regularizer": None,
-    "kernel_constraint": None,
-    "recurrent_constraint": None,
-    "bias_constraint": None,
-}
 
 
 class Recurrent(Layer):
@@ -147,25 +133,10 @@ class Recurrent(Layer):
             bias_constraint=bias_constraint,
         )
         if not self.keras_cell_args:
-            bad = {k: v for k, v in given.items() if v != WEIGHT_ARGS[k]}
-            if self.activation != "tanh" or self.recurrent_activation != "sigmoid":
-                bad["activation"] = (activation, recurrent_activation)
-            if not self.use_bias:
-                bad["use_bias"] = False
-            if bad:
-                raise ValueError(
-                    f"{cls} does not support {sorted(bad)}: its cell is fixed (tanh and σ, "
-                    f"its own weights); LSTM, GRU and SimpleRNN take Keras' cell arguments"
-                )
-        self.initializers = {
-            k: initializers.get(v, f"{cls} {k}") for k, v in given.items() if "initializer" in k
-        }
-        self.weight_regularizers = {
-            k: regularizer_arg(self, k, v) for k, v in given.items() if "regularizer" in k
-        }
-        self.weight_constraints = {
-            k: constraint_arg(self, k, v) for k, v in given.items() if "constraint" in k
-        }
+            cell_args.refuse_non_defaults(self, given, activation, recurrent_activation)
+        self.initializers, self.weight_regularizers, self.weight_constraints = (
+            cell_args.weight_arguments(self, given)
+        )
         self.torch_suffix = "_l0"  # "_l0_reverse" for the backward half of a Bidirectional
         self.states = None  # stateful: list of (B, H) arrays
         self.initial_state_grads = None  # after backward: dL/d(initial states)
@@ -376,19 +347,7 @@ class Recurrent(Layer):
 
     def cell_config(self) -> dict:
         """Keras' cell arguments (activations, use_bias, initializers, …) for get_config."""
-        out = {
-            "activation": self.activation,
-            "use_bias": self.use_bias,
-            "zero_output_for_mask": self.zero_output_for_mask,
-            "unroll": self.unroll,
-            "implementation": self.implementation,
-        }
-        if self.n_gates > 1:
-            out["recurrent_activation"] = self.recurrent_activation
-        out.update({k: initializers.config_value(v) for k, v in self.initializers.items()})
-        out.update({k: None if v is None else repr(v) for k, v in self.weight_regularizers.items()})
-        out.update({k: None if v is None else repr(v) for k, v in self.weight_constraints.items()})
-        return out
+        return cell_args.config(self)
 
     # PyTorch names: weight_ih_l0 (G·H, D), weight_hh_l0 (G·H, H), bias_ih_l0, bias_hh_l0
     def named_tensors(self):
