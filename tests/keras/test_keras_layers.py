@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from tests.keras.harness import data, keras, layer_case, np_, same
 
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
+
 SEQ = np.arange(72).reshape((3, 6, 4)).astype("float32")  # lstm_test.py::test_correctness
 
 
