@@ -230,3 +230,19 @@ def test_save_weights_load_weights(tmp_path):
     )
     fresh.load_weights(tmp_path / "m.weights.safetensors")
     same(fresh.predict(data(2, 4, 3, seed=7)), np_(k.predict(data(2, 4, 3, seed=7), verbose=0)))
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_encoder_decoder(causal):
+    """The Attention layer's docs: [query, value] from two recurrent encoders, attention,
+    Concatenate, a Dense head (Luong-style encoder–decoder)."""
+
+    def make(lib):
+        src, tgt = lib.Input((6, 3)), lib.Input((4, 2))
+        enc = lib.layers.LSTM(4, return_sequences=True)(src)
+        dec = lib.layers.GRU(4, return_sequences=True)(tgt)
+        ctx = lib.layers.Attention(use_scale=True)([dec, enc], use_causal_mask=causal)
+        out = lib.layers.Dense(3, activation="softmax")(lib.layers.Concatenate()([dec, ctx]))
+        return lib.Model([src, tgt], out)
+
+    model_case(make, [data(3, 6, 3), data(3, 4, 2, seed=1)])

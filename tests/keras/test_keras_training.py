@@ -341,3 +341,15 @@ def test_masked_sequence_metrics_and_batch_weighted_epoch_loss():
         batch_size=3,
     )
     same(ours.evaluate(ids, y, batch_size=3), k.evaluate(ids, y, batch_size=3, verbose=0))
+
+
+def test_attention_model_training():
+    def make(lib):
+        src, tgt = lib.Input((6, 3)), lib.Input((4, 2))
+        enc = lib.layers.LSTM(4, return_sequences=True)(src)
+        dec = lib.layers.LSTM(4, return_sequences=True)(tgt)
+        ctx = lib.layers.AdditiveAttention()([dec, enc])
+        return lib.Model([src, tgt], lib.layers.Dense(1)(lib.layers.Concatenate()([dec, ctx])))
+
+    train_case(make, _opt("Adam", learning_rate=0.01), [data(6, 6, 3), data(6, 4, 2, seed=1)],
+               data(6, 4, 1, seed=2), batch_size=3)  # fmt: skip

@@ -16,6 +16,8 @@ Logged names follow Keras: "loss", for several outputs "<output>_loss" and
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from .. import losses as losses_mod
@@ -52,6 +54,8 @@ def reduce(loss, y_true, y_pred, sw, mask_w, from_logits=False):
     fn = type(loss)(from_logits=True) if from_logits else loss
     if sw is None:
         return fn.value_and_grad(y_true, y_pred, sample_weight=mask_w)
+    if "normalizer" not in inspect.signature(fn.value_and_grad).parameters:
+        raise ValueError(f"sample_weight is not supported with the loss {type(loss).__name__}")
     w = metric_weights(sw, mask_w, y_pred)
     n = float(mask_w.sum()) if mask_w is not None else float(np.prod(y_pred.shape[:-1]))
     return fn.value_and_grad(y_true, y_pred, sample_weight=np.asarray(w), normalizer=n)

@@ -186,7 +186,7 @@ class Model(BaseModel):
                 mask = np.asarray(values[node.tensor_kwargs["mask"][0].uid], bool)
             if node.many_inputs and all(m is None for m in mask):
                 mask = None
-            kw = {}
+            kw = {k: v for k, v in node.const_kwargs.items() if k != "training"}
             if "initial_state" in node.tensor_kwargs:
                 kw["initial_state"] = [values[t.uid] for t in node.tensor_kwargs["initial_state"]]
             y = layer.forward(
@@ -290,6 +290,7 @@ class Model(BaseModel):
                     "initial_state": len(node.tensor_kwargs.get("initial_state", [])),
                     "mask": "mask" in node.tensor_kwargs,
                     "training": node.const_kwargs.get("training"),
+                    "causal": node.const_kwargs.get("use_causal_mask", False),
                 }
             )
         return {
@@ -327,6 +328,8 @@ class Model(BaseModel):
                 kw["mask"] = rest[n_state]
             if nd["training"] is not None:
                 kw["training"] = nd["training"]
+            if nd.get("causal"):
+                kw["use_causal_mask"] = True
             out = layer(pos if nd["list"] else pos[0], **kw)
             made.append(out if isinstance(out, list) else [out])
         inputs = [made[j][k] for j, k in graph_cfg["inputs"]]

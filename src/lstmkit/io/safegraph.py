@@ -42,7 +42,9 @@ def check_graph(path, g, checked) -> None:
     nodes = g["nodes"]
     if not isinstance(nodes, list) or not 1 <= len(nodes) <= MAX_NODES:
         raise ModelFileError(f"{path}: graph.nodes must be a list of 1..{MAX_NODES} nodes")
-    node_keys = {"layer", "inputs", "positional", "list", "initial_state", "mask", "training"}
+    node_keys = {
+        "layer", "inputs", "positional", "list", "initial_state", "mask", "training", "causal",
+    }  # fmt: skip
     for j, nd in enumerate(nodes):
         where = f"graph.nodes[{j}]"
         if not isinstance(nd, dict) or set(nd) != node_keys:
@@ -58,8 +60,8 @@ def check_graph(path, g, checked) -> None:
         for k in ("positional", "initial_state"):
             if type(nd[k]) is not int or not 0 <= nd[k] <= len(ins):
                 raise ModelFileError(f"{path}: {where}.{k} is not a count of its inputs")
-        if type(nd["list"]) is not bool or type(nd["mask"]) is not bool:
-            raise ModelFileError(f"{path}: {where}.list / .mask must be true or false")
+        if any(type(nd[k]) is not bool for k in ("list", "mask", "causal")):
+            raise ModelFileError(f"{path}: {where}.list / .mask / .causal must be true or false")
         if nd["positional"] + nd["initial_state"] + int(nd["mask"]) != len(ins):
             raise ModelFileError(f"{path}: {where}: its inputs do not add up")
         if nd["training"] not in (None, True, False):

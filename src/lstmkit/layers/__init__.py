@@ -60,6 +60,8 @@ LAYER_TYPES = {
         Maximum,
         Minimum,
         LayerNormalization,
+        Attention,
+        AdditiveAttention,
     )
 }
 LAYER_TYPES.update({cls.type_name: cls for cls in VARIANTS})

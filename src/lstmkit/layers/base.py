@@ -104,6 +104,10 @@ class Layer:
     def build(self, input_shape):
         """Record the input shape (batch excluded in ``self.input_shape``); returns the
         shape with the batch axis, (None, …), for a subclass to read."""
+        if input_shape and isinstance(input_shape[0], (list, tuple)):  # several inputs
+            self.input_shape = tuple(tuple(s) for s in input_shape)
+            self.built = True
+            return list(input_shape)
         full = self.with_batch(input_shape)
         self.input_shape = tuple(full[1:])
         self.built = True

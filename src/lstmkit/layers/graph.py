@@ -24,8 +24,8 @@ import itertools
 
 #: keyword arguments a layer call may take as symbolic tensors
 TENSOR_KWARGS = ("initial_state", "mask")
-#: keyword arguments a layer call may take as constants
-CONST_KWARGS = ("training",)
+#: keyword arguments a layer call may take as constants (Attention's use_causal_mask)
+CONST_KWARGS = ("training", "use_causal_mask")
 
 _ids = itertools.count()
 
@@ -107,6 +107,8 @@ def symbolic_call(layer, x, args, kw):
                 raise TypeError(f"{name}: {k}= must be symbolic tensors here, got {v!r}")
             tensor_kwargs[k] = vs
         elif k in CONST_KWARGS:
+            if k not in inspect.signature(layer.forward).parameters:
+                raise TypeError(f"{name} takes no {k}=")
             const_kwargs[k] = v
         else:
             raise TypeError(
