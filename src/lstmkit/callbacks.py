@@ -128,7 +128,8 @@ class _Monitor(Callback):
 
 class EarlyStopping(_Monitor):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs;
-    ``restore_best_weights`` puts back the weights of the best epoch."""
+    ``restore_best_weights`` puts back the weights of the best epoch. As in Keras,
+    ``start_from_epoch`` epochs pass before monitoring starts (no stop, no best before)."""
 
     def __init__(
         self,
@@ -138,11 +139,13 @@ class EarlyStopping(_Monitor):
         mode="auto",
         restore_best_weights=False,
         verbose=0,
+        start_from_epoch=0,
     ):
         super().__init__(monitor, mode, min_delta)
         self.patience = int(patience)
         self.restore_best_weights = bool(restore_best_weights)
         self.verbose = verbose
+        self.start_from_epoch = int(start_from_epoch)
 
     def on_train_begin(self, logs=None):
         self.wait, self.stopped_epoch, self.best_epoch = 0, None, None
@@ -151,7 +154,7 @@ class EarlyStopping(_Monitor):
 
     def on_epoch_end(self, epoch, logs=None):
         v = self._value(logs)
-        if v is None:
+        if v is None or epoch < self.start_from_epoch:
             return
         if self._improved(v):
             self.best, self.best_epoch, self.wait = v, epoch, 0

@@ -15,9 +15,11 @@ import numpy as np
 from lstmkit.apps.classify import job as cl
 from lstmkit.apps.forecast import job as fc
 from lstmkit.apps.forecast import metrics as mf
+from lstmkit.apps.forecast import net, sidecar
 from lstmkit.apps.textgen import job as tg
 from lstmkit.data import datasets
 from lstmkit.data.csv import read_table, read_text
+from lstmkit.data.scaling import StandardScaler
 from lstmkit.data.text import CharVocab
 
 from . import _c_harness as H
@@ -26,17 +28,24 @@ _DRIVERS = {
     "forecast": r"""
 #include <stdio.h>
 #include "{p}.h"
+/* per window: int64 t, y (L + 1), cov (L × C), fut ((L + H) × F) doubles → int32 rc, H doubles */
+#define NC ({P}_LOOKBACK * {P}_COVARIATES)
+#define NF (({P}_LOOKBACK + {P}_HORIZON) * {P}_FUTURE_COVARIATES)
 int main(void) {{
     static {p}_state s;
-    static double y[{P}_LOOKBACK + 1], cov[{P}_LOOKBACK * {P}_COVARIATES + 1], out[{P}_HORIZON];
-    int n, k;
+    static double y[{P}_LOOKBACK + 1], cov[NC + 1], fut[NF + 1], out[{P}_HORIZON];
+    long long t;
+    int n, k, h, rc;
     if (fread(&n, sizeof n, 1, stdin) != 1) return 3;
     {p}_init(&s);
     for (k = 0; k < n; ++k) {{
+        if (fread(&t, sizeof t, 1, stdin) != 1) return 3;
         if (fread(y, sizeof(double), {P}_LOOKBACK + 1, stdin) != {P}_LOOKBACK + 1) return 3;
-        if (fread(cov, sizeof(double), {P}_LOOKBACK * {P}_COVARIATES, stdin)
-            != {P}_LOOKBACK * {P}_COVARIATES) return 3;
-        {p}_forecast(&s, y, {P}_COVARIATES ? cov : 0, out);
+        if (fread(cov, sizeof(double), NC, stdin) != NC) return 3;
+        if (fread(fut, sizeof(double), NF, stdin) != NF) return 3;
+        for (h = 0; h < {P}_HORIZON; ++h) out[h] = -12345.0;
+        rc = {p}_forecast(&s, y, (long)t, NC ? cov : 0, NF ? fut : 0, out);
+        fwrite(&rc, sizeof rc, 1, stdout);
         fwrite(out, sizeof(double), {P}_HORIZON, stdout);
     }}
     return 0;
@@ -141,16 +150,34 @@ def _call(exe, data: bytes) -> bytes:
     return r.stdout
 
 
-def c_forecast(exe, windows, covs=None) -> np.ndarray:
-    """windows (n, L+1) levels (covs (n, L, C) or None) → the C forecasts (n, H)."""
+def c_forecast_raw(exe, ts, windows, covs=None, futs=None) -> tuple[np.ndarray, np.ndarray]:
+    """Origins ts (n,), their windows (n, L+1) of raw values, past covariates (n, L, C) and
+    future-known ones (n, L+H, F) (or None) → (return codes (n,), the C forecasts (n, H))."""
     windows = np.asarray(windows, "<f8")
     n = len(windows)
     data = np.int32(n).tobytes()
     for k in range(n):
-        data += windows[k].tobytes()
-        if covs is not None:
-            data += np.asarray(covs[k], "<f8").tobytes()
-    return np.frombuffer(_call(exe, data), "<f8").reshape(n, -1)
+        data += np.int64(ts[k]).tobytes() + windows[k].tobytes()
+        for a in (covs, futs):
+            if a is not None:
+                data += np.asarray(a[k], "<f8").tobytes()
+    raw = np.frombuffer(_call(exe, data), np.uint8).reshape(n, -1)
+    return raw[:, :4].copy().view("<i4")[:, 0], raw[:, 4:].copy().view("<f8")
+
+
+def c_forecast(exe, s, origins, L: int, H: int) -> np.ndarray:
+    """The C model_forecast of series ``s`` (a forecast Series: raw y, cov, fut) from each
+    origin t: y_{t−L} … y_t, cov rows t−L+1 … t, fut rows t−L+1 … t+H → (n, H)."""
+    o = np.asarray(origins, int)
+    win = s.y[o[:, None] + np.arange(-L, 1)[None, :]]  # (n, L+1)
+    rows = o[:, None] + np.arange(-L + 1, 1)[None, :]  # (n, L)
+    covs = s.cov[rows] if s.cov.shape[1] else None
+    futs = None
+    if s.fut.shape[1]:
+        futs = s.fut[o[:, None] + np.arange(-L + 1, H + 1)[None, :]]  # (n, L+H, F)
+    rc, out = c_forecast_raw(exe, o, win, covs, futs)
+    assert np.all(rc == 0), rc
+    return out
 
 
 def c_classify(exe, seqs, n_out: int) -> tuple[np.ndarray, np.ndarray]:
@@ -189,25 +216,41 @@ def c_target_probs(exe, x_streams, y_streams) -> np.ndarray:
 
 # ------------------------------------------------------------------ the jobs' data and metrics
 def co2_series():
+    """The bundled CO₂ series as the forecast job reads it."""
     ds = datasets.get("co2", "series")
-    cfg = fc.ForecastConfig(target=ds.columns["target"], time=ds.columns["time"])
-    return fc.load_series(read_table(ds.path), cfg, ds.name)
+    table = read_table(ds.path)
+    return fc.load_panel(
+        table, ds.columns["target"], ds.columns["time"], [], [], None, None, 1.0, ds.name
+    )[0]
 
 
-def forecast_mase(model, meta, s, c_exe=None) -> float:
-    """MASE of the backtest the forecast job reports (metrics.json "lstm"), from predict or,
-    with ``c_exe``, from the C model_forecast."""
-    L, H = meta["lookback"], meta["horizon"]
-    n = len(s.y)
-    test = max(2 * H, int(round(0.2 * n)))
+def run_job(series, **kw):
+    """The forecast job on ``series`` (quiet; by default 3 epochs of 8 units, no backtest,
+    naive as the only other candidate) → its ForecastResult (res.model, res.meta)."""
+    opts = {"target": "y", "epochs": 3, "units": 8, "verbose": 0, "test_size": 0}
+    opts["candidates"] = ["naive"]
+    opts.update(kw)
+    return fc.run_forecast(list(series), fc.ForecastConfig(**opts), None)
+
+
+def stored_data(meta, s, id_value=None) -> net.NetData:
+    """The job's view of series ``s`` (net.NetData) scaled by the numbers in the sidecar."""
+    v = sidecar.one_series(meta, id_value)
+    cs = StandardScaler(*v["cov"]) if v["cov"][0] else StandardScaler(np.zeros(0), np.ones(0))
+    fs = StandardScaler(*v["fut"]) if v["fut"][0] else StandardScaler(np.zeros(0), np.ones(0))
+    return net.net_data(s.y, v["prep"], s.cov, s.fut, cs, fs)
+
+
+def forecast_mase(res, c_exe=None) -> float:
+    """The backtest MASE of the LSTM the job reports (metrics.json "lstm"; a model trained
+    with refit=False, so the saved model is the backtested one) or, with ``c_exe``, the
+    same from the C model_forecast at the job's origins."""
+    r = res.results[0]
     if c_exe is None:
-        return fc.evaluate(model, s, meta, test)[0]["lstm"]["mase"]
-    origins = fc.backtest_origins(n, H, test)
-    origins = origins[origins >= L]
-    windows = s.y[origins[:, None] + np.arange(-L, 1)[None, :]]  # (n, L+1) levels
-    pred = c_forecast(c_exe, windows)
-    actual = s.y[origins[:, None] + np.arange(1, H + 1)]
-    return mf.scores(actual, pred, mf.mase_scale(s.y[: n - test]))["mase"]
+        return r.scores["lstm"]["mase"]
+    L, H_ = res.meta["lookback"], res.meta["horizon"]
+    pred = c_forecast(c_exe, r.series, r.origins.t, L, H_)
+    return mf.scores(r.origins.actual(r.series.y, H_), pred, r.origins.scale)["mase"]
 
 
 def vowels_config() -> cl.ClassifyConfig:

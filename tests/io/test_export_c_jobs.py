@@ -1,6 +1,7 @@
-"""The jobs around the network in C — forecast scaling and levels, classify's scaler, padding and
-labels, textgen's vocabulary and sampling loop — against the jobs' own Python; the CLI
-(``lstmkit export MODEL --c DIR``); and the models export_c refuses, with the layer and why."""
+"""The jobs around the network in C — classify's scaler, padding and labels, textgen's
+vocabulary and sampling loop — against the jobs' own Python (the forecast job's windows
+and levels: test_export_c_forecast.py); the CLI (``lstmkit export MODEL --c DIR``); and the
+models export_c refuses, with the layer and why."""
 
 import numpy as np
 import pytest
@@ -12,58 +13,11 @@ from tests.io.test_export_c import randomise
 from lstmkit import GRU, LSTM, Bidirectional, Dense, Embedding, Sequential
 from lstmkit.apps.classify import job as cl
 from lstmkit.apps.export.c_job import c_arguments
-from lstmkit.apps.forecast import job as fc
 from lstmkit.apps.shared.modelfiles import save_job_model
-from lstmkit.data.scaling import StandardScaler
 from lstmkit.data.text import WordVocab
 from lstmkit.io import TimeMajorModel, export_c
 from lstmkit.io.c_export import CExportError, ForecastSpec
 from lstmkit.layers import variants as V
-
-
-# ------------------------------------------------------------------ forecast
-def test_forecast_c_gives_the_jobs_levels(tmp_path):
-    """A model trained by the forecast job (3 epochs), exported from its sidecar: C
-    model_forecast on every backtest window and on the last one = the job's to_levels."""
-    s = J.co2_series()
-    cfg = fc.ForecastConfig(target="co2", time="month", epochs=3, verbose=0)
-    model, meta, test, _ = fc.train(s, cfg)
-    export_c(model, tmp_path, **c_arguments(meta), measure=False)
-    exe = J.compile_driver(tmp_path, "forecast")
-    L, H_ = meta["lookback"], meta["horizon"]
-    origins = np.arange(L, len(s.y))  # every window, up to the future forecast
-    feats = fc.features(s, meta["diff_mean"], meta["diff_std"], None)
-    pred = model.predict(fc.windows_at(feats, origins, L))
-    ref = fc.to_levels(s.y, origins, pred, meta["diff_mean"], meta["diff_std"])
-    got = J.c_forecast(exe, s.y[origins[:, None] + np.arange(-L, 1)])
-    assert got.shape == (len(origins), H_)
-    assert np.max(np.abs(got - ref)) / meta["diff_std"] < 1e-5  # on the model's own scale
-    assert np.allclose(got[-1], fc.forecast_future(model, s, meta), rtol=0, atol=2e-5)
-
-
-def test_forecast_with_covariates(tmp_path):
-    rng = np.random.default_rng(0)
-    n, C, L = 120, 2, 10
-    y = np.cumsum(rng.standard_normal(n)) + 50
-    cov = rng.standard_normal((n, C)) * [3.0, 0.2] + [10.0, -1.0]
-    s = fc.Series("syn", y, cov, None)
-    sc = StandardScaler().fit(cov)
-    mu, sigma = 0.07, 1.3
-    model = randomise(Sequential([LSTM(6), Dense(4)]), 1, (None, 1 + C))
-    spec = ForecastSpec(L, 4, mu, sigma, sc.mean.tolist(), sc.std.tolist())
-    export_c(model, tmp_path, forecast=spec, measure=False)
-    exe = J.compile_driver(tmp_path, "forecast")
-    origins = np.arange(L, n)
-    ref = fc.to_levels(
-        y,
-        origins,
-        model.predict(fc.windows_at(fc.features(s, mu, sigma, sc), origins, L)),
-        mu,
-        sigma,
-    )
-    covs = cov[origins[:, None] + np.arange(-L + 1, 1)]  # the L rows of each window
-    got = J.c_forecast(exe, y[origins[:, None] + np.arange(-L, 1)], covs)
-    assert np.max(np.abs(got - ref)) / sigma < 1e-5
 
 
 # ------------------------------------------------------------------ classify
@@ -165,9 +119,8 @@ def test_generate_refuses_a_prime_outside_the_vocabulary(char_rnn):
 @pytest.fixture(scope="module")
 def forecast_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("co2job")
-    s = J.co2_series()
-    model, meta, _, _ = fc.train(s, fc.ForecastConfig(target="co2", epochs=2, verbose=0))
-    save_job_model(model, str(d), meta)
+    res = J.run_job([J.co2_series()], target="co2", units=32, epochs=2)
+    save_job_model(res.model, str(d), res.meta)
     return d
 
 
@@ -180,6 +133,8 @@ def test_cli_writes_c_that_compiles(forecast_dir, tmp_path, capsys):
         assert {p.name for p in out.iterdir()} == {"model.h", "model.c", "README.md"}
         readme = (out / "README.md").read_text()
         assert "model_forecast" in readme and ("## int8" in readme) == bool(q)
+        assert "model_forecast(s, y, t, cov, fut, out): the forecast model of 'co2'" in stdout
+        assert "MODEL_LAST_T = 525" in stdout and "deseasonalised (m=12)" in stdout
         J.compile_driver(out, "forecast")
 
 
@@ -197,6 +152,10 @@ def test_cli_bad_input_is_one_line_and_exit_2(forecast_dir, tmp_path, capsys):
     assert_user_error(rc, err, "--quantize is for --c")
     rc, _, err = run_cli(capsys, "export", forecast_dir, "--c", tmp_path / "n", "--name", "int")
     assert_user_error(rc, err, "C identifier")
+    rc, _, err = run_cli(capsys, "export", forecast_dir, "--c", tmp_path / "i", "--id-value", "x")
+    assert_user_error(rc, err, "--id-value 'x'", "co2")
+    rc, _, err = run_cli(capsys, "export", forecast_dir, "--onnx", "m.onnx", "--id-value", "x")
+    assert_user_error(rc, err, "--id-value is for --c")
     m = Sequential([V.PeepholeLSTM(4), Dense(2)])
     m.build((None, 3))
     save_job_model(m, str(tmp_path), {"task": "other"})
@@ -251,9 +210,15 @@ def test_other_refusals(tmp_path):
     bad.append((seq, {"labels": ["a", "b"]}, "returns sequences"))
     bad.append((_built([LSTM(3), Dense(2)]), {"input_scaler": ([0, 0], [1, 1])}, "scaler"))
     spec = ForecastSpec(8, 3, 0.0, 1.0)
-    bad.append((_built([LSTM(3), Dense(2)], (None, 1)), {"forecast": spec}, "forecast"))
-    bi = _built([Bidirectional(GRU(3)), Dense(3)], (None, 1))
+    bad.append((_built([LSTM(3), Dense(2)], (None, 2)), {"forecast": spec}, "forecast"))
+    bad.append((_built([LSTM(3), Dense(3)], (None, 1)), {"forecast": spec}, "2 inputs per step"))
+    bi = _built([Bidirectional(GRU(3)), Dense(3)], (None, 2))
     bad.append((bi, {"forecast": ForecastSpec(8, 3, 0.0, 1.0)}, "forecast"))
+    fits = _built([LSTM(3), Dense(3)], (None, 2))
+    bad.append((fits, {"forecast": ForecastSpec(8, 3, 0.0, 0.0)}, "σ must be positive"))
+    bad.append((fits, {"forecast": ForecastSpec(8, 3, 0.0, 1.0, seasonal=[0.1])}, "at least 2"))
+    nan_s = ForecastSpec(8, 3, 0.0, 1.0, seasonal=[0.1, np.nan])
+    bad.append((fits, {"forecast": nan_s}, "NaN"))
     em = _built([Embedding(4, 2), LSTM(3, return_sequences=True), Dense(4, "softmax")], (None,))
     bad.append((em, {"vocab": ["a", "b", "c"]}, "vocabulary"))
     bad.append((em, {"vocab": ["a", "b", "a", "c"]}, "distinct"))

@@ -9,7 +9,7 @@ and the "Working with RNNs" and "Masking and padding" guides.
 
 import numpy as np
 import pytest
-from tests.keras.harness import data, keras, layer_case, np_, same
+from tests.keras.harness import data, keras, layer_case, model_case, np_, same
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -270,6 +270,56 @@ def test_global_average_pooling_with_mask():
     """global_average_pooling_test.py::test_masking: the mean over unmasked steps only."""
     mask = np.array([[True, True, False, False, False], [True, True, True, True, True]])
     layer_case(lambda lib: lib.layers.GlobalAveragePooling1D(), data(2, 5, 3), mask=mask)
+
+
+def _padded(seed=0):
+    """(3, 6, 2) with trailing zero steps (what Masking masks), as in the masking guide."""
+    x = data(3, 6, 2, seed=seed)
+    x[0, 4:] = 0.0
+    x[2, 2:] = 0.0
+    return x
+
+
+def _masked_model(lib, *middle, pool=None):
+    """Input → Masking → middle → LSTM (→ pool) → Dense, functional."""
+    inp = lib.Input(shape=(6, 2))
+    h = lib.layers.Masking()(inp)
+    for layer in middle:
+        h = layer(h)
+    h = lib.layers.LSTM(4, return_sequences=pool is not None)(h)
+    if pool is not None:
+        h = pool(h)
+    return lib.Model(inp, lib.layers.Dense(2)(h))
+
+
+def test_conv1d_drops_the_mask():
+    """Keras' Conv1D does not support masking: the LSTM after it sees every step."""
+    model_case(lambda lib: _masked_model(lib, lib.layers.Conv1D(3, 3, padding="same")), _padded())
+
+
+def test_global_max_pooling_ignores_the_mask():
+    """Keras 3's GlobalMaxPooling1D takes no mask: padded steps (0 after Masking → Dense
+    with a zero bias) take part in the max, and win it where the real steps are < 0."""
+
+    def make(lib):
+        inp = lib.Input(shape=(6, 2))
+        h = lib.layers.Dense(3, bias_initializer="zeros")(lib.layers.Masking()(inp))
+        return lib.Model(inp, lib.layers.GlobalMaxPooling1D()(h))
+
+    x = _padded(1)
+    x[x != 0] -= 3.0  # real steps negative
+    model_case(make, x)
+
+
+def test_global_average_pooling_after_a_masked_lstm():
+    """The masked mean over an LSTM's sequence (the mask flows Masking → LSTM → pooling)."""
+    model_case(lambda lib: _masked_model(lib, pool=lib.layers.GlobalAveragePooling1D()), _padded(2))
+
+
+def test_gaussian_noise_inference_and_mask():
+    """gaussian_noise_test.py: identity at inference; the mask passes through it."""
+    layer_case(lambda lib: lib.layers.GaussianNoise(0.3), data(2, 5, 3))
+    model_case(lambda lib: _masked_model(lib, lib.layers.GaussianNoise(0.3)), _padded(3))
 
 
 # ------------------------------------------------------------ RepeatVector, merging, norm

@@ -234,12 +234,15 @@ def _sequential(g, ex, seq, lengths_input, helper, TensorProto):
         elif isinstance(layer, Masking):
             raise UserError("export_onnx: Masking has no ONNX mapping (pad with lengths_input)")
         else:
-            if ex.mask is not None and type(layer).__name__ == "GlobalAveragePooling1D":
+            masked_pool = type(layer).__name__ == "GlobalAveragePooling1D" or getattr(
+                layer, "use_mask", False
+            )
+            if ex.mask is not None and masked_pool:
                 raise UserError(
-                    "export_onnx: GlobalAveragePooling1D under a mask has no ONNX mapping"
+                    f"export_onnx: {type(layer).__name__} under a mask has no ONNX mapping"
                 )
             x = simple_layer(g, layer, [x])
-            if type(layer).__name__ in _MASK_ENDS:
+            if type(layer).__name__ in _MASK_ENDS and not getattr(layer, "keep_mask", False):
                 ex.mask = None
     out_shape = seq.output_shape
     out_dims = ["batch"] + (["time"] if len(out_shape) == 2 else []) + [int(out_shape[-1])]

@@ -15,7 +15,7 @@ How each layer maps (the ONNX recurrent operators run time-major, ``X`` (T, B, D
                  order, as the layer returns it
     return_state Y_h, Y_c;  initial_state= → initial_h, initial_c (functional models)
     Dense        MatMul + Add (+ activation);  Activation → the activation's ops
-    Embedding    Gather;  Dropout → nothing (inference)
+    Embedding    Gather;  Dropout, GaussianNoise → nothing (inference)
     Conv1D       Conv on (B, C, T) (pads from Keras' padding; SAME_UPPER when strided)
     Max/AveragePooling1D, GlobalMax/AveragePooling1D   MaxPool / AveragePool /
                  GlobalMaxPool / GlobalAveragePool on (B, C, T)
@@ -45,6 +45,7 @@ from ..layers import (
     Dense,
     Dropout,
     Flatten,
+    GaussianNoise,
     GlobalAveragePooling1D,
     GlobalMaxPooling1D,
     LayerNormalization,
@@ -237,7 +238,7 @@ def simple_layer(g: Graph, layer, ins: list[str]) -> str:
         return dense(g, layer, x)
     if isinstance(layer, Activation):
         return activation(g, layer.activation, x)
-    if isinstance(layer, Dropout):
+    if isinstance(layer, (Dropout, GaussianNoise)):
         return x
     if isinstance(layer, TimeDistributed):
         if not isinstance(layer.layer, (Dense, Activation, Dropout)):

@@ -10,20 +10,23 @@ from . import initializers, regularizers
 from .attention import AdditiveAttention, Attention
 from .base import Layer
 from .bidirectional import Bidirectional
-from .conv import (
+from .conv import Conv1D
+from .graph import KerasTensor
+from .gru import GRU
+from .input_layer import Input, InputLayer
+from .masking import Masking
+from .merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
+from .noise import GaussianNoise
+from .normalization import LayerNormalization
+from .pooling import (
+    AttentionPooling1D,
     AveragePooling1D,
-    Conv1D,
     GlobalAveragePooling1D,
     GlobalMaxPooling1D,
     MaxPooling1D,
 )
-from .graph import KerasTensor
-from .gru import GRU
-from .input_layer import Input, InputLayer
-from .merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
-from .normalization import LayerNormalization
 from .recurrent import LSTM, Recurrent
-from .sequence import Flatten, Masking, Permute, RepeatVector, Reshape
+from .sequence import Flatten, Permute, RepeatVector, Reshape
 from .simple import Activation, Dense, Dropout, Embedding
 from .simple_rnn import SimpleRNN
 from .variants import VARIANTS  # LSTM variants: PeepholeLSTM, CIFGLSTM, LayerNormLSTM, LSTMP, …
@@ -52,6 +55,8 @@ LAYER_TYPES = {
         AveragePooling1D,
         GlobalAveragePooling1D,
         GlobalMaxPooling1D,
+        AttentionPooling1D,
+        GaussianNoise,
         Concatenate,
         Add,
         Subtract,
@@ -93,6 +98,8 @@ __all__ = [
     "AveragePooling1D",
     "GlobalAveragePooling1D",
     "GlobalMaxPooling1D",
+    "AttentionPooling1D",
+    "GaussianNoise",
     "Concatenate",
     "Add",
     "Subtract",

@@ -1,7 +1,6 @@
-"""Shape and mask layers around sequences: Masking, RepeatVector, Flatten, Reshape, Permute.
+"""Shape layers around sequences: RepeatVector, Flatten, Reshape, Permute (Masking is
+in masking.py).
 
-Masking(mask_value=0.0)   mask = any(x_t ≠ mask_value) over features;  y = x ⊙ mask
-                          (masked steps become 0, and the mask goes to the next layers)
 RepeatVector(n)           (batch, D) → (batch, n, D)         the encoder–decoder bridge
 Flatten()                 (batch, …) → (batch, ∏…)
 Reshape(target_shape)     (batch, …) → (batch, *target_shape); one entry may be −1
@@ -15,32 +14,6 @@ import math
 import numpy as np
 
 from .base import Layer, shape_from_str, shape_to_str
-
-
-class Masking(Layer):
-    type_name = "Masking"
-
-    def __init__(self, mask_value=0.0, **kw):
-        super().__init__(**kw)
-        self.mask_value = float(mask_value)
-
-    def _keep(self, x):
-        return np.any(x != self.mask_value, axis=-1)  # (batch, time)
-
-    def forward(self, x, training=False, mask=None):
-        x = np.asarray(x, self.dtype)
-        self._ensure_built(x)
-        self._m = self._keep(x)[..., None].astype(self.dtype)
-        return x * self._m
-
-    def backward(self, dy):
-        return dy * self._m
-
-    def output_mask(self, inputs, mask):
-        return None if inputs is None else self._keep(np.asarray(inputs))
-
-    def get_config(self):
-        return {**super().get_config(), "mask_value": self.mask_value}
 
 
 class RepeatVector(Layer):

@@ -15,6 +15,8 @@ from .config import ClassifyConfig
 __all__ = ["Examples", "read_examples", "read_unlabelled"]
 
 ID_NAMES = ("id", "sequence", "sequence_id", "series", "series_id", "utterance", "sample")
+#: column names taken for the time-step order of a sequence when --order is not given
+ORDER_NAMES = ("t", "time", "step", "timestep", "time_step", "timestamp", "date", "datetime")
 TEXT_NAMES = ("text", "sentence", "review", "message", "document")
 
 
@@ -33,7 +35,7 @@ class Examples:
 # ------------------------------------------------------------------ reading
 def read_examples(path: str, cfg: ClassifyConfig) -> Examples:
     if os.path.isdir(path):
-        return _read_text_dir(path)
+        return _read_dir(path, cfg)
     t = read_table(path)
     label = cfg.label or ("label" if "label" in t.columns else t.columns[-1])
     t.index(label)
@@ -84,6 +86,36 @@ def _id_column(t: Table) -> str | None:
     return next((c for c in t.columns if c.lower() in ID_NAMES), None)
 
 
+def order_column(t: Table, taken: set) -> str | None:
+    """The first column named like a time step (ORDER_NAMES, any case), or None."""
+    return next((c for c in t.columns if c.lower() in ORDER_NAMES and c not in taken), None)
+
+
+def order_values(t: Table, col: str) -> np.ndarray:
+    """The order column as numbers to sort by: numbers as they are, ISO dates / times
+    (``2024-01-31``, ``2024-01-31T12:00``) as seconds. Anything else is refused."""
+    if t.is_numeric(col):
+        return t.numeric(col)
+    vals = [v.strip() for v in t.strings(col)]
+    try:
+        return np.array(vals, dtype="datetime64[s]").astype(np.int64).astype(float)
+    except ValueError:
+        n, bad = next((n, v) for n, v in enumerate(vals) if not _is_time(v))
+        raise UserError(
+            f"order column {col!r} of {t.path}: expected a number or an ISO date/time "
+            f"(e.g. 2024-01-31 or 2024-01-31T12:00) in data row {n + 1} (line {n + 2}), "
+            f"got {bad!r}"
+        ) from None
+
+
+def _is_time(v: str) -> bool:
+    try:
+        np.datetime64(v, "s")
+    except ValueError:
+        return False
+    return True
+
+
 def _split_values(t: Table, col: str) -> list[str]:
     vals = [v.strip().lower() for v in t.strings(col)]
     bad = sorted(set(vals) - {"train", "test"})
@@ -100,7 +132,7 @@ def _series_examples(t: Table, cfg: ClassifyConfig, label: str, split_col) -> Ex
             f"(columns: {', '.join(t.columns)})"
         )
     t.index(idc)
-    order = cfg.order or ("step" if "step" in t.columns else None)
+    order = cfg.order or order_column(t, {idc, label, split_col})
     skip = {idc, label, order, split_col}
     feats = cfg.features or [c for c in t.columns if c not in skip and t.is_numeric(c)]
     if not feats:
@@ -109,7 +141,7 @@ def _series_examples(t: Table, cfg: ClassifyConfig, label: str, split_col) -> Ex
             f"(columns: {', '.join(t.columns)})"
         )
     values = np.stack([t.numeric(c) for c in feats], axis=1)  # (rows, F)
-    steps = t.numeric(order) if order else np.arange(len(t), dtype=float)
+    steps = order_values(t, order) if order else np.arange(len(t), dtype=float)
     ids, labels = t.strings(idc), t.strings(label)
     split = _split_values(t, split_col) if split_col else None
     groups: dict[str, list[int]] = {}
@@ -137,10 +169,11 @@ def _series_examples(t: Table, cfg: ClassifyConfig, label: str, split_col) -> Ex
     )
 
 
-def _read_text_dir(path: str) -> Examples:
+def _read_dir(path: str, cfg: ClassifyConfig) -> Examples:
     """DIR/<label>/*.txt (one text per file) or DIR/<label>/*.csv (one sequence per file,
-    one row per time step, numeric columns = features)."""
-    texts, seqs, labels, ids, feats = [], [], [], [], None
+    one row per time step, numeric columns = features; an order column, given or named
+    like one, sorts the rows and is no feature)."""
+    texts, seqs, labels, ids, feats, order = [], [], [], [], cfg.features or None, None
     for lab in sorted(os.listdir(path)):
         d = os.path.join(path, lab)
         if not os.path.isdir(d):
@@ -151,8 +184,12 @@ def _read_text_dir(path: str) -> Examples:
                 texts.append(read_text(f))
             elif fn.endswith((".csv", ".csv.gz")):
                 t = read_table(f)
-                feats = feats or [c for c in t.columns if t.is_numeric(c)]
-                seqs.append(np.stack([t.numeric(c) for c in feats], axis=1))  # (T, F)
+                order = cfg.order or order_column(t, set())
+                feats = feats or [c for c in t.columns if c != order and t.is_numeric(c)]
+                s = np.stack([t.numeric(c) for c in feats], axis=1)  # (T, F)
+                if order:
+                    s = s[np.argsort(order_values(t, order), kind="stable")]
+                seqs.append(s)
                 ids.append(f"{lab}/{fn}")
             else:
                 continue
@@ -160,7 +197,9 @@ def _read_text_dir(path: str) -> Examples:
     if texts and seqs:
         raise UserError(f"{path}: expected either .txt files or .csv files, got both")
     if seqs:
-        return Examples("series", labels, None, seqs=seqs, ids=ids, features=feats)
+        return Examples(
+            "series", labels, None, seqs=seqs, ids=ids, features=feats, columns={"order": order}
+        )
     if not texts:
         raise UserError(
             f"{path}: expected one folder per label holding .txt or .csv files, found none"

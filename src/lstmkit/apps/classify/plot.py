@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..shared.figures import new_figure
+from ..shared.outdir import save_figure
 
 __all__ = ["confusion_plot"]
 
@@ -34,4 +35,4 @@ def confusion_plot(path, cm, labels, title="Confusion matrix"):
             )
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)

@@ -26,13 +26,16 @@ difference from lstmkit's own predict.
 --c DIR writes DIR/model.h, model.c and README.md: plain C99 (no allocation, only
 <math.h>), the weights as static const arrays, a streaming init/reset/step API and
 run over a sequence, with the job's extras from model.json (forecast scaling, class
-labels, the textgen vocabulary and a sampling loop). --quantize int8 stores the
-weights as int8 with a scale per output channel (activations stay float).
+labels, the textgen vocabulary and a sampling loop). A forecast model's C forecasts
+one series as the job does (its transform, seasonal indices and scaling, stored in
+model.json); a panel model needs --id-value to say which series. --quantize int8
+stores the weights as int8 with a scale per output channel (activations stay float).
 
 examples:
   lstmkit export out/forecast-1/model.safetensors --onnx forecast.onnx
   lstmkit export out/vowels --onnx vowels.onnx --opset 17 --verify
   lstmkit export out/co2 --c out/co2-c
+  lstmkit export out/stores --c out/store7-c --id-value 7
   lstmkit export out/vowels --c out/vowels-c --quantize int8
 """
 
@@ -45,6 +48,11 @@ def add_arguments(p) -> None:
         "--quantize", choices=["int8"], help="--c: int8 weights, one scale per output channel"
     )
     p.add_argument("--name", default="model", help="--c: the C prefix and file names (model)")
+    p.add_argument(
+        "--id-value",
+        metavar="ID",
+        help="--c, a forecast panel model: the series (its --id value) whose scaling goes into C",
+    )
     p.add_argument("--force", action="store_true", help="--c: write into a non-empty DIR")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (14 or newer; default 17)")
     p.add_argument(
@@ -95,6 +103,8 @@ def run(args) -> int:
         return run_c(args)
     if args.quantize:
         raise UserError("--quantize is for --c DIR (the ONNX graph keeps float32 weights)")
+    if args.id_value is not None:
+        raise UserError("--id-value is for --c DIR (a forecast panel model's series)")
 
     try:
         import onnx  # noqa: F401

@@ -172,7 +172,7 @@ def _lstm(cfg, plan, series, ends, out, model=None, meta_of=None, bar=True):
         def save_partial(m):
             if out is not None:
                 try:
-                    save_job_model(m, out, meta_of(cs, fs))
+                    save_job_model(m, out, meta_of(cs, fs, preps))
                     print(f"interrupted: the model as trained so far is in {out}/model.safetensors")
                 except Exception:  # noqa: BLE001 — nothing more can be saved
                     pass
@@ -221,8 +221,9 @@ def run_forecast(
     ]
     res = [SeriesResult(s, o, {}, {}) for s, o in zip(series, origins, strict=True)]
 
-    def meta_of(cs, fs):
-        return make_meta(cfg, plan, cs, fs, len(series), sum(len(s.y) for s in series))
+    def meta_of(cs, fs, preps):
+        fitted_on = [(s.name, len(s.y), p) for s, p in zip(series, preps, strict=True)]
+        return make_meta(cfg, plan, cs, fs, sum(len(s.y) for s in series), fitted_on)
 
     # ---- the statistical candidates: backtest origins and the last step in one call
     stats = [n for n in names if n in baselines.BASELINES]
@@ -292,7 +293,7 @@ def run_forecast(
             r.forecast, r.lower, r.upper = (
                 np.maximum(v, 0) for v in (r.forecast, r.lower, r.upper)
             )
-    meta_final = meta_of(*scalers)
+    meta_final = meta_of(*scalers, [d.prep for d in final_data])
     return ForecastResult(
         plan,
         names,

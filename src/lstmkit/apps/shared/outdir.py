@@ -13,8 +13,9 @@ import json
 import os
 
 from ...errors import UserError
+from ...io.atomic import atomic_write
 
-__all__ = ["prepare_out_dir", "write_json", "write_text", "write_csv", "save_figure"]
+__all__ = ["prepare_out_dir", "save_figure", "write_csv", "write_json", "write_text"]
 
 
 def prepare_out_dir(out: str | None, job: str, force: bool = False) -> str:
@@ -42,27 +43,17 @@ def prepare_out_dir(out: str | None, job: str, force: bool = False) -> str:
     return out
 
 
-def write_json(path: str, obj) -> None:
-    with open(path, "w") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
-
-
 def write_text(path: str, text: str) -> None:
-    """``text`` into ``path`` through a temporary file in the same directory, then
-    ``os.replace``: a reader never sees half a file."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    """A text file (UTF-8) written atomically: temp file, fsync, os.replace."""
+    atomic_write(path, text.encode("utf-8"))
+
+
+def write_json(path: str, obj) -> None:
+    write_text(path, json.dumps(obj, indent=2) + "\n")
 
 
 def write_csv(path: str, header: list[str], rows: list[list]) -> None:
-    """A CSV (header + rows of already formatted cells) written as :func:`write_text`."""
+    """A CSV (header + rows of already formatted cells), written as :func:`write_text`."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
@@ -71,12 +62,8 @@ def write_csv(path: str, header: list[str], rows: list[list]) -> None:
 
 
 def save_figure(fig, path: str) -> None:
-    """``fig.savefig`` into a temporary file beside ``path``, then ``os.replace``."""
-    root, ext = os.path.splitext(path)
-    tmp = f"{root}.tmp-{os.getpid()}{ext}"
-    try:
-        fig.savefig(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    """A matplotlib figure (format from the file's extension), written atomically:
+    never half a picture."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format=os.path.splitext(path)[1].lstrip(".") or "png")
+    atomic_write(path, buf.getvalue())

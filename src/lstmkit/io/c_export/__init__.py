@@ -115,10 +115,10 @@ def export_c(
     float scale per output channel and matrix, float activations. ``labels``: class names
     (one per output); ``input_scaler``: (mean, std) per input feature and ``maxlen`` (the
     classify job's series preprocessing, ``<name>_classify``); ``forecast``: the forecast
-    job's scaling (``<name>_forecast``); ``vocab``: the token of every id (textgen,
-    ``<name>_generate``). ``source`` names the model in the comments; ``measure`` adds the
-    Cortex-M4 size to the README when ``arm-none-eabi-gcc`` is installed. Raises
-    CExportError for a model or an option it cannot write."""
+    job's windows and levels for one series (``<name>_forecast``); ``vocab``: the token of
+    every id (textgen, ``<name>_generate``). ``source`` names the model in the comments;
+    ``measure`` adds the Cortex-M4 size to the README when ``arm-none-eabi-gcc`` is
+    installed. Raises CExportError for a model or an option it cannot write."""
     name = _check_name(name)
     if quantize not in QUANTIZE:
         raise CExportError(f"export_c: quantize must be None or 'int8', got {quantize!r}")

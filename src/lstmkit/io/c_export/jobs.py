@@ -1,6 +1,6 @@
 """What the jobs add around the network, checked against the model and written as C:
 the classify job's label names (and its series scaler and padding), the forecast job's
-difference scaling and levels, the textgen job's vocabulary and sampling loop.
+windows and levels (:class:`ForecastSpec`), the textgen job's vocabulary and sampling loop.
 
 The C functions are in ``templates/jobs.c``; here are their constants, the header's
 declarations and the checks that the metadata fits the model.
@@ -18,15 +18,36 @@ from .plan import CExportError, Plan
 
 @dataclass
 class ForecastSpec:
-    """The forecast job's scaling: the model sees x_s = [(d_s − μ)/σ, (cov_s − μ_c)/σ_c] for the
-    last ``lookback`` steps (d_s = y_s − y_{s−1}) and its output h is (ŷ_{t+h} − y_t − h·μ)/σ."""
+    """The forecast job's windows and levels for one series (sidecar format 2), as plain
+    numbers. With z_k = w_k − s_{k mod m}, w = log y when ``log`` else y, and the origin t
+    (the position of the last value, counted from the series' first row), the model reads
+    for s = t−L+1 … t
+
+        x_s = [(Δz_s − μ)/σ, (z_s − z_t)/(σ√L), (cov_s − μ_c)/σ_c, (fut_s − μ_f)/σ_f, 0]
+
+    then, with future-known covariates, H more steps x = [0, 0, 0…, (fut_s − μ_f)/σ_f, 1]
+    for s = t+1 … t+H, and its output h gives ŷ_{t+h} = T⁻¹(z_t + h·μ + σ·out_h + s_{t+h}).
+
+    ``seasonal``: the m seasonal indices s_0 … s_{m−1} (empty: none); ``last_t``: the
+    position of the last value of the series the model was fitted on (the default origin)."""
 
     lookback: int
     horizon: int
-    diff_mean: float
-    diff_std: float
+    mu: float
+    sigma: float
+    log: bool = False
+    seasonal: Sequence[float] = ()
+    last_t: int = 0
     cov_mean: Sequence[float] = ()
     cov_std: Sequence[float] = ()
+    fut_mean: Sequence[float] = ()
+    fut_std: Sequence[float] = ()
+
+    @property
+    def n_inputs(self) -> int:
+        """Features per step: 2 + past covariates + future ones (+ the future-step flag)."""
+        Cf = len(self.fut_mean)
+        return 2 + len(self.cov_mean) + Cf + (1 if Cf else 0)
 
 
 @dataclass
@@ -63,6 +84,66 @@ def _floats(a, kind="float") -> str:
     return ", ".join(v + suffix for v in vals)
 
 
+def _vector(v, what: str, n: int | None = None) -> np.ndarray:
+    a = np.asarray(v, np.float64).reshape(-1)
+    if (n is not None and len(a) != n) or not np.all(np.isfinite(a)):
+        raise CExportError(
+            f"export_c: the forecast's {what} must be {'' if n is None else f'{n} '}finite "
+            f"numbers, got {len(a)}" + ("" if np.all(np.isfinite(a)) else " with NaN / inf")
+        )
+    return a
+
+
+def _check_forecast(plan: Plan, fc: ForecastSpec) -> ForecastSpec:
+    """The spec must fit the model (LSTM → Dense(H), F inputs per step) and be finite."""
+    n_cov, n_fut = len(fc.cov_mean), len(fc.fut_mean)
+    n_out, n_in = plan.output_size, plan.input_size
+    if (
+        plan.input_ids
+        or n_in != fc.n_inputs
+        or n_out != fc.horizon
+        or plan.returns_sequences
+        or not plan.streams
+        or fc.lookback < 1
+    ):
+        raise CExportError(
+            f"export_c: the forecast windows (lookback {fc.lookback}, horizon {fc.horizon}, "
+            f"{n_cov} past and {n_fut} future covariates: {fc.n_inputs} inputs per step) do "
+            f"not fit this model (input {n_in} per step, output {n_out}); expected the "
+            "forecast job's LSTM → Dense(horizon)"
+        )
+    mu, sigma = (float(_vector([v], what)[0]) for v, what in ((fc.mu, "μ"), (fc.sigma, "σ")))
+    if sigma <= 0:
+        raise CExportError(f"export_c: the forecast's σ must be positive, got {sigma}")
+    s = _vector(fc.seasonal, "seasonal indices")
+    if len(s) == 1:
+        raise CExportError("export_c: a season has at least 2 seasonal indices, got 1")
+    if int(fc.last_t) < 0:
+        raise CExportError(f"export_c: the forecast's last_t must be ≥ 0, got {fc.last_t}")
+    std = [
+        _vector(v, f"{k} spread", n)
+        for v, k, n in (
+            (fc.cov_std, "past covariates'", n_cov),
+            (fc.fut_std, "future covariates'", n_fut),
+        )
+    ]
+    if any(np.any(v <= 0) for v in std):
+        raise CExportError("export_c: the covariates' spreads must be positive")
+    return ForecastSpec(
+        int(fc.lookback),
+        int(fc.horizon),
+        mu,
+        sigma,
+        bool(fc.log),
+        s.tolist(),
+        int(fc.last_t),
+        _vector(fc.cov_mean, "past covariates' mean", n_cov).tolist(),
+        std[0].tolist(),
+        _vector(fc.fut_mean, "future covariates' mean", n_fut).tolist(),
+        std[1].tolist(),
+    )
+
+
 def check(plan: Plan, jobs: Jobs) -> Jobs:
     """The metadata must fit the model; sets ``jobs.flags``."""
     n_out, n_in = plan.output_size, plan.input_size
@@ -91,23 +172,7 @@ def check(plan: Plan, jobs: Jobs) -> Jobs:
         jobs.scaler = (mean, std)
         jobs.flags.add("LK_JOB_SCALER")
     if jobs.forecast is not None:
-        fc = jobs.forecast
-        n_cov = len(fc.cov_mean)
-        if (
-            plan.input_ids
-            or n_in != 1 + n_cov
-            or len(fc.cov_std) != n_cov
-            or n_out != fc.horizon
-            or plan.returns_sequences
-            or not plan.streams
-            or fc.lookback < 1
-            or fc.diff_std == 0
-        ):
-            raise CExportError(
-                f"export_c: the forecast scaling (lookback {fc.lookback}, horizon "
-                f"{fc.horizon}, {n_cov} covariates) does not fit this model (input {n_in} "
-                f"per step, output {n_out}); expected the forecast job's LSTM → Dense(horizon)"
-            )
+        jobs.forecast = _check_forecast(plan, jobs.forecast)
         jobs.flags.add("LK_JOB_FORECAST")
     if jobs.vocab is not None:
         V = plan.vocab_size
@@ -142,12 +207,20 @@ def header_lines(plan: Plan, p: str, jobs: Jobs) -> list[str]:
     if "LK_JOB_FORECAST" in f:
         fc = jobs.forecast
         out += [
-            f"#define {P}_LOOKBACK {fc.lookback}",
-            f"#define {P}_HORIZON {fc.horizon}",
-            f"#define {P}_COVARIATES {len(fc.cov_mean)}",
-            "/* y: LOOKBACK + 1 values (oldest first); cov: LOOKBACK × COVARIATES raw or null;",
-            " * out: HORIZON forecast values */",
-            f"void {p}_forecast({p}_state *s, const double *y, const double *cov, double *out);",
+            f"#define {P}_LOOKBACK {fc.lookback} /* L: the window */",
+            f"#define {P}_HORIZON {fc.horizon} /* H: values forecast */",
+            f"#define {P}_COVARIATES {len(fc.cov_mean)} /* past covariates per step */",
+            f"#define {P}_FUTURE_COVARIATES {len(fc.fut_mean)} /* future-known ones per step */",
+            f"#define {P}_SEASON {len(fc.seasonal)} /* m (0: not deseasonalised) */",
+            f"#define {P}_LOG {int(fc.log)} /* 1: the series is modelled as log y */",
+            f"#define {P}_LAST_T {fc.last_t}L /* position of the last value the model saw */",
+            "/* y: LOOKBACK + 1 raw values y_{t−L} … y_t (oldest first); t: the position of y_t",
+            f" * (rows since the series' first; {P}_LAST_T at the end of the model's data, one",
+            " * more per new value); cov: LOOKBACK rows × COVARIATES (steps t−L+1 … t) or null;",
+            " * fut: (LOOKBACK + HORIZON) rows × FUTURE_COVARIATES (t−L+1 … t+H) or null;",
+            " * out: HORIZON forecasts ŷ_{t+1} … ŷ_{t+H}.  Returns 0, or −1 (see model.c). */",
+            f"int {p}_forecast({p}_state *s, const double *y, long t,",
+            "    const double *cov, const double *fut, double *out);",
         ]
     if "LK_JOB_TEXTGEN" in f:
         out += [
@@ -177,14 +250,21 @@ def source_lines(plan: Plan, p: str, jobs: Jobs) -> tuple[list[str], int]:
         nbytes += 8 * len(mean)
     if "LK_JOB_FORECAST" in f:
         fc = jobs.forecast
-        out.append(f"static const double lk_diff_mean = {float(fc.diff_mean)!r};")
-        out.append(f"static const double lk_diff_std = {float(fc.diff_std)!r};")
+        out.append(f"static const double lk_fc_mu = {fc.mu!r}; /* μ: mean of Δz */")
+        out.append(f"static const double lk_fc_sigma = {fc.sigma!r}; /* σ: spread of Δz */")
         nbytes += 16
-        if len(fc.cov_mean):
-            n = len(fc.cov_mean)
-            out.append(f"static const double lk_cov_mean[{n}] = {{{_floats(fc.cov_mean, 'd')}}};")
-            out.append(f"static const double lk_cov_std[{n}] = {{{_floats(fc.cov_std, 'd')}}};")
-            nbytes += 16 * n
+        for arr, v, what in (
+            ("lk_fc_season", fc.seasonal, "s_k, k = t mod m"),
+            ("lk_cov_mean", fc.cov_mean, "μ_c"),
+            ("lk_cov_std", fc.cov_std, "σ_c"),
+            ("lk_fut_mean", fc.fut_mean, "μ_f"),
+            ("lk_fut_std", fc.fut_std, "σ_f"),
+        ):
+            if len(v):
+                out.append(
+                    f"static const double {arr}[{len(v)}] = {{{_floats(v, 'd')}}}; /* {what} */"
+                )
+                nbytes += 8 * len(v)
     if "LK_JOB_TEXTGEN" in f:
         toks = ", ".join(c_string(t) for t in jobs.vocab)
         out.append(f"const char *const {p}_tokens[{p.upper()}_VOCAB_SIZE] = {{{toks}}};")

@@ -10,13 +10,26 @@ def _example(plan: Plan, p: str, jobs: Jobs) -> list[str]:
     P = p.upper()
     f = jobs.flags
     if "LK_JOB_FORECAST" in f:
-        return [
+        fc = jobs.forecast
+        cov = "cov" if fc.cov_mean else "0"
+        fut = "fut" if fc.fut_mean else "0"
+        lines = [
             f"static {p}_state s;",
             f"double y[{P}_LOOKBACK + 1];   /* the last values of the series, oldest first */",
+        ]
+        if fc.cov_mean:
+            lines.append(f"double cov[{P}_LOOKBACK * {P}_COVARIATES];   /* their covariates */")
+        if fc.fut_mean:
+            lines.append(
+                f"double fut[({P}_LOOKBACK + {P}_HORIZON) * {P}_FUTURE_COVARIATES];"
+                "   /* known ahead */"
+            )
+        return lines + [
             f"double next[{P}_HORIZON];",
+            f"long t = {P}_LAST_T;   /* the row of y[{P}_LOOKBACK]; + 1 per new value */",
             "/* ... fill y ... */",
             f"{p}_init(&s);",
-            f"{p}_forecast(&s, y, {'cov' if jobs.forecast.cov_mean else '0'}, next);"
+            f"{p}_forecast(&s, y, t, {cov}, {fut}, next);"
             "   /* next[h] = the forecast h + 1 steps ahead */",
         ]
     if "LK_JOB_TEXTGEN" in f:
@@ -170,8 +183,11 @@ def readme(plan: Plan, p: str, int8: bool, jobs: Jobs, res, source: str) -> str:
             ),
             (
                 "LK_JOB_FORECAST",
-                f"`{p}_forecast(s, y, cov, out)`: the next {P}_HORIZON values from the last "
-                f"{P}_LOOKBACK + 1 (differenced and scaled as the forecast job does).",
+                f"`{p}_forecast(s, y, t, cov, fut, out)`: the next {P}_HORIZON values from the "
+                f"last {P}_LOOKBACK + 1, transformed, deseasonalised and scaled as the forecast "
+                "job does (its windows and levels, in double): the LSTM's forecast, the `lstm` "
+                "column of the job's forecast.csv (the statistical candidates and the lstm+ets "
+                "ensemble the job may pick are not in C).",
             ),
             (
                 "LK_JOB_TEXTGEN",

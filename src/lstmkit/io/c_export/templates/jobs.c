@@ -75,29 +75,91 @@ int {{P}}_classify({{P}}_state *s, const int *ids, int T, float *probs)
 #endif
 
 #if LK_JOB_FORECAST
-/* The forecast job: from the last LOOKBACK + 1 values y (oldest first) and, with covariates,
- * the last LOOKBACK rows of them (COVARIATES each, raw), the next HORIZON values:
- *     d_s = y_s − y_{s−1}                          x_s = [(d_s − μ)/σ, (cov_s − μ_c)/σ_c]
- *     ŷ_{t+h} = y_t + h·μ + σ · LSTM(x)_h          h = 1 … HORIZON
- * (μ, σ: mean and spread of the training differences; doubles, as the job computes them). */
-void {{P}}_forecast({{P}}_state *s, const double *y, const double *cov, double *out)
+/* ---- the forecast job (lstmkit/apps/forecast/net.py: make_windows, to_levels) ----
+ * The series goes through (transforms.py, fitted by the job on the series it was given):
+ *     w_k = log y_k  (LOG 1)  or  y_k             k: the row, counted from the series' first
+ *     z_k = w_k − s_{k mod m}                     m = SEASON seasonal indices (0: none)
+ * From the origin t (the last value given) the LSTM reads L = LOOKBACK steps j = t−L+1 … t
+ *     x_j = [(Δz_j − μ)/σ,  (z_j − z_t)/(σ√L),  (cov_j − μ_c)/σ_c,  (fut_j − μ_f)/σ_f,  0]
+ * (Δz_j = z_j − z_{j−1}: that needs y_{t−L}, so y holds L + 1 values) and, with future-known
+ * covariates, H = HORIZON more steps j = t+1 … t+H
+ *     x_j = [0,  0,  0 …,  (fut_j − μ_f)/σ_f,  1]
+ * Its H outputs are the levels
+ *     ẑ_{t+h} = z_t + h·μ + σ·out_h,    ŷ_{t+h} = exp / id (ẑ_{t+h} + s_{(t+h) mod m}).
+ * The arithmetic is in double as in the job; only x goes to float for the network. */
+
+/* z_k of the raw value v at row k (the season and the log of the job's Prep) */
+static double lk_fc_z(double v, long k)
 {
-    float x[{{PU}}_INPUT_SIZE], pred[{{PU}}_OUTPUT_SIZE];
-    int t, h;
-    {{P}}_reset(s);
-    for (t = 1; t <= {{PU}}_LOOKBACK; ++t) {
-        x[0] = (float)((y[t] - y[t - 1] - lk_diff_mean) / lk_diff_std);
-#if {{PU}}_COVARIATES
-        for (h = 0; h < {{PU}}_COVARIATES; ++h)
-            x[1 + h] =
-                (float)((cov[(long)(t - 1) * {{PU}}_COVARIATES + h] - lk_cov_mean[h]) / lk_cov_std[h]);
+    double w = {{PU}}_LOG ? log(v) : v;
+#if {{PU}}_SEASON
+    w -= lk_fc_season[k % {{PU}}_SEASON];
 #else
-        (void)cov;
+    (void)k;
 #endif
-        {{P}}_step(s, x, t == {{PU}}_LOOKBACK ? pred : 0);
+    return w;
+}
+
+/* The next HORIZON values after y_t.  Returns 0, or −1 (out untouched) when a value cannot
+ * be transformed (LOG 1 and y ≤ 0) or, for a seasonal model, t < LOOKBACK (the rows of the
+ * window must be rows of the series: t counts from its first row). */
+int {{P}}_forecast({{P}}_state *s, const double *y, long t,
+    const double *cov, const double *fut, double *out)
+{
+    enum { L = {{PU}}_LOOKBACK, Cp = {{PU}}_COVARIATES, Cf = {{PU}}_FUTURE_COVARIATES };
+    float x[{{PU}}_INPUT_SIZE], pred[{{PU}}_OUTPUT_SIZE];
+    const double scale = lk_fc_sigma * sqrt((double)L); /* σ√L */
+    double z_t, z_prev, z_j;
+    int j, c, h;
+    if ({{PU}}_SEASON && t < L)
+        return -1;
+    for (j = 0; j <= L; ++j)
+        if ({{PU}}_LOG && !(y[j] > 0.0))
+            return -1;
+    (void)cov;
+    (void)fut;
+    z_t = lk_fc_z(y[L], t);
+    z_prev = lk_fc_z(y[0], t - L);
+    {{P}}_reset(s);
+    for (j = 1; j <= L; ++j) { /* y[j] = y_{t−L+j} */
+        z_j = lk_fc_z(y[j], t - L + j);
+        x[0] = (float)((z_j - z_prev - lk_fc_mu) / lk_fc_sigma);
+        x[1] = (float)((z_j - z_t) / scale);
+#if {{PU}}_COVARIATES
+        for (c = 0; c < Cp; ++c)
+            x[2 + c] = (float)((cov[(long)(j - 1) * Cp + c] - lk_cov_mean[c]) / lk_cov_std[c]);
+#endif
+#if {{PU}}_FUTURE_COVARIATES
+        for (c = 0; c < Cf; ++c)
+            x[2 + Cp + c] = (float)((fut[(long)(j - 1) * Cf + c] - lk_fut_mean[c]) / lk_fut_std[c]);
+        x[2 + Cp + Cf] = 0.0f;
+#endif
+        {{P}}_step(s, x, j == L && !Cf ? pred : 0);
+        z_prev = z_j;
     }
-    for (h = 0; h < {{PU}}_HORIZON; ++h)
-        out[h] = y[{{PU}}_LOOKBACK] + (h + 1) * lk_diff_mean + lk_diff_std * (double)pred[h];
+#if {{PU}}_FUTURE_COVARIATES
+    for (h = 1; h <= {{PU}}_HORIZON; ++h) { /* the future steps t+1 … t+H */
+        for (c = 0; c < 2 + Cp; ++c)
+            x[c] = 0.0f;
+        for (c = 0; c < Cf; ++c)
+            x[2 + Cp + c] =
+                (float)((fut[(long)(L + h - 1) * Cf + c] - lk_fut_mean[c]) / lk_fut_std[c]);
+        x[2 + Cp + Cf] = 1.0f;
+        {{P}}_step(s, x, h == {{PU}}_HORIZON ? pred : 0);
+    }
+#endif
+    for (h = 1; h <= {{PU}}_HORIZON; ++h) {
+        double w = z_t + h * lk_fc_mu + lk_fc_sigma * (double)pred[h - 1]; /* ẑ_{t+h} */
+#if {{PU}}_SEASON
+        w += lk_fc_season[(t + h) % {{PU}}_SEASON];
+#endif
+#if {{PU}}_LOG
+        w = exp(w < -700.0 ? -700.0 : w > 700.0 ? 700.0 : w); /* as the job: clipped */
+#endif
+        out[h - 1] = w;
+    }
+    (void)c;
+    return 0;
 }
 #endif
 
