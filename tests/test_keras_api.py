@@ -94,6 +94,22 @@ def test_build_and_output_shapes_in_both_forms():
         L.LSTM(2).build((None, 1, 5, 3))
 
 
+def test_sequential_build_tells_the_forms_apart_through_dense_layers():
+    """(None, D) before an LSTM behind Dense / Dropout is one sample (time, D) — Keras'
+    (batch, D) could not reach an LSTM; (None, T, D) is Keras' form; a Dense-only model
+    takes (None, D) as Keras' (batch, D)."""
+    for shape in ((None, 3), (None, None, 3)):
+        m = K.Sequential([L.Dense(5), L.Dropout(0.1), L.LSTM(4)])
+        m.build(shape)
+        assert m.input_shape == (None, 3) and m.output_shape == (4,)
+    m = K.Sequential([L.Dense(2)])
+    m.build((None, 3))
+    assert m.input_shape == (3,) and m.output_shape == (2,)
+    m = K.Sequential([L.Flatten(), L.Dense(2)])  # Flatten changes the rank: Keras' form
+    m.build((None, 4, 3))
+    assert m.input_shape == (4, 3)
+
+
 def test_compute_mask_old_order_still_understood():
     ids = np.array([[1, 0], [2, 3]])
     emb = L.Embedding(4, 2, mask_zero=True)

@@ -26,6 +26,9 @@ from ..layers.input_layer import InputLayer
 from ..training.data import Samples
 from .base import BaseModel
 
+#: layers whose output has their input's rank (whatever it is)
+RANK_KEEPING = ("Dense", "Dropout", "Activation", "GaussianNoise", "Masking", "LayerNormalization")
+
 
 class Sequential(BaseModel):
     def __init__(self, layers=None, name: str = "sequential", seed=None, trainable: bool = True):
@@ -67,10 +70,21 @@ class Sequential(BaseModel):
                 raise ValueError(f"Sequential has one input, got {len(input_shape)} shapes")
             input_shape = input_shape[0]
         shape = tuple(None if d is None else int(d) for d in input_shape)
-        first = self.layers[0]
-        if first.input_ndim is not None:
-            return first.with_batch(shape)[1:]
+        fixed = self._first_fixed_rank()
+        if fixed is not None:
+            return fixed.with_batch(shape)[1:]
         return shape[1:] if len(shape) >= 2 and shape[0] is None else shape
+
+    def _first_fixed_rank(self) -> Layer | None:
+        """The first layer of fixed input rank (LSTM: 2) if only layers that keep the rank
+        (Dense, Dropout, …) come before it: it tells (None, D) as one sample (time, D) in
+        front of an LSTM from Keras' (batch, D) (which such a model could not take)."""
+        for layer in self.layers:
+            if layer.input_ndim is not None:
+                return layer
+            if layer.type_name not in RANK_KEEPING:
+                return None
+        return None
 
     def build(self, input_shape=None) -> None:
         """Build every layer for inputs of one sample's ``input_shape``; then flatten the
