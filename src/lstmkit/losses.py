@@ -280,6 +280,9 @@ class CTCLoss(Loss):
         n = max(len(nll), 1)
         return float(nll.sum() / n), dl / np.asarray(n, dl.dtype)
 
+    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
+        return self.value_and_grad(y_true, y_pred, sample_weight)[0]  # the weights: a mask
+
     def get_config(self):
         return {"zero_infinity": self.zero_infinity}
 
