@@ -36,7 +36,8 @@ def _load(name, keras_imports=False, tmp_path=None):
 
 def test_import_lines_are_the_only_difference():
     """Each example marks its import block; every lstmkit import in it names its Keras line."""
-    for name in ("stacked_lstm_forecaster.py", "bidirectional_lstm_text.py", "lstm_seq2seq.py"):
+    names = ("seed_keras_example.py", "stacked_lstm_forecaster.py", "bidirectional_lstm_text.py")
+    for name in (*names, "lstm_seq2seq.py"):
         src = (EXAMPLES / name).read_text()
         block = src.split("# --- imports")[1].split("# ----")[0]
         lines = [ln for ln in block.splitlines()[1:] if ln.strip()]
@@ -81,6 +82,8 @@ def test_the_same_programs_run_in_keras(tmp_path, monkeypatch):
     t = _load("bidirectional_lstm_text.py", True, tmp_path)
     h = t.main(max_features=300, maxlen=12, embed=4, units=2, epochs=1, verbose=0)
     assert "val_accuracy" in h
+    d = _load("seed_keras_example.py", True, tmp_path)
+    assert 0 <= d.main(epochs=1, verbose=0) <= 1
     s = _load("lstm_seq2seq.py", True, tmp_path)
     _, _, decoded = s.main(epochs=1, num_samples=80, latent_dim=8, verbose=0, show=1)
     assert len(decoded) == 1
