@@ -112,3 +112,30 @@ def test_functional_masks_and_other_activations_are_refused():
     m = K.Sequential([K.Input((None, 3)), L.LSTM(2, activation="gelu")])
     with pytest.raises(UserError, match="activation 'gelu'"):
         export_onnx(m)
+
+
+def test_mask_extensions_and_gaussian_noise():
+    """Sequential with a mask from Embedding(mask_zero): Conv1D(keep_mask=True) hands it on
+    to the LSTM (sequence_lens) and GaussianNoise is the identity at inference;
+    GlobalMaxPooling1D(use_mask=True) under a mask has no ONNX mapping and is refused."""
+    ids = np.array([[3, 1, 4, 0, 0], [2, 2, 1, 3, 1]], np.int64)
+    m = K.Sequential(
+        [
+            K.Input((5,), dtype="int32"),
+            L.Embedding(6, 3, mask_zero=True),
+            L.GaussianNoise(0.5),
+            L.Conv1D(4, 3, padding="causal", keep_mask=True),
+            L.LSTM(2),
+        ]
+    )
+    _run(_randomise(m), [ids])
+    bad = K.Sequential(
+        [
+            K.Input((5,), dtype="int32"),
+            L.Embedding(6, 3, mask_zero=True),
+            L.LSTM(2, return_sequences=True),
+            L.GlobalMaxPooling1D(use_mask=True),
+        ]
+    )
+    with pytest.raises(UserError, match="GlobalMaxPooling1D under a mask"):
+        export_onnx(bad)
