@@ -52,8 +52,8 @@ _DEFAULT_ACTS = {"LSTM": ["sigmoid", "tanh", "tanh"], "GRU": ["sigmoid", "tanh"]
 class _Exporter:
     def __init__(self, g: Graph):
         self.g = g
-        self.lens = None  # int32 (B,) sequence lengths, when a mask is in play
-        self.mask = None  # None, "post" (lens describes it) or "pre" (reversed)
+        self.lens: str | None = None  # int32 (B,) sequence lengths, when a mask is in play
+        self.mask: str | None = None  # None, "post" (lens describes it) or "pre" (reversed)
         self._valid = None  # bool (B, T, 1): t < lens[b]
 
     def valid(self, x):

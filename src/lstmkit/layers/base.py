@@ -57,6 +57,7 @@ class Layer:
     input_ndim: int | None = None
     #: False: the layer drops an incoming mask (Keras' supports_masking); True passes it on
     supports_masking: bool = True
+    input_shape: tuple | None  # one sample's shape (no batch axis), once built
 
     def __init__(
         self,

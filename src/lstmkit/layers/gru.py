@@ -100,7 +100,7 @@ class GRU(Recurrent):
         return {**super().get_config(), "reset_after": self.reset_after}
 
     # PyTorch names: weight_ih_l0 (3H, D), weight_hh_l0 (3H, H), bias_ih_l0, bias_hh_l0 (3H,)
-    def named_tensors(self):
+    def named_tensors(self) -> dict[str, np.ndarray]:
         s, H = self.torch_suffix, self.units
         W_x, W_h = self.params[:2]
         out = {f"weight_ih{s}": _swap_zr(W_x, H).T, f"weight_hh{s}": _swap_zr(W_h, H).T}
@@ -110,7 +110,7 @@ class GRU(Recurrent):
             out[f"bias_hh{s}"] = _swap_zr(b_h, H)
         return out
 
-    def load_named_tensors(self, tensors):
+    def load_named_tensors(self, tensors: dict[str, np.ndarray]) -> None:
         s, H = self.torch_suffix, self.units
         names = [f"weight_ih{s}", f"weight_hh{s}"]
         names += [f"bias_ih{s}", f"bias_hh{s}"] if self.use_bias else []

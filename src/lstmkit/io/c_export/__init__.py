@@ -28,10 +28,16 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ...model import Sequential
 from ...version import __version__
 from ..atomic import atomic_write
+from ..torch_interop import TimeMajorModel
 from . import emit
 from .jobs import ForecastSpec, Jobs, check
 from .plan import CExportError, plan_model
@@ -97,16 +103,16 @@ def measure_m4(source_path: str, cc: str = "arm-none-eabi-gcc") -> dict | None:
 
 
 def export_c(
-    model,
-    out_dir,
+    model: Sequential | TimeMajorModel,
+    out_dir: str | os.PathLike[str],
     *,
     name: str = "model",
     quantize: str | None = None,
-    labels=None,
-    input_scaler=None,
+    labels: Sequence[str] | None = None,
+    input_scaler: tuple[ArrayLike, ArrayLike] | None = None,
     maxlen: int | None = None,
     forecast: ForecastSpec | None = None,
-    vocab=None,
+    vocab: Sequence[str] | None = None,
     source: str = "",
     measure: bool = True,
 ) -> CExport:
@@ -123,9 +129,13 @@ def export_c(
     if quantize not in QUANTIZE:
         raise CExportError(f"export_c: quantize must be None or 'int8', got {quantize!r}")
     plan = plan_model(model)
+    scaler = None
+    if input_scaler is not None:
+        mean, std = input_scaler
+        scaler = (np.asarray(mean), np.asarray(std))  # checked (float64, one per input) below
     jobs = Jobs(
         labels=None if labels is None else [str(s) for s in labels],
-        scaler=input_scaler,
+        scaler=scaler,
         maxlen=int(maxlen or 0),
         forecast=forecast,
         vocab=None if vocab is None else [str(t) for t in vocab],

@@ -8,10 +8,11 @@ declarations and the checks that the metadata fits the model.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .plan import CExportError, Plan
 
@@ -57,7 +58,7 @@ class Jobs:
     maxlen: int = 0  # classify: the sequence length it pads / cuts to (0: as it comes)
     forecast: ForecastSpec | None = None
     vocab: list[str] | None = None  # textgen: the token (character) of every id
-    flags: set = field(default_factory=set)  # LK_JOB_* switches for templates/jobs.c
+    flags: set[str] = field(default_factory=set)  # LK_JOB_* switches for templates/jobs.c
 
 
 def c_string(s: str) -> str:
@@ -78,13 +79,13 @@ def c_comment(s: str) -> str:
     return s.replace("*/", "* /").replace("/*", "/ *").replace("??", "? ?")
 
 
-def _floats(a, kind="float") -> str:
+def _floats(a: Iterable[float], kind: str = "float") -> str:
     suffix = "f" if kind == "float" else ""
     vals = [repr(float(np.float32(v))) if kind == "float" else repr(float(v)) for v in a]
     return ", ".join(v + suffix for v in vals)
 
 
-def _vector(v, what: str, n: int | None = None) -> np.ndarray:
+def _vector(v: ArrayLike, what: str, n: int | None = None) -> np.ndarray:
     a = np.asarray(v, np.float64).reshape(-1)
     if (n is not None and len(a) != n) or not np.all(np.isfinite(a)):
         raise CExportError(
@@ -190,9 +191,11 @@ def check(plan: Plan, jobs: Jobs) -> Jobs:
 
 def header_lines(plan: Plan, p: str, jobs: Jobs) -> list[str]:
     """Macros and declarations for the header."""
-    P, out = p.upper(), []
+    P = p.upper()
+    out: list[str] = []
     f = jobs.flags
     if "LK_JOB_LABELS" in f:
+        assert jobs.labels is not None  # check() sets the flag only with labels
         out += [
             f"#define {P}_N_LABELS {len(jobs.labels)}",
             f"extern const char *const {p}_labels[{P}_N_LABELS]; /* class k's name */",
@@ -206,6 +209,7 @@ def header_lines(plan: Plan, p: str, jobs: Jobs) -> list[str]:
         out.append(f"void {p}_scale(const float *raw, float *x); /* x = (raw − μ) / σ */")
     if "LK_JOB_FORECAST" in f:
         fc = jobs.forecast
+        assert fc is not None  # check() sets the flag only with a checked spec
         out += [
             f"#define {P}_LOOKBACK {fc.lookback} /* L: the window */",
             f"#define {P}_HORIZON {fc.horizon} /* H: values forecast */",
@@ -223,6 +227,7 @@ def header_lines(plan: Plan, p: str, jobs: Jobs) -> list[str]:
             "    const double *cov, const double *fut, double *out);",
         ]
     if "LK_JOB_TEXTGEN" in f:
+        assert jobs.vocab is not None  # check() sets the flag only with a vocabulary
         out += [
             f"#define {P}_VOCAB_SIZE {len(jobs.vocab)}",
             f"extern const char *const {p}_tokens[{P}_VOCAB_SIZE]; /* id → UTF-8 character */",
@@ -237,19 +242,23 @@ def header_lines(plan: Plan, p: str, jobs: Jobs) -> list[str]:
 def source_lines(plan: Plan, p: str, jobs: Jobs) -> tuple[list[str], int]:
     """The constants of model.c the job functions use; → (lines, bytes of flash they take
     besides the pointer tables)."""
-    out, nbytes = [], 0
+    out: list[str] = []
+    nbytes = 0
     f = jobs.flags
     if "LK_JOB_LABELS" in f:
+        assert jobs.labels is not None  # see header_lines
         names = ", ".join(c_string(s) for s in jobs.labels)
         out.append(f"const char *const {p}_labels[{p.upper()}_N_LABELS] = {{{names}}};")
         nbytes += sum(len(s.encode()) + 1 for s in jobs.labels)
     if "LK_JOB_SCALER" in f:
+        assert jobs.scaler is not None  # see header_lines
         mean, std = jobs.scaler
         out.append(f"static const float lk_scale_mean[{len(mean)}] = {{{_floats(mean)}}};")
         out.append(f"static const float lk_scale_std[{len(std)}] = {{{_floats(std)}}};")
         nbytes += 8 * len(mean)
     if "LK_JOB_FORECAST" in f:
         fc = jobs.forecast
+        assert fc is not None  # see header_lines
         out.append(f"static const double lk_fc_mu = {fc.mu!r}; /* μ: mean of Δz */")
         out.append(f"static const double lk_fc_sigma = {fc.sigma!r}; /* σ: spread of Δz */")
         nbytes += 16
@@ -266,6 +275,7 @@ def source_lines(plan: Plan, p: str, jobs: Jobs) -> tuple[list[str], int]:
                 )
                 nbytes += 8 * len(v)
     if "LK_JOB_TEXTGEN" in f:
+        assert jobs.vocab is not None  # see header_lines
         toks = ", ".join(c_string(t) for t in jobs.vocab)
         out.append(f"const char *const {p}_tokens[{p.upper()}_VOCAB_SIZE] = {{{toks}}};")
         nbytes += sum(len(t.encode()) + 1 for t in jobs.vocab)

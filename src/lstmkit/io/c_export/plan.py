@@ -79,6 +79,7 @@ class CLayer:
 
     def describe(self) -> str:
         if self.kind == "embedding":
+            assert self.W is not None  # an Embedding layer always has its table
             return f"Embedding({self.W.shape[0]}, {self.d_out}" + (
                 ", mask_zero)" if self.mask_zero else ")"
             )
@@ -177,10 +178,9 @@ def plan_model(model) -> Plan:
         elif isinstance(layer, (Bidirectional, Recurrent)):
             if not time_axis:
                 raise _refuse(layer, k, "gets no sequence (an earlier layer ended the time axis)")
-            bi = isinstance(layer, Bidirectional)
-            inner = layer.forward_layer if bi else layer
-            _check_recurrent(inner, k, layer)
-            if bi:
+            if isinstance(layer, Bidirectional):
+                inner = layer.forward_layer
+                _check_recurrent(inner, k, layer)
                 _check_recurrent(layer.backward_layer, k, layer)
                 gb = inner.go_backwards
                 cells = [_cell(inner, width, gb), _cell(layer.backward_layer, width, not gb, True)]
@@ -190,6 +190,8 @@ def plan_model(model) -> Plan:
                 c.merge = layer.merge_mode
                 streams = False
             else:
+                inner = layer
+                _check_recurrent(inner, k, layer)
                 c = CLayer(k, layer.name, "recurrent", width, inner.units)
                 c.cells = [_cell(inner, width, inner.go_backwards)]
                 streams = streams and not inner.go_backwards

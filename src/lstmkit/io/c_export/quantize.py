@@ -14,10 +14,16 @@ had from ``predict``.
 from __future__ import annotations
 
 import copy
+from typing import TypeVar
 
 import numpy as np
 
+from ...layers import Bidirectional
+from ...model import Sequential
+from ..torch_interop import TimeMajorModel
 from .plan import Cell, CLayer, plan_model
+
+M = TypeVar("M", Sequential, TimeMajorModel)
 
 
 def rows_q8(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -47,6 +53,7 @@ def cell_arrays(cell: Cell, int8: bool) -> dict:
 def dense_arrays(layer: CLayer, int8: bool) -> dict:
     """W (N, D) rows W[:, j], s (int8 only), b (N) or None."""
     b = None if layer.b is None else np.asarray(layer.b, np.float32)
+    assert layer.W is not None  # a Dense layer always has its kernel
     if not int8:
         return {"W": layer.W.T.astype(np.float32), "b": b}
     q, s = rows_q8(layer.W.T)
@@ -55,6 +62,7 @@ def dense_arrays(layer: CLayer, int8: bool) -> dict:
 
 def embedding_arrays(layer: CLayer, int8: bool) -> dict:
     """E (V, E) rows, s (V,) (int8 only)."""
+    assert layer.W is not None  # an Embedding layer always has its table
     if not int8:
         return {"W": layer.W.astype(np.float32)}
     q, s = rows_q8(layer.W)
@@ -80,7 +88,7 @@ def _dequantized_params(cl: CLayer) -> list[list[np.ndarray]]:
     return out
 
 
-def dequantized_model(model):
+def dequantized_model(model: M) -> M:
     """A copy of ``model`` whose weights are the int8 export's ``s · q``: its ``predict`` is
     what the ``quantize="int8"`` C code computes (to float32 rounding)."""
     plan = plan_model(model)
@@ -91,7 +99,7 @@ def dequantized_model(model):
         layer = twin.layers[cl.index]
         halves = (
             [layer.forward_layer, layer.backward_layer]
-            if hasattr(layer, "forward_layer")
+            if isinstance(layer, Bidirectional)
             else [layer]
         )
         for half, params in zip(halves, _dequantized_params(cl), strict=True):

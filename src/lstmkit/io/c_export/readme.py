@@ -11,6 +11,7 @@ def _example(plan: Plan, p: str, jobs: Jobs) -> list[str]:
     f = jobs.flags
     if "LK_JOB_FORECAST" in f:
         fc = jobs.forecast
+        assert fc is not None  # jobs.check() sets the flag only with a checked spec
         cov = "cov" if fc.cov_mean else "0"
         fut = "fut" if fc.fut_mean else "0"
         lines = [
