@@ -19,6 +19,8 @@ zeroed and their weights restored after a step); constraints applied after each 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import losses as losses_mod
@@ -44,7 +46,8 @@ class BaseModel(ModelWeights):
         self.layers: list[Layer] = []
         self.built = False
         self.trainable = bool(trainable)
-        self.optimizer = self.loss = None
+        self.optimizer: Any = None
+        self.loss: Any = None
         self.output_losses: list = []  # one Loss per output
         self.loss_weights_: list[float] = []
         self.metrics: list = []  # OutputMetric, in the order their logs appear
@@ -54,7 +57,7 @@ class BaseModel(ModelWeights):
         self.rng = np.random.default_rng(seed)  # shuffling when fit gets no seed
         #: while fit runs: where it stands (what a checkpoint saves); None otherwise
         self.fit_state: FitState | None = None
-        self._activity = []  # (layer, output) of the last forward, for activity regularizers
+        self._activity: list = []  # (layer, output) of the last forward, for activity regularizers
 
     # ------------------------------------------------------------- the graph
     @property

@@ -33,9 +33,10 @@ RANK_KEEPING = ("Dense", "Dropout", "Activation", "GaussianNoise", "Masking", "L
 class Sequential(BaseModel):
     def __init__(self, layers=None, name: str = "sequential", seed=None, trainable: bool = True):
         super().__init__(name, seed, trainable)
-        self.input_shape = None  # without the batch axis
-        self.output_shape = None
-        self.declared_input_shape = None  # from Input(…) or the first layer's input_shape=
+        self.input_shape: tuple | None = None  # without the batch axis
+        self.output_shape: tuple | None = None
+        #: from Input(…) or the first layer's input_shape=
+        self.declared_input_shape: tuple | None = None
         for layer in layers or []:
             self.add(layer)
 

@@ -10,6 +10,7 @@ Allreduce of the gradient buffer.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,12 @@ class FlatBuffers:
 class ModelWeights:
     """What :class:`~lstmkit.engine.base.BaseModel` knows of its weights (``self.layers``,
     ``self._buffers``, ``self.optimizer``, ``self.trainable`` are the model's)."""
+
+    layers: list[Layer]
+    optimizer: Any
+    built: bool
+    trainable: bool
+    name: str
 
     # ------------------------------------------------------------ the buffers
     def _flatten(self) -> None:
