@@ -11,10 +11,13 @@ are ``static const`` arrays (flash on a microcontroller). The API streams: the c
 step, or ``model_run`` over a whole sequence (what ``model.predict`` gives for it).
 
 Covered: Embedding, LSTM, GRU, SimpleRNN (stacked, stateful, go_backwards), Bidirectional
-(``run`` only: it needs the whole sequence), Dense and its activations, Activation, Dropout.
+(``run`` only: it needs the whole sequence), Dense and its activations, Activation, Dropout,
+GaussianNoise, and (``run`` only) Masking, Conv1D, GlobalMaxPooling1D, GlobalAveragePooling1D
+and AttentionPooling1D — the classify job's recipe.
 Anything else — the LSTM variants of :mod:`lstmkit.layers.variants` among them — is refused
 with a :class:`CExportError` naming the layer and why. The jobs' metadata comes as plain
-arguments: ``labels`` (classify), ``input_scaler`` + ``maxlen`` (classify series),
+arguments: ``labels`` (classify), ``normalize``, ``input_scaler``, ``maxlen``, ``patch``
+(classify series),
 ``forecast`` (a :class:`ForecastSpec`), ``vocab`` (textgen; adds a sampling loop).
 
 :func:`dequantized_model` gives the int8 export's arithmetic in Python (weights ``s · q``),
@@ -111,6 +114,8 @@ def export_c(
     labels: Sequence[str] | None = None,
     input_scaler: tuple[ArrayLike, ArrayLike] | None = None,
     maxlen: int | None = None,
+    normalize: str | None = None,
+    patch: int = 1,
     forecast: ForecastSpec | None = None,
     vocab: Sequence[str] | None = None,
     source: str = "",
@@ -119,8 +124,10 @@ def export_c(
     """Write ``<name>.h``, ``<name>.c`` and a README (``README.md``; ``README_<name>.md`` for
     another name) into ``out_dir`` (made if missing). ``quantize="int8"``: int8 weights with a
     float scale per output channel and matrix, float activations. ``labels``: class names
-    (one per output); ``input_scaler``: (mean, std) per input feature and ``maxlen`` (the
-    classify job's series preprocessing, ``<name>_classify``); ``forecast``: the forecast
+    (one per output); the classify job's series preprocessing (``<name>_classify``):
+    ``normalize`` ("sequence": per-sequence z; "global": ``input_scaler`` = (mean, std) per raw
+    feature; "both"; default "global" when a scaler is given), ``maxlen`` (raw steps kept /
+    front-padded) and ``patch`` (raw steps per model step); ``forecast``: the forecast
     job's windows and levels for one series (``<name>_forecast``); ``vocab``: the token of
     every id (textgen, ``<name>_generate``). ``source`` names the model in the comments;
     ``measure`` adds the Cortex-M4 size to the README when ``arm-none-eabi-gcc`` is
@@ -137,6 +144,8 @@ def export_c(
         labels=None if labels is None else [str(s) for s in labels],
         scaler=scaler,
         maxlen=int(maxlen or 0),
+        normalize=normalize,
+        patch=int(patch),
         forecast=forecast,
         vocab=None if vocab is None else [str(t) for t in vocab],
     )
