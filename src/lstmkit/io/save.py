@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import os
 
+from ..engine import Model, Sequential
 from ..errors import ModelFileError
-from ..layers import LAYER_TYPES
 from ..layers.base import built_without_init
-from ..model import Sequential
 from . import safefile
 from .format import (
     CHECKPOINT_PREFIXES,
@@ -25,7 +24,7 @@ from .format import (
     parse_training_config,
     write_model,
 )
-from .layout import model_file_tensors, total_elements
+from .layout import graph_file_tensors, layer_from_config, model_file_tensors, total_elements
 
 __all__ = ["load_model", "read_model", "save_model"]
 
@@ -44,8 +43,13 @@ def read_model(path):
     kind = meta.get("kind", "model")
     extra_ok = CHECKPOINT_PREFIXES if kind == "checkpoint" else ()
     # every tensor the config implies must be in the file (names, dtypes, shapes) BEFORE
-    # anything is built: a small file cannot ask for gigabytes
-    want = model_file_tensors(path, checked, shape)
+    # anything is built: a small file cannot ask for gigabytes. A functional graph's
+    # layers are each held against their layout at the node(s) that call them.
+    graph = safefile.load_json(path, meta, "graph", required=False)
+    if graph is not None:
+        want = graph_file_tensors(path, checked, graph)
+    else:
+        want = model_file_tensors(path, checked, shape)
     mine = {n: v for n, v in tensors.items() if not (extra_ok and n.startswith(extra_ok))}
     if set(mine) == set(want) and total_elements(want) > total_elements(mine):
         raise ModelFileError(
@@ -54,19 +58,14 @@ def read_model(path):
         )
     check_tensors(path, tensors, want, extra_ok)
     try:
-        layers = [
-            cls.from_config(cfg)
-            if cls.type_name != "Bidirectional"
-            else cls(
-                LAYER_TYPES[cfg["layer"]["type"]].from_config(cfg["layer"]["config"]),
-                **{k: v for k, v in cfg.items() if k != "layer"},
-            )
-            for cls, cfg in checked
-        ]
-        model = Sequential(layers)
+        layers = [layer_from_config(cls, cfg) for cls, cfg in checked]
         with built_without_init(layers):  # the weights come from the file: no random init
-            model.build(shape)
-    except (TypeError, ValueError) as e:
+            if graph is not None:
+                model = Model.from_graph(layers, graph, name="functional")
+            else:
+                model = Sequential(layers)
+                model.build((None, *shape))
+    except (TypeError, ValueError, KeyError, IndexError) as e:
         raise ModelFileError(f"{path}: the config does not describe a valid model: {e}") from None
     except MemoryError:
         raise ModelFileError(f"{path}: the config asks for more memory than there is") from None
@@ -75,8 +74,11 @@ def read_model(path):
     load_tensors_into(model, path, expected)
     tc = safefile.load_json(path, meta, "training_config", required=False)
     if tc is not None:
-        opt, loss, metrics = parse_training_config(path, tc)
-        model.compile(optimizer=opt, loss=loss, metrics=metrics)
+        opt, loss, metrics, lam = parse_training_config(path, tc)
+        try:
+            model.compile(optimizer=opt, loss=loss, metrics=metrics, loss_weights=lam)
+        except (TypeError, ValueError) as e:
+            raise ModelFileError(f"{path}: bad training_config: {e}") from None
     return model, tensors, meta
 
 

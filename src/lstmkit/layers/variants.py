@@ -18,6 +18,9 @@ names: ``weight_ih_l0`` … plus e.g. ``weight_hr_l0`` (LSTMP, PyTorch's name) o
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from ..core import lnlstm, slstm
@@ -31,8 +34,10 @@ class _VariantRNN(Recurrent):
 
     n_gates = 4
     n_states = 2
-    step = staticmethod(vcore.peephole_step)
-    step_backward = staticmethod(vcore.peephole_step_backward)
+    keras_cell_args = False  # tanh and σ, the variant's own weights
+    # the cell: one step forward and its backward (functions of core/variants.py)
+    step: Callable[..., Any] = staticmethod(vcore.peephole_step)
+    step_backward: Callable[..., Any] = staticmethod(vcore.peephole_step_backward)
     extra: tuple = ()  # names of the parameters after kernel, recurrent_kernel, bias
 
     def __init__(self, units, unit_forget_bias: bool = True, **kw):
@@ -47,9 +52,10 @@ class _VariantRNN(Recurrent):
         return b
 
     def build(self, input_shape):
-        super().build(input_shape)
-        for name, value in self._extra_init(int(input_shape[-1]), self.units):
+        full = super().build(input_shape)
+        for name, value in self._extra_init(int(full[-1]), self.units):
             self._add_param(name, value)
+        return full
 
     def _extra_init(self, D, H):
         return []
@@ -115,7 +121,7 @@ class _VariantRNN(Recurrent):
         return d
 
     def _state_grads(self, cache, dhs, d_final):
-        rec = []
+        rec: list[tuple] = []
         self._core_backward(dhs, d_final, cache, record=rec)
         rec.sort(key=lambda r: r[0])
         return np.stack([r[1] for r in rec]), np.stack([r[2] for r in rec])
@@ -242,25 +248,23 @@ class LSTMP(_VariantRNN):
         self.proj_size = int(P)
 
     def build(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                f"LSTMP expected input of shape (batch, time, features), "
-                f"got (batch, {', '.join(map(str, input_shape))})"
-            )
-        Layer.build(self, input_shape)
-        D, H, P = int(input_shape[-1]), self.units, self.proj_size
+        full = Layer.build(self, input_shape)
+        D, H, P = int(full[-1]), self.units, self.proj_size
         self._add_param("kernel", glorot_uniform(self.rng, (D, 4 * H)))
         self._add_param("recurrent_kernel", orthogonal(self.rng, (P, 4 * H)))
         self._add_param("bias", self._initial_bias())
         self._add_param("projection", glorot_uniform(self.rng, (H, P)))
+        return full
 
     def _state_widths(self):
         return [self.proj_size, self.units]
 
     def compute_output_shape(self, input_shape):
-        T, P = input_shape[0], self.proj_size
-        y = (T, P) if self.return_sequences else (P,)
-        return [y, (P,), (self.units,)] if self.return_state else y
+        B, T = self.with_batch(input_shape)[:2]
+        P = self.proj_size
+        y = (B, T, P) if self.return_sequences else (B, P)
+        out = [y, (B, P), (B, self.units)] if self.return_state else y
+        return self.same_form(input_shape, out)
 
     def _trace_arrays(self, cache):
         d = super()._trace_arrays(cache)

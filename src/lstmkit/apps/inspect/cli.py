@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from typing import Any
 
 from ...errors import ModelFileError, UserError
 from ...io import safefile
@@ -62,7 +63,7 @@ def _origin(path):
         }, model
 
     model, _, meta = read_model(path)
-    origin = {
+    origin: dict[str, Any] = {
         "format": f"lstmkit {meta.get('kind', 'model')} file, format version "
         f"{meta.get('format_version')}"
     }
@@ -126,7 +127,9 @@ def _say(line: str) -> None:
 
 def _describe_seq2seq(path):
     d = s2s_io.describe(path)
-    origin = {"format": f"lstmkit {d['kind']} file (encoder–decoder with attention)"}
+    origin: dict[str, Any] = {
+        "format": f"lstmkit {d['kind']} file (encoder–decoder with attention)"
+    }
     sc = read_sidecar(path)
     if sc is not None:
         origin["job"] = {k: v for k, v in sc.items() if isinstance(v, (str, int, float, bool))}

@@ -183,8 +183,10 @@ def run(args) -> int:
         if args.json:
             print(json.dumps(res, indent=2))
             return 0
-        rows = [["all held-out voices" if args.split == "test" else args.split, res]]
-        rows += [[k.replace("_", " "), res[k]] for k in ("seen_accent", "new_accent") if k in res]
+        rows: list[tuple[str, dict]] = [
+            ("all held-out voices" if args.split == "test" else args.split, res)
+        ]
+        rows += [(k.replace("_", " "), res[k]) for k in ("seen_accent", "new_accent") if k in res]
         print(f"{args.split} set ({res['voices']} voices), {res['decoder']} decoding:")
         print(
             format_table(

@@ -204,11 +204,13 @@ def run_local(jobs: list[dict], workers: int, say) -> list[dict]:
             env=env,
             text=True,
         )
+        assert p.stdin is not None  # stdin=PIPE
         p.stdin.write(json.dumps(mine))
         p.stdin.close()
         procs.append(p)
     rows = []
     for w, p in enumerate(procs):
+        assert p.stdout is not None  # stdout=PIPE
         out = p.stdout.read()
         if p.wait() != 0:
             for q in procs:
@@ -237,7 +239,7 @@ def run_mpi(jobs: list[dict], comm, say) -> list[dict] | None:
         data, [recv, counts, MPI.UNSIGNED_CHAR] if comm.is_root else None, root=0
     )
     comm._wait([req], "the sweep results (Gatherv)")
-    if not comm.is_root:
+    if not comm.is_root or recv is None:
         return None
     rows, off = [], 0
     for s in counts:

@@ -192,7 +192,7 @@ def train_job(
     }
     write_json(meta_path, {"lstmkit_task": "textgen", "sidecar_version": 1, **meta})
     model = build_model(len(vocab), cfg)
-    bpc_log = {"train": [], "validation": []}
+    bpc_log: dict[str, list[float]] = {"train": [], "validation": []}
 
     class Epochs(Callback):
         def on_epoch_begin(self, epoch, logs=None):
