@@ -33,6 +33,7 @@ class GRU(Recurrent):
     type_name = "GRU"
     n_gates = 3
     n_states = 1
+    _strided_input = True  # the packed loop reads the batch-major input in place
 
     def _initial_bias(self):
         return np.zeros((2, 3 * self.units))  # [b_x; b_h]
