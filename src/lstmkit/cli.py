@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "sweep": "lstmkit.apps.sweep",
     "export": "lstmkit.apps.export_cli",
     "inspect": "lstmkit.apps.inspect_cli",
+    "info": "lstmkit.apps.info",
 }
 
 
@@ -39,8 +40,13 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+class _Version(argparse.Action):  # the version and the kernel that runs (apps/info.py)
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(importlib.import_module("lstmkit.apps.info").version_text())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
     from .parallel import HELP_EPILOG
 
     parser = _Parser(
@@ -49,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=HELP_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"lstmkit {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="version and kernel, then exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, modname in COMMANDS.items():
         mod = importlib.import_module(modname)

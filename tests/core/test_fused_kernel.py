@@ -28,7 +28,8 @@ pytestmark = pytest.mark.skipif(
 def test_extension_is_built_when_a_compiler_exists():
     """CI catches a broken build: with gcc/cc present the .so must be there."""
     assert importlib.util.find_spec("lstmkit.core._fused") is not None, (
-        "a C compiler exists but lstmkit.core._fused was not built (pip install -e . failed to compile it)"
+        "a C compiler exists but lstmkit.core._fused was not built "
+        "(pip install -e . failed to compile it)"
     )
     assert gates.extension_available()
     from lstmkit.core import _fused

@@ -546,6 +546,42 @@ fail:
 }
 
 /* ------------------------------------------------------------- reporting */
+static double now_seconds(void)
+{
+    static PyObject *perf = NULL;               /* time.perf_counter, called with the GIL */
+    PyGILState_STATE g = PyGILState_Ensure();
+    if (!perf) {
+        PyObject *m = PyImport_ImportModule("time");
+        perf = m ? PyObject_GetAttrString(m, "perf_counter") : NULL;
+        Py_XDECREF(m);
+    }
+    PyObject *r = perf ? PyObject_CallNoArgs(perf) : NULL;
+    double t = r ? PyFloat_AsDouble(r) : 0.0;
+    Py_XDECREF(r);
+    if (!r) PyErr_Clear();
+    PyGILState_Release(g);
+    return t;
+}
+
+/* kernel_peak(threads=0, seconds=0.3) -> GFLOP/s of the packed product kernel now
+ * chosen (LSTMKIT_ISA applies), on data in cache; threads 0: as lstm_forward would use. */
+static PyObject *py_kernel_peak(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"threads", "seconds", NULL};
+    int nt = 0;
+    double seconds = 0.3, gf = 0.0;
+    (void)self;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|id", kwlist, &nt, &seconds)) return NULL;
+    int isa = isa_now();
+    if (isa < 0) return NULL;
+    lk_blas_find();
+    if (nt <= 0) nt = avail_threads();
+    Py_BEGIN_ALLOW_THREADS
+    gf = lk_packed_peak((lk_isa)isa, nt, now_seconds, seconds);
+    Py_END_ALLOW_THREADS
+    return PyFloat_FromDouble(gf);
+}
+
 static PyObject *py_release_scratch(PyObject *self, PyObject *args)
 {
     (void)self; (void)args;
@@ -613,6 +649,8 @@ static PyMethodDef methods[] = {
      "free the calling thread's kept scratch (packed weights); the next call allocates again"},
     {"blas_info", py_blas_info, METH_NOARGS, "(library path, ilp64) of the gemm in use, or None"},
     {"kernel_info", py_kernel_info, METH_NOARGS, "which kernel runs here and why (a dict)"},
+    {"kernel_peak", (PyCFunction)(void (*)(void))py_kernel_peak, KW,
+     "kernel_peak(threads=0, seconds=0.3) -> GFLOP/s of the packed product kernel, in cache"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fused",

@@ -37,6 +37,20 @@ int lk_packed_backward(lk_isa isa, const lk_bwd_args *a)
     }
 }
 
+double lk_packed_peak(lk_isa isa, int nthreads, double (*clock)(void), double seconds)
+{
+    switch (isa) {
+#if defined(LK_X86)
+    case LK_ISA_AVX512: return lk_peak_avx512(nthreads, clock, seconds);
+    case LK_ISA_AVX2: return lk_peak_avx2(nthreads, clock, seconds);
+    case LK_ISA_SSE2: return lk_peak_sse2(nthreads, clock, seconds);
+#elif defined(LK_ARM64)
+    case LK_ISA_NEON: return lk_peak_neon(nthreads, clock, seconds);
+#endif
+    default: return 0.0;
+    }
+}
+
 int lk_packed_threads(lk_idx B, lk_idx H, int avail)
 {
     lk_idx chunks = (H + LK_CU - 1) / LK_CU;

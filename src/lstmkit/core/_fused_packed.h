@@ -86,14 +86,22 @@ int lk_packed_backward(lk_isa isa, const lk_bwd_args *a);
  * count, which threadpoolctl governs): fewer when a step is too small to share. */
 int lk_packed_threads(lk_idx B, lk_idx H, int avail);
 
+/* The forward product kernel's own speed on `isa` with n threads, GFLOP/s, on data in
+ * cache, timed by clock() (seconds) over about `seconds`; 0 if isa has no packed kernel. */
+double lk_packed_peak(lk_isa isa, int nthreads, double (*clock)(void), double seconds);
+
 /* The per-ISA entry points behind lk_packed_*; one set per _fused_isa_*.c file. */
 int lk_forward_avx512(const lk_fwd_args *a);
 int lk_backward_avx512(const lk_bwd_args *a);
+double lk_peak_avx512(int nthreads, double (*clock)(void), double seconds);
 int lk_forward_avx2(const lk_fwd_args *a);
 int lk_backward_avx2(const lk_bwd_args *a);
+double lk_peak_avx2(int nthreads, double (*clock)(void), double seconds);
 int lk_forward_sse2(const lk_fwd_args *a);
 int lk_backward_sse2(const lk_bwd_args *a);
+double lk_peak_sse2(int nthreads, double (*clock)(void), double seconds);
 int lk_forward_neon(const lk_fwd_args *a);
 int lk_backward_neon(const lk_bwd_args *a);
+double lk_peak_neon(int nthreads, double (*clock)(void), double seconds);
 
 #endif /* LK_FUSED_PACKED_H */

@@ -231,8 +231,15 @@ def kernel_details() -> dict:
     ext = _extension()
     if ext is None or _numpy_forced():
         why = "LSTMKIT_NO_EXT=1" if ext is not None else "no compiler at install"
-        return {"path": "numpy", "isa": None, "lanes": 0, "threads": 1, "blas": None,
-                "compiler": None, "note": why}
+        return {
+            "path": "numpy",
+            "isa": None,
+            "lanes": 0,
+            "threads": 1,
+            "blas": None,
+            "compiler": None,
+            "note": why,
+        }
     info = dict(ext.kernel_info())
     if info["isa"] == "invalid":
         raise ValueError(info["note"])
