@@ -3,7 +3,8 @@
 #
 #   1. the C test driver (tests/core/c/test_packed.c: the packed kernel of every ISA the
 #      CPU runs against a float64 reference) built with gcc and with clang, run natively;
-#   2. the same driver cross-compiled for aarch64 (NEON) and run under qemu-aarch64;
+#   2. the same driver cross-compiled for aarch64 (NEON) with gcc and with clang, and run
+#      under qemu-aarch64;
 #   3. the Python extension built with gcc and with clang (each in its own build directory)
 #      and the kernel tests (tests/core/test_kernel_paths.py, test_fused_kernel.py) run
 #      against each build;
@@ -46,7 +47,15 @@ done
 # 2. aarch64: cross-compiled, run under qemu (NEON is the aarch64 baseline)
 aarch64-linux-gnu-gcc -O2 -std=gnu11 -pthread "${WARN[@]}" -I$CORE tests/core/c/test_packed.c \
     "${KERNEL_C[@]}" -lm -o "$WORK/test_packed_arm64"
-say "aarch64 driver under qemu: $(qemu-aarch64 -L /usr/aarch64-linux-gnu "$WORK/test_packed_arm64")"
+say "aarch64 gcc driver under qemu: $(qemu-aarch64 -L /usr/aarch64-linux-gnu "$WORK/test_packed_arm64")"
+# … and with clang (compiles for aarch64 itself; the cross gcc links)
+mkdir -p "$WORK/arm64_clang"
+for f in tests/core/c/test_packed.c "${KERNEL_C[@]}"; do
+    clang --target=aarch64-linux-gnu -O2 -std=gnu11 "${WARN[@]}" -I$CORE -c "$f" \
+        -o "$WORK/arm64_clang/$(basename "$f" .c).o"
+done
+aarch64-linux-gnu-gcc -pthread "$WORK"/arm64_clang/*.o -lm -o "$WORK/test_packed_arm64_clang"
+say "aarch64 clang driver under qemu: $(qemu-aarch64 -L /usr/aarch64-linux-gnu "$WORK/test_packed_arm64_clang")"
 
 # 3. the extension with each compiler, and the kernel tests against it. The build goes to
 # its own directory; a copy of the package with that .so comes first on PYTHONPATH.

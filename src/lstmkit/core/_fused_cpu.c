@@ -63,7 +63,8 @@ static lk_isa detect(void)
     unsigned long long x = xcr0();
     int os_avx = (x & 0x6) == 0x6, os_avx512 = (x & 0xe6) == 0xe6;
     int avx2 = (r7[1] >> 5) & 1, avx512f = (r7[1] >> 16) & 1, avx512dq = (r7[1] >> 17) & 1;
-    if (os_avx512 && avx512f && avx512dq && fma) return LK_ISA_AVX512;
+    int avx512vl = (r7[1] >> 31) & 1;         /* (every AVX-512 CPU but the Xeon Phi) */
+    if (os_avx512 && avx512f && avx512dq && avx512vl && fma) return LK_ISA_AVX512;
     if (os_avx && avx2 && fma) return LK_ISA_AVX2;
     return LK_ISA_SSE2;
 }

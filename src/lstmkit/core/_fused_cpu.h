@@ -1,6 +1,6 @@
 /* _fused_cpu.h — which vector ISA the packed kernel may use here, and flush-to-zero.
  *
- * x86-64: AVX-512 needs the CPUID bits (AVX512F, and AVX/OSXSAVE) *and* an OS that saves
+ * x86-64: AVX-512 needs the CPUID bits (AVX512F, DQ, VL, and AVX/OSXSAVE) *and* an OS that saves
  * the wide registers (XCR0 bits 1, 2 for AVX; 5, 6, 7 for the opmask and zmm state);
  * AVX2 needs AVX2 + FMA in CPUID and XCR0 bits 1, 2. SSE2 is the x86-64 baseline.
  * aarch64: NEON is the baseline. Detection runs once; the choice is read at every call

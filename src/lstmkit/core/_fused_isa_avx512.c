@@ -1,4 +1,4 @@
-/* _fused_isa_avx512.c — the packed kernel (_fused_packed.inc) compiled for AVX-512F (+DQ for the half-vector stores), 16 lanes.
+/* _fused_isa_avx512.c — the packed kernel (_fused_packed.inc) compiled for AVX-512 (F, DQ, VL), 16 lanes.
  * Only on x86-64; lk_isa_best() (in _fused_cpu.c) decides at run time whether it may run.
  * The target pragma enables the ISA for these functions only, so the rest of the build
  * stays at the compiler's baseline and no -march flag is needed (MSVC needs none). */
@@ -12,10 +12,10 @@
 #include "_fused_threads.h"
 
 #if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx2,fma"))), apply_to = function)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))), apply_to = function)
 #elif defined(__GNUC__)
 #pragma GCC push_options
-#pragma GCC target("avx512f,avx512dq,avx2,fma")
+#pragma GCC target("avx512f,avx512dq,avx512vl,avx2,fma")
 #endif
 #define LK_SIMD_AVX512 1
 #define LK_NV 2
