@@ -8,7 +8,8 @@
 #   3. the Python extension built with gcc and with clang (each in its own build directory)
 #      and the kernel tests (tests/core/test_kernel_paths.py, test_fused_kernel.py) run
 #      against each build;
-#   4. a build with no working compiler (CC=false) must succeed with one clear line.
+#   4. a build with no working compiler (CC=false) must succeed with one clear line;
+#   and every C file compiled for Windows with mingw-w64 (the Win32 code paths).
 #
 # Needs the project's .venv (make dev). Installs gcc, clang, gcc-aarch64-linux-gnu and
 # qemu-user from Debian when missing (as root). Run from anywhere: bash .ci/kernels.sh
@@ -27,6 +28,7 @@ command -v gcc >/dev/null || need+=(gcc libc6-dev)
 command -v clang >/dev/null || need+=(clang)
 command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
+command -v x86_64-w64-mingw32-gcc >/dev/null || need+=(gcc-mingw-w64-x86-64-win32)
 if [ ${#need[@]} -gt 0 ]; then
     say "installing ${need[*]}"
     (apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}") >/dev/null
@@ -56,6 +58,15 @@ for f in tests/core/c/test_packed.c "${KERNEL_C[@]}"; do
 done
 aarch64-linux-gnu-gcc -pthread "$WORK"/arm64_clang/*.o -lm -o "$WORK/test_packed_arm64_clang"
 say "aarch64 clang driver under qemu: $(qemu-aarch64 -L /usr/aarch64-linux-gnu "$WORK/test_packed_arm64_clang")"
+
+# Windows code paths (Win32 threads, fiber-local scratch, module list): compiled and linked
+# with mingw-w64 (MSVC itself is not available here; its own branches stay unbuilt)
+for f in tests/core/c/test_packed.c "${KERNEL_C[@]}" $CORE/_fused_blas.c $CORE/_fused_rows.c \
+         $CORE/_fused_loops.c; do
+    x86_64-w64-mingw32-gcc -O2 -std=gnu11 "${WARN[@]}" -I$CORE -c "$f" -o "$WORK/win_$(basename "$f" .c).o"
+done
+x86_64-w64-mingw32-gcc "$WORK"/win_*.o -o "$WORK/test_packed.exe"
+say "mingw-w64: every C file compiles for Windows, the driver links ($(du -k "$WORK/test_packed.exe" | cut -f1) KB)"
 
 # 3. the extension with each compiler, and the kernel tests against it. The build goes to
 # its own directory; a copy of the package with that .so comes first on PYTHONPATH.

@@ -15,6 +15,8 @@
  *     vf_add, vf_sub, vf_mul, vf_div, vf_min, vf_max (a, b)
  *     vf_fma(a, b, c)   a·b + c (fused where the ISA has it)
  *     vf_abs(a)
+ *     vf_recip(a)       1/a to about 23 bits (the ISA's estimate and Newton steps; cheaper
+ *                       than a division, which is the slowest thing in the gate step)
  *     vf_lt_sel(a, b, x, y)   lane-wise a < b ? x : y
  *     vf_store_half(p, v, hi)  VW/2 floats: the low (hi = 0) or high (hi = 1) half of v
  *
@@ -53,6 +55,11 @@ LK_SIMD_INLINE vf vf_lt_sel(vf a, vf b, vf x, vf y)
 {
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), y, x);
 }
+LK_SIMD_INLINE vf vf_recip(vf a)                /* 14-bit estimate, one Newton step */
+{
+    vf r = _mm512_rcp14_ps(a);
+    return _mm512_mul_ps(r, _mm512_fnmadd_ps(a, r, _mm512_set1_ps(2.0f)));
+}
 LK_SIMD_INLINE void vf_store_half(float *p, vf v, int hi)
 {
     _mm256_storeu_ps(p, hi ? _mm512_extractf32x8_ps(v, 1) : _mm512_castps512_ps256(v));
@@ -77,6 +84,11 @@ LK_SIMD_INLINE vf vf_abs(vf a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), 
 LK_SIMD_INLINE vf vf_lt_sel(vf a, vf b, vf x, vf y)
 {
     return _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_LT_OQ));
+}
+LK_SIMD_INLINE vf vf_recip(vf a)                /* 12-bit estimate, one Newton step */
+{
+    vf r = _mm256_rcp_ps(a);
+    return _mm256_mul_ps(r, _mm256_fnmadd_ps(a, r, _mm256_set1_ps(2.0f)));
 }
 LK_SIMD_INLINE void vf_store_half(float *p, vf v, int hi)
 {
@@ -104,6 +116,11 @@ LK_SIMD_INLINE vf vf_lt_sel(vf a, vf b, vf x, vf y)
     vf m = _mm_cmplt_ps(a, b);                          /* (no blendv before SSE4.1) */
     return _mm_or_ps(_mm_and_ps(m, x), _mm_andnot_ps(m, y));
 }
+LK_SIMD_INLINE vf vf_recip(vf a)                /* 12-bit estimate, one Newton step */
+{
+    vf r = _mm_rcp_ps(a);
+    return _mm_mul_ps(r, _mm_sub_ps(_mm_set1_ps(2.0f), _mm_mul_ps(a, r)));
+}
 LK_SIMD_INLINE void vf_store_half(float *p, vf v, int hi)
 {
     if (hi) _mm_storeh_pi((__m64 *)p, v);
@@ -127,6 +144,12 @@ LK_SIMD_INLINE vf vf_max(vf a, vf b) { return vmaxq_f32(a, b); }
 LK_SIMD_INLINE vf vf_fma(vf a, vf b, vf c) { return vfmaq_f32(c, a, b); }
 LK_SIMD_INLINE vf vf_abs(vf a) { return vabsq_f32(a); }
 LK_SIMD_INLINE vf vf_lt_sel(vf a, vf b, vf x, vf y) { return vbslq_f32(vcltq_f32(a, b), x, y); }
+LK_SIMD_INLINE vf vf_recip(vf a)                /* 8-bit estimate, two Newton steps */
+{
+    vf r = vrecpeq_f32(a);
+    r = vmulq_f32(r, vrecpsq_f32(a, r));
+    return vmulq_f32(r, vrecpsq_f32(a, r));
+}
 LK_SIMD_INLINE void vf_store_half(float *p, vf v, int hi)
 {
     vst1_f32(p, hi ? vget_high_f32(v) : vget_low_f32(v));
