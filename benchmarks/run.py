@@ -10,7 +10,7 @@ thread count for everyone, the median of ``--reps`` runs after warm-up of:
   (``LSTMKIT_NO_EXT=1``: what a machine without a C compiler gets);
 * ``torch.nn.LSTM`` (batch_first=True) doing the same on the same weights;
 * ONNX Runtime running the ONNX ``LSTM`` operator (inference);
-* GRU vs ``torch.nn.GRU`` at the medium shape.
+* GRU vs ``torch.nn.GRU`` and ONNX Runtime's ``GRU`` at the medium shape.
 
 Each timed call follows an untimed call of the same contender, after ``--settle``
 seconds of idle: the time of a call in a steady stream of calls (see
@@ -188,8 +188,8 @@ def bench_shape(name, kind, shape, reps, warmup, threads, peak, mods, settle, va
         tasks[f"{v} fwd"] = with_env(ours["fwd"], env)
         tasks[f"{v} train"] = with_env(ours["train"], env)
     ort = None
-    if kind == "LSTM" and mods.get("onnxruntime"):
-        ort = C.make_ort(x, H, L, ours["stack"], threads)
+    if mods.get("onnxruntime"):
+        ort = C.make_ort(x, H, L, ours["stack"], threads, kind)
         tasks["ort fwd"] = ort["fwd"]
     diff = {}
     for v in variants:  # every variant computes the same function as torch (and ORT)
