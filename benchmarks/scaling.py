@@ -14,7 +14,8 @@ gradients between the two ranks (blocking ``Allreduce`` and the polled
 ``Iallreduce`` that lstmkit uses). Every configuration runs ``--reps`` times,
 interleaved, in fresh processes; the table shows the median and the range.
 
-    python benchmarks/scaling.py [--shape medium] [--steps 8] [--reps 3] [--out benchmarks/scaling.json]
+    python benchmarks/scaling.py [--shape medium] [--steps 8] [--reps 3] \
+        [--out benchmarks/scaling.json]
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def launch(shape, steps, threads, procs=1, batch=None) -> dict:
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
     if p.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{p.stderr}")
-    line = next(l for l in p.stdout.splitlines() if l.startswith("RESULT "))
+    line = next(line for line in p.stdout.splitlines() if line.startswith("RESULT "))
     return json.loads(line[7:])
 
 

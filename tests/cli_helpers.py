@@ -17,7 +17,7 @@ def assert_user_error(rc, err, *needles):
     """Exit 2, one line naming the problem, no traceback."""
     assert rc == 2, err
     assert "Traceback" not in err
-    lines = [l for l in err.splitlines() if l.strip() and "%|" not in l]
+    lines = [line for line in err.splitlines() if line.strip() and "%|" not in line]
     assert len(lines) == 1, err
     for n in needles:
         assert n in lines[0], lines[0]

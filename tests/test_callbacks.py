@@ -1,4 +1,5 @@
-"""Callbacks: EarlyStopping, ReduceLROnPlateau, TerminateOnNaN, CSVLogger, ModelCheckpoint, verbose."""
+"""Callbacks: EarlyStopping, ReduceLROnPlateau, TerminateOnNaN, CSVLogger, ModelCheckpoint,
+verbose."""
 
 import csv
 

@@ -1,17 +1,44 @@
 """`lstmkit classify train|predict` in-process: time series and text on small slices of the
-bundled data, bad input, and end-to-end runs on the full bundled sets."""
+bundled data, bad input, input handling (order columns found by name, dates, features and
+classes printed, a warning on very different lengths), the baselines beside the result,
+early-stopping options, and end-to-end runs on the full bundled sets."""
 
 import csv
 import gzip
 import io
 import json
 
+import numpy as np
 import pytest
 
 from cli_helpers import assert_user_error, run_cli
+from lstmkit.apps.classify.config import ClassifyConfig
+from lstmkit.apps.classify.examples import read_examples
+from lstmkit.apps.classify.report import baseline_lines
 from lstmkit.data import datasets
 
 QUICK = ["--epochs", "3", "--units", "8", "--quiet"]
+
+
+def _waves(tmp_path, order="t", n=24, T=20, dates=False, shuffle=True, lengths=None):
+    """Two classes of short series (a sine and a ramp), one row per step, rows shuffled
+    within each sequence so that only the order column puts them right."""
+    rng = np.random.default_rng(0)
+    p = tmp_path / "waves.csv"
+    with open(p, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", order, "x", "label"])
+        for k in range(n):
+            L = T if lengths is None else lengths[k % len(lengths)]
+            t = np.arange(L)
+            x = np.sin(t / 2) if k % 2 else t / L
+            rows = list(zip(t, x + 0.05 * rng.standard_normal(L), strict=True))
+            if shuffle:
+                rows = [rows[j] for j in rng.permutation(L)]
+            for step, v in rows:
+                when = str(np.datetime64("2024-01-01") + int(step)) if dates else int(step)
+                w.writerow([f"s{k}", when, f"{v:.5f}", "wave" if k % 2 else "ramp"])
+    return p
 
 
 def _rows(name):
@@ -216,3 +243,142 @@ def test_classify_end_to_end_bundled_austen_text(tmp_path, capsys):
     assert rc == 0
     m = json.loads((tmp_path / "a" / "metrics.json").read_text())
     assert m["n_test"] == 720 and m["accuracy"] > 0.45, m["accuracy"]  # 3 classes: chance 0.33
+
+
+@pytest.mark.parametrize("name", ["t", "time", "Step", "timestamp", "date"])
+def test_order_column_found_by_name_and_not_a_feature(tmp_path, capsys, name):
+    dates = name in ("timestamp", "date")
+    data, out = _waves(tmp_path, order=name, dates=dates), tmp_path / "o"
+    rc, stdout, err = run_cli(
+        capsys, "classify", "train", data, "--out", out, "--epochs", "2", "--units", "8"
+    )
+    assert rc == 0, err
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["features"] == ["x"] and meta["columns"]["order"] == name
+    assert "features: x (1)" in stdout and f"order = {name!r}" in stdout
+    assert "classes (training count): ramp" in stdout
+    # the rows were shuffled in the file: sorted by the order column, ramps rise again
+    ex = read_examples(str(data), ClassifyConfig())
+    ramp = ex.seqs[ex.labels.index("ramp")][:, 0]
+    assert np.all(np.diff(ramp) > -0.3) and ramp[-1] > ramp[0] + 0.5
+
+
+def test_baselines_beside_the_result_and_the_verdict(tmp_path, capsys):
+    out = tmp_path / "o"
+    rc, stdout, _ = run_cli(
+        capsys,
+        "classify",
+        "train",
+        _waves(tmp_path),
+        "--out",
+        out,
+        "--epochs",
+        "1",
+        "--units",
+        "8",
+        "--quiet",
+    )
+    assert rc == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert set(m["baselines"]) == {"majority", "1-NN Euclidean", "1-NN DTW"}
+    assert "test accuracy beside the baselines:" in stdout and "1-NN DTW" in stdout
+    if m["accuracy"] < m["baselines"]["1-NN DTW"] - 0.5 / m["n_test"]:
+        assert "BELOW the 1-NN DTW baseline" in stdout
+    lines = "\n".join(baseline_lines(0.5, {"majority": 0.5, "1-NN Euclidean": 0.9}, 10))
+    assert "no better than always answering the most common class" in lines
+    assert "BELOW the 1-NN Euclidean baseline (0.9000)" in lines
+    assert "AT the" not in baseline_lines(0.95, {"1-NN DTW": 0.9}, 100)[-1]
+    assert "only AT the 1-NN DTW" in baseline_lines(0.9, {"1-NN DTW": 0.9}, 100)[-1]
+
+
+def test_early_stopping_options(tmp_path, capsys):
+    data = _waves(tmp_path, n=130, T=12)  # 104 training sequences: a validation part by default
+    cases = {
+        "default": (["--epochs", "6"], 21, 6),  # stratified 20 %; patience 20 > 6 epochs
+        "patience": (
+            ["--epochs", "6", "--patience", "1", "--min-epochs", "0", "--learning-rate", "1e-9"],
+            21,
+            None,  # nothing improves at lr 1e-9: stops after one epoch without improvement
+        ),
+        "no-es": (["--epochs", "5", "--no-early-stopping"], 0, 5),  # all train, all epochs
+        "no-es-val": (["--epochs", "4", "--no-early-stopping", "--validation", "0.25"], 26, 4),
+    }
+    for name, (extra, n_val, ran) in cases.items():
+        out = tmp_path / name
+        rc, _, err = run_cli(
+            capsys, "classify", "train", data, "--out", out, "--units", "8", "--quiet",
+            "--no-baselines", *extra,
+        )  # fmt: skip
+        assert rc == 0, err
+        m = json.loads((out / "metrics.json").read_text())
+        assert m["n_validation"] == n_val, (name, m["n_validation"])
+        if ran is None:
+            assert m["epochs"] < 6, m["epochs"]
+        else:
+            assert m["epochs"] == ran, (name, m["epochs"])
+
+
+def test_length_warning_and_masking(tmp_path, capsys):
+    data, out = _waves(tmp_path, lengths=[5, 30]), tmp_path / "o"
+    rc, stdout, err = run_cli(capsys, "classify", "train", data, "--out", out, *QUICK)
+    assert rc == 0, err
+    assert "warning: sequence lengths differ a lot (5 … 30 steps" in err
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["masked"] is True
+    rc, _, err = run_cli(
+        capsys, "classify", "train", _waves(tmp_path), "--out", tmp_path / "p", *QUICK
+    )
+    assert rc == 0 and "differ a lot" not in err
+
+
+@pytest.mark.parametrize(
+    "bad, needle",
+    [
+        (["--epochs", "0"], "--epochs must be at least 1"),
+        (["--patience", "0"], "--patience must be at least 1"),
+        (["--validation", "1.5"], "--validation must be in [0, 1)"),
+        (["--dropout", "1"], "--dropout must be in [0, 1)"),
+        (["--noise", "-1"], "--noise must be 0 or more"),
+        (["--dtw-window", "2"], "--dtw-window must be between 0 and 1"),
+    ],
+)
+def test_bad_numbers_refused_before_anything_is_written(tmp_path, capsys, bad, needle):
+    rc, _, err = run_cli(
+        capsys, "classify", "train", _waves(tmp_path), "--out", tmp_path / "o", *bad
+    )
+    assert_user_error(rc, err, needle)
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_order_column(tmp_path, capsys):
+    p = tmp_path / "bad.csv"
+    p.write_text("id,date,x,label\na,2024-01-01,1,u\na,someday,2,u\nb,2024-01-01,1,v\n")
+    rc, _, err = run_cli(capsys, "classify", "train", p, "--out", tmp_path / "o")
+    assert_user_error(rc, err, "order column 'date'", "'someday'", "data row 2")
+
+
+def test_predict_reads_a_sidecar_from_before_the_recipe(tmp_path, capsys):
+    """A model.json written before normalize/patch/masked existed: global scaling, no patch."""
+    out = tmp_path / "o"
+    data = _waves(tmp_path)
+    rc, *_ = run_cli(
+        capsys,
+        "classify",
+        "train",
+        data,
+        "--out",
+        out,
+        "--normalize",
+        "global",
+        "--no-conv",
+        *QUICK,
+    )
+    assert rc == 0
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["patch"] == 1
+    for k in ("normalize", "patch", "masked"):
+        meta.pop(k)
+    (out / "model.json").write_text(json.dumps(meta))
+    rc, stdout, err = run_cli(capsys, "classify", "predict", out, data)
+    assert rc == 0, err
+    assert "accuracy:" in stdout

@@ -66,8 +66,8 @@ def test_inspect_lstmkit_file_text_and_json(tmp_path, capsys):
     )
     rc, stdout, _ = run_cli(capsys, "inspect", tmp_path, "--json")
     d = json.loads(stdout)
-    assert d["total_params"] == model.count_params() == sum(l["params"] for l in d["layers"])
-    assert [l["output_shape"] for l in d["layers"]] == [[None, None, 6], [None, 4], [None, 1]]
+    assert d["total_params"] == model.count_params() == sum(row["params"] for row in d["layers"])
+    assert [row["output_shape"] for row in d["layers"]] == [[None, None, 6], [None, 4], [None, 1]]
     assert d["origin"]["job"] == {"lstmkit_task": "forecast", "lookback": 24}
     assert len(d["sha256"]) == 64
 

@@ -112,7 +112,8 @@ def test_roundtrip_bit_identical(tmp_path, key):
     assert all(
         isinstance(e["type"], str) and "." not in e["type"] for e in json.loads(meta["config"])
     )
-    assert names == {f"{i}.{n}" for i, l in enumerate(model.layers) for n in l.named_tensors()}
+    want = {f"{i}.{n}" for i, layer in enumerate(model.layers) for n in layer.named_tensors()}
+    assert names == want
 
 
 def test_pytorch_names_open_in_torch(tmp_path):

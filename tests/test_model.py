@@ -98,7 +98,7 @@ def test_summary_counts_match_keras(capsys):
     assert "(None, 8, 128)" in out and "(None, 64)" in out
     m2 = Sequential([Embedding(1000, 16), Bidirectional(LSTM(32, return_sequences=True)), Dense(5)])
     m2.build((20,))
-    assert [l.count_params() for l in m2.layers] == [
+    assert [layer.count_params() for layer in m2.layers] == [
         1000 * 16,
         2 * 4 * (32 * (16 + 32) + 32),
         64 * 5 + 5,
@@ -114,7 +114,7 @@ def test_summary_counts_other_cells(name):
     )
     m.build((4, D))
     want_bi = 2 * {"GRU": 3 * (H * (H + H) + 2 * H), "SimpleRNN": H * (H + H) + H}[name]
-    assert [l.count_params() for l in m.layers] == [per_gate, want_bi]
+    assert [layer.count_params() for layer in m.layers] == [per_gate, want_bi]
 
 
 def test_mask_propagates_padding_changes_nothing():

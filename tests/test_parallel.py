@@ -7,8 +7,8 @@ on a tiny model and compare with the same training in this process.
 from __future__ import annotations
 
 import csv
-import json
 import itertools
+import json
 import os
 import shutil
 import subprocess

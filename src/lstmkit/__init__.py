@@ -1,11 +1,13 @@
 """lstmkit — the LSTM, readable and fast, in NumPy.
 
-from lstmkit import Sequential, LSTM, Dense
-model = Sequential([LSTM(64), Dense(10, activation="softmax")])
+    from lstmkit import Sequential, LSTM, Dense
+    model = Sequential([LSTM(64), Dense(10, activation="softmax")])
+
+This file only hands the public names on; nothing inside the package imports it.
 """
 
-from . import callbacks, losses, metrics, optim  # noqa: F401
-from .io import load_model, save_model  # noqa: F401
+from . import callbacks, losses, metrics, optim
+from .io import load_model, save_model
 from .layers import (
     GRU,
     LSTM,
@@ -13,10 +15,29 @@ from .layers import (
     Bidirectional,
     Dense,
     Dropout,
-    Embedding,  # noqa: F401
+    Embedding,
     Layer,
     SimpleRNN,
 )
-from .model import Sequential  # noqa: F401
+from .model import Sequential
+from .version import __version__
 
-__version__ = "0.1.0"
+__all__ = [
+    "GRU",
+    "LSTM",
+    "Activation",
+    "Bidirectional",
+    "Dense",
+    "Dropout",
+    "Embedding",
+    "Layer",
+    "Sequential",
+    "SimpleRNN",
+    "__version__",
+    "callbacks",
+    "load_model",
+    "losses",
+    "metrics",
+    "optim",
+    "save_model",
+]

@@ -77,12 +77,14 @@ class CallbackList(Callback):
 
 
 class History(Callback):
-    """``history.history["loss"]`` etc.: one value per epoch; ``history.epoch`` the epoch numbers."""
+    """``history.history["loss"]`` etc.: one value per epoch; ``history.epoch``: the epochs."""
 
     def __init__(self):
         super().__init__()
         self.history: dict[str, list] = {}
         self.epoch: list[int] = []
+        #: set by fit: None, or where training stopped on a NaN/inf {"epoch", "batch", "loss"}
+        self.diverged: dict | None = None
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)
@@ -124,7 +126,8 @@ class _Monitor(Callback):
 
 class EarlyStopping(_Monitor):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs;
-    ``restore_best_weights`` puts back the weights of the best epoch."""
+    ``restore_best_weights`` puts back the weights of the best epoch. As in Keras,
+    ``start_from_epoch`` epochs pass before monitoring starts (no stop, no best before)."""
 
     def __init__(
         self,
@@ -134,11 +137,13 @@ class EarlyStopping(_Monitor):
         mode="auto",
         restore_best_weights=False,
         verbose=0,
+        start_from_epoch=0,
     ):
         super().__init__(monitor, mode, min_delta)
         self.patience = int(patience)
         self.restore_best_weights = bool(restore_best_weights)
         self.verbose = verbose
+        self.start_from_epoch = int(start_from_epoch)
 
     def on_train_begin(self, logs=None):
         self.wait, self.stopped_epoch, self.best_epoch = 0, None, None
@@ -147,12 +152,12 @@ class EarlyStopping(_Monitor):
 
     def on_epoch_end(self, epoch, logs=None):
         v = self._value(logs)
-        if v is None:
+        if v is None or epoch < self.start_from_epoch:
             return
         if self._improved(v):
             self.best, self.best_epoch, self.wait = v, epoch, 0
             if self.restore_best_weights:
-                self.best_weights = {k: a.copy() for k, a in self.model._flat_p.items()}
+                self.best_weights = {k: a.copy() for k, a in self.model.buffers.params.items()}
             return
         self.wait += 1
         if self.wait >= self.patience and epoch > 0:  # Keras' rule
@@ -161,7 +166,7 @@ class EarlyStopping(_Monitor):
 
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
-            for k, a in self.model._flat_p.items():
+            for k, a in self.model.buffers.params.items():
                 a[...] = self.best_weights[k]
             if self.verbose:
                 print(f"Restoring model weights from the end of epoch {self.best_epoch + 1}.")

@@ -18,18 +18,21 @@ import importlib
 import sys
 
 from .errors import UserError
+from .parallel import HELP_EPILOG, cli_setup
 
 #: sub-command → module (imported only when that command runs or --help is asked)
 COMMANDS: dict[str, str] = {
-    "forecast": "lstmkit.apps.forecast_cli",
-    "classify": "lstmkit.apps.classify_cli",
-    "textgen": "lstmkit.apps.textgen_cli",
-    "explain": "lstmkit.apps.explain",
-    "longmemory": "lstmkit.apps.longmemory",
-    "sweep": "lstmkit.apps.sweep",
-    "export": "lstmkit.apps.export_cli",
-    "inspect": "lstmkit.apps.inspect_cli",
-    "info": "lstmkit.apps.info",
+    "forecast": "lstmkit.apps.forecast.cli",
+    "classify": "lstmkit.apps.classify.cli",
+    "textgen": "lstmkit.apps.textgen.cli",
+    "explain": "lstmkit.apps.explain.cli",
+    "longmemory": "lstmkit.apps.longmemory.cli",
+    "sweep": "lstmkit.apps.sweep.cli",
+    "export": "lstmkit.apps.export.cli",
+    "inspect": "lstmkit.apps.inspect.cli",
+    "speech": "lstmkit.apps.speech.cli",
+    "g2p": "lstmkit.apps.g2p.cli",
+    "info": "lstmkit.apps.info.cli",
 }
 
 
@@ -40,14 +43,13 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-class _Version(argparse.Action):  # the version and the kernel that runs (apps/info.py)
+class _Version(argparse.Action):  # the version and the kernel that runs (apps/info/cli.py)
     def __call__(self, parser, namespace, values, option_string=None):
-        print(importlib.import_module("lstmkit.apps.info").version_text())
+        print(importlib.import_module("lstmkit.apps.info.cli").version_text())
         parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .parallel import HELP_EPILOG
 
     parser = _Parser(
         prog="lstmkit",
@@ -77,8 +79,6 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     try:
-        from .parallel import cli_setup
-
         cli_setup(args)  # under mpiexec: rank 0 alone prints and writes files
         return int(args._run(args) or 0)
     except UserError as e:

@@ -15,6 +15,11 @@ import sys
 
 import numpy as np
 
+from .layers import LSTM, Dense
+from .model import Sequential
+
+__all__ = ["digits_sequences", "main"]
+
 
 def digits_sequences(test_size=0.1, seed=0, dtype=np.float32):
     """((x_train, y_train), (x_test, y_test)).
@@ -42,8 +47,6 @@ def digits_sequences(test_size=0.1, seed=0, dtype=np.float32):
 
 
 def main(epochs=3, verbose=2) -> float:
-    from . import LSTM, Dense, Sequential
-
     (x_train, y_train), (x_test, y_test) = digits_sequences()
     model = Sequential(
         [LSTM(128, return_sequences=True), LSTM(64), Dense(10, activation="softmax")], seed=0

@@ -5,6 +5,8 @@ the CLI prints its message as one line and exits with code 2, never a traceback.
 ``ModelFileError`` is a model file we refuse to load (it is a UserError too).
 """
 
+__all__ = ["LstmkitError", "ModelFileError", "UserError", "WriteError"]
+
 
 class LstmkitError(Exception):
     """Base class of every error lstmkit raises on purpose."""

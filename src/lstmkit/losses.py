@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .core.ctc import ctc_loss_from_logits
+
 EPSILON = 1e-7
 
 
@@ -49,17 +51,17 @@ class Loss:
 
     def value_and_grad(self, y_true, y_pred, sample_weight=None):
         """The batch loss (float) and ∂L/∂y_pred."""
-        l, dl = self.per_sample(y_true, y_pred)
+        ell, dl = self.per_sample(y_true, y_pred)
         if sample_weight is None:
-            n = max(l.size, 1)
-            return float(l.sum() / n), dl / np.asarray(n, dl.dtype)
+            n = max(ell.size, 1)
+            return float(ell.sum() / n), dl / np.asarray(n, dl.dtype)
         w = np.asarray(sample_weight, dl.dtype)
-        if w.shape != l.shape:
-            raise ValueError(f"sample_weight expected shape {l.shape}, got {w.shape}")
+        if w.shape != ell.shape:
+            raise ValueError(f"sample_weight expected shape {ell.shape}, got {w.shape}")
         total = w.sum()
         if total <= 0:
             return 0.0, np.zeros_like(dl)
-        return float((w * l).sum() / total), dl * (w / total)[..., None]
+        return float((w * ell).sum() / total), dl * (w / total)[..., None]
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> float:
         return self.value_and_grad(y_true, y_pred, sample_weight)[0]
@@ -103,8 +105,8 @@ class Huber(Loss):
         y, p = self._check(y_true, y_pred)
         e = p - y
         a, d = np.abs(e), self.delta
-        l = np.where(a <= d, 0.5 * e * e, d * (a - 0.5 * d))
-        return l.mean(axis=-1), np.clip(e, -d, d) / p.shape[-1]
+        ell = np.where(a <= d, 0.5 * e * e, d * (a - 0.5 * d))
+        return ell.mean(axis=-1), np.clip(e, -d, d) / p.shape[-1]
 
     def get_config(self):
         return {"delta": self.delta}
@@ -123,14 +125,14 @@ class BinaryCrossentropy(Loss):
         C = p.shape[-1]
         if self.from_logits:
             z = p
-            l = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+            ell = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
             sig = 0.5 * np.tanh(0.5 * z) + 0.5  # σ(z) without overflow
-            return l.mean(axis=-1), (sig - y) / C
+            return ell.mean(axis=-1), (sig - y) / C
         inside = (p >= EPSILON) & (p <= 1 - EPSILON)
         pc = np.clip(p, EPSILON, 1 - EPSILON)
-        l = -(y * np.log(pc) + (1 - y) * np.log1p(-pc))
+        ell = -(y * np.log(pc) + (1 - y) * np.log1p(-pc))
         d = np.where(inside, (pc - y) / (pc * (1 - pc)), 0.0).astype(p.dtype)
-        return l.mean(axis=-1), d / C
+        return ell.mean(axis=-1), d / C
 
     def get_config(self):
         return {"from_logits": self.from_logits}
@@ -154,10 +156,10 @@ class CategoricalCrossentropy(Loss):
         q = p / s  # normalised probabilities
         inside = (q >= EPSILON) & (q <= 1 - EPSILON)
         qc = np.clip(q, EPSILON, 1 - EPSILON)
-        l = -(y * np.log(qc)).sum(axis=-1)
+        ell = -(y * np.log(qc)).sum(axis=-1)
         a = np.where(inside, y / qc, 0.0).astype(p.dtype)  # −∂ℓ/∂q
         # q = p/s: ∂ℓ/∂p_j = (−a_j + Σ_k a_k q_k) / s
-        return l, (-a + (a * q).sum(axis=-1, keepdims=True)) / s
+        return ell, (-a + (a * q).sum(axis=-1, keepdims=True)) / s
 
     def per_sample(self, y_true, y_pred):
         y, p = self._check(y_true, y_pred)
@@ -197,6 +199,51 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         return self._from_dist(y, p)
 
 
+class CTCLoss(Loss):
+    """Connectionist temporal classification (Graves et al. 2006), as ``keras.losses.CTC``:
+    ``y_pred`` (batch, T, C) logits, ``y_true`` (batch, L_max) integer labels with 0 the
+    blank and the padding (label length = number of non-zero entries). ``sample_weight``
+    (batch, T), a 0/1 frame mask (1s then 0s), gives the input lengths (default: all T).
+
+    ℓ = −log p(l | x),  ∂ℓ/∂z = softmax(z) − γ  (:mod:`lstmkit.core.ctc`);
+    L = mean of ℓ over the batch (Keras' "sum_over_batch_size")."""
+
+    name = "ctc"
+
+    def __init__(self, zero_infinity=False):
+        self.zero_infinity = bool(zero_infinity)
+
+    def per_sample(self, y_true, y_pred, sample_weight=None):
+        """(ℓ (batch,), ∂ℓ/∂y_pred (batch, T, C))."""
+        z = np.asarray(y_pred)
+        lab = np.asarray(y_true)
+        if z.ndim != 3 or lab.ndim != 2 or lab.shape[0] != z.shape[0]:
+            raise ValueError(
+                f"ctc expected y_pred (batch, time, classes) and y_true (batch, max_labels), "
+                f"got {z.shape} and {lab.shape}"
+            )
+        B, T, _ = z.shape
+        Tb = np.full(B, T)
+        if sample_weight is not None:
+            m = np.asarray(sample_weight) > 0
+            Tb = m.sum(axis=1)
+            if m.shape != (B, T) or np.any(m != (np.arange(T)[None, :] < Tb[:, None])):
+                raise ValueError(f"ctc expected a (batch, time) = {(B, T)} prefix frame mask")
+        if np.any((lab != 0)[:, 1:] > (lab != 0)[:, :-1]):
+            raise ValueError("ctc expected each row of y_true to be labels, then 0-padding")
+        Lb = (lab != 0).sum(axis=1)
+        nll, dz = ctc_loss_from_logits(z, lab, Tb, Lb, 0, self.zero_infinity)
+        return nll, dz.astype(z.dtype)
+
+    def value_and_grad(self, y_true, y_pred, sample_weight=None):
+        nll, dl = self.per_sample(y_true, y_pred, sample_weight)
+        n = max(len(nll), 1)
+        return float(nll.sum() / n), dl / np.asarray(n, dl.dtype)
+
+    def get_config(self):
+        return {"zero_infinity": self.zero_infinity}
+
+
 LOSSES = {
     c.__name__: c
     for c in (
@@ -206,6 +253,7 @@ LOSSES = {
         BinaryCrossentropy,
         CategoricalCrossentropy,
         SparseCategoricalCrossentropy,
+        CTCLoss,
     )
 }
 _ALIASES = {
@@ -217,6 +265,7 @@ _ALIASES = {
     "binary_crossentropy": BinaryCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "ctc": CTCLoss,
 }
 
 

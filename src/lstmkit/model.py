@@ -1,6 +1,6 @@
 """Sequential: a stack of layers trained the Keras way (compile / fit / evaluate / predict).
 
-    model = Sequential([LSTM(128, return_sequences=True), LSTM(64), Dense(10, activation="softmax")])
+    model = Sequential([LSTM(128, return_sequences=True), LSTM(64), Dense(10, "softmax")])
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     model.fit(x_train, y_train, epochs=10, batch_size=32)
 
@@ -19,25 +19,32 @@ reaches the output weights the loss, so padded steps do not count.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optim as optim_mod
-from .layers.base import Layer
+from .io.format import write_model
+from .layers.base import Layer, rng_layers
+from .layers.simple import Activation, Dense
+from .training import FitState, evaluate_loop, fit_loop, save_checkpoint
 
 
-def rng_layers(layers):
-    """Every layer object holding an rng, wrappers' inner layers included, in a fixed order."""
-    out = []
-    for layer in layers:
-        inner = [
-            getattr(layer, a)
-            for a in ("forward_layer", "backward_layer", "layer")
-            if isinstance(getattr(layer, a, None), Layer)
-        ]
-        out.extend(rng_layers(inner) if inner else [layer])
-    return out
+@dataclass(frozen=True)
+class FlatBuffers:
+    """A built model's parameters and gradients, one contiguous buffer per dtype name.
+
+    ``params[k]`` / ``grads[k]``: every parameter (gradient) of dtype ``k`` ("float32",
+    "float64"), layer after layer, each layer's ``params[j]`` a view into it.
+    ``segments[k]``: the sizes of the variables in that buffer, in order (the
+    optimizer uses them for per-variable clipping). An optimizer step, an Allreduce
+    or a copy of the weights is one operation per buffer."""
+
+    params: dict[str, np.ndarray]
+    grads: dict[str, np.ndarray]
+    segments: dict[str, list[int]]
 
 
 class Sequential:
@@ -51,11 +58,10 @@ class Sequential:
         self.metrics: list = []
         self.stop_training = False
         self.history = None
-        self._flat_p: dict[str, np.ndarray] = {}
-        self._flat_g: dict[str, np.ndarray] = {}
-        self._segments: dict[str, list[int]] = {}
-        self._rng = np.random.default_rng(seed)  # shuffling when fit gets no seed
-        self._fit_state = None
+        self._buffers = FlatBuffers({}, {}, {})
+        self.rng = np.random.default_rng(seed)  # shuffling when fit gets no seed
+        #: while fit runs: where it stands (what a checkpoint saves); None otherwise
+        self.fit_state: FitState | None = None
         for layer in layers or []:
             self.add(layer)
 
@@ -65,7 +71,7 @@ class Sequential:
             raise TypeError(f"Sequential.add expected a Layer, got {type(layer).__name__}")
         if self.built:
             raise RuntimeError("cannot add a layer to a model that is already built")
-        names = {l.name for l in self.layers}
+        names = {other.name for other in self.layers}
         if layer.name in names:
             base, k = layer.name, 1
             while f"{base}_{k}" in names:
@@ -74,7 +80,8 @@ class Sequential:
         self.layers.append(layer)
 
     def build(self, input_shape) -> None:
-        """Build every layer for inputs of shape (batch, *input_shape); then flatten the parameters."""
+        """Build every layer for inputs of shape (batch, *input_shape); then flatten the
+        parameters into :attr:`buffers`."""
         if self.built:
             return
         if not self.layers:
@@ -101,7 +108,7 @@ class Sequential:
         self._flatten()
         self.built = True
         if self.optimizer is not None:
-            self.optimizer.build(self._flat_p, self._segments)
+            self.optimizer.build(self._buffers.params, self._buffers.segments)
 
     def _flatten(self) -> None:
         """Move every parameter (and gradient) into one contiguous buffer per dtype."""
@@ -109,27 +116,37 @@ class Sequential:
         for layer in self.layers:
             for p in layer.params:
                 sizes.setdefault(p.dtype.name, []).append(p.size)
-        self._flat_p = {k: np.empty(sum(v), k) for k, v in sizes.items()}  # all parameters
-        self._flat_g = {k: np.zeros(sum(v), k) for k, v in sizes.items()}  # all gradients
-        self._segments = sizes
+        flat_p = {k: np.empty(sum(v), k) for k, v in sizes.items()}  # all parameters
+        flat_g = {k: np.zeros(sum(v), k) for k, v in sizes.items()}  # all gradients
+        self._buffers = FlatBuffers(flat_p, flat_g, sizes)
         offset = dict.fromkeys(sizes, 0)
         for layer in self.layers:
             ps, gs = [], []
             for p in layer.params:
                 k, o, n = p.dtype.name, offset[p.dtype.name], p.size
-                ps.append(self._flat_p[k][o : o + n].reshape(p.shape))
-                gs.append(self._flat_g[k][o : o + n].reshape(p.shape))
+                ps.append(flat_p[k][o : o + n].reshape(p.shape))
+                gs.append(flat_g[k][o : o + n].reshape(p.shape))
                 offset[k] += n
             layer.rebind(ps, gs)
 
     @property
+    def buffers(self) -> FlatBuffers:
+        """The flat parameter and gradient buffers, one per dtype (see :class:`FlatBuffers`):
+        what optimizers, MPI and EarlyStopping work on."""
+        return self._buffers
+
+    @property
     def flat_params(self):
-        """The parameter buffer (one array, or {dtype name: array} when dtypes are mixed)."""
-        return next(iter(self._flat_p.values())) if len(self._flat_p) == 1 else self._flat_p
+        """Shortcut for ``buffers.params``: the one parameter buffer when every layer has
+        the same dtype (the usual case), else the {dtype name: array} dict."""
+        p = self._buffers.params
+        return next(iter(p.values())) if len(p) == 1 else p
 
     @property
     def flat_grads(self):
-        return next(iter(self._flat_g.values())) if len(self._flat_g) == 1 else self._flat_g
+        """Shortcut for ``buffers.grads``, as :attr:`flat_params`."""
+        g = self._buffers.grads
+        return next(iter(g.values())) if len(g) == 1 else g
 
     def count_params(self) -> int:
         return int(sum(layer.count_params() for layer in self.layers))
@@ -150,13 +167,15 @@ class Sequential:
     def get_config(self) -> dict:
         return {
             "name": self.name,
-            "layers": [{"type": l.type_name, "config": l.get_config()} for l in self.layers],
+            "layers": [
+                {"type": layer.type_name, "config": layer.get_config()} for layer in self.layers
+            ],
             "input_shape": None if self.input_shape is None else list(self.input_shape),
         }
 
     # ------------------------------------------------------------ computation
-    def _forward(self, x, training=False):
-        """(output, mask reaching the output)."""
+    def forward_masked(self, x, training=False):
+        """Run every layer on x → (output, the mask reaching the output, or None)."""
         x = np.asarray(x)
         if not self.built:
             self.build(x.shape[1:])
@@ -167,45 +186,45 @@ class Sequential:
             x = y
         return x, mask
 
-    def _backward(self, dy) -> None:
-        for layer in reversed(self.layers):
+    def _backward(self, dy, layers) -> None:
+        for layer in reversed(layers):
             dy = layer.backward(dy)
             if dy is None:  # nothing flows below an Embedding
                 break
 
     def __call__(self, x, training=False):
-        return self._forward(x, training)[0]
+        return self.forward_masked(x, training)[0]
 
-    def _loss_weights(self, y_pred, mask):
+    def loss_weights(self, y_pred, mask):
+        """The loss weights a mask reaching the output gives (padded steps do not count)."""
         if mask is not None and y_pred.ndim == 3 and mask.shape == y_pred.shape[:2]:
             return mask.astype(y_pred.dtype)
         return None
 
     def compute_gradients(self, x, y, training=True):
-        """Forward, loss, backward: fills ``flat_grads`` with ∂L/∂θ; returns (loss, y_pred, weights)."""
-        self._require_compiled()
-        y_pred, mask = self._forward(x, training=training)
-        w = self._loss_weights(y_pred, mask)
-        last = self.layers[-1]
+        """Forward, loss, backward: fills ``buffers.grads`` with ∂L/∂θ;
+        returns (loss, y_pred, loss weights)."""
+        self.check_compiled()
+        y_pred, mask = self.forward_masked(x, training=training)
+        w = self.loss_weights(y_pred, mask)
         if self._softmax_ce_from_logits():
             # Keras' shortcut: softmax output + cross-entropy from probabilities is taken from
             # the logits z: ∂L/∂z = softmax(z) − y exactly, never stalled by the ε-clipping of p
-            loss, dz = type(self.loss)(from_logits=True).value_and_grad(y, last._z, sample_weight=w)
-            last.activation = "linear"  # backward from dz, past the softmax
-            try:
-                self._backward(dz)
-            finally:
-                last.activation = "softmax"
+            last = self.layers[-1]
+            loss, dz = type(self.loss)(from_logits=True).value_and_grad(
+                y, last.logits, sample_weight=w
+            )
+            self._backward(last.backward_from_logits(dz), self.layers[:-1])
             return loss, y_pred, w
         loss, dy = self.loss.value_and_grad(y, y_pred, sample_weight=w)
-        self._backward(dy)
+        self._backward(dy, self.layers)
         return loss, y_pred, w
 
     def loss_value(self, y, y_pred, w=None) -> float:
         """The batch loss after a forward pass, as training computes it (from the logits
         for a softmax output with cross-entropy)."""
         if self._softmax_ce_from_logits():
-            return type(self.loss)(from_logits=True)(y, self.layers[-1]._z, sample_weight=w)
+            return type(self.loss)(from_logits=True)(y, self.layers[-1].logits, sample_weight=w)
         return self.loss(y, y_pred, sample_weight=w)
 
     def _softmax_ce_from_logits(self) -> bool:
@@ -213,8 +232,8 @@ class Sequential:
         return (
             isinstance(self.loss, losses_mod.CategoricalCrossentropy)
             and not self.loss.from_logits
-            and getattr(last, "activation", None) == "softmax"
-            and hasattr(last, "_z")
+            and isinstance(last, (Dense, Activation))
+            and last.activation == "softmax"
         )
 
     def train_on_batch(self, x, y, return_dict=False):
@@ -225,12 +244,12 @@ class Sequential:
 
     def apply_gradients(self) -> None:
         """One optimizer step from ``flat_grads`` (a few vectorised ops per dtype buffer)."""
-        self.optimizer.step(self._flat_p, self._flat_g)
+        self.optimizer.step(self._buffers.params, self._buffers.grads)
 
     def test_on_batch(self, x, y, return_dict=False):
-        self._require_compiled()
-        y_pred, mask = self._forward(x)
-        w = self._loss_weights(y_pred, mask)
+        self.check_compiled()
+        y_pred, mask = self.forward_masked(x)
+        w = self.loss_weights(y_pred, mask)
         return self._pack(self.loss_value(y, y_pred, w), y, y_pred, w, return_dict)
 
     def _pack(self, loss, y, y_pred, w, return_dict):
@@ -251,9 +270,10 @@ class Sequential:
         self.loss = losses_mod.get(loss)
         self.metrics = [metrics_mod.get(m, self.loss.name) for m in (metrics or [])]
         if self.built:
-            self.optimizer.build(self._flat_p, self._segments)
+            self.optimizer.build(self._buffers.params, self._buffers.segments)
 
-    def _require_compiled(self):
+    def check_compiled(self) -> None:
+        """Raise RuntimeError unless compile has given the model an optimizer and a loss."""
         if self.optimizer is None or self.loss is None:
             raise RuntimeError("the model must be compiled first: model.compile(optimizer, loss)")
 
@@ -290,8 +310,6 @@ class Sequential:
         Ctrl-C (SIGINT, one process, main thread) the batch in flight finishes, a
         checkpoint is written when ``checkpoint`` is set, and fit raises KeyboardInterrupt
         (a second Ctrl-C interrupts at once); ``resume=`` continues from that batch."""
-        from .training import fit_loop
-
         return fit_loop(
             self,
             x,
@@ -313,8 +331,6 @@ class Sequential:
 
     def evaluate(self, x, y, batch_size=32, verbose=0, return_dict=False, comm=None):
         """Loss (and metrics) over all of (x, y), in batches, in inference mode."""
-        from .training import evaluate_loop
-
         logs = evaluate_loop(self, x, y, batch_size, comm=comm)
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
@@ -326,7 +342,7 @@ class Sequential:
         x = np.asarray(x)
         if len(x) == 0:
             raise ValueError("predict got an empty input")
-        outs = [self._forward(x[i : i + batch_size])[0] for i in range(0, len(x), batch_size)]
+        outs = [self.forward_masked(x[i : i + batch_size])[0] for i in range(0, len(x), batch_size)]
         return np.concatenate(outs, axis=0)
 
     def reset_states(self):
@@ -374,15 +390,11 @@ class Sequential:
 
     def save(self, path) -> None:
         """One safetensors file: weights under PyTorch names + the config as JSON. No pickle."""
-        from .io.save import save_model
-
-        save_model(self, path)
+        write_model(self, path)
 
     def save_checkpoint(self, path) -> None:
         """Weights + optimizer state + training position + RNG states, written atomically."""
-        from .io.checkpoint import save_checkpoint
-
         save_checkpoint(self, path)
 
     def __repr__(self):
-        return f"Sequential({[type(l).__name__ for l in self.layers]}, built={self.built})"
+        return f"Sequential({[type(layer).__name__ for layer in self.layers]}, built={self.built})"

@@ -143,7 +143,8 @@ class Optimizer:
         return float(lr(self.iterations)) if callable(lr) else lr
 
     def build(self, params, segments=None):
-        """Allocate state like ``params``; ``segments`` {key: sizes} enables per-variable clipnorm."""
+        """Allocate state like ``params``; ``segments`` {key: sizes} enables per-variable
+        clipnorm."""
         params = _as_buffers(params)
         self.state = {s: {k: np.zeros_like(p) for k, p in params.items()} for s in self.slots}
         self._segments = {k: np.asarray(v, np.int64) for k, v in (segments or {}).items()}
@@ -369,7 +370,12 @@ class RMSprop(Optimizer):
         }
 
 
-OPTIMIZERS = {"SGD": SGD, "Adam": Adam, "AdamW": AdamW, "RMSprop": RMSprop}
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "SGD": SGD,
+    "Adam": Adam,
+    "AdamW": AdamW,
+    "RMSprop": RMSprop,
+}
 _ALIASES = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
 
 

@@ -45,6 +45,7 @@ import time
 
 import numpy as np
 
+from .callbacks import CSVLogger, ModelCheckpoint, ProgbarLogger
 from .errors import UserError
 
 INSTALL_HINT = "pip install 'lstmkit[mpi]'  (mpi4py + the MPICH wheel)"
@@ -82,7 +83,8 @@ def mpi_available() -> bool:
 
 
 def world(timeout: float | None = None):
-    """The communicator of this run: MPIComm over COMM_WORLD under ``mpiexec -n N>1``, else LocalComm."""
+    """The communicator of this run: MPIComm over COMM_WORLD under ``mpiexec -n N>1``,
+    else LocalComm."""
     if not launched_by_mpi():
         return LocalComm()
     try:
@@ -207,7 +209,7 @@ class MPIComm(LocalComm):
         names = sorted(consistency)
         mine = np.array(
             [float(consistency[k]) for k in names]
-            + [float(a.size) for a in model._flat_p.values()],
+            + [float(a.size) for a in model.buffers.params.values()],
             np.float64,
         )
         lo_hi = np.concatenate([mine, -mine])  # max of −v = −min v: one Allreduce for both
@@ -227,7 +229,7 @@ class MPIComm(LocalComm):
                 "every rank must get the same data and model (rank 0 does the I/O "
                 "only for outputs; inputs must be readable by every rank)"
             )
-        reqs = [self.comm.Ibcast(p, root=0) for p in model._flat_p.values()]
+        reqs = [self.comm.Ibcast(p, root=0) for p in model.buffers.params.values()]
         self._wait(reqs, "rank 0's initial weights (Bcast)")
         if self.rank:  # rank 0 keeps its stream: equal to one process
             for layer in holders:
@@ -247,13 +249,13 @@ class MPIComm(LocalComm):
             loss, y_pred, w = model.compute_gradients(x, y)
             c = _loss_count(y_pred, w)
         else:  # more ranks than samples in this batch
-            for g in model._flat_g.values():
+            for g in model.buffers.grads.values():
                 g[...] = 0
             shape = [1 if d is None else d for d in model.output_shape]
-            dtype = next(iter(model._flat_p.values())).dtype
+            dtype = next(iter(model.buffers.params.values())).dtype
             loss, y_pred, w, c = 0.0, np.zeros((0, *shape), dtype), None, 0.0
         reqs = []
-        for k, g in model._flat_g.items():
+        for k, g in model.buffers.grads.items():
             buf = self._bufs.get(k)
             if buf is None or buf.size != g.size + 1:
                 buf = self._bufs[k] = np.empty(g.size + 1, g.dtype)  # (P + 1,) [c·g, c]
@@ -261,7 +263,7 @@ class MPIComm(LocalComm):
             buf[-1] = c
             reqs.append(self.comm.Iallreduce(self.MPI.IN_PLACE, buf, op=self.MPI.SUM))
         self._wait(reqs, f"the gradients of step {self.steps} (Allreduce)")
-        for k, g in model._flat_g.items():
+        for k, g in model.buffers.grads.items():
             buf = self._bufs[k]
             total = float(buf[-1])  # Σ_r c_r
             if total > 0:
@@ -294,7 +296,6 @@ class MPIComm(LocalComm):
         """Rank 0 runs all callbacks; the others skip those that print or write files."""
         if self.is_root:
             return list(cbs)
-        from .callbacks import CSVLogger, ModelCheckpoint, ProgbarLogger
 
         return [
             c

@@ -28,6 +28,8 @@ import os
 
 from .errors import UserError
 
+__all__ = ["TEMPORARIES", "available_bytes", "check_training_memory", "estimate_training_bytes"]
+
 #: NumPy temporaries on top of the buffers counted above: without this factor the
 #: estimate was 0.93× tracemalloc's peak of a real step (LSTM 64–256 units, T 40–200)
 TEMPORARIES = 1.15
@@ -153,8 +155,8 @@ def check_training_memory(
     have = available_bytes() if available is None else int(available)
     if have is not None and need > fraction * have:
         units = [
-            int(getattr(getattr(l, "forward_layer", l), "units", 0))
-            for l in _layer_list(model_or_layers)
+            int(getattr(getattr(layer, "forward_layer", layer), "units", 0))
+            for layer in _layer_list(model_or_layers)
         ]
         units = [u for u in units if u]
         raise UserError(

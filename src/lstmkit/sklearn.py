@@ -36,6 +36,12 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .layers import GRU, LSTM, Bidirectional, Dense, SimpleRNN
+from .model import Sequential
+from .optim import Adam
+
+__all__ = ["LSTMClassifier", "LSTMRegressor"]
+
 _CELLS = ("lstm", "gru", "rnn")
 
 
@@ -92,7 +98,7 @@ class _LSTMBase(BaseEstimator):
             elif self._input_ndim != 3 or X.shape[2] != self.n_features_in_:
                 raise ValueError(
                     f"{type(self).__name__} was fitted on "
-                    f"{'(n, time, %d)' % self.n_features_in_ if self._input_ndim == 3 else '2-D'} "
+                    f"{f'(n, time, {self.n_features_in_})' if self._input_ndim == 3 else '2-D'} "
                     f"sequences, got shape {X.shape}"
                 )
             X3 = X
@@ -137,9 +143,6 @@ class _LSTMBase(BaseEstimator):
         return int(rs)
 
     def _build_and_fit(self, X3, y, n_out, activation, loss):
-        from .layers import GRU, LSTM, Bidirectional, Dense, SimpleRNN
-        from .model import Sequential
-        from .optim import Adam
 
         cls = {"lstm": LSTM, "gru": GRU, "rnn": SimpleRNN}[self.cell]
         layers = []

@@ -9,9 +9,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from lstmkit.apps import explain
-from lstmkit.apps.explain_builtin import DEFAULT_TEXT, depth, one_hot, train_bracket_counter
-from lstmkit.apps.explain_html import render_html
+from lstmkit.apps.explain import cli as explain_cli
+from lstmkit.apps.explain import job as explain
+from lstmkit.apps.explain.builtin import DEFAULT_TEXT, depth, one_hot, train_bracket_counter
+from lstmkit.apps.explain.html import render_html
 from lstmkit.cli import main
 from lstmkit.layers import LSTM, Bidirectional, Dense, Embedding
 
@@ -119,7 +120,7 @@ def test_backwards_layer_is_shown_in_its_reading_order():
 def test_model_without_lstm_is_a_user_error():
     model = SimpleNamespace(layers=[Dense(3, seed=0)])
     with pytest.raises(
-        explain.UserError, match="expected a model with an LSTM layer, got layers: Dense"
+        explain_cli.UserError, match="expected a model with an LSTM layer, got layers: Dense"
     ):
         explain.explain_data(model, np.zeros((1, 4, 2)), list("abcd"))
 
@@ -131,7 +132,7 @@ def _train_once(request, monkeypatch):
     if "capsys" in request.fixturenames:
         trained = request.getfixturevalue("counter")
         monkeypatch.setattr(
-            "lstmkit.apps.explain_builtin.train_bracket_counter", lambda seed=0, **kw: trained
+            "lstmkit.apps.explain.cli.train_bracket_counter", lambda seed=0, **kw: trained
         )
 
 
@@ -227,7 +228,7 @@ def test_cli_bad_model_files(tmp_path, capsys):
 def save_job(tmp_path, layers, input_shape, meta, name="run"):
     """A job directory as the apps write it: model.safetensors + model.json."""
     from lstmkit import Sequential
-    from lstmkit.apps.common import save_model
+    from lstmkit.apps.shared.modelfiles import save_job_model as save_model
 
     model = Sequential(layers)
     model.build(input_shape)
@@ -262,7 +263,7 @@ def test_saved_char_model(tmp_path, capsys):
 
 
 def test_saved_forecast_model_reads_the_jobs_window(tmp_path, capsys):
-    from lstmkit.apps import forecast as fc
+    from lstmkit.apps.forecast import job as fc
     from lstmkit.data.csv import read_table
 
     meta = {
@@ -288,7 +289,7 @@ def test_saved_forecast_model_reads_the_jobs_window(tmp_path, capsys):
     )
     assert code == 0, err
     assert "4 · Output gate" in stdout
-    d = explain.prepare(
+    d = explain_cli.prepare(
         SimpleNamespace(
             model=str(out), input=None, csv=str(csv), step=5, unit=None, layer=1, lang="en", seed=0
         )
@@ -340,5 +341,5 @@ def test_non_finite_values_are_reported_not_crashed():
     ls = LSTM(3, return_sequences=True, seed=0)
     x = np.ones((1, 4, 2), np.float32)
     x[0, 2, 1] = np.inf  # e.g. an overflowed CSV value at step 3
-    with pytest.raises(explain.UserError, match="NaN or inf from step 3 on"):
+    with pytest.raises(explain_cli.UserError, match="NaN or inf from step 3 on"):
         explain.explain_data(SimpleNamespace(layers=[ls]), x, list("abcd"))

@@ -7,9 +7,9 @@ import json
 import pytest
 from tests._browser import browser
 
-from lstmkit.apps import explain
-from lstmkit.apps.explain_builtin import DEFAULT_TEXT, one_hot, train_bracket_counter
-from lstmkit.apps.explain_html import render_html
+from lstmkit.apps.explain import job as explain
+from lstmkit.apps.explain.builtin import DEFAULT_TEXT, one_hot, train_bracket_counter
+from lstmkit.apps.explain.html import render_html
 
 
 @pytest.fixture(scope="module")

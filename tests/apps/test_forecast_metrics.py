@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lstmkit.apps import metrics_forecast as mf
+from lstmkit.apps.forecast import metrics as mf
 
 
 def test_scores_match_definitions():
@@ -40,19 +40,9 @@ def test_detect_season():
     assert mf.detect_season(rng.normal(size=300).cumsum()) == 0  # a random walk has none
 
 
-@pytest.mark.parametrize(
-    "times, want",
-    [
-        (["1999", "2001"], ["2003", "2005"]),
-        (["2001-11", "2001-12"], ["2002-01", "2002-02"]),
-        (["2010-11-01", "2010-12-01"], ["2011-01-01", "2011-02-01"]),  # calendar months
-        (["2010-12-20", "2010-12-27"], ["2011-01-03", "2011-01-10"]),  # weekly
-        (["a", "b"], ["b+1", "b+2"]),
-    ],
-)
-def test_time_labels_continue_past_the_end(times, want):
-    from lstmkit.apps.timeaxis import extend, positions
-
-    assert extend(times, len(times), 2) == want
-    x = positions(times + want, 4)
-    assert np.all(np.diff(x) > 0)
+def test_seasonal_mase_scale_and_owa():
+    y = np.tile([1.0, 5.0, 2.0, 8.0], 5) + np.arange(20)
+    assert mf.mase_scale(y, 4) == pytest.approx(4.0)  # |y_t − y_{t−4}| = 4 everywhere
+    assert mf.mase_scale(y) == pytest.approx(np.abs(np.diff(y)).mean())
+    assert mf.owa(10, 0.5, 20, 1.0) == pytest.approx(0.5)
+    assert mf.owa(20, 1.0, 20, 1.0) == pytest.approx(1.0)

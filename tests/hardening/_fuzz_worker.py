@@ -94,7 +94,8 @@ def tensors_of(header):
 
 
 def relayout(header, data, drop=(), add=None):
-    """Rebuild the data part after dropping tensors (and adding ``add`` {name: (dtype, shape, bytes)})."""
+    """Rebuild the data part after dropping tensors
+    (and adding ``add`` {name: (dtype, shape, bytes)})."""
     h = {"__metadata__": header["__metadata__"]}
     parts, pos = [], 0
     for k, e in sorted(tensors_of(header).items(), key=lambda kv: kv[1]["data_offsets"][0]):
@@ -426,7 +427,7 @@ def main():
     for _, p, m, x in bases:  # warm-up: every lazy import happens now
         assert np.array_equal(lstmkit.load_model(p).predict(x), m.predict(x))
     with open("/proc/self/status") as f:
-        vm = next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmSize:"))
+        vm = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
     cap = vm + 2**30
     resource.setrlimit(resource.RLIMIT_AS, (cap, resource.getrlimit(resource.RLIMIT_AS)[1]))
     events, before = [], set(sys.modules)

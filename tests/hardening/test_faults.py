@@ -93,7 +93,9 @@ def test_nonfinite_loss_stops_with_last_good_weights_saved(tmp_path, capsys, sta
 
 
 def test_cli_jobs_clip_gradients_by_default():
-    from lstmkit.apps import classify, forecast, textgen
+    from lstmkit.apps.classify import job as classify
+    from lstmkit.apps.forecast import job as forecast
+    from lstmkit.apps.textgen import job as textgen
 
     opts = [
         forecast.build_model(forecast.ForecastConfig(target="y"), 2, 3).optimizer,
@@ -280,7 +282,9 @@ out, ck, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
 rng = np.random.default_rng(0)
 x = rng.standard_normal((64, 6, 3)).astype(np.float32)
 y = np.stack([x[:, :, 0].mean(1), x[:, -1, 1]], axis=1).astype(np.float32)
-m = Sequential([LSTM(8, return_sequences=True, dropout=0.1), Dropout(0.2), LSTM(6), Dense(2)], seed=0)
+m = Sequential(
+    [LSTM(8, return_sequences=True, dropout=0.1), Dropout(0.2), LSTM(6), Dense(2)], seed=0
+)
 m.compile("adam", "mse")
 class Slow(Callback):
     def on_train_batch_end(self, batch, logs=None):
@@ -433,7 +437,7 @@ def test_stateful_layers_resume_mid_epoch_bit_identical(tmp_path, stats):
 
 
 def test_temp_files_of_killed_writers_are_cleaned_live_ones_kept(tmp_path):
-    from lstmkit.io.save import atomic_write
+    from lstmkit.io.atomic import atomic_write
 
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True

@@ -239,7 +239,7 @@ def test_mutated_training_state_is_refused_or_resumes(tmp_path, stats):
     junk = [None, -1, 2**62, 1e308, float("nan"), "x", [], {}, [[1]], True, {"a": 1}, 0.5]
     rnd = random.Random(0)
     crashed, n = [], 0
-    for k in range(120):
+    for _ in range(120):
         st = copy.deepcopy(st0)
         p = paths[rnd.randrange(len(paths))]
         d = st

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from lstmkit.apps.longmemory import train_one
+from lstmkit.apps.longmemory.job import train_one
 from lstmkit.cli import main
 from lstmkit.data import synthetic
 
@@ -96,7 +96,7 @@ def test_cli_bad_arguments_exit_2_with_one_line(argv, msg, tmp_path, capsys):
 
 @pytest.mark.parametrize("kind", ["lstm", "peephole", "zoneout", "lstmp", "slstm", "cifg"])
 def test_forget_bias_switch_reaches_every_lstm_like_cell(kind):
-    from lstmkit.apps.longmemory import build_model
+    from lstmkit.apps.longmemory.job import build_model
 
     H = 8
     for on in (True, False):

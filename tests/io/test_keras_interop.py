@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+from tests.io._errors import record
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 h5py = pytest.importorskip("h5py")
@@ -15,7 +16,6 @@ from lstmkit.io.keras_interop import from_keras_h5, from_keras_weights, load_ker
 
 L = keras.layers
 F64 = "float64"
-ERRS = []
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -113,7 +113,7 @@ def _check(model, x, want):
     got = model.predict(x)
     assert got.shape == want.shape and got.dtype == np.float64
     err = np.max(np.abs(got - want))
-    ERRS.append(err)
+    record("lstmkit − keras", err)
     # Keras 3.15's torch-backend ops.matmul (Dense, SimpleRNN) rounds float64 products to
     # ~1e-7 (1.6e-7 measured on a lone Dense(3) against x @ W); its LSTM / GRU agree to 1e-16.
     assert err < 1e-6, err
@@ -179,7 +179,3 @@ def test_bad_weights_and_files_are_refused(tmp_path):
         f["layers/lstm/cell/vars/0"] = "x"
     with pytest.raises(ModelFileError, match="expected a float array"):
         from_keras_h5(tmp_path / "str.weights.h5", m.get_config())
-
-
-def test_report_max_error():
-    print(f"\nmax |lstmkit − keras| over {len(ERRS)} comparisons: {max(ERRS, default=0):.3g}")

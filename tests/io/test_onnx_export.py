@@ -3,6 +3,7 @@ and sequence lengths 1, 7 and 60; the checker passes; masks / variable lengths; 
 
 import numpy as np
 import pytest
+from tests.io._errors import record
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -23,7 +24,6 @@ from lstmkit.io.onnx_export import export_onnx  # noqa: E402
 from lstmkit.layers import variants as V  # noqa: E402
 
 D = 3
-ERRS = {}
 
 
 def _randomise(model, seed, shape):
@@ -77,7 +77,7 @@ def _compare(name, model, sess, feeds_and_want):
         got = sess.run(None, feeds)[0]
         assert got.shape == want.shape
         err = float(np.max(np.abs(got - want)))
-        ERRS[name] = max(ERRS.get(name, 0.0), err)
+        record(f"onnxruntime − predict, {name}", err)
         assert err < 1e-5, (name, {k: v.shape for k, v in feeds.items()}, err)
 
 
@@ -231,10 +231,3 @@ def test_other_unsupported_cases_are_refused():
     for model, kw, needle in cases:
         with pytest.raises(UserError, match=needle):
             export_onnx(model, **kw)
-
-
-def test_report_max_errors():
-    print(
-        "\nmax |onnxruntime − predict|: "
-        + ", ".join(f"{k} {v:.2g}" for k, v in sorted(ERRS.items()))
-    )

@@ -5,6 +5,7 @@ import itertools
 
 import numpy as np
 import pytest
+from tests.io._errors import record
 
 torch = pytest.importorskip("torch")
 
@@ -18,14 +19,13 @@ from lstmkit.io.torch_interop import (
 from lstmkit.model import Sequential  # noqa: E402
 
 D, H, B, T = 3, 5, 4, 7
-ERRS = []  # max error seen, printed by the last test (pytest -s)
 
 
 def _module(kind, **kw):
     torch.manual_seed(hash((kind, tuple(sorted(kw.items())))) % 2**31)
     m = getattr(torch.nn, kind)(D, H, **kw).double().eval()
     with torch.no_grad():  # random non-zero biases everywhere
-        for n, p in m.named_parameters():
+        for p in m.parameters():
             p.copy_(torch.randn_like(p) * 0.5)
     return m
 
@@ -42,13 +42,13 @@ def _check(m, model, batch_first):
     got = model.predict(x)
     assert got.shape == want.shape
     err = np.max(np.abs(got - want))
-    ERRS.append(err)
+    record("lstmkit − torch", err)
     assert err < 1e-10, err
     back = to_torch_module(model)  # lstmkit → torch
     with torch.no_grad():
         again = back(torch.from_numpy(x))[0].numpy()
     err2 = np.max(np.abs(again - want))
-    ERRS.append(err2)
+    record("lstmkit − torch", err2)
     assert err2 < 1e-10, err2
 
 
@@ -187,7 +187,3 @@ def test_unsupported_lstmkit_models_are_refused_by_to_torch():
         model.build((None, D))
         with pytest.raises(UserError, match=needle):
             to_torch(model)
-
-
-def test_report_max_error():
-    print(f"\nmax |lstmkit − torch| over {len(ERRS)} comparisons: {max(ERRS, default=0):.3g}")

@@ -22,6 +22,11 @@ import numpy as np
 
 from ..errors import UserError
 
+__all__ = ["MAX_FILE_BYTES", "MISSING", "Table", "read_table", "read_text"]
+
+#: cells that mean "no value" to :meth:`Table.numeric_or_missing` (compared lower-case)
+MISSING = frozenset({"", "na", "n/a", "nan", "null"})
+
 #: the most bytes read_text reads (after gunzip): a bigger file is refused before it is read
 MAX_FILE_BYTES = 256 * 2**20
 
@@ -81,7 +86,8 @@ class Table:
         return [r[k] for r in self.rows]
 
     def numeric(self, name: str) -> np.ndarray:
-        """The column as float64; an empty or non-numeric cell is a UserError (row = data row, 1-based)."""
+        """The column as float64; an empty or non-numeric cell is a UserError
+        (row = data row, 1-based)."""
         k = self.index(name)
         out = np.empty(len(self.rows))  # (N,) the column's values
         for n, r in enumerate(self.rows):
@@ -95,6 +101,31 @@ class Table:
                     f"{n + 1} (line {n + 2}), got {what}"
                 ) from None
             if not np.isfinite(out[n]):
+                raise UserError(
+                    f"column {name!r} of {self.path}: expected a finite number in "
+                    f"data row {n + 1} (line {n + 2}), got {cell!r}"
+                )
+        return out
+
+    def numeric_or_missing(self, name: str) -> np.ndarray:
+        """The column as float64 with NaN where a cell is empty or a missing-value marker
+        (``MISSING``: NA, N/A, NaN, null, case-insensitive); any other non-number is a
+        UserError naming the row, as in :meth:`numeric`."""
+        k = self.index(name)
+        out = np.empty(len(self.rows))  # (N,) the column's values, NaN = missing
+        for n, r in enumerate(self.rows):
+            cell = r[k].strip()
+            if cell.lower() in MISSING:
+                out[n] = np.nan
+                continue
+            try:
+                out[n] = float(cell)
+            except ValueError:
+                raise UserError(
+                    f"column {name!r} of {self.path}: expected a number (or an empty cell "
+                    f"for a missing value) in data row {n + 1} (line {n + 2}), got {cell!r}"
+                ) from None
+            if np.isinf(out[n]):
                 raise UserError(
                     f"column {name!r} of {self.path}: expected a finite number in "
                     f"data row {n + 1} (line {n + 2}), got {cell!r}"

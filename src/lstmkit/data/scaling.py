@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["StandardScaler"]
+
 
 class StandardScaler:
     """Per-feature μ, σ from the training part only (σ = 1 where a feature is constant)."""

@@ -25,6 +25,16 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = [
+    "ORDER_SYMBOLS",
+    "TASKS",
+    "adding_problem",
+    "adding_solved",
+    "copy_accuracy",
+    "copy_task",
+    "temporal_order",
+]
+
 TASKS = ("adding", "copy", "order")
 
 

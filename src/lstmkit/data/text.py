@@ -12,6 +12,8 @@ from collections import Counter
 
 import numpy as np
 
+__all__ = ["CharVocab", "WordVocab", "words"]
+
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]", re.IGNORECASE)
 PAD, OOV = 0, 1
 

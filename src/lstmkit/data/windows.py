@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+__all__ = ["make_windows", "n_windows"]
+
 
 def n_windows(n_steps: int, lookback: int, horizon: int) -> int:
     return max(0, n_steps - lookback - horizon + 1)

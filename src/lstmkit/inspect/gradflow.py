@@ -43,7 +43,9 @@ from ..core import reference
 from ..core import rnn as rnn_core
 from ..layers.bidirectional import Bidirectional
 from ..layers.recurrent import Recurrent
-from .trace import _Quiet
+from .trace import QuietLayers
+
+__all__ = ["GradientFlow", "gradient_flow"]
 
 
 @dataclass
@@ -218,7 +220,7 @@ def gradient_flow(model_or_layer, x, y, loss="mse", mask=None, keep_full=False):
         )
     saved_grads = [[g.copy() for g in ly.grads] for ly in layers]
     out = {}
-    with _Quiet(rec):
+    with QuietLayers(rec):
         h, m = x, mask
         for ly in layers:  # forward, keeping caches
             nm = ly.compute_mask(m, h)

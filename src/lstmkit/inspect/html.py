@@ -23,6 +23,8 @@ import numpy as np
 
 from .trace import trace
 
+__all__ = ["char_activation_page", "render_cell_page"]
+
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
 #text { font-family: ui-monospace, monospace; white-space: pre-wrap; line-height: 1.7;

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = ["plot_gates", "plot_gradient_flow", "plot_saturation"]
+
 
 def _pyplot():
     import matplotlib

@@ -42,6 +42,15 @@ import numpy as np
 from ..layers.bidirectional import Bidirectional
 from ..layers.recurrent import LSTM, Recurrent
 
+__all__ = [
+    "GATE_NAMES",
+    "QuietLayers",
+    "Trace",
+    "is_traceable",
+    "is_traceable_bidirectional",
+    "trace",
+]
+
 GATE_NAMES = ("i", "f", "g", "o")
 
 
@@ -109,11 +118,12 @@ def _lstm_arrays(cache):
     return d
 
 
-def _is_traceable(layer):
+def is_traceable(layer) -> bool:
+    """Can :func:`trace` read the gates of this layer (an LSTM, or a variant that says how)?"""
     return isinstance(layer, LSTM) or hasattr(layer, "_trace_arrays")
 
 
-class _Quiet:
+class QuietLayers:
     """Switch dropout off and remember cache, states and RNG of recurrent layers."""
 
     def __init__(self, layers):
@@ -174,21 +184,22 @@ def _run_traced(layer, x, mask, name):
     """Run one layer (LSTM or Bidirectional of LSTMs) with caches; return (y, traces)."""
     if isinstance(layer, Bidirectional):
         halves = [layer.forward_layer, layer.backward_layer]
-        with _Quiet(halves):
+        with QuietLayers(halves):
             y = layer.forward(x, training=True, mask=mask)
             tr = {
                 f"{name}/forward": _read(halves[0], f"{name}/forward", mask),
                 f"{name}/backward": _read(halves[1], f"{name}/backward", mask),
             }
         return y, tr
-    with _Quiet([layer]):
+    with QuietLayers([layer]):
         y = layer.forward(x, training=True, mask=mask)
         tr = {name: _read(layer, name, mask)}
     return y, tr
 
 
-def _traceable_bidir(layer):
-    return isinstance(layer, Bidirectional) and _is_traceable(layer.forward_layer)
+def is_traceable_bidirectional(layer) -> bool:
+    """A Bidirectional around a traceable layer."""
+    return isinstance(layer, Bidirectional) and is_traceable(layer.forward_layer)
 
 
 def trace(layer_or_model, x, mask=None):
@@ -207,9 +218,9 @@ def trace(layer_or_model, x, mask=None):
     layers = getattr(layer_or_model, "layers", None)
     if layers is None:
         ly = layer_or_model
-        if _traceable_bidir(ly):
+        if is_traceable_bidirectional(ly):
             return _run_traced(ly, x, mask, ly.name)[1]
-        if not _is_traceable(ly):
+        if not is_traceable(ly):
             raise TypeError(
                 f"trace expected an LSTM layer, a Bidirectional LSTM or a model with "
                 f".layers, got {type(ly).__name__}"
@@ -220,14 +231,14 @@ def trace(layer_or_model, x, mask=None):
     for n, ly in enumerate(layers):
         name = ly.name if ly.name not in out else f"{ly.name}_{n}"
         next_mask = ly.compute_mask(mask, h)
-        if _is_traceable(ly) or _traceable_bidir(ly):
+        if is_traceable(ly) or is_traceable_bidirectional(ly):
             y, tr = _run_traced(ly, h, mask, name)
             out.update(tr)
         elif isinstance(ly, Recurrent):
-            with _Quiet([ly]):
+            with QuietLayers([ly]):
                 y = ly.forward(h, training=False, mask=mask)
         elif isinstance(ly, Bidirectional):
-            with _Quiet([ly.forward_layer, ly.backward_layer]):
+            with QuietLayers([ly.forward_layer, ly.backward_layer]):
                 y = ly.forward(h, training=False, mask=mask)
         else:
             y = ly.forward(h, training=False, mask=mask)

@@ -1,5 +1,6 @@
 """Model files: safe save / load (safetensors + JSON config; nothing is ever unpickled)."""
 
+from .c_export import export_c
 from .keras_interop import from_keras_h5, from_keras_weights, load_keras
 from .onnx_export import export_onnx
 from .save import load_model, save_model
@@ -16,4 +17,5 @@ __all__ = [
     "from_keras_h5",
     "load_keras",
     "export_onnx",
+    "export_c",
 ]

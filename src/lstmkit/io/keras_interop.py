@@ -34,6 +34,19 @@ import zipfile
 import numpy as np
 
 from ..errors import ModelFileError, UserError
+from ..layers import (
+    GRU,
+    LSTM,
+    Activation,
+    Bidirectional,
+    Dense,
+    Dropout,
+    Embedding,
+    Recurrent,
+    SimpleRNN,
+)
+from ..layers.simple import ACTIVATION_NAMES
+from ..model import Sequential
 
 _RNN = ("LSTM", "GRU", "SimpleRNN")
 _MAX_ZIP_MEMBER = 2**31
@@ -82,7 +95,6 @@ def _act(where, c, key, allowed):
 
 
 def _recurrent(cls_name, c, where, dtype):
-    from ..layers import GRU, LSTM, SimpleRNN
 
     _act(where, c, "activation", ("tanh",))
     if cls_name != "SimpleRNN":
@@ -113,8 +125,6 @@ def _recurrent(cls_name, c, where, dtype):
 
 def _convert(entries, dtype):
     """→ (layers, use_bias flags per layer (None for non-recurrent), input shape)."""
-    from ..layers import Activation, Bidirectional, Dense, Dropout, Embedding
-    from ..layers.simple import ACTIVATION_NAMES
 
     layers, biases, in_shape = [], [], None
     for k, e in enumerate(entries):
@@ -214,8 +224,6 @@ def _with_bias(layer, arrays, use_bias):
 
 
 def _model(model_config, dtype, input_shape, first_array):
-    from ..layers import Embedding
-    from ..model import Sequential
 
     entries = _layer_entries(model_config)
     layers, biases, in_shape = _convert(entries, dtype)
@@ -269,7 +277,7 @@ def from_keras_weights(model_config, weights, dtype=None, input_shape=None):
     if dtype is None:
         dtype = "float64" if weights and all(w.dtype == np.float64 for w in weights) else "float32"
     model, biases = _model(model_config, dtype, input_shape, weights[0] if weights else None)
-    want = sum(_n_keras_arrays(l, b) for l, b in zip(model.layers, biases, strict=True))
+    want = sum(_n_keras_arrays(layer, b) for layer, b in zip(model.layers, biases, strict=True))
     if len(weights) != want:
         raise UserError(f"the Keras config needs {want} weight arrays, got {len(weights)}")
     for layer, b in zip(model.layers, biases, strict=True):
@@ -303,7 +311,6 @@ def _read_vars(grp, path, where):
 
 def _h5_arrays(f, path, key, layer):
     """Keras' arrays of one layer from the open file, in get_weights() order."""
-    from ..layers import Bidirectional, Recurrent
 
     root = f.get(f"layers/{key}")
     if root is None:

@@ -46,6 +46,20 @@ import os
 import numpy as np
 
 from ..errors import UserError
+from ..layers import (
+    GRU,
+    LSTM,
+    Activation,
+    Bidirectional,
+    Dense,
+    Dropout,
+    Embedding,
+    Recurrent,
+    SimpleRNN,
+)
+from ..layers.variants import PeepholeLSTM
+from .atomic import atomic_write
+from .torch_interop import unwrap
 
 DEFAULT_OPSET = 17
 _LSTM_TO_ONNX = (0, 3, 1, 2)  # ONNX block k (i, o, f, c) is our block _LSTM_TO_ONNX[k]
@@ -89,9 +103,8 @@ def _blocks(w, n, order):
 
 
 def _cell_arrays(cell):
-    """(op type, W (G·H, D), R (G·H, H), B (2·G·H,), P or None, extra attributes) for one direction."""
-    from ..layers import GRU, LSTM, SimpleRNN
-    from ..layers.variants import PeepholeLSTM
+    """(op type, W (G·H, D), R (G·H, H), B (2·G·H,), P or None, extra attributes)
+    for one direction."""
 
     W_x, W_h, b = (np.asarray(p, np.float64) for p in cell.params[:3])
     if type(cell) in (LSTM, PeepholeLSTM):
@@ -145,7 +158,6 @@ class _Exporter:
         return self._valid
 
     def recurrent(self, layer, x):
-        from ..layers import Bidirectional
 
         g = self.g
         bidir = isinstance(layer, Bidirectional)
@@ -234,7 +246,6 @@ class _Exporter:
 
 
 def _layer_list(model):
-    from .torch_interop import unwrap
 
     seq, batch_first = unwrap(model)
     if not batch_first:
@@ -252,8 +263,6 @@ def export_onnx(model, path=None, opset: int = DEFAULT_OPSET, lengths_input: boo
     See the module docstring for the mapping, the inputs and the mask rules."""
     import onnx
     from onnx import TensorProto, helper
-
-    from ..layers import Activation, Bidirectional, Dense, Dropout, Embedding, Recurrent
 
     seq = _layer_list(model)
     top = onnx.defs.onnx_opset_version()
@@ -332,7 +341,6 @@ def export_onnx(model, path=None, opset: int = DEFAULT_OPSET, lengths_input: boo
     onnx.checker.check_model(proto, full_check=True)
     if path is not None:
         tmp = os.fspath(path)
-        from .save import atomic_write
 
         atomic_write(tmp, proto.SerializeToString())
     return proto

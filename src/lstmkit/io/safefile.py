@@ -25,6 +25,7 @@ import re
 import numpy as np
 
 from ..errors import ModelFileError
+from ..layers import Bidirectional, Recurrent
 
 FORMAT = "lstmkit"
 FORMAT_VERSION = 1
@@ -189,7 +190,7 @@ def check_format(path, meta):
 
 
 # ------------------------------------------------------------------ configs
-def _plain_value(path, where, key, v):
+def plain_value(path, where, key, v):
     """Only plain, bounded JSON scalars are allowed in a layer config."""
     if v is None or isinstance(v, bool):
         return
@@ -249,7 +250,6 @@ def allowed_keys(cls) -> frozenset:
 
 def check_layer_entry(path, entry, where, layer_types, nested=False):
     """Validate one {"type", "config"} entry; returns (cls, config). Builds nothing."""
-    from ..layers import Bidirectional, Recurrent
 
     if not isinstance(entry, dict) or set(entry) != {"type", "config"}:
         raise ModelFileError(f"{path}: {where} must be an object with keys 'type' and 'config'")
@@ -269,7 +269,7 @@ def check_layer_entry(path, entry, where, layer_types, nested=False):
             )
         for k in ("name", "merge_mode"):
             if k in cfg:
-                _plain_value(path, where, k, cfg[k])
+                plain_value(path, where, k, cfg[k])
         inner_cls, _ = check_layer_entry(path, cfg["layer"], f"{where}.layer", layer_types, True)
         if not issubclass(inner_cls, Recurrent):
             raise ModelFileError(
@@ -281,7 +281,7 @@ def check_layer_entry(path, entry, where, layer_types, nested=False):
     if extra:
         raise ModelFileError(f"{path}: {where} ({t}) has unknown config keys {extra[:10]}")
     for k, v in cfg.items():
-        _plain_value(path, where, k, v)
+        plain_value(path, where, k, v)
         if (
             k in SIZE_KEYS
             and (type(v) is not int or v < 1)
@@ -307,7 +307,6 @@ def _cell_min(cls, h, d):
 def min_params(entries, in_dim, layer_types) -> int:
     """A lower bound of the parameter count a checked config asks for, computed without
     building anything: a file holding fewer values than this cannot be right."""
-    from ..layers import Recurrent
 
     total, d = 0, int(in_dim or 1)
     for cls, cfg in entries:

@@ -35,6 +35,11 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..errors import UserError
+from ..layers import GRU, LSTM, Bidirectional, SimpleRNN
+from ..layers.variants import LSTMP
+from ..model import Sequential
+
+__all__ = ["TimeMajorModel", "from_torch", "to_torch", "to_torch_module", "unwrap"]
 
 _KEY = re.compile(r"^(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(\d+)(_reverse)?$")
 _GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
@@ -151,9 +156,6 @@ def from_torch(
 
 
 def _build(hp, sd, dtype):
-    from ..layers import GRU, LSTM, Bidirectional, SimpleRNN
-    from ..layers.variants import LSTMP
-    from ..model import Sequential
 
     mode = hp["mode"]
     if mode in ("RNN_TANH", "RNN_RELU"):
@@ -223,7 +225,7 @@ def _build(hp, sd, dtype):
     for k, layer in enumerate(model.layers):
         mine = {}
         for n in layer.named_tensors():  # weight_ih_l0, …, weight_ih_l0_reverse, …
-            torch_name = re.sub(r"_l0(_reverse)?$", lambda m: f"_l{k}{m.group(1) or ''}", n)
+            torch_name = re.sub(r"_l0(_reverse)?$", rf"_l{k}\g<1>", n)
             mine[n] = sd[torch_name] if torch_name in sd else np.zeros(G * H)  # bias=False
         layer.load_named_tensors(mine)
     return model
@@ -240,8 +242,6 @@ def to_torch(model, tensors: str = "numpy"):
     final state, the model's output is the module's ``h_n`` (last layer, both directions
     concatenated), not ``output``.
     """
-    from ..layers import GRU, LSTM, Bidirectional, SimpleRNN
-    from ..layers.variants import LSTMP
 
     seq, batch_first = unwrap(model)
     if not getattr(seq, "built", False):
@@ -286,9 +286,7 @@ def to_torch(model, tensors: str = "numpy"):
     sd = {}
     for k, layer in enumerate(seq.layers):
         for n, a in layer.named_tensors().items():
-            sd[re.sub(r"_l0(_reverse)?$", lambda m: f"_l{k}{m.group(1) or ''}", n)] = (
-                np.ascontiguousarray(a).copy()
-            )
+            sd[re.sub(r"_l0(_reverse)?$", rf"_l{k}\g<1>", n)] = np.ascontiguousarray(a).copy()
     hp = {
         "type": kinds[type(c0)],
         "input_size": int(c0.kernel.shape[0]),

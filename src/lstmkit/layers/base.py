@@ -140,6 +140,23 @@ class Layer:
         return f"{type(self).__name__}(name={self.name!r})"
 
 
+def rng_layers(layers: list[Layer]) -> list[Layer]:
+    """Every layer object holding an rng, wrappers' inner layers included, in a fixed order.
+
+    The order is the contract between a model's seeding, fit's reseeding and a
+    checkpoint's list of RNG states: a wrapper (Bidirectional, …) is replaced by the
+    layers it holds as ``forward_layer``, ``backward_layer`` or ``layer``."""
+    out: list[Layer] = []
+    for layer in layers:
+        inner = [
+            getattr(layer, a)
+            for a in ("forward_layer", "backward_layer", "layer")
+            if isinstance(getattr(layer, a, None), Layer)
+        ]
+        out.extend(rng_layers(inner) if inner else [layer])
+    return out
+
+
 def check_input(layer: Layer, x, ndim: int, what: str) -> np.ndarray:
     """Cast x to the layer's dtype and check its rank and (after build) its last size.
 

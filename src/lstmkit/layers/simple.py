@@ -56,8 +56,17 @@ class Activation(Layer):
         self._a = act_forward(self.activation, self._z)
         return self._a
 
+    @property
+    def logits(self) -> np.ndarray:
+        """The input of the last forward, before the activation."""
+        return self._z
+
     def backward(self, dy):
         return act_backward(self.activation, self._a, self._z, dy)
+
+    def backward_from_logits(self, dz):
+        """backward given ∂L/∂z (the activation's derivative already applied)."""
+        return dz
 
     def get_config(self):
         return {**super().get_config(), "activation": self.activation}
@@ -103,8 +112,17 @@ class Dense(Layer):
         self._a = act_forward(self.activation, z)
         return self._a
 
+    @property
+    def logits(self) -> np.ndarray:
+        """z = x · W + b of the last forward, before the activation."""
+        return self._z
+
     def backward(self, dy):
-        dz = act_backward(self.activation, self._a, self._z, dy)
+        return self.backward_from_logits(act_backward(self.activation, self._a, self._z, dy))
+
+    def backward_from_logits(self, dz):
+        """backward given ∂L/∂z (the activation's derivative already applied): what a
+        softmax output trained with cross-entropy uses, ∂L/∂z = softmax(z) − y."""
         D = self._x.shape[-1]
         x2 = self._x.reshape(-1, D)
         dz2 = dz.reshape(-1, self.units)
@@ -123,7 +141,8 @@ class Dense(Layer):
 
 
 class Dropout(Layer):
-    """Inverted dropout: during training, zero a fraction ``rate`` and scale the rest by 1/(1−rate)."""
+    """Inverted dropout: during training, zero a fraction ``rate`` and scale the rest
+    by 1/(1−rate)."""
 
     type_name = "Dropout"
 

@@ -1,0 +1,1 @@
+"""``lstmkit inspect``: what a model file holds and where it came from."""

@@ -1,0 +1,96 @@
+"""A job's model on disk: ``model.safetensors`` and its ``model.json`` sidecar.
+
+``model.safetensors`` holds the weights and architecture (``model.save``); beside it
+``model.json`` holds the job's metadata (task, lookback, horizon, scaler parameters,
+vocabulary …). Loading checks that the sidecar exists, parses, names the expected
+task, and that the weights load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ...errors import ModelFileError, UserError
+from ...io.save import load_model
+from .outdir import write_json
+
+__all__ = [
+    "SIDECAR",
+    "SIDECAR_VERSION",
+    "load_job_model",
+    "load_weights",
+    "read_sidecar",
+    "resolve_model_path",
+    "save_job_model",
+]
+
+SIDECAR = "model.json"
+SIDECAR_VERSION = 1
+
+
+def save_job_model(model, out: str, meta: dict) -> str:
+    """model.safetensors + model.json (the task's metadata) in ``out``; returns the weights path."""
+    path = os.path.join(out, "model.safetensors")
+    model.save(path)
+    write_json(
+        os.path.join(out, SIDECAR),
+        {"lstmkit_task": meta["task"], "sidecar_version": SIDECAR_VERSION, **meta},
+    )
+    return path
+
+
+def resolve_model_path(path: str) -> str:
+    """A model directory or its model.safetensors → the .safetensors path."""
+    if os.path.isdir(path):
+        path = os.path.join(path, "model.safetensors")
+    if not os.path.exists(path):
+        raise UserError(f"no such model file: {path}")
+    return path
+
+
+def read_sidecar(path: str) -> dict | None:
+    """The job metadata (``model.json``) beside the weights at ``path``; None if there is none.
+    A sidecar that is not a JSON object is a ModelFileError."""
+    side = os.path.join(os.path.dirname(path) or ".", SIDECAR)
+    if not os.path.exists(side):
+        return None
+    try:
+        with open(side, encoding="utf-8") as f:
+            meta = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ModelFileError(f"{side} is not valid JSON: {e}") from None
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{side}: expected a JSON object, got {type(meta).__name__}")
+    return meta
+
+
+def load_weights(path: str):
+    """:func:`lstmkit.load_model`, with anything the loader trips on turned into a
+    ModelFileError (a file we cannot read is bad input, not a crash)."""
+
+    try:
+        return load_model(path)
+    except UserError:
+        raise
+    except Exception as e:  # noqa: BLE001
+        raise ModelFileError(f"cannot load {path}: {e}") from None
+
+
+def load_job_model(path: str, task: str):
+    """→ (model, meta). Refuses a missing/garbled sidecar and a model made by another task."""
+    path = resolve_model_path(path)
+    meta = read_sidecar(path)
+    if meta is None:
+        raise ModelFileError(
+            f"{path} has no {SIDECAR} beside it; expected a model written by 'lstmkit {task}'"
+        )
+    if "lstmkit_task" not in meta:
+        raise ModelFileError(
+            f"{path}: {SIDECAR} is not an lstmkit model description (no 'lstmkit_task')"
+        )
+    if meta["lstmkit_task"] != task:
+        raise ModelFileError(
+            f"{path} is a '{meta['lstmkit_task']}' model; expected a '{task}' model"
+        )
+    return load_weights(path), meta

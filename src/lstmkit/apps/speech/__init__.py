@@ -1,0 +1,1 @@
+"""lstmkit speech: spoken digit strings, bidirectional LSTM + CTC (see job.py)."""

@@ -1,0 +1,2 @@
+"""``lstmkit textgen``: a character-level language model (char-rnn) and sampling
+(:mod:`.job`; the command line in :mod:`.cli`)."""
