@@ -9,6 +9,7 @@ No -march=native: the packed kernel is compiled for AVX-512, AVX2 + FMA and SSE2
 is picked at run time. GCC and clang on Linux and macOS, MSVC on Windows.
 """
 
+import re
 import sys
 
 from setuptools import Extension, setup
@@ -59,12 +60,22 @@ class OptionalBuildExt(build_ext):
             self._skip(e)
 
     def _skip(self, e):
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         print(
-            f"lstmkit: the C kernel was not built ({first}); lstmkit runs on NumPy instead "
+            f"lstmkit: the C kernel was not built ({_reason(e)}); lstmkit runs on NumPy instead "
             "(slower). Install a C compiler and reinstall for the fast path.",
             file=sys.stderr,
         )
+
+
+def _reason(e: Exception) -> str:
+    """The first line of the error; a failed compiler command named by its program only
+    (the whole command line would bury the point)."""
+    text = str(e).strip()
+    first = text.splitlines()[0] if text else type(e).__name__
+    cmd = re.match(r"Command '\['([^']+)'.*returned non-zero exit status (-?\d+)", first)
+    if cmd:
+        return f"the compiler `{cmd.group(1)}` failed, exit status {cmd.group(2)}"
+    return first[:200]
 
 
 setup(
