@@ -56,6 +56,42 @@ def _np_step(z, rec, c_prev, c_t, tc, h_prev, h_t, m_t):
             c_t[keep] = c_prev[keep]
 
 
+def halve_sigmoid_columns(W_x, W_h, b):
+    """Copies of W_x, W_h, b with the i, f, o columns (of 4H) times ½, for the halved step.
+
+    σ(z) = ½·tanh(z/2) + ½, and halving a weight is exact (a power of two), so the
+    products then hold z/2 in those columns, bit for bit, and one tanh over all 4H
+    columns serves every gate: one pass and three ufunc calls fewer per step.
+    """
+    H = W_h.shape[0]
+    half = np.full(4 * H, 0.5, W_h.dtype)  # (4H,) ½ for i, f, o; 1 for g
+    half[2 * H : 3 * H] = 1
+    return W_x * half, W_h * half, b * half
+
+
+def _np_step_halved(z, rec, c_prev, c_t, tc, h_prev, h_t, m_t):
+    """_np_step for z made with halve_sigmoid_columns' weights (z/2 in the i, f, o columns)."""
+    H = c_t.shape[1]
+    z += rec
+    np.tanh(z, out=z)  # tanh(z_i/2), tanh(z_f/2), g = tanh(z_g), tanh(z_o/2)
+    i_f, o = z[:, : 2 * H], z[:, 3 * H :]
+    i_f *= 0.5  # i, f = ½·tanh(z/2) + ½ = σ(z)
+    i_f += 0.5
+    o *= 0.5  # o = σ(z_o)
+    o += 0.5
+    i, f, g = z[:, :H], z[:, H : 2 * H], z[:, 2 * H : 3 * H]
+    np.multiply(f, c_prev, out=c_t)  # c_t = f ⊙ c_{t-1}
+    np.multiply(i, g, out=tc)  #       + i ⊙ g
+    c_t += tc
+    np.tanh(c_t, out=tc)  # tanh(c_t)
+    np.multiply(o, tc, out=h_t)  # h_t = o ⊙ tanh(c_t)
+    if m_t is not None:
+        keep = m_t == 0  # masked rows carry h, c
+        if keep.any():
+            h_t[keep] = h_prev[keep]
+            c_t[keep] = c_prev[keep]
+
+
 def lstm_backward_workspace(B, H, dtype):
     return np.empty((1, B, H), dtype)
 
@@ -140,13 +176,23 @@ def extension_available() -> bool:
     return _extension() is not None
 
 
-def lstm_step_kernel(dtype):
+def lstm_step_kernel(dtype, halved: bool = False):
     """The forward step kernel for ``dtype`` (compiled if available)::
 
     step(z, rec, c_prev, c_t, tc, h_prev, h_t, m_t)
+
+    ``halved=True`` (only where :func:`numpy_step_halved` says so): the NumPy kernel for
+    z made with :func:`halve_sigmoid_columns`' weights.
     """
+    if halved:
+        return _np_step_halved
     ext = _compiled(dtype)
     return _np_step if ext is None else ext.step_forward
+
+
+def numpy_step_halved(dtype) -> bool:
+    """True when the forward step runs in NumPy, which then takes z/2 in the σ columns."""
+    return _compiled(dtype) is None
 
 
 def lstm_step_backward_kernel(dtype):
@@ -226,7 +272,8 @@ def release_scratch() -> None:
 
 def kernel_details() -> dict:
     """What runs the float32 time loop here, as a dict: ``path`` (``"packed"``, ``"blas"``
-    or ``"numpy"``), ``isa``, ``lanes``, ``threads``, ``blas`` (library file),
+    or ``"numpy"``), ``isa``, ``best`` (the widest ISA this CPU and OS run), ``lanes``,
+    ``threads``, ``blas`` (library file),
     ``compiler``, ``note`` (why a request was changed, or why NumPy runs)."""
     ext = _extension()
     if ext is None or _numpy_forced():
@@ -234,6 +281,7 @@ def kernel_details() -> dict:
         return {
             "path": "numpy",
             "isa": None,
+            "best": None if ext is None else ext.kernel_info()["best"],  # the CPU's widest
             "lanes": 0,
             "threads": 1,
             "blas": None,

@@ -29,7 +29,9 @@ Three ways the time loop runs, fastest first (all tested equal to the reference)
    * float64, B = 1, or ``LSTMKIT_ISA=blas``: x·W_x as one GEMM, then a call of the
      BLAS NumPy loaded per step;
 2. in Python, one ``matmul`` per step plus the compiled step kernel;
-3. in Python with the NumPy step kernels (``LSTMKIT_NO_EXT=1``, or no compiler).
+3. in Python with the NumPy step kernels (``LSTMKIT_NO_EXT=1``, or no compiler); the
+   weights' i, f, o columns are halved first, so that one tanh gives every gate
+   (σ(z) = ½·tanh(z/2) + ½; ``gates.halve_sigmoid_columns``).
 
 Same extras as the reference: ``mask`` (T, B) carries h, c through masked
 steps; ``rmask`` (B, H) is recurrent dropout on h_{t-1}.
@@ -73,6 +75,9 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None, need_c
     act = None  # pre-activations, then gates i,f,g,o (the packed inference loop needs none)
     if need_cache or not packed:
         act = np.empty((T, B, 4 * H), dt)
+    halved = ext is None and gates.numpy_step_halved(dt)
+    if halved:  # NumPy steps: z/2 in the i, f, o columns (σ through one tanh, see gates)
+        W_x, W_h, b = gates.halve_sigmoid_columns(W_x, W_h, b)
     if ext is None:  # z_t = x_t · W_x + b for every t at once; h_{t-1} · W_h in the loop
         np.matmul(x.reshape(T * B, D), W_x, out=act.reshape(T * B, 4 * H))
         act += b
@@ -107,18 +112,18 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None, need_c
             training=need_cache,
         )
     else:
-        _forward_steps(act, W_h, hs, cs, tcs, mask, rmask, hr, need_cache)
+        step = gates.lstm_step_kernel(dt, halved=halved)
+        _forward_steps(act, W_h, hs, cs, tcs, mask, rmask, hr, need_cache, step)
     h_T = hs[T].copy()
     c_T = (cs[T] if need_cache else cs[T & 1]).copy()
     cache = LSTMCache(x, act, hs, cs, tcs, mask, rmask) if need_cache else None
     return hs[1:], (h_T, c_T), cache
 
 
-def _forward_steps(act, W_h, hs, cs, tcs, mask, rmask, hr, need_cache):
+def _forward_steps(act, W_h, hs, cs, tcs, mask, rmask, hr, need_cache, step):
     """The time loop in Python: one GEMM and one step-kernel call per t."""
     T, B, H4 = act.shape
     rec = np.empty((B, H4), act.dtype)  # h_{t-1} · W_h
-    step = gates.lstm_step_kernel(act.dtype)
     for t in range(T):
         h_prev = hs[t]
         if rmask is not None:
