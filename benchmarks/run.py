@@ -288,6 +288,22 @@ def memory_rows(rows, threads):
         row["mem MB"] = json.loads(out.stdout.strip().splitlines()[-1])
 
 
+#: the CPU flags that decide which packed kernel can run (x86-64 and aarch64 names)
+KERNEL_FLAGS = ("sse2", "avx2", "fma", "avx512f", "avx512dq", "avx512vl", "asimd")
+
+
+def cpu_flags():
+    """The KERNEL_FLAGS this CPU has, from /proc/cpuinfo (empty where there is none)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            have = set().union(
+                *(ln.split(":", 1)[1].split() for ln in f if ln.startswith(("flags", "Features")))
+            )
+    except OSError:
+        return []
+    return [k for k in KERNEL_FLAGS if k in have]
+
+
 def environment(threads, np, mods):
     info = {"python": platform.python_version(), "numpy": np.__version__, "threads": threads}
     try:
@@ -298,6 +314,7 @@ def environment(threads, np, mods):
     except (OSError, StopIteration):
         info["cpu"] = platform.processor()
     info["cpus"] = os.cpu_count()
+    info["cpu flags"] = cpu_flags()
     for m in ("torch", "onnxruntime"):
         info[m] = getattr(mods.get(m), "__version__", "not installed")
     from threadpoolctl import threadpool_info
@@ -477,6 +494,10 @@ def main(argv=None):
     )
     res = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load": [load0[0], load1[0]],  # 1-min load average at start / end
+        "command": " ".join(
+            ["python benchmarks/run.py", *(sys.argv[1:] if argv is None else argv)]
+        ),
         "env": env,
         "reps": reps,
         "warmup": warmup,

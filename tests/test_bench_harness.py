@@ -49,7 +49,8 @@ def test_harness_runs_tiny_and_writes_table(tmp_path, capsys):
     for col in cols:
         assert f"| {col} |" in md, col
     assert "| tiny | 50,16,32,64 ×1 |" in md
-    assert "CPU:" in md and "GEMM peak" in md
+    assert "CPU:" in md and "GEMM peak" in md and "CPU flags the kernel choice reads:" in md
+    assert "- command: `python benchmarks/run.py --shapes tiny --quick" in md
     assert "lstmkit **native** (nothing forced):" in md  # the kernel line of each variant
     assert "lstmkit **numpy** (LSTMKIT_NO_EXT=1): numpy (LSTMKIT_NO_EXT=1)" in md
     res = json.loads((tmp_path / "results.json").read_text())
