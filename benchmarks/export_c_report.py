@@ -88,7 +88,7 @@ def task_figures(job, model, meta, tmp):
             f"class probabilities: max |Δ| {dp.max():.3g}, mean {dp.mean():.3g}; "
             f"{flips} of {len(te)} test predictions change"
         )
-        out["T"] = meta["maxlen"]
+        out["T"] = meta["maxlen"] // meta.get("patch", 1)  # the model steps
     else:
         x, y, _ = J.textgen_validation(meta)
         metric = [J.textgen_bpc(model, meta)]
@@ -105,28 +105,35 @@ def task_figures(job, model, meta, tmp):
         )
         out["T"] = 64
     out["metric"] = metric
-    out["host_us"] = {str(q): host_us_per_step(exes[q, "raw"], model, meta) for q in (None, "int8")}
+    out["streams"] = res[None].streams
+    out["host_us"] = {
+        str(q): host_us_per_step(exes[q, "raw"], model, meta, res[q].streams, out["T"])
+        for q in (None, "int8")
+    }
     return out, res
 
 
-def host_us_per_step(exe, model, meta, T=4000, reps=3) -> float:
-    """µs per ``step`` of the compiled C on this machine (gcc -O2): a T-step stream, minus
-    a 1-step one (process start), best of ``reps``."""
+def host_us_per_step(exe, model, meta, streams=True, T_run=26, T=4000, reps=3) -> float:
+    """µs per time step of the compiled C on this machine (gcc -O2), best of ``reps``: a
+    model that streams, ``step`` along a T-step stream minus a 1-step one (process start);
+    one that needs whole sequences, ``run`` on 200 sequences of T_run steps minus on 1."""
     rng = np.random.default_rng(0)
     if len(model.input_shape) == 1:
-        mk = lambda n: rng.integers(0, len(meta["chars"]), (1, n))  # noqa: E731
+        mk = lambda n, t: rng.integers(0, len(meta["chars"]), (n, t))  # noqa: E731
     else:
-        mk = lambda n: rng.standard_normal((1, n, model.input_shape[-1])).astype(np.float32)  # noqa: E731
+        mk = lambda n, t: rng.standard_normal((n, t, model.input_shape[-1])).astype(np.float32)  # noqa: E731
+    sizes = [(1, 1), (1, T)] if streams else [(1, T_run), (200, T_run)]
     best = {}
-    for n in (1, T):
-        x = mk(n)
+    for n, t in sizes:
+        x = mk(n, t)
         times = []
         for _ in range(reps):
             t0 = time.perf_counter()
-            H.run_host(exe, x, 2, model.output_shape[-1])
+            H.run_host(exe, x, 2 if streams else 0, model.output_shape[-1])
             times.append(time.perf_counter() - t0)
-        best[n] = min(times)
-    return (best[T] - best[1]) / (T - 1) * 1e6
+        best[n, t] = min(times)
+    (n0, t0_), (n1, t1) = sizes
+    return (best[n1, t1] - best[n0, t0_]) / (n1 * t1 - n0 * t0_) * 1e6
 
 
 def m4_figures(model, meta, job, tmp):
@@ -134,7 +141,10 @@ def m4_figures(model, meta, job, tmp):
     rows = []
     D = model.input_shape[-1] if len(model.input_shape) == 2 else None
     rng = np.random.default_rng(0)
-    T = {"forecast": meta.get("lookback", 24), "classify": meta.get("maxlen", 29)}.get(job, 64)
+    T = {
+        "forecast": meta.get("lookback", 24),
+        "classify": meta.get("maxlen", 29) // meta.get("patch", 1),
+    }.get(job, 64)
     if D is None:
         x_run = rng.integers(0, len(meta["chars"]), (1, T))
         x_stream = rng.integers(0, len(meta["chars"]), 32)
@@ -152,8 +162,13 @@ def m4_figures(model, meta, job, tmp):
         for opt in ("-O2", "-Os"):
             out = H.run_qemu(H.build_m4_firmware(d, "model", x_run, x_stream, opt=opt))
             assert abs(out["calib_ticks"] - 5000) <= 50, out["calib_ticks"]
-            row[f"insn_step{opt}"] = 40 * out["step_ticks"] / out["steps"]
             row[f"insn_run{opt}"] = 40 * out["run_ticks"] / out["runs"]
+            # a model that needs whole sequences has no step: run / T
+            row[f"insn_step{opt}"] = (
+                40 * out["step_ticks"] / out["steps"]
+                if "steps" in out
+                else row[f"insn_run{opt}"] / T
+            )
         row["T"] = T
         rows.append(row)
     return rows
@@ -184,7 +199,8 @@ def main(argv=None) -> int:
                 f"int8 vs float32 C: {fig['error']}",
                 "",
                 f"this machine (gcc -O2): {fig['host_us']['None']:.1f} µs per step float32, "
-                f"{fig['host_us']['int8']:.1f} µs int8",
+                f"{fig['host_us']['int8']:.1f} µs int8"
+                + ("" if fig["streams"] else f" (run over {fig['T']}-step sequences)"),
                 "",
                 "| Cortex-M4 | weights | state (RAM) | text -O2 | text -Os | data+bss | "
                 f"insn/step -O2 | insn/step -Os | insn/run of {m4[0]['T']} steps -O2 |",

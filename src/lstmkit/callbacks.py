@@ -13,12 +13,15 @@ import math
 import os
 import sys
 import time
+from typing import IO, Any
 
 
 class Callback:
     def __init__(self):
-        self.model = None
-        self.params = {}
+        # the model being fitted (a Sequential, or any model with its public methods; this
+        # module sits below the model, so it is not named here), set by set_model
+        self.model: Any = None
+        self.params: dict[str, Any] = {}
 
     def set_model(self, model):
         self.model = model
@@ -168,7 +171,7 @@ class EarlyStopping(_Monitor):
         if self.restore_best_weights and self.best_weights is not None:
             for k, a in self.model.buffers.params.items():
                 a[...] = self.best_weights[k]
-            if self.verbose:
+            if self.verbose and self.best_epoch is not None:  # set with best_weights
                 print(f"Restoring model weights from the end of epoch {self.best_epoch + 1}.")
 
 
@@ -230,6 +233,9 @@ class TerminateOnNaN(Callback):
 class CSVLogger(Callback):
     """One CSV row per epoch: epoch, then the logs' keys in sorted order."""
 
+    _file: IO[str] | None
+    _writer: Any  # a csv.writer (its class is private to _csv)
+
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         self.filename, self.sep, self.append = os.fspath(filename), separator, append
@@ -242,6 +248,7 @@ class CSVLogger(Callback):
         self._keys = None
 
     def on_epoch_end(self, epoch, logs=None):
+        assert self._file is not None  # opened by on_train_begin
         logs = logs or {}
         if self._keys is None:
             self._keys = sorted(logs)

@@ -31,6 +31,7 @@ Nesterov) change them in place.
 from __future__ import annotations
 
 import math
+from typing import Any, Self
 
 import numpy as np
 
@@ -46,14 +47,20 @@ class LearningRateSchedule:
         return dict(self.__dict__)
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict) -> Self:
         return cls(**config)
 
 
 class ExponentialDecay(LearningRateSchedule):
     """lr = lr₀ · rateˢᵗᵉᵖ/ᵈᵉᶜᵃʸ_ˢᵗᵉᵖˢ (the exponent floored when ``staircase``)."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: int,
+        decay_rate: float,
+        staircase: bool = False,
+    ) -> None:
         if decay_steps <= 0:
             raise ValueError(f"decay_steps must be > 0, got {decay_steps!r}")
         self.initial_learning_rate = float(initial_learning_rate)
@@ -61,7 +68,7 @@ class ExponentialDecay(LearningRateSchedule):
         self.decay_rate = float(decay_rate)
         self.staircase = bool(staircase)
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> float:
         e = step / self.decay_steps
         return self.initial_learning_rate * self.decay_rate ** (
             math.floor(e) if self.staircase else e
@@ -71,14 +78,14 @@ class ExponentialDecay(LearningRateSchedule):
 class CosineDecay(LearningRateSchedule):
     """lr = lr₀ · ((1−α)·½(1 + cos(π·min(step, N)/N)) + α), N = decay_steps."""
 
-    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0):
+    def __init__(self, initial_learning_rate: float, decay_steps: int, alpha: float = 0.0) -> None:
         if decay_steps <= 0:
             raise ValueError(f"decay_steps must be > 0, got {decay_steps!r}")
         self.initial_learning_rate = float(initial_learning_rate)
         self.decay_steps = int(decay_steps)
         self.alpha = float(alpha)
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> float:
         s = min(step, self.decay_steps) / self.decay_steps
         cos = 0.5 * (1 + math.cos(math.pi * s))
         return self.initial_learning_rate * ((1 - self.alpha) * cos + self.alpha)
@@ -87,14 +94,14 @@ class CosineDecay(LearningRateSchedule):
 class StepDecay(LearningRateSchedule):
     """lr = lr₀ · γ^⌊step / step_size⌋ (PyTorch's StepLR, counted in optimizer steps)."""
 
-    def __init__(self, initial_learning_rate, step_size, gamma=0.1):
+    def __init__(self, initial_learning_rate: float, step_size: int, gamma: float = 0.1) -> None:
         if step_size <= 0:
             raise ValueError(f"step_size must be > 0, got {step_size!r}")
         self.initial_learning_rate = float(initial_learning_rate)
         self.step_size = int(step_size)
         self.gamma = float(gamma)
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> float:
         return self.initial_learning_rate * self.gamma ** (step // self.step_size)
 
 
@@ -108,16 +115,16 @@ def _as_buffers(x) -> dict:
 
 class Optimizer:
     #: names of the per-parameter state buffers (each the size of the flat params)
-    slots: tuple = ()
+    slots: tuple[str, ...] = ()
 
     def __init__(
         self,
-        learning_rate=0.001,
-        clipnorm=None,
-        global_clipnorm=None,
-        clipvalue=None,
-        weight_decay=0.0,
-    ):
+        learning_rate: float | LearningRateSchedule = 0.001,
+        clipnorm: float | None = None,
+        global_clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        weight_decay: float = 0.0,
+    ) -> None:
         if sum(c is not None for c in (clipnorm, global_clipnorm)) > 1:
             raise ValueError("set at most one of clipnorm and global_clipnorm")
         for nm, v in (
@@ -135,14 +142,16 @@ class Optimizer:
         self.iterations = 0  # number of updates done
         self.state: dict[str, dict[str, np.ndarray]] = {}  # slot → {key: buffer}
         self._segments: dict = {}  # key → sizes of the variables in that buffer
-        self._built_for = None
+        self._built_for: dict[str, tuple[tuple[int, ...], np.dtype]] | None = None
 
     # ------------------------------------------------------------- helpers
     def current_learning_rate(self) -> float:
         lr = self.learning_rate
         return float(lr(self.iterations)) if callable(lr) else lr
 
-    def build(self, params, segments=None):
+    def build(
+        self, params: np.ndarray | dict[str, np.ndarray], segments: dict | None = None
+    ) -> None:
         """Allocate state like ``params``; ``segments`` {key: sizes} enables per-variable
         clipnorm."""
         params = _as_buffers(params)
@@ -168,7 +177,9 @@ class Optimizer:
                 for g in grads.values():
                     g *= c / norm
 
-    def step(self, params, grads) -> None:
+    def step(
+        self, params: np.ndarray | dict[str, np.ndarray], grads: np.ndarray | dict[str, np.ndarray]
+    ) -> None:
         """One update of ``params`` in place from ``grads`` (dicts key → flat array, or arrays)."""
         params, grads = _as_buffers(params), _as_buffers(grads)
         if self._built_for is None:
@@ -187,10 +198,13 @@ class Optimizer:
     # ------------------------------------------------------------ (de)serialise
     def get_config(self) -> dict:
         lr = self.learning_rate
-        if isinstance(lr, LearningRateSchedule):
-            lr = {"type": type(lr).__name__, "config": lr.get_config()}
+        lr_config: float | dict = (
+            {"type": type(lr).__name__, "config": lr.get_config()}
+            if isinstance(lr, LearningRateSchedule)
+            else lr
+        )
         return {
-            "learning_rate": lr,
+            "learning_rate": lr_config,
             "clipnorm": self.clipnorm,
             "global_clipnorm": self.global_clipnorm,
             "clipvalue": self.clipvalue,
@@ -198,7 +212,7 @@ class Optimizer:
         }
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict) -> Self:
         config = dict(config)
         lr = config.get("learning_rate")
         if isinstance(lr, dict):
@@ -240,7 +254,13 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kw):
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.01,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        **kw: Any,
+    ) -> None:
         super().__init__(learning_rate, **kw)
         if not 0.0 <= momentum < 1.0 + 1e-12:
             raise ValueError(f"momentum must be in [0, 1], got {momentum!r}")
@@ -268,17 +288,23 @@ class SGD(Optimizer):
             d = g
         p -= lr * d
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
 
 
 class Adam(Optimizer):
-    slots = ("m", "v")
+    slots: tuple[str, ...] = ("m", "v")
     decoupled = False  # AdamW: weight decay applied to p, not added to g
 
     def __init__(
-        self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, **kw
-    ):
+        self,
+        learning_rate: float | LearningRateSchedule = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        **kw: Any,
+    ) -> None:
         super().__init__(learning_rate, **kw)
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
         self.amsgrad = bool(amsgrad)
@@ -304,7 +330,7 @@ class Adam(Optimizer):
         denom += self.epsilon
         p -= (lr / bc1) * (m / denom)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {
             **super().get_config(),
             "beta_1": self.beta_1,
@@ -319,7 +345,12 @@ class AdamW(Adam):
 
     decoupled = True
 
-    def __init__(self, learning_rate=0.001, weight_decay=0.004, **kw):
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.001,
+        weight_decay: float = 0.004,
+        **kw: Any,
+    ) -> None:
         super().__init__(learning_rate, weight_decay=weight_decay, **kw)
 
     def _update(self, p, g, st, lr, t):
@@ -329,8 +360,14 @@ class AdamW(Adam):
 
 class RMSprop(Optimizer):
     def __init__(
-        self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, **kw
-    ):
+        self,
+        learning_rate: float | LearningRateSchedule = 0.001,
+        rho: float = 0.9,
+        momentum: float = 0.0,
+        epsilon: float = 1e-7,
+        centered: bool = False,
+        **kw: Any,
+    ) -> None:
         super().__init__(learning_rate, **kw)
         self.rho, self.momentum, self.epsilon = float(rho), float(momentum), float(epsilon)
         self.centered = bool(centered)
@@ -360,7 +397,7 @@ class RMSprop(Optimizer):
         else:
             p -= lr * (g / denom)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {
             **super().get_config(),
             "rho": self.rho,
@@ -379,7 +416,7 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
 _ALIASES = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
 
 
-def get(identifier) -> Optimizer:
+def get(identifier: str | Optimizer) -> Optimizer:
     """'adam' / 'sgd' / 'rmsprop' / 'adamw', or an Optimizer instance (returned as is)."""
     if isinstance(identifier, Optimizer):
         return identifier

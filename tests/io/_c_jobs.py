@@ -55,6 +55,11 @@ int main(void) {{
 #include <stdio.h>
 #include <stdlib.h>
 #include "{p}.h"
+#ifdef {P}_RAW_FEATURES
+#define NF {P}_RAW_FEATURES /* a series: raw values per time step */
+#else
+#define NF {P}_INPUT_SIZE
+#endif
 int main(void) {{
     static {p}_state s;
     float probs[{P}_OUTPUT_SIZE];
@@ -68,7 +73,7 @@ int main(void) {{
     {p}_init(&s);
     for (k = 0; k < n; ++k) {{
         if (fread(&T, sizeof T, 1, stdin) != 1) return 3;
-        size_t m = (size_t)T * {P}_INPUT_SIZE;
+        size_t m = (size_t)T * NF;
         x = malloc(sizeof *x * (m + 1));
         if (fread(x, sizeof *x, m, stdin) != m)
             return 3;
@@ -133,12 +138,14 @@ int main(void) {{
 }
 
 
-def compile_driver(out_dir, job: str, name: str = "model", cc: str = "gcc") -> str:
+def compile_driver(out_dir, job: str, name: str = "model", cc: str = "gcc", extra=()) -> str:
+    """The job's driver around ``<name>.c`` (``extra``: more flags, e.g. sanitizers)."""
     src = os.path.join(out_dir, f"{job}_{name}.c")
     with open(src, "w") as f:
         f.write(_DRIVERS[job].format(p=name, P=name.upper()))
-    exe = os.path.join(out_dir, f"{job}_{name}_{cc}")
-    cmd = [cc, *H.STRICT, "-O2", "-I", str(out_dir), src, os.path.join(out_dir, f"{name}.c")]
+    exe = os.path.join(out_dir, f"{job}_{name}_{cc}" + ("_x" if extra else ""))
+    cmd = [cc, *H.STRICT, "-O2", *extra, "-I", str(out_dir), src]
+    cmd.append(os.path.join(out_dir, f"{name}.c"))
     r = subprocess.run([*cmd, "-o", exe, "-lm"], capture_output=True, text=True)
     assert r.returncode == 0, f"{' '.join(cmd)}\n{r.stderr[-4000:]}"
     return exe

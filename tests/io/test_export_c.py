@@ -1,5 +1,6 @@
 """export_c → C that gcc and clang compile with -std=c99 -Wall -Wextra -Werror -pedantic, and
-that computes what ``predict`` computes: to 1e-5 for ``run`` on every model type, for ``step``
+that computes what ``predict`` computes: to 1e-5 for ``run`` on every model type (the classify
+recipe's Masking, Conv1D and pooling layers too, with masked steps), for ``step``
 over a 300-step stream (compared step by step), and for int8 against the dequantised model.
 
 The reference models have random weights of scale 0.5 (biases too): their dynamics contract,
@@ -29,6 +30,14 @@ from lstmkit import (
 )
 from lstmkit.io import export_c
 from lstmkit.io.c_export import dequantized_model
+from lstmkit.layers import (
+    AttentionPooling1D,
+    Conv1D,
+    GaussianNoise,
+    GlobalAveragePooling1D,
+    GlobalMaxPooling1D,
+    Masking,
+)
 
 D = 3
 V = 11
@@ -127,8 +136,43 @@ MODELS = {
         lambda: [Bidirectional(LSTM(3, go_backwards=True, return_sequences=True)), Dense(2)],
         False,
     ),
+    # the classify recipe's layers (issue 19): all-zero input steps are masked
+    "seq_recipe": (
+        lambda: [
+            Masking(),
+            GaussianNoise(0.2),
+            Conv1D(5, 4, padding="same", activation="relu"),
+            Conv1D(4, 3, padding="causal", activation="tanh"),
+            Bidirectional(LSTM(4, return_sequences=True)),
+            GlobalMaxPooling1D(),
+            Dropout(0.2),
+            Dense(3, "softmax"),
+        ],
+        False,
+    ),
+    "seq_masked_mean": (
+        lambda: [Masking(), LSTM(5, return_sequences=True), GlobalAveragePooling1D(), Dense(2)],
+        False,
+    ),
+    "seq_masked_attention": (
+        lambda: [
+            Masking(),
+            GRU(4, return_sequences=True, go_backwards=True),
+            AttentionPooling1D(3),
+            Dense(2, "softmax"),
+        ],
+        False,
+    ),
+    "seq_conv_dilated_mean": (
+        lambda: [
+            Conv1D(4, 3, padding="same", dilation_rate=2),
+            SimpleRNN(3, return_sequences=True),
+            GlobalAveragePooling1D(),
+        ],
+        False,
+    ),
 }
-STREAMING = [k for k in MODELS if not k.startswith(("bi_", "go_"))]
+STREAMING = [k for k in MODELS if not k.startswith(("bi_", "go_", "seq_"))]
 
 
 def make(key, seed=0):
@@ -138,8 +182,12 @@ def make(key, seed=0):
 
 def inputs(ids, n, T, seed):
     rng = np.random.default_rng(seed)
-    if not ids:
-        return rng.standard_normal((n, T, D)).astype(np.float32)
+    if not ids:  # zero steps (a Masking layer's padding) inside, in front and at the end
+        x = rng.standard_normal((n, T, D)).astype(np.float32)
+        x[rng.random((n, T)) < 0.15] = 0
+        x[0, :3] = 0
+        x[-1, -2:] = 0
+        return x
     x = rng.integers(1, V, (n, T))
     x[rng.random((n, T)) < 0.15] = 0  # padding inside (masked models carry the state)
     x[0, -3:] = 0  # and at the end

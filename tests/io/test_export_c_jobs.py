@@ -12,6 +12,7 @@ from tests.io.test_export_c import randomise
 
 from lstmkit import GRU, LSTM, Bidirectional, Dense, Embedding, Sequential
 from lstmkit.apps.classify import job as cl
+from lstmkit.apps.classify.series import encode_series
 from lstmkit.apps.export.c_job import c_arguments
 from lstmkit.apps.shared.modelfiles import save_job_model
 from lstmkit.data.text import WordVocab
@@ -19,16 +20,58 @@ from lstmkit.io import TimeMajorModel, export_c
 from lstmkit.io.c_export import CExportError, ForecastSpec
 from lstmkit.layers import variants as V
 
-
 # ------------------------------------------------------------------ classify
-def test_classify_series_c_standardises_pads_and_labels(tmp_path):
-    """Vowels: the job's scaler and front padding in C (maxlen 15 < the longest utterance,
-    so some are cut and most are padded) = predict(encode(…)) to 1e-5, the same classes."""
+#: the classify recipe's switches (issue 19) → does the model mask, and does it stream
+SERIES_CONFIGS = {
+    "default": {},  # Masking → Conv1D × 2 → Bidirectional(LSTM) → max pooling → Dense
+    "unmasked": {"equal_lengths": True},  # every training sequence as long: no Masking
+    "mean": {"pooling": "mean"},
+    "attention": {"pooling": "attention"},
+    "one_direction": {"bidirectional": False, "normalize": "sequence"},
+    "last_no_conv": {"pooling": "last", "conv": False, "bidirectional": False},
+    "global_streams": {
+        "equal_lengths": True,
+        "pooling": "last",
+        "conv": False,
+        "bidirectional": False,
+        "normalize": "global",
+    },
+    "patched": {"maxlen": 300, "units": 8},  # > 128 steps: 3 raw steps per LSTM step
+}
+
+
+def _series_model(ex, config: dict, seed: int = 3):
+    """The classify job's meta and model for ``config`` (random weights of a scale that keeps
+    the convolutions and the LSTM out of saturation), as ``train_job`` would build them."""
+    config = dict(config)
+    equal = config.pop("equal_lengths", False)
+    ccfg = cl.ClassifyConfig(**{"maxlen": 15, "units": 16, **config})
+    train = np.arange(len(ex.labels))
+    if equal:  # the sequences of the commonest length: fit_meta sees no padding
+        lens = np.array([len(s) for s in ex.seqs])
+        train = np.flatnonzero(lens == np.bincount(lens).argmax())
+    meta = cl.fit_meta(ex, train, ccfg)
+    X = cl.encode(ex, meta)
+    model = randomise(cl.build_model(meta, ccfg), seed, X.shape[1:])
+    for layer in model.layers:  # 0.5 / √fan-in for the convolutions
+        if type(layer).__name__ == "Conv1D":
+            layer.params[0][...] /= np.sqrt(layer.params[0].shape[0] * layer.params[0].shape[1])
+    return meta, model, X
+
+
+@pytest.mark.parametrize("key", list(SERIES_CONFIGS))
+def test_classify_series_c_standardises_pads_and_labels(tmp_path, key):
+    """Vowels with the classify recipe's variants: the job's normalisation (per sequence,
+    global, both), its front padding and cutting (maxlen 15 < the longest utterance, so some
+    are cut and most are padded), the Masking of the padding and the patching in C =
+    predict(encode(…)) to 1e-5, the same classes."""
     ex, te = J.vowels()
-    ccfg = cl.ClassifyConfig(maxlen=15, units=16)
-    meta = cl.fit_meta(ex, np.arange(len(ex.labels)), ccfg)
-    model = randomise(cl.build_model(meta, ccfg), 3, (15, len(meta["features"])))
-    export_c(model, tmp_path, **c_arguments(meta), measure=False)
+    meta, model, X = _series_model(ex, SERIES_CONFIGS[key])
+    has = {type(layer).__name__ for layer in model.layers}
+    assert ("Masking" in has) == (key != "unmasked" and key != "global_streams")
+    res = export_c(model, tmp_path, **c_arguments(meta), measure=False)
+    assert res.streams == (key == "global_streams")
+    assert (meta["patch"] > 1) == (key == "patched")
     text = (tmp_path / "model.c").read_text()
     assert '"speaker1", "speaker2"' in text
     exe = J.compile_driver(tmp_path, "classify")
@@ -36,19 +79,42 @@ def test_classify_series_c_standardises_pads_and_labels(tmp_path):
     lens = {len(ex.seqs[k]) for k in idx}
     assert min(lens) < 15 < max(lens)
     probs, k = J.c_classify(exe, [ex.seqs[j] for j in idx], len(meta["classes"]))
-    ref = model.predict(cl.encode(ex, meta)[idx])
-    assert np.max(np.abs(probs - ref)) < 1e-5
+    ref = model.predict(X[idx])
+    assert np.max(np.abs(probs - ref)) < 1e-5, np.max(np.abs(probs - ref))
     assert np.array_equal(k, ref.argmax(1))
+    assert np.std(ref, axis=0).max() > 1e-3, np.std(ref, axis=0)  # the inputs matter
 
 
-def test_classify_text_ids_in_c(tmp_path):
+def test_classify_series_sanitizers_and_an_empty_sequence(tmp_path):
+    """The default recipe under ASan + UBSan: the state's buffers hold maxlen steps; a
+    sequence of one step, a long one (cut), a constant one (σ = 0: all of it masked) stay
+    inside them and give predict's probabilities; T = 0 is refused (−1)."""
+    ex, _ = J.vowels()
+    meta, model, _ = _series_model(ex, {"units": 4})
+    export_c(model, tmp_path, **c_arguments(meta), measure=False)
+    exe = J.compile_driver(tmp_path, "classify", extra=["-O1", "-fsanitize=address,undefined"])
+    rng = np.random.default_rng(0)
+    seqs = [rng.standard_normal((1, 12)), rng.standard_normal((400, 12)), np.ones((9, 12))]
+    probs, k = J.c_classify(exe, [*seqs, np.zeros((0, 12))], len(meta["classes"]))
+    ref = model.predict(encode_series(seqs, meta))
+    assert np.max(np.abs(probs[:3] - ref)) < 1e-5
+    assert np.array_equal(k[:3], ref.argmax(1)) and k[3] == -1
+
+
+@pytest.mark.parametrize(
+    "switches", [{}, {"pooling": "max", "bidirectional": True}, {"pooling": "attention"}]
+)
+def test_classify_text_ids_in_c(tmp_path, switches):
+    """Text: the default model streams; with pooling or a bidirectional LSTM the C runs the
+    first maxlen ids through ``run`` (the padding is masked, so none is needed)."""
     texts = ["the cat sat on the mat", "a dog ran", "the dog sat", "cats and dogs ran far away"]
     ex = cl.Examples("text", ["a", "b", "a", "b"], None, texts=texts * 3)
     ex.labels = ex.labels * 3
-    ccfg = cl.ClassifyConfig(maxlen=5)
+    ccfg = cl.ClassifyConfig(maxlen=5, **switches)
     meta = cl.fit_meta(ex, np.arange(12), ccfg)
     model = randomise(cl.build_model(meta, ccfg), 4, (5,))
-    export_c(model, tmp_path, **c_arguments(meta), measure=False)
+    res = export_c(model, tmp_path, **c_arguments(meta), measure=False)
+    assert res.streams == (not switches)
     exe = J.compile_driver(tmp_path, "classify")
     ids = WordVocab(meta["vocab"]).encode(texts, 50)  # all the words: C cuts to maxlen
     seqs = [row[row != 0] for row in ids]

@@ -53,18 +53,25 @@ All arithmetic is in float64 (log-domain sums lose nothing to underflow).
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 NEG_INF = -np.inf
 
 
-def log_softmax(z: np.ndarray) -> np.ndarray:
+def log_softmax(z: ArrayLike) -> np.ndarray:
     """log y = z − logsumexp(z) over the last axis, in float64."""
     z = np.asarray(z, np.float64)
     s = z - z.max(axis=-1, keepdims=True)
     return s - np.log(np.exp(s).sum(axis=-1, keepdims=True))
 
 
-def check_lengths(log_probs, labels, input_lengths, label_lengths, blank: int = 0):
+def check_lengths(
+    log_probs: ArrayLike,
+    labels: ArrayLike,
+    input_lengths: ArrayLike,
+    label_lengths: ArrayLike,
+    blank: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Validate the four inputs; → (log_probs float64 (B,T,C), labels int64 (B,L), T_b, L_b)."""
     lp = np.asarray(log_probs, np.float64)
     if lp.ndim != 3:
@@ -100,7 +107,9 @@ def check_lengths(log_probs, labels, input_lengths, label_lengths, blank: int = 
     return lp, np.where(valid, lab, blank), Tb, Lb
 
 
-def extend_labels(labels: np.ndarray, label_lengths: np.ndarray, blank: int = 0):
+def extend_labels(
+    labels: np.ndarray, label_lengths: np.ndarray, blank: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """l' = (−, l₁, −, …, l_L, −) per row → (ext (B, S), valid (B, S), skip (B, S)).
 
     S = 2·L_max + 1; valid[b, s] = s < 2·L_b + 1; skip[b, s]: the transition s−2 → s
@@ -125,7 +134,13 @@ def _shift(a: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def forward_backward(log_probs, labels, input_lengths, label_lengths, blank: int = 0):
+def forward_backward(
+    log_probs: ArrayLike,
+    labels: ArrayLike,
+    input_lengths: ArrayLike,
+    label_lengths: ArrayLike,
+    blank: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The CTC dynamic programme → (log p (B,), α (T,B,S), β (T,B,S), ext, valid).
 
     α and β as in the module docstring; entries at t ≥ T_b or s ≥ S_b are −∞."""
@@ -170,7 +185,13 @@ def forward_backward(log_probs, labels, input_lengths, label_lengths, blank: int
     return logp, alpha, beta, ext, valid
 
 
-def posteriors(log_probs, labels, input_lengths, label_lengths, blank: int = 0):
+def posteriors(
+    log_probs: ArrayLike,
+    labels: ArrayLike,
+    input_lengths: ArrayLike,
+    label_lengths: ArrayLike,
+    blank: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """→ (log p (B,), γ (B, T, C)): γ_t(k), the posterior that frame t emits class k given
     that the whole utterance reads l (the CTC *alignment*). Zero at t ≥ T_b, and zero for
     a sample whose labels cannot be produced in T_b frames (p = 0)."""
@@ -191,10 +212,10 @@ def posteriors(log_probs, labels, input_lengths, label_lengths, blank: int = 0):
 
 
 def ctc_loss(
-    log_probs,
-    labels,
-    input_lengths,
-    label_lengths,
+    log_probs: ArrayLike,
+    labels: ArrayLike,
+    input_lengths: ArrayLike,
+    label_lengths: ArrayLike,
     blank: int = 0,
     zero_infinity: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -210,10 +231,10 @@ def ctc_loss(
 
 
 def ctc_loss_from_logits(
-    logits,
-    labels,
-    input_lengths,
-    label_lengths,
+    logits: ArrayLike,
+    labels: ArrayLike,
+    input_lengths: ArrayLike,
+    label_lengths: ArrayLike,
     blank: int = 0,
     zero_infinity: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -24,10 +24,13 @@ summed over utterances, over the total reference length.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 
-def collapse(path, blank: int = 0) -> list[int]:
+def collapse(path: Iterable[int], blank: int = 0) -> list[int]:
     """𝓑(π): drop repeated classes, then blanks."""
     out, prev = [], None
     for k in path:
@@ -38,7 +41,9 @@ def collapse(path, blank: int = 0) -> list[int]:
     return out
 
 
-def greedy_decode(log_probs, input_lengths=None, blank: int = 0) -> list[list[int]]:
+def greedy_decode(
+    log_probs: ArrayLike, input_lengths: ArrayLike | None = None, blank: int = 0
+) -> list[list[int]]:
     """Best-path decoding of (B, T, C) (or one (T, C)) log-probabilities (or probabilities,
     or logits: only the argmax matters) → one label list per sample, frames t < T_b."""
     lp = np.asarray(log_probs)
@@ -53,7 +58,7 @@ def greedy_decode(log_probs, input_lengths=None, blank: int = 0) -> list[list[in
 
 
 def prefix_beam_search(
-    log_probs, beam_width: int = 8, blank: int = 0, prune: float = 0.0
+    log_probs: ArrayLike, beam_width: int = 8, blank: int = 0, prune: float = 0.0
 ) -> list[tuple[tuple[int, ...], float]]:
     """Prefix beam search over one utterance's (T, C) log-probabilities → the final beam,
     best first, as (labels, log-score) pairs. ``prune`` > 0 skips, at each frame, the
@@ -82,13 +87,17 @@ def prefix_beam_search(
                     ext[1] = lae(ext[1], pb + y[k])  # k after a blank: a new label
                 else:
                     ext[1] = lae(ext[1], total + y[k])
-        ranked = sorted(nxt.items(), key=lambda kv: lae(*kv[1]), reverse=True)
-        beam = {rho: s for rho, s in ranked[:beam_width] if lae(*s) > -np.inf}  # p > 0 only
+        ranked = sorted(nxt.items(), key=lambda kv: lae(kv[1][0], kv[1][1]), reverse=True)
+        beam = {rho: s for rho, s in ranked[:beam_width] if lae(s[0], s[1]) > -np.inf}  # p > 0
     return [(rho, float(lae(pb, pnb))) for rho, (pb, pnb) in beam.items()]
 
 
 def beam_decode(
-    log_probs, input_lengths=None, beam_width: int = 8, blank: int = 0, prune: float = 0.0
+    log_probs: ArrayLike,
+    input_lengths: ArrayLike | None = None,
+    beam_width: int = 8,
+    blank: int = 0,
+    prune: float = 0.0,
 ) -> list[list[int]]:
     """Prefix beam search over each sample of (B, T, C) log-probabilities → the best labels."""
     lp = np.asarray(log_probs)
@@ -102,7 +111,7 @@ def beam_decode(
     ]
 
 
-def edit_distance(ref, hyp) -> int:
+def edit_distance(ref: Sequence, hyp: Sequence) -> int:
     """Levenshtein distance between two sequences (unit costs)."""
     ref, hyp = list(ref), list(hyp)
     d = list(range(len(hyp) + 1))  # row i−1 of the DP table
@@ -114,7 +123,7 @@ def edit_distance(ref, hyp) -> int:
     return d[len(hyp)]
 
 
-def label_error_rate(refs, hyps) -> float:
+def label_error_rate(refs: Sequence[Sequence], hyps: Sequence[Sequence]) -> float:
     """Σ edit_distance(ref, hyp) / Σ len(ref) over the utterances."""
     refs, hyps = list(refs), list(hyps)
     if len(refs) != len(hyps):

@@ -109,6 +109,7 @@ def rnn_forward(x, W_x, W_h, b, h0=None, mask=None, rmask=None, need_cache=True)
     for t in range(T):
         h_prev = hs[t]
         if rmask is not None:
+            assert hr is not None  # allocated with rmask
             np.multiply(h_prev, rmask, out=hr)
             np.matmul(hr, W_h, out=rec)
         else:

@@ -21,6 +21,8 @@ This module: peephole, CIFG, zoneout and LSTMP (a projection, as
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .activations import sigmoid
@@ -53,7 +55,7 @@ def run_backward(step_back, dhs, d_final, caches, P, rmask=None, record=None):
         np.zeros_like(s) if g is None else np.asarray(g, s.dtype)
         for s, g in zip(seq[-1], d_final, strict=True)
     ]
-    dx = [None] * len(caches)
+    dx: list[Any] = [None] * len(caches)  # dx_t (B, D), filled from t = T−1 down
     for t in range(len(caches) - 1, -1, -1):
         if dhs is not None:
             d[0] = d[0] + dhs[t]  # dh_t += dy_t

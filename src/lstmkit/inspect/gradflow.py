@@ -33,16 +33,21 @@ Bidirectional layers are passed through but not recorded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..core import gru as gru_core
 from ..core import lstm as lstm_core
 from ..core import reference
 from ..core import rnn as rnn_core
+from ..layers.base import Layer
 from ..layers.bidirectional import Bidirectional
 from ..layers.recurrent import Recurrent
+from ..model import Sequential
 from .trace import QuietLayers
 
 __all__ = ["GradientFlow", "gradient_flow"]
@@ -155,7 +160,7 @@ def _state_grads(layer, dy):
     d_states = None
     if isinstance(dy, (tuple, list)):
         dy, *d_states = dy
-    d_final = [None] * layer.n_states
+    d_final: list[np.ndarray | None] = [None] * layer.n_states
     if d_states:
         d_final = [None if d is None else np.asarray(d) for d in d_states]
     dhs = None
@@ -187,7 +192,32 @@ def _norms(a, go_backwards):
 
 
 # -------------------------------------------------------------------- public
-def gradient_flow(model_or_layer, x, y, loss="mse", mask=None, keep_full=False):
+@overload
+def gradient_flow(
+    model_or_layer: Sequential,
+    x: ArrayLike,
+    y: ArrayLike,
+    loss: str | Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]] = "mse",
+    mask: ArrayLike | None = None,
+    keep_full: bool = False,
+) -> dict[str, GradientFlow]: ...
+@overload
+def gradient_flow(
+    model_or_layer: Layer,
+    x: ArrayLike,
+    y: ArrayLike,
+    loss: str | Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]] = "mse",
+    mask: ArrayLike | None = None,
+    keep_full: bool = False,
+) -> GradientFlow: ...
+def gradient_flow(
+    model_or_layer: Layer | Sequential,
+    x: ArrayLike,
+    y: ArrayLike,
+    loss: str | Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]] = "mse",
+    mask: ArrayLike | None = None,
+    keep_full: bool = False,
+) -> GradientFlow | dict[str, GradientFlow]:
     """‖∂L/∂h_t‖ (and ‖∂L/∂c_t‖) at every step t for each recurrent layer.
 
     ``model_or_layer``: a recurrent layer (its output is compared with y) or a
@@ -198,10 +228,10 @@ def gradient_flow(model_or_layer, x, y, loss="mse", mask=None, keep_full=False):
     a model. The model's parameters, gradients, caches and states are left as they were.
     """
     x = np.asarray(x)
-    layers = getattr(model_or_layer, "layers", None)
-    single = layers is None
+    found = getattr(model_or_layer, "layers", None)
+    single = found is None
+    layers: list = [model_or_layer] if found is None else found
     if single:
-        layers = [model_or_layer]
         if not isinstance(model_or_layer, Recurrent):
             raise TypeError(
                 f"gradient_flow expected a recurrent layer or a model with .layers, "

@@ -35,12 +35,17 @@ A layer type other than LSTM can take part by defining
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from ..layers.base import Layer
 from ..layers.bidirectional import Bidirectional
 from ..layers.recurrent import LSTM, Recurrent
+from ..model import Sequential
 
 __all__ = [
     "GATE_NAMES",
@@ -71,16 +76,16 @@ class Trace:
     mask: np.ndarray | None = None  # (B, T) 1 = step used, input order
     extra: dict = field(default_factory=dict)  # variant-specific arrays, (B, T, ·)
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: str) -> np.ndarray:
         if key in self.extra:
             return self.extra[key]
         return getattr(self, key)
 
-    def keys(self):
+    def keys(self) -> list[str]:
         return ["i", "f", "g", "o", "c", "h", "c0", "h0"] + list(self.extra)
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, ...]:
         return self.c.shape
 
     def _prev(self, s, s0):
@@ -90,15 +95,15 @@ class Trace:
         return np.concatenate([s0[:, None], s[:, :-1]], axis=1)
 
     @property
-    def c_prev(self):
+    def c_prev(self) -> np.ndarray:
         """(B, T, H): c_{t-1} of the recurrence (c[:, t+1] for go_backwards)."""
         return self._prev(self.c, self.c0)
 
     @property
-    def h_prev(self):
+    def h_prev(self) -> np.ndarray:
         return self._prev(self.h, self.h0)
 
-    def saturation(self, eps=0.1):
+    def saturation(self, eps: float = 0.1) -> dict[str, tuple[float, float]]:
         """Fraction of gate values near 0 (< eps) and near 1 (> 1 − eps), per gate:
         ``{"i": (low, high), …}`` (used steps only)."""
         out = {}
@@ -126,7 +131,7 @@ def is_traceable(layer) -> bool:
 class QuietLayers:
     """Switch dropout off and remember cache, states and RNG of recurrent layers."""
 
-    def __init__(self, layers):
+    def __init__(self, layers: Iterable[Recurrent]) -> None:
         self.layers = layers
 
     def __enter__(self):
@@ -153,7 +158,7 @@ class QuietLayers:
         for ly, (d, rd, cache, states, rng, sto) in zip(self.layers, self.saved, strict=True):
             ly.dropout, ly.recurrent_dropout, ly._cache, ly.states = d, rd, cache, states
             ly.rng.bit_generator.state = rng
-            if sto is not None:
+            if sto is not None and hasattr(ly, "stochastic"):
                 ly.stochastic = sto
 
 
@@ -165,7 +170,7 @@ def _read(layer, name, mask):
             layer._trace_arrays(cache) if hasattr(layer, "_trace_arrays") else _lstm_arrays(cache)
         ).items()
     }
-    extra = {}
+    extra: dict[str, np.ndarray] = {}
     out = {}
     for k, v in d.items():
         if k in ("c0", "h0"):
@@ -202,7 +207,19 @@ def is_traceable_bidirectional(layer) -> bool:
     return isinstance(layer, Bidirectional) and is_traceable(layer.forward_layer)
 
 
-def trace(layer_or_model, x, mask=None):
+@overload
+def trace(
+    layer_or_model: Sequential | Bidirectional, x: ArrayLike, mask: ArrayLike | None = None
+) -> dict[str, Trace]: ...
+@overload
+def trace(layer_or_model: Recurrent, x: ArrayLike, mask: ArrayLike | None = None) -> Trace: ...
+@overload
+def trace(
+    layer_or_model: Layer, x: ArrayLike, mask: ArrayLike | None = None
+) -> Trace | dict[str, Trace]: ...
+def trace(
+    layer_or_model: Layer | Sequential, x: ArrayLike, mask: ArrayLike | None = None
+) -> Trace | dict[str, Trace]:
     """Gates i, f, g, o and states c, h of every LSTM layer for input x (batch, time, features).
 
     * an LSTM layer (or variant) → one :class:`Trace`;

@@ -334,7 +334,8 @@ def _h5_arrays(f, path, key, layer):
 
 def _from_h5_file(f, path, model_config, dtype, input_shape):
     entries = [e for e in _layer_entries(model_config) if e["class_name"] != "InputLayer"]
-    used, keys = {}, []
+    used: dict[str, int] = {}
+    keys = []
     for e in entries:  # Keras 3 names the groups by class, in order
         base = _snake(e["class_name"])
         k = used.get(base, 0)

@@ -129,8 +129,8 @@ def _cell_arrays(cell):
 class _Exporter:
     def __init__(self, g: _Graph):
         self.g = g
-        self.lens = None  # int32 (B,) sequence lengths, when a mask is in play
-        self.mask = None  # None, "post" (lens describes it) or "pre" (reversed)
+        self.lens: str | None = None  # int32 (B,) sequence lengths, when a mask is in play
+        self.mask: str | None = None  # None, "post" (lens describes it) or "pre" (reversed)
         self._valid = None  # bool (B, T, 1): t < lens[b]
 
     def valid(self, x):

@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import UserError
-from ..layers import GRU, LSTM, Bidirectional, SimpleRNN
+from ..layers import GRU, LSTM, Bidirectional, Recurrent, SimpleRNN
 from ..layers.variants import LSTMP
 from ..model import Sequential
 
@@ -51,10 +53,10 @@ class TimeMajorModel:
     (or (batch, units) when the last layer drops the time axis). ``.model`` is the
     underlying :class:`~lstmkit.model.Sequential`; every other attribute is its."""
 
-    def __init__(self, model):
+    def __init__(self, model: Sequential) -> None:
         self.model = model
 
-    def predict(self, x, batch_size=32, verbose=0):
+    def predict(self, x: ArrayLike, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
         y = self.model.predict(np.swapaxes(np.asarray(x), 0, 1), batch_size=batch_size)
         return np.swapaxes(y, 0, 1) if y.ndim == 3 else y
 
@@ -71,7 +73,7 @@ class TimeMajorModel:
         return f"TimeMajorModel({self.model!r})"
 
 
-def unwrap(model):
+def unwrap(model: Sequential | TimeMajorModel) -> tuple[Sequential, bool]:
     """(the batch-major Sequential, batch_first flag) of a model or a TimeMajorModel."""
     if isinstance(model, TimeMajorModel):
         return model.model, False
@@ -108,19 +110,19 @@ def _module_hparams(module) -> tuple[dict, dict]:
 
 
 def from_torch(
-    module,
+    module: Any,
     *,
-    mode=None,
-    hidden_size=None,
-    num_layers=1,
-    bidirectional=False,
-    batch_first=False,
-    bias=True,
-    proj_size=0,
-    nonlinearity="tanh",
-    dtype=None,
-    time_major=None,
-):
+    mode: str | None = None,
+    hidden_size: int | None = None,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    batch_first: bool = False,
+    bias: bool = True,
+    proj_size: int = 0,
+    nonlinearity: str = "tanh",
+    dtype: str | None = None,
+    time_major: bool | None = None,
+) -> Sequential | TimeMajorModel:
     """An lstmkit model computing what ``module(x)[0]`` computes (in eval mode).
 
     module: a ``torch.nn.LSTM`` / ``GRU`` / ``RNN``, or a ``state_dict`` (tensors or
@@ -181,7 +183,7 @@ def _build(hp, sd, dtype):
     if "weight_ih_l0" not in sd:
         raise UserError(f"state_dict has no 'weight_ih_l0' (keys: {sorted(sd)[:8]})")
     D = int(sd["weight_ih_l0"].shape[-1]) if sd["weight_ih_l0"].ndim == 2 else -1
-    expected = {}
+    expected: dict[str, tuple[int, ...]] = {}
     for k in range(L):
         d_in = D if k == 0 else (P or H) * ndir
         for sfx in ("", "_reverse")[:ndir]:
@@ -231,7 +233,9 @@ def _build(hp, sd, dtype):
     return model
 
 
-def to_torch(model, tensors: str = "numpy"):
+def to_torch(
+    model: Sequential | TimeMajorModel, tensors: str = "numpy"
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(state_dict, hparams) of a stack of LSTM / GRU / SimpleRNN / LSTMP layers (or
     Bidirectional ones), the form ``torch.nn.{hparams['type']}(**rest).load_state_dict``
     takes. ``tensors="torch"`` gives torch tensors instead of NumPy arrays.
@@ -247,10 +251,11 @@ def to_torch(model, tensors: str = "numpy"):
     if not getattr(seq, "built", False):
         raise UserError("to_torch needs a built model: fit, predict or build it first")
     kinds = {LSTM: "LSTM", LSTMP: "LSTM", GRU: "GRU", SimpleRNN: "RNN"}
-    cells, bidir = [], []
+    cells: list[Recurrent] = []
+    bidir: list[bool] = []
     for k, layer in enumerate(seq.layers):
         inner = layer.forward_layer if isinstance(layer, Bidirectional) else layer
-        if type(inner) not in kinds:
+        if not isinstance(inner, Recurrent) or type(inner) not in kinds:
             raise UserError(
                 f"to_torch: layer {k} ({type(layer).__name__} {layer.name!r}) has no "
                 f"place in a torch.nn.LSTM / GRU / RNN; expected only LSTM, GRU, "
@@ -283,7 +288,7 @@ def to_torch(model, tensors: str = "numpy"):
                 f"layer 0 is {type(c0).__name__}({c0.units}), layer {k} is "
                 f"{type(c).__name__}({c.units}){' bidirectional' if bidir[k] else ''}"
             )
-    sd = {}
+    sd: dict[str, Any] = {}  # name → NumPy array (or torch tensor, below)
     for k, layer in enumerate(seq.layers):
         for n, a in layer.named_tensors().items():
             sd[re.sub(r"_l0(_reverse)?$", rf"_l{k}\g<1>", n)] = np.ascontiguousarray(a).copy()
@@ -309,7 +314,7 @@ def to_torch(model, tensors: str = "numpy"):
     return sd, hp
 
 
-def to_torch_module(model):
+def to_torch_module(model: Sequential | TimeMajorModel) -> Any:
     """The torch.nn.LSTM / GRU / RNN itself, weights loaded, in eval mode and the model's dtype."""
     import torch
 

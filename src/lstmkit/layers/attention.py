@@ -53,7 +53,7 @@ class Attention(Layer):
         self.use_scale = bool(use_scale)
         self.score_mode = score_mode
         self.dropout = float(dropout)
-        self._cache = None
+        self._cache: tuple | None = None
 
     # ---------------------------------------------------------------- build
     def _add_scalar(self, name: str, value: float) -> None:

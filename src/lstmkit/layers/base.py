@@ -33,6 +33,7 @@ def as_dtype(dtype) -> np.dtype:
 class Layer:
     #: the type name written in saved configs (the allow-list key)
     type_name: str = "Layer"
+    input_shape: tuple | None  # one sample's shape (no batch axis), once built
 
     def __init__(self, name: str | None = None, dtype="float32", seed=None):
         self.name = name or self.type_name.lower()

@@ -57,7 +57,7 @@ class GRU(Recurrent):
         return dx, [dh0]
 
     # PyTorch names: weight_ih_l0 (3H, D), weight_hh_l0 (3H, H), bias_ih_l0, bias_hh_l0 (3H,)
-    def named_tensors(self):
+    def named_tensors(self) -> dict[str, np.ndarray]:
         s, H = self.torch_suffix, self.units
         W_x, W_h, b = self.params
         return {
@@ -67,7 +67,7 @@ class GRU(Recurrent):
             f"bias_hh{s}": _swap_zr(b[1], H),
         }
 
-    def load_named_tensors(self, tensors):
+    def load_named_tensors(self, tensors: dict[str, np.ndarray]) -> None:
         s, H = self.torch_suffix, self.units
         names = [f"weight_ih{s}", f"weight_hh{s}", f"bias_ih{s}", f"bias_hh{s}"]
         missing = [n for n in names if n not in tensors]

@@ -99,6 +99,7 @@ class Dense(Layer):
     def forward(self, x, training=False, mask=None):
         x = np.asarray(x)
         self._ensure_built(x)
+        assert self.input_shape is not None  # set by _ensure_built
         if x.ndim < 2 or x.shape[-1] != self.input_shape[-1]:
             raise ValueError(
                 f"Dense expected input of shape (batch, ..., {self.input_shape[-1]}), "

@@ -24,6 +24,7 @@ import json
 import math
 import os
 from dataclasses import fields
+from typing import Any, cast
 
 import numpy as np
 
@@ -131,7 +132,9 @@ def _check_plain(path, what, cfg) -> None:
             raise ModelFileError(f"{path}: {what}.{k} = {str(v)[:40]!r} is not a plain number")
 
 
-def read_seq2seq(path, kinds=(KIND, CHECKPOINT_KIND)):
+def read_seq2seq(
+    path: str | os.PathLike[str], kinds: tuple[str, ...] = (KIND, CHECKPOINT_KIND)
+) -> tuple[Seq2Seq, dict, dict]:
     """→ (model, header tensors, metadata), weights loaded; a checkpoint's optimizer is not."""
     path = os.fspath(path)
     tensors, meta, _ = safefile.read_header(path)
@@ -205,13 +208,15 @@ def load_checkpoint(path) -> tuple[Seq2Seq, dict]:
         model.compile(optim.OPTIMIZERS[o["type"]].from_config(o["config"]))
     except (TypeError, ValueError) as e:
         raise ModelFileError(f"{path}: bad optimizer configuration: {e}") from None
-    want = [f"optimizer.{n}" for n in model.optimizer.get_state()["slots"]]
+    opt = model.optimizer
+    assert opt is not None  # set by compile
+    want = [f"optimizer.{n}" for n in opt.get_state()["slots"]]
     have = sorted(n for n in tensors if n.startswith("optimizer."))
     if sorted(want) != have:
         raise ModelFileError(f"{path}: optimizer tensors expected {sorted(want)}, got {have[:6]}")
     slots = {n[len("optimizer.") :]: a for n, a in read_tensors(path, want).items()}
     try:
-        model.optimizer.set_state(
+        opt.set_state(
             {"iterations": o["iterations"], "learning_rate": o["learning_rate"], "slots": slots}
         )
     except ValueError as e:
@@ -239,7 +244,7 @@ def _restore_rngs(path, model: Seq2Seq, states) -> None:
             if not isinstance(s, dict) or s.get("bit_generator") != "PCG64":
                 raise ValueError("not a PCG64 state")
             bg = np.random.PCG64()
-            bg.state = s
+            bg.state = cast(Any, s)  # a dict read from JSON: numpy validates its fields
         except (TypeError, ValueError, KeyError, OverflowError):
             raise ModelFileError(f"{path}: a saved RNG state is not a PCG64 state") from None
         layer.rng = np.random.Generator(bg)

@@ -29,6 +29,7 @@ def closest_reference(pred: Sequence, refs: Sequence[Sequence]) -> tuple[int, Se
         d = edit_distance(pred, r)
         if best is None or d < best[0]:
             best = (d, r)
+    assert best is not None  # refs is not empty
     return best
 
 

@@ -23,12 +23,14 @@ Ids: 0 = PAD in both vocabularies; in the target 1 = BOS, 2 = EOS.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from typing import cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import optim
 from ..layers import LSTM, AdditiveAttention, Attention, Bidirectional, Dense, Dropout, Embedding
-from ..layers.base import as_dtype
+from ..layers.base import Layer, as_dtype
 
 PAD, BOS, EOS = 0, 1, 2
 ATTENTIONS = ("luong", "bahdanau")
@@ -94,7 +96,7 @@ def dense2d_backward(layer: Dense, dy: np.ndarray) -> np.ndarray:
     return layer.backward(dy.reshape(B * T, U)).reshape(B, T, -1)
 
 
-def softmax_cross_entropy(logits: np.ndarray, target: np.ndarray):
+def softmax_cross_entropy(logits: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
     """Mean −log p(target) over the non-PAD targets, and dL/dlogits. logits (B, T, V)."""
     mask = target != PAD  # (B, T)
     n = max(int(mask.sum()), 1)
@@ -143,13 +145,13 @@ class Seq2Seq:
         self.enc_dropout = Dropout(c.dropout, **kw("enc_dropout"))
         self.out_dropout = Dropout(c.dropout, **kw("out_dropout"))
         self._build()
-        self.optimizer = None
+        self.optimizer: optim.Optimizer | None = None
 
     # ------------------------------------------------------------ structure
     @property
-    def layers(self) -> dict:
+    def layers(self) -> dict[str, Layer]:
         """name → layer, for every layer with parameters, in a fixed order."""
-        named = [("src_embedding", self.src_embedding)]
+        named: list[tuple[str, Layer]] = [("src_embedding", self.src_embedding)]
         named += [(f"encoder_{k}", e) for k, e in enumerate(self.encoder)]
         named += [("tgt_embedding", self.tgt_embedding), ("decoder", self.decoder)]
         if self.query_proj is not None:
@@ -193,7 +195,7 @@ class Seq2Seq:
     def count_params(self) -> int:
         return int(self.flat_params.size)
 
-    def rng_layers(self) -> list:
+    def rng_layers(self) -> list[Layer]:
         """Every layer object holding an rng that training draws from (dropout), fixed order."""
         out = [self.enc_dropout, self.out_dropout, self.attention]
         for e in self.encoder:
@@ -201,7 +203,7 @@ class Seq2Seq:
         return out + [self.decoder]
 
     # -------------------------------------------------------------- forward
-    def encode(self, src, training: bool = False) -> Encoded:
+    def encode(self, src: ArrayLike, training: bool = False) -> Encoded:
         src = self._ids(src, self.config.src_vocab, "source")
         mask = src != PAD  # (B, S)
         x = self.src_embedding.forward(src, training)  # (B, S, E)
@@ -214,7 +216,15 @@ class Seq2Seq:
         c0 = np.concatenate([c_f, c_b], -1)
         return Encoded(y, keys, mask, h0, c0)
 
-    def decode(self, enc: Encoded, tgt_in, h0, c0, training=False, scores=False):
+    def decode(
+        self,
+        enc: Encoded,
+        tgt_in: ArrayLike,
+        h0: np.ndarray,
+        c0: np.ndarray,
+        training: bool = False,
+        scores: bool = False,
+    ) -> tuple[np.ndarray, ...]:
         """Teacher-forced decoder over tgt_in (B, T) from states h0, c0 →
         logits (B, T, V), h_T, c_T (and the attention weights (B, T, S) with scores=True)."""
         tgt_in = self._ids(tgt_in, self.config.tgt_vocab, "target")
@@ -233,11 +243,11 @@ class Seq2Seq:
         logits = dense2d(self.output, a, training)  # (B, T, V)
         return (logits, h, c, A) if scores else (logits, h, c)
 
-    def forward(self, src, tgt_in, training: bool = False) -> np.ndarray:
+    def forward(self, src: ArrayLike, tgt_in: ArrayLike, training: bool = False) -> np.ndarray:
         enc = self.encode(src, training)
         return self.decode(enc, tgt_in, enc.h0, enc.c0, training)[0]
 
-    def attention_weights(self, src, tgt_in) -> np.ndarray:
+    def attention_weights(self, src: ArrayLike, tgt_in: ArrayLike) -> np.ndarray:
         """A (B, T, S): the weights each step t of a given target sequence put on the source."""
         enc = self.encode(src)
         return self.decode(enc, tgt_in, enc.h0, enc.c0, scores=True)[3]
@@ -254,7 +264,8 @@ class Seq2Seq:
         dy = dv + dense2d_backward(self.key_proj, dk)  # dL/dy (B, S, H)
         dd = self.decoder.backward(ds)  # (B, T, E)
         self.tgt_embedding.backward(dd)
-        dh0, dc0 = self.decoder.initial_state_grads
+        # set by decoder.backward (the layer declares the attribute as None before)
+        dh0, dc0 = cast("tuple[np.ndarray, np.ndarray]", self.decoder.initial_state_grads)
         h = H // 2  # the decoder's initial state is [→h, ←h], [→c, ←c]
         dy = self.enc_dropout.backward(dy)
         dx = self.encoder[-1].backward((dy, dh0[:, :h], dc0[:, :h], dh0[:, h:], dc0[:, h:]))
@@ -263,18 +274,18 @@ class Seq2Seq:
         self.src_embedding.backward(dx)
 
     # -------------------------------------------------------------- training
-    def compile(self, optimizer) -> None:
+    def compile(self, optimizer: str | optim.Optimizer) -> None:
         self.optimizer = optim.get(optimizer)
         self.optimizer.build(self.flat_params)
 
-    def compute_gradients(self, src, tgt_in, tgt_out) -> float:
+    def compute_gradients(self, src: ArrayLike, tgt_in: ArrayLike, tgt_out: ArrayLike) -> float:
         """Forward (training), loss, backward: flat_grads = ∂L/∂θ; returns L."""
         logits = self.forward(src, tgt_in, training=True)
         loss, dlogits = softmax_cross_entropy(logits, np.asarray(tgt_out))
         self.backward(dlogits)
         return loss
 
-    def train_on_batch(self, src, tgt_in, tgt_out) -> float:
+    def train_on_batch(self, src: ArrayLike, tgt_in: ArrayLike, tgt_out: ArrayLike) -> float:
         """One optimizer step; a NaN/inf loss or gradient is not applied (returns nan)."""
         if self.optimizer is None:
             raise RuntimeError("compile the model first: model.compile(Adam(...))")
@@ -284,12 +295,12 @@ class Seq2Seq:
         self.optimizer.step(self.flat_params, self.flat_grads)
         return loss
 
-    def loss(self, src, tgt_in, tgt_out) -> float:
+    def loss(self, src: ArrayLike, tgt_in: ArrayLike, tgt_out: ArrayLike) -> float:
         return softmax_cross_entropy(self.forward(src, tgt_in), np.asarray(tgt_out))[0]
 
     # --------------------------------------------------------------- checks
     @staticmethod
-    def _ids(ids, V, what):
+    def _ids(ids: ArrayLike, V: int, what: str) -> np.ndarray:
         ids = np.asarray(ids)
         if ids.ndim != 2 or ids.dtype.kind not in "iu":
             raise ValueError(

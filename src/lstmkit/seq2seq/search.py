@@ -22,8 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .model import BOS, EOS, Seq2Seq
+from .model import BOS, EOS, Encoded, Seq2Seq
 
 
 @dataclass
@@ -33,12 +34,14 @@ class Hypothesis:
     score: float  # log_prob / lp(len(tokens))
 
 
-def length_penalty(n, alpha: float):
+def length_penalty(n: ArrayLike, alpha: float) -> np.ndarray:
     """GNMT's lp(n) = ((5 + n) / 6)^α."""
     return ((5.0 + np.asarray(n, np.float64)) / 6.0) ** alpha
 
 
-def decode_step(model: Seq2Seq, enc, prev: np.ndarray, h, c):
+def decode_step(
+    model: Seq2Seq, enc: Encoded, prev: np.ndarray, h: np.ndarray, c: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One decoder step for N rows: prev (N,) token ids → log p (N, V) float64, h, c,
     attention weights (N, S)."""
     logits, h, c, A = model.decode(enc, prev[:, None], h, c, scores=True)
@@ -47,7 +50,7 @@ def decode_step(model: Seq2Seq, enc, prev: np.ndarray, h, c):
     return z - np.log(np.exp(z).sum(-1, keepdims=True)), h, c, A[:, 0]
 
 
-def _check(src, max_len):
+def _check(src: ArrayLike, max_len: int) -> tuple[np.ndarray, int]:
     src = np.asarray(src)
     if src.ndim != 2 or len(src) == 0:
         raise ValueError(f"expected source ids of shape (batch, time), got {src.shape}")
@@ -56,7 +59,7 @@ def _check(src, max_len):
     return src, int(max_len)
 
 
-def greedy_decode(model: Seq2Seq, src, max_len: int) -> list[list[int]]:
+def greedy_decode(model: Seq2Seq, src: ArrayLike, max_len: int) -> list[list[int]]:
     """The most probable next token at every step, for each source row: token lists."""
     src, max_len = _check(src, max_len)
     enc = model.encode(src)
@@ -80,7 +83,7 @@ def greedy_decode(model: Seq2Seq, src, max_len: int) -> list[list[int]]:
 
 def beam_search(
     model: Seq2Seq,
-    src,
+    src: ArrayLike,
     beam_size: int = 5,
     max_len: int = 30,
     length_penalty_alpha: float = 1.0,

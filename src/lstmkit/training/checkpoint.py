@@ -18,6 +18,7 @@ leaves either the previous checkpoint or the new one.
 from __future__ import annotations
 
 import json
+from typing import Any, cast
 
 import numpy as np
 
@@ -74,7 +75,7 @@ def _check_rng_state(path, s):
     try:
         if not isinstance(s, dict) or s.get("bit_generator") != "PCG64":
             raise ValueError("expected a PCG64 state")
-        np.random.PCG64().state = s  # numpy validates the fields
+        np.random.PCG64().state = cast(Any, s)  # numpy validates the fields
     except (ValueError, TypeError, KeyError, OverflowError) as e:
         raise ModelFileError(f"{path}: bad RNG state in training_state: {e}") from None
     return s

@@ -39,7 +39,7 @@ def read_examples(path: str, cfg: ClassifyConfig) -> Examples:
     t = read_table(path)
     label = cfg.label or ("label" if "label" in t.columns else t.columns[-1])
     t.index(label)
-    kind = cfg.kind
+    kind: str | None = cfg.kind
     if kind == "auto":
         kind = (
             "text"
@@ -147,7 +147,8 @@ def _series_examples(t: Table, cfg: ClassifyConfig, label: str, split_col) -> Ex
     groups: dict[str, list[int]] = {}
     for r, k in enumerate(ids):
         groups.setdefault(k, []).append(r)
-    seqs, ys, sp = [], [], []
+    seqs, ys = [], []
+    sp: list[str] = []  # the split of every sequence (when the file has one)
     for k, rows in groups.items():
         labs = {labels[r] for r in rows}
         if len(labs) != 1:
@@ -157,7 +158,8 @@ def _series_examples(t: Table, cfg: ClassifyConfig, label: str, split_col) -> Ex
         rows = sorted(rows, key=lambda r: steps[r])
         seqs.append(values[rows])
         ys.append(labels[rows[0]])
-        sp.append(split[rows[0]] if split else None)
+        if split:
+            sp.append(split[rows[0]])
     return Examples(
         "series",
         ys,

@@ -28,12 +28,15 @@ import math
 import os
 import sys
 import time
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from ...data.csv import read_table
 from ...data.text import WordVocab, words
 from ...errors import UserError
+from ...model import Sequential
 from ...resources import check_training_memory  # refuse before fit allocates
 from ..shared.modelfiles import save_job_model
 from ..shared.outdir import write_json, write_text
@@ -68,24 +71,31 @@ def encode(ex: Examples, meta: dict) -> np.ndarray:
     return encode_series(ex.seqs, meta)
 
 
-def fit_meta(ex: Examples, train_idx, cfg: ClassifyConfig) -> dict:
+def fit_meta(ex: Examples, train_idx: Sequence[int] | np.ndarray, cfg: ClassifyConfig) -> dict:
     classes = sorted(set(ex.labels))
     if len(classes) < 2:
         raise UserError(f"need at least 2 different labels to classify, got {classes}")
-    meta = {"task": "classify", "kind": ex.kind, "classes": classes, "columns": ex.columns}
+    meta: dict[str, Any] = {
+        "task": "classify",
+        "kind": ex.kind,
+        "classes": classes,
+        "columns": ex.columns,
+    }
     if ex.kind == "text":
+        assert ex.texts is not None  # a text set has its texts
         texts = [ex.texts[k] for k in train_idx]
         lens = np.array([len(words(s)) for s in texts])
         meta["vocab"] = WordVocab.build(texts).tokens
         meta["maxlen"] = int(cfg.maxlen or max(4, min(200, np.percentile(lens, 95))))
     else:
+        assert ex.seqs is not None  # a series set has its sequences
         meta.update(
             fit_series_meta([ex.seqs[k] for k in train_idx], ex.features, cfg.normalize, cfg.maxlen)
         )
     return meta
 
 
-def split_indices(ex: Examples, cfg: ClassifyConfig):
+def split_indices(ex: Examples, cfg: ClassifyConfig) -> tuple[np.ndarray, np.ndarray]:
     n = len(ex.labels)
     if ex.split is not None:
         tr = [k for k in range(n) if ex.split[k] == "train"]
@@ -114,6 +124,7 @@ def describe_input(ex: Examples, meta: dict, tr) -> list[str]:
     if ex.kind == "series":
         if not cols.get("order"):
             lines.append("order: rows in file order (no --order, no column named like t/step)")
+        assert ex.seqs is not None
         lens = [len(ex.seqs[k]) for k in tr]
         lines.append(f"features: {_names(meta['features'])}")
         lines.append(
@@ -139,6 +150,7 @@ def train_job(
     meta = fit_meta(ex, tr, cfg)
     head = describe_input(ex, meta, tr)
     if ex.kind == "series":
+        assert ex.seqs is not None
         note = length_note([ex.seqs[k] for k in tr])
         if note:
             print(f"warning: {note}", file=sys.stderr)
@@ -244,6 +256,7 @@ def _baselines(ex: Examples, meta: dict, tr, te, y, cfg: ClassifyConfig) -> dict
     if ex.kind == "text":
         vals, counts = np.unique(y[tr], return_counts=True)
         return {"majority": float(np.mean(y[te] == vals[np.argmax(counts)]))}
+    assert ex.seqs is not None
     seqs = normalise([ex.seqs[k] for k in np.concatenate([tr, te])], meta)
     return dict(compute_baselines(seqs[: len(tr)], y[tr], seqs[len(tr) :], y[te], cfg.dtw_window))
 
@@ -259,7 +272,9 @@ def _write_predictions(path, ex: Examples, idx, prob, meta) -> None:
     write_text(path, buf.getvalue())
 
 
-def predict_job(model, meta: dict, path: str, cfg: ClassifyConfig, out: str | None) -> str:
+def predict_job(
+    model: Sequential, meta: dict, path: str, cfg: ClassifyConfig, out: str | None
+) -> str:
     """Classify every example of ``path`` with a saved model; accuracy when labels are there."""
     cols = meta.get("columns", {})
     cfg.kind = meta["kind"]

@@ -57,6 +57,7 @@ from ...layers import (
     GlobalMaxPooling1D,
     Masking,
 )
+from ...layers.base import Layer
 from ...model import Sequential
 from ...optim import Adam, CosineDecay
 from .config import ClassifyConfig
@@ -115,11 +116,13 @@ class TrainPlan:
 def plan_training(n_train: int, kind: str, cfg: ClassifyConfig) -> TrainPlan:
     """The epochs, validation and early-stopping settings for ``n_train`` sequences."""
     cfg = resolve(cfg, kind)
+    batch_size, learning_rate = cfg.batch_size, cfg.learning_rate
+    assert batch_size is not None and learning_rate is not None  # resolve() set them
     val = cfg.validation
     if val is None:
         val = VALIDATION_FRACTION if n_train >= VALIDATE_FROM or kind == "text" else 0.0
     n_fit = n_train - int(round(val * n_train))
-    steps = math.ceil(n_fit / cfg.batch_size)
+    steps = math.ceil(n_fit / batch_size)
     if cfg.epochs:
         epochs = cfg.epochs
     elif kind == "text":
@@ -137,8 +140,8 @@ def plan_training(n_train: int, kind: str, cfg: ClassifyConfig) -> TrainPlan:
         patience=patience,
         validation=val,
         early_stopping=cfg.early_stopping and val > 0,
-        learning_rate=cfg.learning_rate,
-        batch_size=cfg.batch_size,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
     )
 
 
@@ -146,7 +149,8 @@ def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndar
     """(fit, validation) positions into y: round(fraction · n_c) of every class c held out
     (at least one sequence of each class stays in the fitting part)."""
     rng = np.random.default_rng(seed)
-    fit, val = [], []
+    fit: list[int] = []
+    val: list[int] = []
     for c in np.unique(y):
         idx = rng.permutation(np.flatnonzero(y == c))
         k = min(int(round(fraction * len(idx))), len(idx) - 1)
@@ -170,7 +174,7 @@ def weighted_targets(y: np.ndarray, w: np.ndarray) -> np.ndarray:
     return T
 
 
-def _pool(how: str, seed: int):
+def _pool(how: str, seed: int) -> Layer:
     if how == "max":
         return GlobalMaxPooling1D()
     if how == "mean":
@@ -180,7 +184,7 @@ def _pool(how: str, seed: int):
 
 def build_model(
     meta: dict, cfg: ClassifyConfig, plan: TrainPlan | None = None, steps_per_epoch: int = 1
-):
+) -> Sequential:
     """The compiled model for ``meta`` (the sidecar) and the settings in ``cfg``; the
     cosine schedule spans ``plan.epochs · steps_per_epoch`` steps (no plan: the plan for
     VALIDATE_FROM sequences)."""
@@ -188,7 +192,8 @@ def build_model(
     plan = plan or plan_training(VALIDATE_FROM, meta["kind"], cfg)
     cfg = resolve(cfg, meta["kind"])
     units, pooling, s = cfg.units, cfg.pooling, cfg.seed
-    layers = []
+    assert pooling is not None  # resolve() set it
+    layers: list[Layer] = []
     if text:
         layers.append(Embedding(len(meta["vocab"]) + 2, cfg.embed_dim, mask_zero=True, seed=s))
     else:
@@ -209,9 +214,9 @@ def build_model(
         layers.append(Dropout(cfg.dropout, seed=s + 4))
     layers.append(Dense(C, activation="softmax", seed=s + 7))
     model = Sequential(layers)
-    lr = plan.learning_rate
+    lr: float | CosineDecay = plan.learning_rate
     if cfg.schedule == "cosine":
-        lr = CosineDecay(lr, max(1, plan.epochs * steps_per_epoch), alpha=0.01)
+        lr = CosineDecay(plan.learning_rate, max(1, plan.epochs * steps_per_epoch), alpha=0.01)
     model.compile(
         optimizer=Adam(learning_rate=lr, clipnorm=1.0),
         loss="categorical_crossentropy",

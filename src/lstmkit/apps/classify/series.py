@@ -61,8 +61,10 @@ def normalise(seqs, meta: dict) -> list[np.ndarray]:
         if how == "sequence":
             out.append(znorm(s))
         elif how == "global":
+            assert sc is not None
             out.append(sc.transform(s))
         else:
+            assert sc is not None
             out.append(np.concatenate([znorm(s), sc.transform(s)], axis=1))
     return out
 

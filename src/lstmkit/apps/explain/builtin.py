@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...inspect import trace
+from ...inspect import Trace, trace
 from ...layers import LSTM, Dense
 from ...model import Sequential
 from ...optim import SGD
@@ -103,7 +103,9 @@ def train_bracket_counter(
     model.fit(x, y, batch_size=32, epochs=epochs, verbose=0, shuffle=True, seed=seed)
     x, y = _batch(rng, 100, 30, np.dtype(dtype))
     mae = float(np.mean(np.abs(model.predict(x) - y)))
-    c = trace(model.layers[0], x).c.reshape(-1, units)  # (100·30, H) cell states
+    tr = trace(model.layers[0], x)
+    assert isinstance(tr, Trace)  # layer 0 is the LSTM
+    c = tr.c.reshape(-1, units)  # (100·30, H) cell states
     corr = [abs(np.corrcoef(c[:, k], y.reshape(-1))[0, 1]) for k in range(units)]
     info = {
         "task": "brackets",

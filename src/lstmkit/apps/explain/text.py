@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from typing import Any
 
 EQUATIONS = {  # plain-text forms; the page has HTML forms of the same
     "forget": ["f_t = σ(W_f·[h_{t-1}, x_t] + b_f)"],
@@ -22,7 +23,8 @@ EQUATIONS = {  # plain-text forms; the page has HTML forms of the same
     "output": ["o_t = σ(W_o·[h_{t-1}, x_t] + b_o)", "h_t = o_t ⊙ tanh(c_t)"],
 }
 
-TEXTS = {
+# per language: title, stages (stage → (heading, sentence)), ui (key → label)
+TEXTS: dict[str, dict[str, Any]] = {
     "en": {
         "title": "LSTM, one step at a time",
         "stages": {

@@ -4,7 +4,8 @@ needs around the network (read from the ``model.json`` sidecar beside the weight
     forecast   one series' transform, seasonal indices, scaling and levels (the sidecar's
                ``series`` entry: the only one, or the --id-value of a panel)
                                                   → model_forecast(s, y, t, cov, fut, out)
-    classify   the label names (series: the feature scaler and the padding to maxlen)
+    classify   the label names (series: the normalisation, the cut / padding to maxlen,
+               the patching)
                                                   → model_labels[], model_classify(…)
     textgen    the vocabulary and a sampling loop  → model_tokens[], model_generate(…)
 """
@@ -55,8 +56,11 @@ def c_arguments(meta: dict | None, id_value: str | None = None) -> dict:
         return {"forecast": spec, "source": source}
     if task == "classify":
         out = {"labels": list(meta["classes"]), "maxlen": int(meta.get("maxlen") or 0)}
-        if meta.get("kind") == "series":
-            out["input_scaler"] = (meta["scaler"]["mean"], meta["scaler"]["std"])
+        if meta.get("kind") == "series":  # a sidecar from before the recipe: global, patch 1
+            out["normalize"] = meta.get("normalize", "global")
+            out["patch"] = int(meta.get("patch", 1))
+            if "scaler" in meta:
+                out["input_scaler"] = (meta["scaler"]["mean"], meta["scaler"]["std"])
         out["source"] = f"a {meta.get('kind')} classifier of {len(meta['classes'])} classes"
         return out
     if task == "textgen":

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -91,7 +92,7 @@ def _sm_ets_model(y, m, form, params=None):
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
     trend, seasonal = form
-    init = {"initialization_method": "estimated"}
+    init: dict[str, Any] = {"initialization_method": "estimated"}
     if params is not None:  # the weights and start values of an earlier fit: no search
         init = {
             "initialization_method": "known",

@@ -34,7 +34,7 @@ from . import baselines, net
 from .plan import Plan, resolve
 from .series import Series, guess_time_column, load_panel
 from .sidecar import make_meta
-from .transforms import fit_prep
+from .transforms import Prep, fit_prep
 from .window import features, input_window, load_series, windows_at
 
 __all__ = [
@@ -205,7 +205,9 @@ def run_forecast(
     if model is not None:
         names = [n for n in names if n != "lstm+ets"] if "ets" not in names else names
     H, m = plan.H, plan.m
-    Cp, Cf = series[0].cov.shape[1], series[0].fut.shape[1]
+    fut0 = series[0].fut
+    assert fut0 is not None  # set by Series.__post_init__
+    Cp, Cf = series[0].cov.shape[1], fut0.shape[1]
     if model is None:  # a model too big for this machine is refused before any work
         net.check_memory(
             plan.units,
@@ -220,8 +222,9 @@ def run_forecast(
         for s in series
     ]
     res = [SeriesResult(s, o, {}, {}) for s, o in zip(series, origins, strict=True)]
+    placed = [o for o in origins if o is not None]  # all of them with a backtest, none without
 
-    def meta_of(cs, fs, preps):
+    def meta_of(cs: StandardScaler, fs: StandardScaler, preps: list[Prep]) -> dict:
         fitted_on = [(s.name, len(s.y), p) for s, p in zip(series, preps, strict=True)]
         return make_meta(cfg, plan, cs, fs, sum(len(s.y) for s in series), fitted_on)
 
@@ -230,18 +233,18 @@ def run_forecast(
     it = tqdm(res, desc="baselines", unit="series", disable=not cfg.verbose or len(res) < 5)
     for r in it:
         n = len(r.series.y)
-        t = np.r_[r.origins.t, n - 1] if do_bt else np.array([n - 1])
+        t = np.r_[r.origins.t, n - 1] if r.origins is not None else np.array([n - 1])
         for name in stats:
             f = baselines.forecast_at(name, r.series.y, t, H, m, refit_last=cfg.refit)
             r.backtest[name], r.final[name] = f[:-1], f[-1]
 
     # ---- the LSTM: trained before the tail (backtest), then refitted on everything
-    ends = [o.train_end if do_bt else len(s.y) for s, o in zip(series, origins, strict=True)]
+    ends = [len(s.y) if o is None else o.train_end for s, o in zip(series, origins, strict=True)]
     loaded = model is not None
     fitted, data, epochs, scalers = _lstm(cfg, plan, series, ends, out, model, meta_of)
     refit_epochs = 0
     if do_bt:
-        pred = net.predict_net(fitted, data, [o.t for o in origins], plan.L, H)
+        pred = net.predict_net(fitted, data, [o.t for o in placed], plan.L, H)
         for r, p in zip(res, pred, strict=True):
             r.backtest["lstm"] = p
     final_model, final_data = fitted, data
@@ -267,24 +270,25 @@ def run_forecast(
         forced = "lstm"
         notes.append("--test-size 0: no backtest, so no choice and no interval; the LSTM forecasts")
     for r in res:
-        if do_bt:
+        if r.origins is not None:  # with a backtest
             r.scores = bt.score_all(r.series.y, r.origins, r.backtest, H)
             r.picked, r.why = bt.pick(r.scores, forced, names, margin=cfg.switch_margin)
         else:
+            assert forced is not None  # set above when there is no backtest
             r.picked, r.why = forced, "--test-size 0"
     conf = None
     if do_bt:
         conf = bt.fit_conformal(
             [
-                r.series.y[r.origins.t[:, None] + np.arange(1, H + 1)] - r.backtest[r.picked]
-                for r in res
+                r.series.y[o.t[:, None] + np.arange(1, H + 1)] - r.backtest[r.picked]
+                for r, o in zip(res, placed, strict=True)
             ],
-            [r.origins.scale for r in res],
+            [o.scale for o in placed],
             cfg.level,
         )
     for r in res:
         r.forecast = r.final[r.picked].copy()
-        if conf is not None:
+        if conf is not None and r.origins is not None:  # conf: only with a backtest
             w = conf.half_width(r.origins.scale, H)
             r.lower, r.upper = r.forecast - w, r.forecast + w
         else:
@@ -293,7 +297,8 @@ def run_forecast(
             r.forecast, r.lower, r.upper = (
                 np.maximum(v, 0) for v in (r.forecast, r.lower, r.upper)
             )
-    meta_final = meta_of(*scalers, [d.prep for d in final_data])
+    cs, fs = scalers
+    meta_final = meta_of(cs, fs, [d.prep for d in final_data])
     return ForecastResult(
         plan,
         names,

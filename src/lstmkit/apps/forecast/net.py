@@ -141,7 +141,10 @@ def train_net(
     from earlier origins padded with the first row when a series is short); the last 15 %
     of each series' windows watch early stopping. → (model, epochs run)."""
     rng = np.random.default_rng(seed)
-    Xt, Yt, Xv, Yv = [], [], [], []
+    Xt: list[np.ndarray] = []
+    Yt: list[np.ndarray] = []
+    Xv_parts: list[np.ndarray] = []
+    Yv_parts: list[np.ndarray] = []
     for d, end in zip(data, ends, strict=True):
         o = np.arange(max(1, min(L, end - H - 4)), end - H)
         if len(o) == 0:
@@ -150,10 +153,10 @@ def train_net(
         k = max(1, int(round(0.15 * len(o)))) if len(o) >= 4 else 0
         Xt.append(X[: len(o) - k])
         Yt.append(Y[: len(o) - k])
-        Xv.append(X[len(o) - k :])
-        Yv.append(Y[len(o) - k :])
+        Xv_parts.append(X[len(o) - k :])
+        Yv_parts.append(Y[len(o) - k :])
     X, Y = np.concatenate(Xt), np.concatenate(Yt)
-    Xv, Yv = np.concatenate(Xv), np.concatenate(Yv)
+    Xv, Yv = np.concatenate(Xv_parts), np.concatenate(Yv_parts)
     if len(X) > max_windows:  # a big panel: a random subset of windows
         keep = np.sort(rng.choice(len(X), max_windows, replace=False))
         X, Y = X[keep], Y[keep]

@@ -60,6 +60,7 @@ def write_outputs(res: ForecastResult, out: str, target: str, time: str | None, 
     rows = []
     for r in res.results:
         labels, _ = _future(r, H)
+        assert r.forecast is not None and r.lower is not None and r.upper is not None  # job's
         for k in range(H):
             rows.append(
                 ([r.series.name] if panel else [])
@@ -189,6 +190,7 @@ def summary(res: ForecastResult, out: str, describe: str) -> str:
     agg = aggregate(res)
     if agg:
         o = r0.origins
+        assert o is not None  # scores (so agg) come from a backtest
         lines += [
             "",
             f"rolling-origin backtest: {len(o.t)} origin(s) over the last "
@@ -227,6 +229,7 @@ def summary(res: ForecastResult, out: str, describe: str) -> str:
     lines.append(_fit_line(res))
     if not panel:
         labels, _ = _future(r0, p.H)
+        assert r0.forecast is not None and r0.lower is not None  # set by run_forecast
         lines.append(
             f"next {p.H} steps ({r0.picked}): "
             + ", ".join(f"{t}: {v:.4g}" for t, v in list(zip(labels, r0.forecast, strict=True))[:6])

@@ -27,7 +27,16 @@ from .timeaxis import Axis
 
 __all__ = ["Series", "load_panel", "guess_time_column"]
 
-TIME_NAMES = ("time", "date", "month", "year", "datetime", "timestamp", "ds", "period")
+TIME_NAMES: tuple[str, ...] = (
+    "time",
+    "date",
+    "month",
+    "year",
+    "datetime",
+    "timestamp",
+    "ds",
+    "period",
+)
 TIME_NAMES += ("week", "day", "quarter")
 
 
@@ -51,6 +60,7 @@ class Series:
 
     @property
     def future_rows(self) -> int:
+        assert self.fut is not None  # set by __post_init__
         return len(self.fut) - len(self.y)
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,7 +69,7 @@ class Axis:
 
     unit: str
     ordinal: np.ndarray
-    fmt: object  # callable ordinal → label
+    fmt: Callable[[int], str]  # ordinal → label
     labels: list[str]
     warning: str | None = None
 
@@ -157,15 +158,15 @@ def parse(
     n = len(times)
     if time_format:
         try:
-            ds = [dt.datetime.strptime(t, time_format) for t in times]
+            parsed = [dt.datetime.strptime(t, time_format) for t in times]
         except ValueError as e:
             bad = next(k for k, t in enumerate(times) if not _fits(t, time_format))
             raise UserError(
                 f"column {column!r}: data row {bad + 1} is {times[bad]!r}, which does not "
                 f"match --time-format {time_format!r} ({e})"
             ) from None
-        _check_days(ds, times, column, rows)
-        unit, ordinal, fmt = _from_datetimes(ds, lambda d: d.strftime(time_format))
+        _check_days(parsed, times, column, rows)
+        unit, ordinal, fmt = _from_datetimes(parsed, lambda d: d.strftime(time_format))
         return Axis(unit, ordinal, fmt, times)
     if n and all(re.fullmatch(r"-?\d+", t) for t in times):
         v = np.array([int(t) for t in times], np.int64)
@@ -176,6 +177,7 @@ def parse(
         if got:
             return Axis("month", got[0], got[1], times)
     if n and all(re.fullmatch(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?", t) for t in times):
+        ds: list[dt.datetime] | None
         try:
             ds = [dt.datetime.fromisoformat(t) for t in times]
         except ValueError:
@@ -239,4 +241,4 @@ def extend(axis: Axis | None, n_steps: int, k: int) -> tuple[list[str], np.ndarr
     step = axis.step()
     o = int(axis.ordinal[-1]) + step * np.arange(1, k + 1)
     fut = Axis(axis.unit, o, axis.fmt, [])
-    return [axis.label(v) for v in o], positions(fut, k)
+    return [axis.label(int(v)) for v in o], positions(fut, k)

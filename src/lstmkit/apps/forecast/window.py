@@ -36,6 +36,7 @@ def features(s: Series, mu: float, sigma: float, cov_scaler: StandardScaler | No
     d = np.diff(s.y, prepend=s.y[0] + mu)  # (N,) d_0 := μ → feature 0
     feats = [((d - mu) / sigma)[:, None]]
     if s.cov.shape[1]:
+        assert cov_scaler is not None  # a series with covariates comes with their scaler
         feats.append(cov_scaler.transform(s.cov))
     return np.concatenate(feats, axis=1).astype(np.float32)  # (N, F)
 
@@ -68,6 +69,7 @@ def input_window(table, meta: dict, label: str) -> tuple[np.ndarray, list[str]]:
         return StandardScaler.from_dict(d) if d else StandardScaler(np.zeros(k), np.ones(k))
 
     prep = fit_prep(s.y, int(meta["season"]), meta["transform"], meta["deseason"])
+    assert s.fut is not None  # set by Series.__post_init__
     d = net.net_data(
         s.y,
         prep,

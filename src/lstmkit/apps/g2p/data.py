@@ -93,7 +93,7 @@ def pairs_of(lex: dict, words: list[str]) -> list[tuple[str, tuple]]:
 def make_batches(pairs: list, batch_size: int, seed: int) -> list[np.ndarray]:
     """Indices into ``pairs``, grouped by word length (see the module docstring)."""
     tie = np.random.default_rng(seed).random(len(pairs))
-    order = np.lexsort((tie, [len(w) for w, _ in pairs]))
+    order = np.lexsort((tie, np.array([len(w) for w, _ in pairs])))
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 

@@ -102,6 +102,7 @@ def pronounce(
     for i in range(0, len(order), size):
         idx = order[i : i + size]
         src = vocab.encode_words([words[k] for k in idx])
+        res: list[list[tuple[list[str], float | None]]]  # per word: (phonemes, log p)
         if beam == 1:
             res = [[(vocab.decode(t), None)] for t in greedy_decode(model, src, max_len)]
         else:

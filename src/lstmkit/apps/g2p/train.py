@@ -132,7 +132,8 @@ def _resume_config(out: str, cfg: G2PConfig) -> None:
         raise ModelFileError(f"{meta_path} is not valid JSON: {e}") from None
     if not isinstance(meta, dict) or meta.get("lstmkit_task") != TASK:
         raise UserError(f"--resume: {meta_path} is not a g2p model description")
-    saved = meta.get("config") if isinstance(meta.get("config"), dict) else {}
+    saved_cfg = meta.get("config")
+    saved = saved_cfg if isinstance(saved_cfg, dict) else {}
     defaults = G2PConfig()
     for k in FIXED:
         v, d = saved.get(k, getattr(cfg, k)), getattr(defaults, k)

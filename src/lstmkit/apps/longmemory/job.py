@@ -140,7 +140,7 @@ def train_one(
     make, _, _, error, _ = task_spec(task, length)
     model = build_model(task, length, kind, units, seed, unit_forget_bias, lr)
     x_test, y_test = make(n_test, [seed, 10**9])
-    curve = {"step": [], "train_loss": [], "test_error": []}
+    curve: dict[str, list] = {"step": [], "train_loss": [], "test_error": []}
     solved_at, losses, extra, diverged = None, [], {}, False
     t0 = time.perf_counter()
     for k in range(1, steps + 1):

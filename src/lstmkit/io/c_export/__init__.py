@@ -11,10 +11,13 @@ are ``static const`` arrays (flash on a microcontroller). The API streams: the c
 step, or ``model_run`` over a whole sequence (what ``model.predict`` gives for it).
 
 Covered: Embedding, LSTM, GRU, SimpleRNN (stacked, stateful, go_backwards), Bidirectional
-(``run`` only: it needs the whole sequence), Dense and its activations, Activation, Dropout.
+(``run`` only: it needs the whole sequence), Dense and its activations, Activation, Dropout,
+GaussianNoise, and (``run`` only) Masking, Conv1D, GlobalMaxPooling1D, GlobalAveragePooling1D
+and AttentionPooling1D — the classify job's recipe.
 Anything else — the LSTM variants of :mod:`lstmkit.layers.variants` among them — is refused
 with a :class:`CExportError` naming the layer and why. The jobs' metadata comes as plain
-arguments: ``labels`` (classify), ``input_scaler`` + ``maxlen`` (classify series),
+arguments: ``labels`` (classify), ``normalize``, ``input_scaler``, ``maxlen``, ``patch``
+(classify series),
 ``forecast`` (a :class:`ForecastSpec`), ``vocab`` (textgen; adds a sampling loop).
 
 :func:`dequantized_model` gives the int8 export's arithmetic in Python (weights ``s · q``),
@@ -28,10 +31,16 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ...model import Sequential
 from ...version import __version__
 from ..atomic import atomic_write
+from ..torch_interop import TimeMajorModel
 from . import emit
 from .jobs import ForecastSpec, Jobs, check
 from .plan import CExportError, plan_model
@@ -97,24 +106,28 @@ def measure_m4(source_path: str, cc: str = "arm-none-eabi-gcc") -> dict | None:
 
 
 def export_c(
-    model,
-    out_dir,
+    model: Sequential | TimeMajorModel,
+    out_dir: str | os.PathLike[str],
     *,
     name: str = "model",
     quantize: str | None = None,
-    labels=None,
-    input_scaler=None,
+    labels: Sequence[str] | None = None,
+    input_scaler: tuple[ArrayLike, ArrayLike] | None = None,
     maxlen: int | None = None,
+    normalize: str | None = None,
+    patch: int = 1,
     forecast: ForecastSpec | None = None,
-    vocab=None,
+    vocab: Sequence[str] | None = None,
     source: str = "",
     measure: bool = True,
 ) -> CExport:
     """Write ``<name>.h``, ``<name>.c`` and a README (``README.md``; ``README_<name>.md`` for
     another name) into ``out_dir`` (made if missing). ``quantize="int8"``: int8 weights with a
     float scale per output channel and matrix, float activations. ``labels``: class names
-    (one per output); ``input_scaler``: (mean, std) per input feature and ``maxlen`` (the
-    classify job's series preprocessing, ``<name>_classify``); ``forecast``: the forecast
+    (one per output); the classify job's series preprocessing (``<name>_classify``):
+    ``normalize`` ("sequence": per-sequence z; "global": ``input_scaler`` = (mean, std) per raw
+    feature; "both"; default "global" when a scaler is given), ``maxlen`` (raw steps kept /
+    front-padded) and ``patch`` (raw steps per model step); ``forecast``: the forecast
     job's windows and levels for one series (``<name>_forecast``); ``vocab``: the token of
     every id (textgen, ``<name>_generate``). ``source`` names the model in the comments;
     ``measure`` adds the Cortex-M4 size to the README when ``arm-none-eabi-gcc`` is
@@ -123,10 +136,16 @@ def export_c(
     if quantize not in QUANTIZE:
         raise CExportError(f"export_c: quantize must be None or 'int8', got {quantize!r}")
     plan = plan_model(model)
+    scaler = None
+    if input_scaler is not None:
+        mean, std = input_scaler
+        scaler = (np.asarray(mean), np.asarray(std))  # checked (float64, one per input) below
     jobs = Jobs(
         labels=None if labels is None else [str(s) for s in labels],
-        scaler=input_scaler,
+        scaler=scaler,
         maxlen=int(maxlen or 0),
+        normalize=normalize,
+        patch=int(patch),
         forecast=forecast,
         vocab=None if vocab is None else [str(t) for t in vocab],
     )

@@ -13,6 +13,8 @@ buffers, ping-pong, and the mask).
 
 from __future__ import annotations
 
+import numpy as np
+
 from .plan import CLayer, Plan
 
 STEP_FN = {"lstm": "lk_lstm_step", "gru": "lk_gru_step", "rnn": "lk_rnn_step"}
@@ -43,7 +45,9 @@ def cell_names(cl: CLayer) -> list[str]:
 def scratch_z(plan: Plan) -> int:
     """Floats of gate scratch the widest cell needs: LSTM 4H, GRU 6H (a and u), RNN H."""
     per = {"lstm": 4, "gru": 6, "rnn": 1}
-    return max(per[c.kind] * c.H for cl in plan.recurrent for c in cl.cells)
+    n = max(per[c.kind] * c.H for cl in plan.recurrent for c in cl.cells)
+    att = [cl.v.size for cl in plan.layers if cl.v is not None]
+    return max([n, *att])  # AttentionPooling1D: u_t (A floats)
 
 
 def _act(cl: CLayer, buf: str, n: str, feats: set) -> list[str]:
@@ -134,13 +138,43 @@ def run_streaming(plan: Plan, prefix: str) -> list[str]:
     ]
 
 
+def _seq_layer(cl: CLayer, int8: bool, cur: str, dst: str, R: str, M: str, feats: set) -> list:
+    """The C lines of a Masking, Conv1D or pooling layer over R rows (M: the mask or "0")."""
+    k = cl.index
+    if cl.kind == "masking":
+        feats.add("masking")
+        mv = np.float32(cl.mask_value)
+        if float(mv) != cl.mask_value:  # no float32 input equals it: nothing is masked
+            return [f"for (t = 0; t < {R}; ++t)", "    M[t] = 1.0f; /* mask_value is no float */"]
+        y = "0" if cl.mask_value == 0.0 else dst
+        return [f"lk_masking({cur}, {R}, {cl.d_in}, {float(mv)!r}f, M, {y});"]
+    if cl.kind == "conv":
+        feats.add("conv")
+        lines = [
+            f"{R} = lk_conv1d(&l{k}, {cur}, {R}, {dst});",
+            f"if ({R} < 1) /* shorter than the kernel's span */",
+            "    return -1;",
+        ]
+        act = _act(cl, f"{dst} + (long)t * {cl.d_out}", str(cl.d_out), feats)
+        if act:
+            lines += [f"for (t = 0; t < {R}; ++t)", "    " + act[0]]
+        return lines
+    feats.add(f"pool_{cl.pool}")
+    if cl.pool == "attention":
+        return [f"lk_pool_att(&l{k}, {cur}, {R}, {M}, s->z, {dst});"]
+    return [f"lk_pool_{cl.pool}({cur}, {R}, {cl.d_in}, {M}, {dst});"]
+
+
 def run_layerwise(plan: Plan, prefix: str, int8: bool, feats: set) -> tuple[list[str], int]:
     """``run`` layer by layer over the whole sequence; → (C lines, widest layer W): the work
-    memory is 2·T·W floats (+ T for the mask)."""
+    memory is 2·T·W floats (+ T for the mask). The rows are T, or ``n`` after a Conv1D
+    (valid padding and strides shorten the sequence)."""
     feats.add("seq")
     W = max(max(cl.d_out for cl in plan.layers), max(2 * cl.cells[0].H for cl in plan.recurrent))
+    W = max(W, plan.input_size)
+    R = "n" if any(cl.kind == "conv" for cl in plan.layers) else "T"
     used, body = set(), []
-    cur, masked, rows_one = "x", plan.masked, False
+    cur, masked, rows_one = "x", False, False
 
     def other() -> str:
         name = "B" if cur == "A" else "A"
@@ -149,7 +183,7 @@ def run_layerwise(plan: Plan, prefix: str, int8: bool, feats: set) -> tuple[list
 
     for cl in plan.layers:
         body.append(f"/* layer {cl.index}: {cl.describe()} */")
-        rows = "1" if rows_one else "T"
+        rows = "1" if rows_one else R
         if cl.kind == "embedding":
             dst = other()
             body += [
@@ -158,10 +192,24 @@ def run_layerwise(plan: Plan, prefix: str, int8: bool, feats: set) -> tuple[list
                 "        return -1;",
                 "    " + _embed(cl, int8, "ids[t]", f"{dst} + (long)t * {cl.d_out}", feats),
             ]
-            if masked:
+            if cl.mask_zero:
                 used.add("M")
+                masked = True
                 body.append("    M[t] = ids[t] != 0 ? 1.0f : 0.0f; /* mask_zero */")
             body.append("}")
+        elif cl.kind in ("masking", "conv", "pool"):
+            if cl.kind == "masking":
+                used.add("M")
+                masked = True
+            # Masking(0) or a mask_value no float equals: the rows pass unchanged
+            same = cl.kind == "masking" and (
+                cl.mask_value == 0.0 or float(np.float32(cl.mask_value)) != cl.mask_value
+            )
+            dst = cur if same else other()
+            body += _seq_layer(cl, int8, cur, dst, rows, "M" if masked else "0", feats)
+            if not cl.keeps_mask:
+                masked = False
+            rows_one = rows_one or cl.kind == "pool"
         elif cl.kind == "dense":
             feats.add("dense")
             dst = other()
@@ -215,10 +263,12 @@ def run_layerwise(plan: Plan, prefix: str, int8: bool, feats: set) -> tuple[list
                     f"lk_reverse(M, {rows}); /* go_backwards: the mask in processing order */"
                 )
         cur = dst
-    rows = "1" if rows_one else "T"
+    rows = "1" if rows_one else R
     feats.add("copy")
     body.append(f"lk_copy(y, {cur}, {rows} * {plan.output_size});")
     decl = ["int t;"] if any("for (t" in line for line in body) else []
+    if R == "n":
+        decl.append("int n = T; /* rows: a Conv1D may shorten the sequence */")
     if "A" in used:
         decl.append("float *A = work;")
     if "B" in used:

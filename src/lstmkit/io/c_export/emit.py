@@ -12,8 +12,8 @@ import numpy as np
 from . import code
 from . import jobs as jobs_mod
 from .jobs import c_comment
-from .plan import Plan
-from .quantize import cell_arrays, dense_arrays, embedding_arrays
+from .plan import CONV_PADDING, Plan
+from .quantize import attention_arrays, cell_arrays, conv_arrays, dense_arrays, embedding_arrays
 
 PER_LINE = 8  # numbers per line of an array
 
@@ -48,11 +48,13 @@ def _weights(plan: Plan, int8: bool) -> tuple[list[str], list[tuple[str, int]]]:
     sizes: list[tuple[str, int]] = []
     wbytes = 1 if int8 else 4
     for cl in plan.layers:
-        if cl.kind == "activation":
+        if cl.kind == "activation" or cl.kind == "masking" or cl.pool in ("max", "mean"):
             continue
         n0 = 0
         lines.append("")
-        if cl.kind == "embedding":
+        if cl.kind in ("conv", "pool"):
+            n0 = _conv_or_attention(cl, int8, lines)
+        elif cl.kind == "embedding":
             a = embedding_arrays(cl, int8)
             V, E = a["W"].shape
             lines.append(
@@ -111,6 +113,37 @@ def _weights(plan: Plan, int8: bool) -> tuple[list[str], list[tuple[str, int]]]:
     return lines, sizes
 
 
+def _conv_or_attention(cl, int8: bool, lines: list[str]) -> int:
+    """The arrays and the lk_conv / lk_att of a Conv1D or AttentionPooling1D; → bytes."""
+    k, conv = cl.index, cl.kind == "conv"
+    a = conv_arrays(cl, int8) if conv else attention_arrays(cl, int8)
+    N, K = a["W"].shape
+    lname = c_comment(cl.name)
+    lines.append(f"/* layer {k} '{lname}': {cl.describe()} on {cl.d_in} inputs */")
+    what = "W[:, :, o] (tap j, channel c at j·C + c)" if conv else "W[:, a]"
+    lines.append(f"/* row {'o' if conv else 'a'} = {what} */")
+    lines += c_array("lk_w", f"l{k}_W", a["W"], f"{N} * {K}")
+    n0 = a["W"].size * (1 if int8 else 4)
+    s = b = "0"
+    if int8:
+        lines += c_array("float", f"l{k}_s", a["s"], str(N))
+        s, n0 = f"l{k}_s", n0 + 4 * N
+    if a["b"] is not None:
+        lines += c_array("float", f"l{k}_b", a["b"], str(N))
+        b, n0 = f"l{k}_b", n0 + 4 * N
+    if conv:
+        ks, st, dil, pad = cl.conv
+        p = CONV_PADDING[pad]
+        lines.append(
+            f"static const lk_conv l{k} = {{{cl.d_in}, {N}, {ks}, {st}, {dil}, {p}, l{k}_W, {s}, "
+            f"{b}}}; /* padding {pad} */"
+        )
+        return n0
+    lines += c_array("float", f"l{k}_v", a["v"], str(N))
+    lines.append(f"static const lk_att l{k} = {{{cl.d_in}, {N}, l{k}_W, {s}, {b}, l{k}_v}};")
+    return n0 + 4 * N
+
+
 def _switches(feats: set, int8: bool, job_flags: set) -> list[str]:
     names = {
         "LK_USE_LSTM": "lstm" in feats,
@@ -126,6 +159,11 @@ def _switches(feats: set, int8: bool, job_flags: set) -> list[str]:
         "LK_USE_TANH": "act_tanh" in feats,
         "LK_USE_SIGMOID_ACT": "act_sigmoid" in feats,
         "LK_USE_SOFTMAX": "act_softmax" in feats,
+        "LK_USE_MASKING": "masking" in feats,
+        "LK_USE_CONV": "conv" in feats,
+        "LK_USE_POOL_MAX": "pool_max" in feats,
+        "LK_USE_POOL_MEAN": "pool_mean" in feats,
+        "LK_USE_POOL_ATTENTION": "pool_attention" in feats,
     }
     names["LK_USE_SIGMOID"] = names["LK_USE_LSTM"] or names["LK_USE_GRU"] or "act_sigmoid" in feats
     out = [f"#define LK_INT8 {int(int8)}"]
@@ -163,6 +201,7 @@ def write(plan: Plan, p: str, int8: bool, jobs: jobs_mod.Jobs, banner: str) -> O
     fields = states + [("z", code.scratch_z(plan), "gate scratch of one step")]
     for name in sorted(scratch):
         fields.append((name, scratch[name], "scratch: the output of a layer without state"))
+    fields += jobs_mod.state_fields(plan, jobs, work_per_step)
     state_floats = sum(n for _, n, _ in fields)
     struct = [f"    float {f}[{n}]; /* {c} */" for f, n, c in fields]
     weights, sizes = _weights(plan, int8)
@@ -194,7 +233,7 @@ def write(plan: Plan, p: str, int8: bool, jobs: jobs_mod.Jobs, banner: str) -> O
                     ("INPUT_VOCAB", plan.vocab_size, "ids are 0 … INPUT_VOCAB − 1"),
                     ("OUTPUT_SIZE", plan.output_size, "floats out per step / per sequence"),
                     ("RETURNS_SEQUENCES", int(plan.returns_sequences), "run: one output per step"),
-                    ("CAN_STREAM", int(plan.streams), "0: no step (Bidirectional, go_backwards)"),
+                    ("CAN_STREAM", int(plan.streams), "0: no step: run only (whole sequences)"),
                     ("INT8", int(int8), "1: int8 weights, float activations"),
                     ("STATE_BYTES", 4 * state_floats, f"sizeof({p}_state)"),
                     ("WEIGHT_BYTES", sum(n for _, n in sizes), "the weight arrays in flash"),

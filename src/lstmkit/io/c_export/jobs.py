@@ -1,5 +1,6 @@
 """What the jobs add around the network, checked against the model and written as C:
-the classify job's label names (and its series scaler and padding), the forecast job's
+the classify job's label names (and, for series, its normalisation, cutting / padding and
+patching: :mod:`lstmkit.apps.classify.series`), the forecast job's
 windows and levels (:class:`ForecastSpec`), the textgen job's vocabulary and sampling loop.
 
 The C functions are in ``templates/jobs.c``; here are their constants, the header's
@@ -8,10 +9,11 @@ declarations and the checks that the metadata fits the model.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .plan import CExportError, Plan
 
@@ -50,14 +52,20 @@ class ForecastSpec:
         return 2 + len(self.cov_mean) + Cf + (1 if Cf else 0)
 
 
+#: the classify job's series normalisations (apps/classify/series.py) → NORMALIZE in C
+NORMALIZE = {"sequence": 1, "global": 2, "both": 3}
+
+
 @dataclass
 class Jobs:
     labels: list[str] | None = None
     scaler: tuple[np.ndarray, np.ndarray] | None = None  # classify series: (μ, σ) per feature
     maxlen: int = 0  # classify: the sequence length it pads / cuts to (0: as it comes)
+    normalize: str | None = None  # classify series: sequence | global | both (None: no series)
+    patch: int = 1  # classify series: raw steps folded into one model step
     forecast: ForecastSpec | None = None
     vocab: list[str] | None = None  # textgen: the token (character) of every id
-    flags: set = field(default_factory=set)  # LK_JOB_* switches for templates/jobs.c
+    flags: set[str] = field(default_factory=set)  # LK_JOB_* switches for templates/jobs.c
 
 
 def c_string(s: str) -> str:
@@ -78,13 +86,13 @@ def c_comment(s: str) -> str:
     return s.replace("*/", "* /").replace("/*", "/ *").replace("??", "? ?")
 
 
-def _floats(a, kind="float") -> str:
+def _floats(a: Iterable[float], kind: str = "float") -> str:
     suffix = "f" if kind == "float" else ""
     vals = [repr(float(np.float32(v))) if kind == "float" else repr(float(v)) for v in a]
     return ", ".join(v + suffix for v in vals)
 
 
-def _vector(v, what: str, n: int | None = None) -> np.ndarray:
+def _vector(v: ArrayLike, what: str, n: int | None = None) -> np.ndarray:
     a = np.asarray(v, np.float64).reshape(-1)
     if (n is not None and len(a) != n) or not np.all(np.isfinite(a)):
         raise CExportError(
@@ -144,9 +152,81 @@ def _check_forecast(plan: Plan, fc: ForecastSpec) -> ForecastSpec:
     )
 
 
+def raw_features(jobs: Jobs, n_in: int) -> int:
+    """Features per raw time step of the classify job's series (before normalising,
+    "both": half the normalised ones; before patching)."""
+    if jobs.scaler is not None:
+        return len(jobs.scaler[0])
+    return n_in // max(1, jobs.patch)
+
+
+def _check_series(plan: Plan, jobs: Jobs) -> None:
+    """The classify job's series preprocessing must fit the model; sets the flags."""
+    how = jobs.normalize or "global"
+    if how not in NORMALIZE:
+        raise CExportError(
+            f"export_c: normalize must be one of {', '.join(NORMALIZE)}, got {jobs.normalize!r}"
+        )
+    if plan.input_ids or jobs.labels is None:
+        raise CExportError(
+            "export_c: the input scaler / series normalisation is the classify job's: it needs "
+            "labels and a model that reads float rows"
+        )
+    p, n_in = int(jobs.patch), plan.input_size
+    if p < 1 or jobs.maxlen % p or (p > 1 and jobs.maxlen < 1):
+        raise CExportError(
+            f"export_c: patch must be ≥ 1 and maxlen a positive multiple of it, got patch "
+            f"{jobs.patch} and maxlen {jobs.maxlen}"
+        )
+    if not plan.streams and jobs.maxlen < 1:
+        raise CExportError(
+            "export_c: a classifier that needs the whole sequence (Bidirectional, Conv1D, "
+            "Masking, pooling) needs maxlen: its buffers are sized for maxlen steps"
+        )
+    if how != "sequence":
+        if jobs.scaler is None:
+            raise CExportError(f"export_c: normalize={how!r} needs the input scaler (μ, σ)")
+        mean, std = (np.asarray(v, np.float64).reshape(-1) for v in jobs.scaler)
+        if len(mean) != len(std) or np.any(std == 0) or not np.all(np.isfinite([*mean, *std])):
+            raise CExportError(
+                f"export_c: the input scaler needs a finite mean and a non-zero std per raw "
+                f"feature, got {len(mean)} and {len(std)}"
+            )
+        jobs.scaler = (mean, std)
+        jobs.flags.add("LK_JOB_SCALER")
+    elif jobs.scaler is not None:
+        raise CExportError("export_c: normalize='sequence' takes no input scaler")
+    F = raw_features(jobs, n_in)
+    per_step = p * F * (2 if how == "both" else 1)
+    if F < 1 or per_step != n_in:
+        raise CExportError(
+            f"export_c: the input scaler needs a mean and a non-zero std for each of the "
+            f"model's input features: {F} raw features, normalised {how!r} and {p} steps per "
+            f"model step make {per_step} inputs, but the model reads {n_in} per step"
+        )
+    jobs.normalize = how
+    jobs.flags.add("LK_JOB_SERIES")
+
+
+def state_fields(plan: Plan, jobs: Jobs, work_floats_per_step: int) -> list:
+    """Fields the job adds to the state struct: a classifier that runs layer by layer gets its
+    input rows and its work memory there (sized for maxlen / patch steps)."""
+    if plan.streams:
+        return []
+    if "LK_JOB_IDS_CLASSIFY" in jobs.flags:
+        return [("cls_work", jobs.maxlen * work_floats_per_step, "classify: run's work memory")]
+    if "LK_JOB_SERIES" not in jobs.flags:
+        return []
+    steps = jobs.maxlen // jobs.patch
+    return [
+        ("cls_x", steps * plan.input_size, f"classify: the {steps} model steps of a sequence"),
+        ("cls_work", steps * work_floats_per_step, "classify: run's work memory"),
+    ]
+
+
 def check(plan: Plan, jobs: Jobs) -> Jobs:
     """The metadata must fit the model; sets ``jobs.flags``."""
-    n_out, n_in = plan.output_size, plan.input_size
+    n_out = plan.output_size
     if jobs.labels is not None:
         if plan.returns_sequences or len(jobs.labels) != n_out:
             raise CExportError(
@@ -155,22 +235,10 @@ def check(plan: Plan, jobs: Jobs) -> Jobs:
                 + (" for a model that returns sequences" if plan.returns_sequences else "")
             )
         jobs.flags.add("LK_JOB_LABELS")
-        if plan.input_ids and plan.masked and plan.streams:
-            jobs.flags.add("LK_JOB_IDS_CLASSIFY")
-    if jobs.scaler is not None:
-        mean, std = (np.asarray(v, np.float64).reshape(-1) for v in jobs.scaler)
-        if plan.input_ids or len(mean) != n_in or len(std) != n_in or np.any(std == 0):
-            raise CExportError(
-                f"export_c: the input scaler needs a mean and a non-zero std for each of the "
-                f"model's {n_in} input features, got {len(mean)} and {len(std)}"
-            )
-        if not plan.streams or jobs.labels is None:
-            raise CExportError(
-                "export_c: the input scaler is the classify job's: it needs labels and a model "
-                "that streams (no Bidirectional / go_backwards)"
-            )
-        jobs.scaler = (mean, std)
-        jobs.flags.add("LK_JOB_SCALER")
+        if plan.input_ids and plan.masked and (plan.streams or jobs.maxlen > 0):
+            jobs.flags.add("LK_JOB_IDS_CLASSIFY")  # (run: work memory for maxlen ids)
+    if jobs.scaler is not None or jobs.normalize is not None:
+        _check_series(plan, jobs)
     if jobs.forecast is not None:
         jobs.forecast = _check_forecast(plan, jobs.forecast)
         jobs.flags.add("LK_JOB_FORECAST")
@@ -190,22 +258,39 @@ def check(plan: Plan, jobs: Jobs) -> Jobs:
 
 def header_lines(plan: Plan, p: str, jobs: Jobs) -> list[str]:
     """Macros and declarations for the header."""
-    P, out = p.upper(), []
+    P = p.upper()
+    out: list[str] = []
     f = jobs.flags
     if "LK_JOB_LABELS" in f:
+        assert jobs.labels is not None  # check() sets the flag only with labels
         out += [
             f"#define {P}_N_LABELS {len(jobs.labels)}",
             f"extern const char *const {p}_labels[{P}_N_LABELS]; /* class k's name */",
             f"int {p}_argmax(const float *y); /* the most probable class of an output */",
         ]
-    if f & {"LK_JOB_SCALER", "LK_JOB_IDS_CLASSIFY"}:
+    if f & {"LK_JOB_SERIES", "LK_JOB_IDS_CLASSIFY"}:
         inp = "const int *ids" if plan.input_ids else "const float *raw"
         out.append(f"#define {P}_MAXLEN {jobs.maxlen} /* steps a sequence is padded / cut to */")
+    if "LK_JOB_SERIES" in f:
+        F = raw_features(jobs, plan.input_size)
+        how = {1: "per-sequence z", 2: "the training rows' scaler", 3: "both, side by side"}
+        k = NORMALIZE[str(jobs.normalize)]
+        out += [
+            f"#define {P}_RAW_FEATURES {F} /* values per raw time step */",
+            f"#define {P}_NORMALIZE {k} /* {how[k]} (1 sequence, 2 global, 3 both) */",
+            f"#define {P}_PATCH {jobs.patch} /* raw steps per model step */",
+            "/* raw: T rows of RAW_FEATURES values (oldest first) → probs (OUTPUT_SIZE); returns",
+            " * the class id, or −1 for T < 1 */",
+        ]
+    if f & {"LK_JOB_SERIES", "LK_JOB_IDS_CLASSIFY"}:
         out.append(f"int {p}_classify({p}_state *s, {inp}, int T, float *probs);")
     if "LK_JOB_SCALER" in f:
-        out.append(f"void {p}_scale(const float *raw, float *x); /* x = (raw − μ) / σ */")
+        out.append(
+            f"void {p}_scale(const float *raw, float *x); /* x = (raw − μ) / σ, RAW_FEATURES */"
+        )
     if "LK_JOB_FORECAST" in f:
         fc = jobs.forecast
+        assert fc is not None  # check() sets the flag only with a checked spec
         out += [
             f"#define {P}_LOOKBACK {fc.lookback} /* L: the window */",
             f"#define {P}_HORIZON {fc.horizon} /* H: values forecast */",
@@ -223,6 +308,7 @@ def header_lines(plan: Plan, p: str, jobs: Jobs) -> list[str]:
             "    const double *cov, const double *fut, double *out);",
         ]
     if "LK_JOB_TEXTGEN" in f:
+        assert jobs.vocab is not None  # check() sets the flag only with a vocabulary
         out += [
             f"#define {P}_VOCAB_SIZE {len(jobs.vocab)}",
             f"extern const char *const {p}_tokens[{P}_VOCAB_SIZE]; /* id → UTF-8 character */",
@@ -237,19 +323,23 @@ def header_lines(plan: Plan, p: str, jobs: Jobs) -> list[str]:
 def source_lines(plan: Plan, p: str, jobs: Jobs) -> tuple[list[str], int]:
     """The constants of model.c the job functions use; → (lines, bytes of flash they take
     besides the pointer tables)."""
-    out, nbytes = [], 0
+    out: list[str] = []
+    nbytes = 0
     f = jobs.flags
     if "LK_JOB_LABELS" in f:
+        assert jobs.labels is not None  # see header_lines
         names = ", ".join(c_string(s) for s in jobs.labels)
         out.append(f"const char *const {p}_labels[{p.upper()}_N_LABELS] = {{{names}}};")
         nbytes += sum(len(s.encode()) + 1 for s in jobs.labels)
     if "LK_JOB_SCALER" in f:
+        assert jobs.scaler is not None  # see header_lines
         mean, std = jobs.scaler
-        out.append(f"static const float lk_scale_mean[{len(mean)}] = {{{_floats(mean)}}};")
-        out.append(f"static const float lk_scale_std[{len(std)}] = {{{_floats(std)}}};")
-        nbytes += 8 * len(mean)
+        out.append(f"static const double lk_scale_mean[{len(mean)}] = {{{_floats(mean, 'd')}}};")
+        out.append(f"static const double lk_scale_std[{len(std)}] = {{{_floats(std, 'd')}}};")
+        nbytes += 16 * len(mean)
     if "LK_JOB_FORECAST" in f:
         fc = jobs.forecast
+        assert fc is not None  # see header_lines
         out.append(f"static const double lk_fc_mu = {fc.mu!r}; /* μ: mean of Δz */")
         out.append(f"static const double lk_fc_sigma = {fc.sigma!r}; /* σ: spread of Δz */")
         nbytes += 16
@@ -266,6 +356,7 @@ def source_lines(plan: Plan, p: str, jobs: Jobs) -> tuple[list[str], int]:
                 )
                 nbytes += 8 * len(v)
     if "LK_JOB_TEXTGEN" in f:
+        assert jobs.vocab is not None  # see header_lines
         toks = ", ".join(c_string(t) for t in jobs.vocab)
         out.append(f"const char *const {p}_tokens[{p.upper()}_VOCAB_SIZE] = {{{toks}}};")
         nbytes += sum(len(t.encode()) + 1 for t in jobs.vocab)

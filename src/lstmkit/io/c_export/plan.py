@@ -4,8 +4,12 @@
 Covered: ``Embedding`` (first layer; ``mask_zero`` carries the states through id 0),
 ``LSTM``, ``GRU``, ``SimpleRNN`` (stacked, ``go_backwards``, ``stateful``), ``Bidirectional``
 around any of them (every merge mode), ``Dense`` (every activation), ``Activation``,
-``Dropout`` (nothing at inference). A model with a ``Bidirectional`` or ``go_backwards``
-layer needs the whole sequence before its first output: it gets ``run`` but no ``step``.
+``Dropout`` and ``GaussianNoise`` (nothing at inference), ``Masking`` (a step whose every
+feature is ``mask_value`` is padding: the recurrent states carry through it, pooling skips
+it), ``Conv1D`` (valid / same / causal, strides, dilation), ``GlobalMaxPooling1D``,
+``GlobalAveragePooling1D`` and ``AttentionPooling1D`` (mask-aware, as in Python). A model
+with a ``Bidirectional``, ``go_backwards``, ``Masking``, ``Conv1D`` or pooling layer needs
+the whole sequence before its first output: it gets ``run`` but no ``step``.
 """
 
 from __future__ import annotations
@@ -19,10 +23,16 @@ from ...layers import (
     GRU,
     LSTM,
     Activation,
+    AttentionPooling1D,
     Bidirectional,
+    Conv1D,
     Dense,
     Dropout,
     Embedding,
+    GaussianNoise,
+    GlobalAveragePooling1D,
+    GlobalMaxPooling1D,
+    Masking,
     Recurrent,
     SimpleRNN,
 )
@@ -30,6 +40,12 @@ from ...layers.base import Layer
 from ..torch_interop import unwrap
 
 CELL_KINDS = {LSTM: "lstm", GRU: "gru", SimpleRNN: "rnn"}
+POOL_KINDS = {
+    GlobalMaxPooling1D: "max",
+    GlobalAveragePooling1D: "mean",
+    AttentionPooling1D: "attention",
+}
+CONV_PADDING = {"valid": 0, "same": 1, "causal": 2}
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
 #: why each LSTM variant has no C kernel (lstmkit.layers.variants)
@@ -66,7 +82,7 @@ class Cell:
 class CLayer:
     index: int
     name: str
-    kind: str  # embedding | dense | activation | recurrent
+    kind: str  # embedding | dense | activation | recurrent | masking | conv | pool
     d_in: int
     d_out: int
     act: str = "linear"
@@ -76,9 +92,24 @@ class CLayer:
     W: np.ndarray | None = None  # Dense kernel (D, N) / Embedding table (V, E)
     b: np.ndarray | None = None  # Dense bias (N,) or None
     mask_zero: bool = False
+    mask_value: float = 0.0  # Masking
+    conv: tuple[int, int, int, str] = (1, 1, 1, "valid")  # Conv1D (kernel, stride, dilation, pad)
+    pool: str = ""  # max | mean | attention
+    v: np.ndarray | None = None  # AttentionPooling1D context vector (A,); W (C, A), b (A,)
+
+    @property
+    def keeps_mask(self) -> bool:
+        """A mask passes this layer (Python's compute_mask): not past a Conv1D that changes
+        the length, a pooling layer or a recurrent layer without return_sequences."""
+        if self.kind == "conv":
+            return self.conv[3] != "valid" and self.conv[1] == 1
+        if self.kind == "pool":
+            return False
+        return self.kind != "recurrent" or self.return_sequences
 
     def describe(self) -> str:
         if self.kind == "embedding":
+            assert self.W is not None  # an Embedding layer always has its table
             return f"Embedding({self.W.shape[0]}, {self.d_out}" + (
                 ", mask_zero)" if self.mask_zero else ")"
             )
@@ -86,6 +117,19 @@ class CLayer:
             return f"Dense({self.d_out}, {self.act})"
         if self.kind == "activation":
             return f"Activation({self.act})"
+        if self.kind == "masking":
+            return f"Masking({self.mask_value!r})"
+        if self.kind == "conv":
+            k, st, dil, pad = self.conv
+            extra = (f", strides={st}" if st > 1 else "") + (
+                f", dilation_rate={dil}" if dil > 1 else ""
+            )
+            return f"Conv1D({self.d_out}, {k}, {pad}{extra}, {self.act})"
+        if self.kind == "pool":
+            name = {"max": "GlobalMaxPooling1D", "mean": "GlobalAveragePooling1D"}
+            if self.v is not None:
+                return f"AttentionPooling1D({self.v.size})"
+            return f"{name[self.pool]}()"
         c = self.cells[0]
         kind = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}[c.kind]
         s = f"{kind}({c.H}" + (", return_sequences" if self.return_sequences else "")
@@ -102,7 +146,7 @@ class Plan:
     output_size: int
     returns_sequences: bool  # predict gives (batch, time, out), else (batch, out)
     streams: bool  # every layer can run one step at a time (no Bidirectional, go_backwards)
-    masked: bool  # Embedding(mask_zero=True)
+    masked: bool  # Embedding(mask_zero=True) or a Masking layer
     source_dtype: str
 
     @property
@@ -135,6 +179,31 @@ def _check_recurrent(layer, k: int, what: Layer) -> None:
             f"cannot be written as C: {why}; export_c writes LSTM, GRU and SimpleRNN "
             f"(alone or in a Bidirectional)",
         )
+
+
+def _sequence_layer(layer: Layer, k: int, width: int, params: list) -> CLayer:
+    """Masking, Conv1D or a pooling layer → its CLayer."""
+    if isinstance(layer, Masking):
+        c = CLayer(k, layer.name, "masking", width, width)
+        c.mask_value = float(layer.mask_value)
+        return c
+    if isinstance(layer, Conv1D):
+        c = CLayer(k, layer.name, "conv", width, layer.filters, layer.activation, W=params[0])
+        c.b = params[1] if layer.use_bias else None
+        c.conv = (layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding)
+        return c
+    if layer.keepdims if hasattr(layer, "keepdims") else False:
+        raise _refuse(
+            layer,
+            k,
+            "keepdims=True keeps a time axis of one step; export_c writes the pooled "
+            "vector (keepdims=False)",
+        )
+    c = CLayer(k, layer.name, "pool", width, width)
+    c.pool = POOL_KINDS[type(layer)]
+    if c.pool == "attention":
+        c.W, c.b, c.v = params  # (C, A), (A,), (A,)
+    return c
 
 
 def plan_model(model) -> Plan:
@@ -172,15 +241,21 @@ def plan_model(model) -> Plan:
             c.b = b
         elif isinstance(layer, Activation):
             c = CLayer(k, layer.name, "activation", width, width, layer.activation)
-        elif isinstance(layer, Dropout):
+        elif isinstance(layer, (Dropout, GaussianNoise)):
             continue  # the identity at inference
+        elif isinstance(layer, (Masking, Conv1D, *POOL_KINDS)):
+            if not time_axis:
+                raise _refuse(layer, k, "gets no sequence (an earlier layer ended the time axis)")
+            c = _sequence_layer(layer, k, width, params)
+            streams = False
+            masked = masked or c.kind == "masking"
+            time_axis = c.kind != "pool"
         elif isinstance(layer, (Bidirectional, Recurrent)):
             if not time_axis:
                 raise _refuse(layer, k, "gets no sequence (an earlier layer ended the time axis)")
-            bi = isinstance(layer, Bidirectional)
-            inner = layer.forward_layer if bi else layer
-            _check_recurrent(inner, k, layer)
-            if bi:
+            if isinstance(layer, Bidirectional):
+                inner = layer.forward_layer
+                _check_recurrent(inner, k, layer)
                 _check_recurrent(layer.backward_layer, k, layer)
                 gb = inner.go_backwards
                 cells = [_cell(inner, width, gb), _cell(layer.backward_layer, width, not gb, True)]
@@ -190,6 +265,8 @@ def plan_model(model) -> Plan:
                 c.merge = layer.merge_mode
                 streams = False
             else:
+                inner = layer
+                _check_recurrent(inner, k, layer)
                 c = CLayer(k, layer.name, "recurrent", width, inner.units)
                 c.cells = [_cell(inner, width, inner.go_backwards)]
                 streams = streams and not inner.go_backwards
@@ -199,8 +276,9 @@ def plan_model(model) -> Plan:
             raise _refuse(
                 layer,
                 k,
-                "has no C counterpart; export_c writes Embedding, LSTM, GRU, SimpleRNN, "
-                "Bidirectional, Dense, Activation and Dropout",
+                "has no C counterpart; export_c writes Embedding, Masking, GaussianNoise, "
+                "Conv1D, LSTM, GRU, SimpleRNN, Bidirectional, GlobalMaxPooling1D, "
+                "GlobalAveragePooling1D, AttentionPooling1D, Dense, Activation and Dropout",
             )
         width = c.d_out
         out.append(c)

@@ -1,6 +1,8 @@
 """Weights in the C layout, float32 or int8 (per-channel symmetric).
 
-Every weight matrix is written as rows, one per output unit (see ``templates/kernels.c``).
+Every weight matrix is written as rows, one per output unit (see ``templates/kernels.c``):
+a Conv1D's row o is its kernel W[:, :, o] (all taps), an AttentionPooling1D's row a is W[:, a]
+(its b and v stay float32).
 int8: each row r of each matrix gets its own scale, ``s_r = max_k |W[r, k]| / 127`` (stored
 float32), and codes ``q[r, k] = round(W[r, k] / s_r)`` in [−127, 127]; the C code computes
 ``s_r · Σ_k q[r, k] x_k``. A recurrent row [W_x[:, j]; W_h[:, j]] has two scales, one per
@@ -14,10 +16,16 @@ had from ``predict``.
 from __future__ import annotations
 
 import copy
+from typing import TypeVar
 
 import numpy as np
 
+from ...layers import Bidirectional
+from ...model import Sequential
+from ..torch_interop import TimeMajorModel
 from .plan import Cell, CLayer, plan_model
+
+M = TypeVar("M", Sequential, TimeMajorModel)
 
 
 def rows_q8(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -47,14 +55,38 @@ def cell_arrays(cell: Cell, int8: bool) -> dict:
 def dense_arrays(layer: CLayer, int8: bool) -> dict:
     """W (N, D) rows W[:, j], s (int8 only), b (N) or None."""
     b = None if layer.b is None else np.asarray(layer.b, np.float32)
+    assert layer.W is not None  # a Dense layer always has its kernel
     if not int8:
         return {"W": layer.W.T.astype(np.float32), "b": b}
     q, s = rows_q8(layer.W.T)
     return {"W": q, "s": s, "b": b}
 
 
+def conv_arrays(layer: CLayer, int8: bool) -> dict:
+    """Conv1D: W (F, K·C) rows W[:, :, o] (tap j, channel c at j·C + c), s (int8 only), b."""
+    b = None if layer.b is None else np.asarray(layer.b, np.float32)
+    assert layer.W is not None
+    K, C, F = layer.W.shape
+    rows = layer.W.reshape(K * C, F).T  # (F, K·C)
+    if not int8:
+        return {"W": rows.astype(np.float32), "b": b}
+    q, s = rows_q8(rows)
+    return {"W": q, "s": s, "b": b}
+
+
+def attention_arrays(layer: CLayer, int8: bool) -> dict:
+    """AttentionPooling1D: W (A, C) rows W[:, a], s (int8 only), b (A,), v (A,) (float)."""
+    assert layer.W is not None
+    b, v = np.asarray(layer.b, np.float32), np.asarray(layer.v, np.float32)
+    if not int8:
+        return {"W": layer.W.T.astype(np.float32), "b": b, "v": v}
+    q, s = rows_q8(layer.W.T)
+    return {"W": q, "s": s, "b": b, "v": v}
+
+
 def embedding_arrays(layer: CLayer, int8: bool) -> dict:
     """E (V, E) rows, s (V,) (int8 only)."""
+    assert layer.W is not None  # an Embedding layer always has its table
     if not int8:
         return {"W": layer.W.astype(np.float32)}
     q, s = rows_q8(layer.W)
@@ -71,6 +103,13 @@ def _dequantized_params(cl: CLayer) -> list[list[np.ndarray]]:
         a = dense_arrays(cl, True)
         W = _deq(a["W"], a["s"]).T  # (D, N)
         return [[W] + ([] if cl.b is None else [cl.b])]
+    if cl.kind == "conv":
+        a = conv_arrays(cl, True)
+        W = _deq(a["W"], a["s"]).T.reshape(cl.conv[0], cl.d_in, cl.d_out)  # (K, C, F)
+        return [[W] + ([] if cl.b is None else [cl.b])]
+    if cl.kind == "pool":
+        a = attention_arrays(cl, True)
+        return [[_deq(a["W"], a["s"]).T, a["b"], a["v"]]]  # W (C, A), b, v (float32)
     out = []
     for cell in cl.cells:
         a = cell_arrays(cell, True)
@@ -80,18 +119,18 @@ def _dequantized_params(cl: CLayer) -> list[list[np.ndarray]]:
     return out
 
 
-def dequantized_model(model):
+def dequantized_model(model: M) -> M:
     """A copy of ``model`` whose weights are the int8 export's ``s · q``: its ``predict`` is
     what the ``quantize="int8"`` C code computes (to float32 rounding)."""
     plan = plan_model(model)
     twin = copy.deepcopy(model)
     for cl in plan.layers:
-        if cl.kind == "activation":
+        if cl.kind in ("activation", "masking") or cl.pool in ("max", "mean"):
             continue
         layer = twin.layers[cl.index]
         halves = (
             [layer.forward_layer, layer.backward_layer]
-            if hasattr(layer, "forward_layer")
+            if isinstance(layer, Bidirectional)
             else [layer]
         )
         for half, params in zip(halves, _dequantized_params(cl), strict=True):

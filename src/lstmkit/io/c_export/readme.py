@@ -11,6 +11,7 @@ def _example(plan: Plan, p: str, jobs: Jobs) -> list[str]:
     f = jobs.flags
     if "LK_JOB_FORECAST" in f:
         fc = jobs.forecast
+        assert fc is not None  # jobs.check() sets the flag only with a checked spec
         cov = "cov" if fc.cov_mean else "0"
         fut = "fut" if fc.fut_mean else "0"
         lines = [
@@ -40,11 +41,11 @@ def _example(plan: Plan, p: str, jobs: Jobs) -> list[str]:
             f"{p}_init(&s);",
             f'{p}_generate(&s, "The ", 300, 0.7f, &rng, text, sizeof text);',
         ]
-    if "LK_JOB_SCALER" in f:
+    if "LK_JOB_SERIES" in f:
         return [
             f"static {p}_state s;",
             f"float probs[{P}_OUTPUT_SIZE];",
-            f"/* raw: T rows of {P}_INPUT_SIZE features, as in the training CSV */",
+            f"/* raw: T rows of {P}_RAW_FEATURES features, as in the training CSV */",
             f"{p}_init(&s);",
             f"int k = {p}_classify(&s, raw, T, probs);   /* {p}_labels[k] names the class */",
         ]
@@ -156,8 +157,8 @@ def readme(plan: Plan, p: str, int8: bool, jobs: Jobs, res, source: str) -> str:
             "far (for a model that returns sequences: this step's output); with `y` null it "
             "skips the layers after the last recurrent one (feeding a prefix). "
             if plan.streams
-            else "This model has a Bidirectional or go_backwards layer: it needs the whole "
-            "sequence, so there is `run` but no `step`. "
+            else "This model has a Bidirectional, go_backwards, Masking, Conv1D or pooling "
+            "layer: it needs the whole sequence, so there is `run` but no `step`. "
         )
         + f"`{p}_run` starts from zero states, as `model.predict` does; both return 0, or −1 "
         "for a bad input (an id out of range, T < 1).",
@@ -173,10 +174,19 @@ def readme(plan: Plan, p: str, int8: bool, jobs: Jobs, res, source: str) -> str:
         for flag, text in (
             ("LK_JOB_LABELS", f"`{p}_labels[k]` names class k; `{p}_argmax(y)`."),
             (
-                "LK_JOB_SCALER",
-                f"`{p}_scale(raw, x)` standardises one step; `{p}_classify(s, raw, T, probs)`"
-                f" standardises, pads the front to {jobs.maxlen} steps and classifies.",
+                "LK_JOB_SERIES",
+                f"`{p}_classify(s, raw, T, probs)` normalises the sequence ({jobs.normalize}), "
+                f"keeps its last {jobs.maxlen} steps and pads the front with zero steps up to "
+                f"{jobs.maxlen}"
+                + (f", folds {jobs.patch} steps into one model step" if jobs.patch > 1 else "")
+                + " and classifies it, as `lstmkit classify predict` does"
+                + (
+                    f" (its input rows and `run`'s work memory are in `{p}_state`)."
+                    if not plan.streams
+                    else "."
+                ),
             ),
+            ("LK_JOB_SCALER", f"`{p}_scale(raw, x)` standardises one raw step (global μ, σ)."),
             (
                 "LK_JOB_IDS_CLASSIFY",
                 f"`{p}_classify(s, ids, T, probs)` classifies a text given as word ids.",

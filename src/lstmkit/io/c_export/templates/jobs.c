@@ -16,22 +16,66 @@ int {{P}}_argmax(const float *y)
 #endif
 
 #if LK_JOB_SCALER
-/* The classify job's standardisation of one time step:  x_f = (raw_f − μ_f) / σ_f */
+/* The classify job's global standardisation of one raw time step (the training rows' μ, σ):
+ *     x_f = (raw_f − μ_f) / σ_f,  f < RAW_FEATURES   (in double, as the job) */
 void {{P}}_scale(const float *raw, float *x)
 {
     int f;
-    for (f = 0; f < {{PU}}_INPUT_SIZE; ++f)
-        x[f] = (raw[f] - lk_scale_mean[f]) / lk_scale_std[f];
+    for (f = 0; f < {{PU}}_RAW_FEATURES; ++f)
+        x[f] = (float)(((double)raw[f] - lk_scale_mean[f]) / lk_scale_std[f]);
+}
+#endif
+
+#if LK_JOB_SERIES
+/* ---- the classify job's series (lstmkit/apps/classify/series.py: normalise, encode_series) ----
+ * raw: T rows of F = RAW_FEATURES values. Each row is normalised (NORMALIZE):
+ *     1 sequence  x'_f = (x_f − μ_f) / σ_f with μ, σ of this sequence's whole feature f
+ *                 (σ = 1 where σ ≤ 1e-8: a constant feature)
+ *     2 global    x'_f = (x_f − μ_f) / σ_f with the training rows' μ, σ ({{P}}_scale)
+ *     3 both      [sequence x' ; global x']: 2F values
+ * then the last MAXLEN rows are kept and zero rows pad the front up to MAXLEN (a model that
+ * starts with Masking skips them), and PATCH consecutive rows make one model step. */
+#define LK_FP ({{PU}}_NORMALIZE == 3 ? 2 * {{PU}}_RAW_FEATURES : {{PU}}_RAW_FEATURES)
+
+/* model step k (padded rows k·PATCH … k·PATCH + PATCH − 1; row i < n_pad is padding, row i ≥
+ * n_pad is raw row first + i − n_pad) → x (INPUT_SIZE = PATCH · LK_FP floats) */
+static void lk_cls_step(const float *raw, const double *mu, const double *sd, int first,
+                        int n_pad, int k, float *x)
+{
+    int j, f;
+    (void)mu;
+    (void)sd;
+    for (j = 0; j < {{PU}}_PATCH; ++j) {
+        const int i = k * {{PU}}_PATCH + j;
+        float *r = x + (long)j * LK_FP;
+        const float *v;
+        if (i < n_pad) {
+            lk_zero(r, LK_FP);
+            continue;
+        }
+        v = raw + (long)(first + i - n_pad) * {{PU}}_RAW_FEATURES;
+#if {{PU}}_NORMALIZE & 1
+        for (f = 0; f < {{PU}}_RAW_FEATURES; ++f)
+            r[f] = (float)(((double)v[f] - mu[f]) / sd[f]);
+#endif
+#if {{PU}}_NORMALIZE & 2
+        {{P}}_scale(v, r + ({{PU}}_NORMALIZE == 3 ? {{PU}}_RAW_FEATURES : 0));
+#endif
+        (void)f;
+    }
 }
 
-/* Classify one sequence as `lstmkit classify predict` does: standardise each step, keep the
- * last MAXLEN steps and pad the front with zero steps up to MAXLEN (what the model was trained
- * on; MAXLEN 0: as it comes), run from fresh states.  raw: T × INPUT_SIZE raw feature rows,
- * probs: OUTPUT_SIZE.  Returns the class id, or −1 for an empty sequence without padding. */
+/* Classify one sequence as `lstmkit classify predict` does (normalise, cut / pad to MAXLEN,
+ * patch, run from fresh states; MAXLEN 0: as it comes).  Returns the class id, or −1. */
 int {{P}}_classify({{P}}_state *s, const float *raw, int T, float *probs)
 {
+    double mu[{{PU}}_RAW_FEATURES], sd[{{PU}}_RAW_FEATURES];
+    int k, first = 0, n_real = T, n_pad = 0, steps;
+#if {{PU}}_CAN_STREAM
     float x[{{PU}}_INPUT_SIZE];
-    int k, first = 0, n_real = T < 0 ? 0 : T, n_pad = 0;
+#endif
+    if (T < 1)
+        return -1;
 #if {{PU}}_MAXLEN > 0
     if (n_real > {{PU}}_MAXLEN) {
         first = n_real - {{PU}}_MAXLEN;
@@ -39,16 +83,41 @@ int {{P}}_classify({{P}}_state *s, const float *raw, int T, float *probs)
     }
     n_pad = {{PU}}_MAXLEN - n_real;
 #endif
-    if (n_pad + n_real == 0)
-        return -1;
-    {{P}}_reset(s);
-    for (k = 0; k < n_pad + n_real; ++k) {
-        if (k < n_pad)
-            lk_zero(x, {{PU}}_INPUT_SIZE); /* padding: zero in the standardised space */
-        else
-            {{P}}_scale(raw + (long)(first + k - n_pad) * {{PU}}_INPUT_SIZE, x);
-        {{P}}_step(s, x, k == n_pad + n_real - 1 ? probs : 0);
+    steps = (n_pad + n_real) / {{PU}}_PATCH; /* MAXLEN is a multiple of PATCH */
+    for (k = 0; k < {{PU}}_RAW_FEATURES; ++k) {
+        mu[k] = 0.0;
+        sd[k] = 1.0;
     }
+#if {{PU}}_NORMALIZE & 1
+    { /* μ, σ of each feature over the whole sequence (before the cut), in double */
+        int t;
+        for (t = 0; t < T; ++t)
+            for (k = 0; k < {{PU}}_RAW_FEATURES; ++k)
+                mu[k] += (double)raw[(long)t * {{PU}}_RAW_FEATURES + k];
+        for (k = 0; k < {{PU}}_RAW_FEATURES; ++k) {
+            double v = 0.0, d;
+            mu[k] /= (double)T;
+            for (t = 0; t < T; ++t) {
+                d = (double)raw[(long)t * {{PU}}_RAW_FEATURES + k] - mu[k];
+                v += d * d;
+            }
+            v = sqrt(v / (double)T);
+            sd[k] = v > 1e-8 ? v : 1.0;
+        }
+    }
+#endif
+#if {{PU}}_CAN_STREAM
+    {{P}}_reset(s);
+    for (k = 0; k < steps; ++k) {
+        lk_cls_step(raw, mu, sd, first, n_pad, k, x);
+        {{P}}_step(s, x, k == steps - 1 ? probs : 0);
+    }
+#else
+    for (k = 0; k < steps; ++k)
+        lk_cls_step(raw, mu, sd, first, n_pad, k, s->cls_x + (long)k * {{PU}}_INPUT_SIZE);
+    if ({{P}}_run(s, s->cls_x, steps, probs, s->cls_work) != 0)
+        return -1;
+#endif
     return {{P}}_argmax(probs);
 }
 #endif
@@ -66,10 +135,16 @@ int {{P}}_classify({{P}}_state *s, const int *ids, int T, float *probs)
 #endif
     if (n < 1)
         return -1;
+#if {{PU}}_CAN_STREAM
     {{P}}_reset(s);
     for (t = 0; t < n; ++t)
         if ({{P}}_step(s, ids[t], t == n - 1 ? probs : 0) != 0)
             return -1;
+#else /* a pooling or Bidirectional model: run, with the work memory in the state */
+    (void)t;
+    if ({{P}}_run(s, ids, n, probs, s->cls_work) != 0)
+        return -1;
+#endif
     return {{P}}_argmax(probs);
 }
 #endif

@@ -293,4 +293,153 @@ static void lk_reverse(float *v, int n)
     }
 }
 #endif
+#if LK_USE_MASKING
+/* Masking(mask_value): row t of x (d features) is padding when every feature equals mv:
+ *     m_t = any_k (x[t, k] ≠ mv)          (the recurrent layers carry h, c through m_t = 0)
+ * With y non-null the rows also pass on as y_t = m_t · x_t (mv ≠ 0: padding rows become 0). */
+static void lk_masking(const float *x, int n, int d, float mv, float *m, float *y)
+{
+    int t, k;
+    for (t = 0; t < n; ++t) {
+        const float *r = x + (long)t * d;
+        int keep = 0;
+        for (k = 0; k < d; ++k)
+            keep |= r[k] != mv;
+        m[t] = keep ? 1.0f : 0.0f;
+        if (y)
+            for (k = 0; k < d; ++k)
+                y[(long)t * d + k] = keep ? r[k] : 0.0f;
+    }
+}
+#endif
+
+#if LK_USE_CONV
+/* Conv1D over n rows of C channels (channels last), F filters of K taps, stride S, dilation Dl:
+ *     y[t, o] = Σ_{j<K} Σ_c x̃[t·S + j·Dl, c] · W[j, c, o] + b_o
+ * x̃ is x with zero rows around it: "valid" none; "causal" (K−1)·Dl in front; "same" (Keras) a
+ * total of max((⌈n/S⌉ − 1)·S + (K−1)·Dl + 1 − n, 0), its smaller half in front. */
+typedef struct {
+    int C, F, K, S, Dl, pad; /* pad: 0 valid, 1 same, 2 causal */
+    const lk_w *W;           /* F × (K·C): row o = W[:, :, o], tap after tap */
+    const float *s;          /* int8: the scale of row o; float: null */
+    const float *b;          /* (F) bias, or null */
+} lk_conv;
+
+/* → the rows of y: (n + padding − (K−1)·Dl − 1) / S + 1, or 0 when n is shorter than the
+ * kernel's span (y must not alias x) */
+static int lk_conv1d(const lk_conv *p, const float *x, int n, float *y)
+{
+    const int span = (p->K - 1) * p->Dl, C = p->C;
+    int front = 0, total = 0, n_out, t, o, j;
+    if (p->pad == 2) {
+        total = front = span;
+    } else if (p->pad == 1) {
+        total = ((n + p->S - 1) / p->S - 1) * p->S + span + 1 - n;
+        total = total > 0 ? total : 0;
+        front = total / 2;
+    }
+    if (n + total - span - 1 < 0)
+        return 0;
+    n_out = (n + total - span - 1) / p->S + 1;
+    for (t = 0; t < n_out; ++t)
+        for (o = 0; o < p->F; ++o) {
+            const lk_w *w = p->W + (long)o * p->K * C;
+            float acc = 0.0f;
+            for (j = 0; j < p->K; ++j) {
+                const int u = t * p->S + j * p->Dl - front; /* the input row of tap j */
+                if (u >= 0 && u < n)
+                    acc += lk_dot(w + (long)j * C, x + (long)u * C, C);
+            }
+            acc = LK_SCALED(acc, p->s, o);
+            y[(long)t * p->F + o] = p->b ? acc + p->b[o] : acc;
+        }
+    return n_out;
+}
+#endif
+
+/* Pooling over the rows (time) of x (n × C) into y (C); m null, or m[t] = 0 where row t is
+ * padding (it takes no part; no real row at all pools to zeros, as lstmkit's layers). */
+#if LK_USE_POOL_MAX
+/* GlobalMaxPooling1D:  y_c = max_{t: m_t} x[t, c] */
+static void lk_pool_max(const float *x, int n, int C, const float *m, float *y)
+{
+    int t, c, any = 0;
+    for (t = 0; t < n; ++t) {
+        if (m && m[t] == 0.0f)
+            continue;
+        for (c = 0; c < C; ++c) {
+            const float v = x[(long)t * C + c];
+            y[c] = !any || v > y[c] ? v : y[c];
+        }
+        any = 1;
+    }
+    if (!any)
+        lk_zero(y, C);
+}
+#endif
+
+#if LK_USE_POOL_MEAN
+/* GlobalAveragePooling1D:  y = Σ_t w_t x_t,  w_t = m_t / max(Σ_t m_t, 1)  (m null: 1 / n) */
+static void lk_pool_mean(const float *x, int n, int C, const float *m, float *y)
+{
+    float count = 0.0f, w;
+    int t, c;
+    for (t = 0; t < n; ++t)
+        count += m ? m[t] : 1.0f;
+    w = 1.0f / (count > 1.0f ? count : 1.0f);
+    lk_zero(y, C);
+    for (t = 0; t < n; ++t) {
+        if (m && m[t] == 0.0f)
+            continue;
+        for (c = 0; c < C; ++c)
+            y[c] += w * x[(long)t * C + c];
+    }
+}
+#endif
+
+#if LK_USE_POOL_ATTENTION
+/* AttentionPooling1D (A scoring units):
+ *     u_t = tanh(x_t · W + b)   e_t = u_t · v   α = softmax of e over the real t   y = Σ α_t x_t
+ * in one pass (the running maximum e* rescales the sums when a larger e_t comes). */
+typedef struct {
+    int C, A;
+    const lk_w *W;  /* A × C: row a = W[:, a] */
+    const float *s; /* int8: the scale of row a; float: null */
+    const float *b; /* (A) */
+    const float *v; /* (A) the context vector */
+} lk_att;
+
+static void lk_pool_att(const lk_att *p, const float *x, int n, const float *m, float *u,
+                        float *y)
+{
+    float e_max = 0.0f, sum = 0.0f;
+    int t, a, c, any = 0;
+    lk_zero(y, p->C);
+    for (t = 0; t < n; ++t) {
+        const float *r = x + (long)t * p->C;
+        float e = 0.0f, w;
+        if (m && m[t] == 0.0f)
+            continue;
+        for (a = 0; a < p->A; ++a) /* u: scratch, A floats */
+            u[a] = lk_tanhf(LK_SCALED(lk_dot(p->W + (long)a * p->C, r, p->C), p->s, a) + p->b[a]);
+        for (a = 0; a < p->A; ++a)
+            e += u[a] * p->v[a];
+        if (!any || e > e_max) { /* a new maximum: Σ e^{e_t − e*} and y rescale */
+            const float scale = any ? expf(e_max - e) : 0.0f;
+            for (c = 0; c < p->C; ++c)
+                y[c] *= scale;
+            sum *= scale;
+            e_max = e;
+            any = 1;
+        }
+        w = expf(e - e_max);
+        sum += w;
+        for (c = 0; c < p->C; ++c)
+            y[c] += w * r[c];
+    }
+    if (any)
+        for (c = 0; c < p->C; ++c)
+            y[c] /= sum;
+}
+#endif
 /* ------------------------------------------------------------------- end of the runtime -- */
