@@ -126,7 +126,7 @@ class GRUCache:
     """What the fast backward needs from the fast forward (time-major)."""
 
     x: np.ndarray  # (T, B, D) input
-    act: np.ndarray  # (T, B, 3H) activations z, r, n
+    act: np.ndarray | None  # (T, B, 3H) activations z, r, n (None: consumed)
     u_n: np.ndarray  # (T, B, H) h_{t-1} · W_hn + b_hn
     hs: np.ndarray  # (T+1, B, H) h_0 … h_T
     mask: np.ndarray | None  # (T, B) or None
@@ -157,7 +157,7 @@ def gru_forward(x, W_x, W_h, b_x, b_h, h0=None, mask=None, rmask=None, need_cach
     hr = np.empty((B, H), dt) if rmask is not None else None
     for t in range(T):
         h_prev, h_t, a = hs[t], hs[t + 1], act[t]
-        if rmask is not None:
+        if hr is not None:  # (made exactly when rmask is given)
             np.multiply(h_prev, rmask, out=hr)
             np.matmul(hr, W_h, out=u)
         else:
@@ -304,7 +304,7 @@ def _packed_forward(ext, x, W_x, W_h, b_x, b_h, h0, mask, rmask, need_cache):
         rmask=None if rmask is None else np.ascontiguousarray(rmask, dtype=dt),
     )
     h_T = hs[T].copy()
-    cache = GRUCache(x, act, u_n, hs, mask, rmask) if need_cache else None
+    cache = GRUCache(x, act, u_n, hs, mask, rmask) if u_n is not None else None  # need_cache
     return hs[1:], h_T, cache
 
 

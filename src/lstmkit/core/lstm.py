@@ -51,7 +51,7 @@ class LSTMCache:
     """What backward needs from forward (time-major)."""
 
     x: np.ndarray  # (T, B, D) input
-    act: np.ndarray  # (T, B, 4H) gate activations i, f, g, o
+    act: np.ndarray | None  # (T, B, 4H) gate activations i, f, g, o (None: consumed)
     hs: np.ndarray  # (T+1, B, H) h_0 … h_T (index 0 is the initial state)
     cs: np.ndarray  # (T+1, B, H) c_0 … c_T
     tc: np.ndarray  # (T, B, H) tanh(c_t) before masking
@@ -79,6 +79,7 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None, need_c
     if halved:  # NumPy steps: z/2 in the i, f, o columns (σ through one tanh, see gates)
         W_x, W_h, b = gates.halve_sigmoid_columns(W_x, W_h, b)
     if ext is None:  # z_t = x_t · W_x + b for every t at once; h_{t-1} · W_h in the loop
+        assert act is not None  # (made above: this is not the packed loop)
         np.matmul(x.reshape(T * B, D), W_x, out=act.reshape(T * B, 4 * H))
         act += b
     hs = np.empty((T + 1, B, H), dt)  # h_0 … h_T
