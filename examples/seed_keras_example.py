@@ -21,22 +21,32 @@ Needs scikit-learn: pip install 'lstmkit[examples]'.
 
 import sys
 
-from lstmkit import LSTM, Dense, Sequential
-from lstmkit.demo import digits_sequences
+from lstmkit.demo import digits_sequences  # the data (both programs read it the same way)
+
+# isort: off
+# --- imports: the only lines that differ from the Keras program --------------------------
+import lstmkit as keras  # Keras: import keras
+
+# -------------------------------------------------------------------------------------------
+# isort: on
 
 
 def main(epochs=10, verbose=1):
     (x_train, y_train), (x_test, y_test) = digits_sequences()
 
-    # --- the seed's program ---------------------------------------------------
-    model = Sequential(
-        [LSTM(128, return_sequences=True), LSTM(64), Dense(10, activation="softmax")]
+    # --- the seed's program (tf.keras → keras) ---------------------------------
+    model = keras.Sequential(
+        [
+            keras.layers.LSTM(128, return_sequences=True),
+            keras.layers.LSTM(64),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
     )
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x_train, y_train, epochs=epochs, batch_size=32, verbose=verbose)
+    model.fit(x_train, y_train, epochs=epochs, verbose=verbose)
     # ---------------------------------------------------------------------------
 
-    loss, accuracy = model.evaluate(x_test, y_test)
+    loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
     print(f"test accuracy: {accuracy:.4f} ({len(x_test)} held-out digits)")
     return accuracy
 

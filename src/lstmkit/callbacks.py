@@ -15,6 +15,8 @@ import sys
 import time
 from typing import IO, Any
 
+import numpy as np
+
 
 class Callback:
     def __init__(self):
@@ -220,6 +222,38 @@ class ReduceLROnPlateau(_Monitor):
                 self.cooldown_counter, self.wait = self.cooldown, 0
 
 
+class LearningRateScheduler(Callback):
+    """At the start of every epoch: lr ← schedule(epoch, lr) (or schedule(epoch), Keras'
+    older form); the epoch's logs get "learning_rate". As ``keras.callbacks``."""
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        if not callable(schedule):
+            raise TypeError(f"LearningRateScheduler expected a function, got {schedule!r}")
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        opt = self.model.optimizer
+        if callable(opt.learning_rate):
+            raise ValueError(
+                "LearningRateScheduler cannot set the rate of an optimizer made with a "
+                "learning-rate schedule (as in Keras): give it a float learning_rate"
+            )
+        try:  # Keras' current API first, then its older one-argument form
+            lr = self.schedule(epoch, float(opt.learning_rate))
+        except TypeError:
+            lr = self.schedule(epoch)
+        if not isinstance(lr, (float, int, np.floating)) or isinstance(lr, bool):
+            raise ValueError(f"the schedule function must return a float, got {lr!r}")
+        opt.learning_rate = float(lr)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
 class TerminateOnNaN(Callback):
     """Stop as soon as a batch loss is NaN or infinite."""
 
@@ -356,6 +390,7 @@ __all__ = [
     "History",
     "EarlyStopping",
     "ReduceLROnPlateau",
+    "LearningRateScheduler",
     "TerminateOnNaN",
     "CSVLogger",
     "ModelCheckpoint",

@@ -13,6 +13,16 @@ works on logits z with log-sum-exp and never overflows:
 
     binary      ℓ = mean( max(z,0) − z·y + log(1 + e^{−|z|}) ),   ∂ℓ/∂z = (σ(z) − y)/C
     categorical ℓ = −Σ y·log_softmax(z),                       ∂ℓ/∂z = softmax(z)·Σy − y
+
+``label_smoothing`` (cross-entropies, Keras'): y ← y·(1 − s) + s/C (categorical) or
++ s/2 (binary). Keras' other regression / margin losses, per sample over the last axis:
+``mape`` 100·mean|y − p| / max(|y|, ε), ``msle`` mean(log(1+max(p,ε)) − log(1+max(y,ε)))²,
+``log_cosh`` mean log cosh(p − y), ``poisson`` mean(p − y·log(p + ε)),
+``kl_divergence`` Σ y·log(y/p) (both clipped to [ε, 1]), ``hinge`` / ``squared_hinge``
+mean max(1 − y·p, 0) (squared), 0/1 labels taken as −1/+1.
+
+``value_and_grad(…, normalizer=n)`` divides Σ w·ℓ by n instead of Σ w: the model uses
+it for Keras' rule with sample weights (Σ w·ℓ over the number of loss terms).
 """
 
 from __future__ import annotations
@@ -32,6 +42,9 @@ def _log_softmax(z):
 class Loss:
     name = "loss"
 
+    def __init__(self, **kw):
+        _keras_kwargs(self, kw)
+
     def per_sample(self, y_true, y_pred):
         """(ℓ of shape y_pred.shape[:-1], ∂ℓ/∂y_pred of shape y_pred.shape)."""
         raise NotImplementedError
@@ -49,22 +62,23 @@ class Loss:
                 )
         return y_true, y_pred
 
-    def value_and_grad(self, y_true, y_pred, sample_weight=None):
-        """The batch loss (float) and ∂L/∂y_pred."""
+    def value_and_grad(self, y_true, y_pred, sample_weight=None, normalizer=None):
+        """The batch loss (float) and ∂L/∂y_pred: Σ w·ℓ / Σ w (w = 1 without weights), or
+        Σ w·ℓ / normalizer when one is given."""
         ell, dl = self.per_sample(y_true, y_pred)
         if sample_weight is None:
-            n = max(ell.size, 1)
+            n = max(ell.size, 1) if normalizer is None else normalizer
             return float(ell.sum() / n), dl / np.asarray(n, dl.dtype)
         w = np.asarray(sample_weight, dl.dtype)
         if w.shape != ell.shape:
             raise ValueError(f"sample_weight expected shape {ell.shape}, got {w.shape}")
-        total = w.sum()
+        total = w.sum() if normalizer is None else normalizer
         if total <= 0:
             return 0.0, np.zeros_like(dl)
         return float((w * ell).sum() / total), dl * (w / total)[..., None]
 
-    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
-        return self.value_and_grad(y_true, y_pred, sample_weight)[0]
+    def __call__(self, y_true, y_pred, sample_weight=None, normalizer=None) -> float:
+        return self.value_and_grad(y_true, y_pred, sample_weight, normalizer)[0]
 
     def get_config(self) -> dict:
         return {}
@@ -98,7 +112,8 @@ class Huber(Loss):
 
     name = "huber"
 
-    def __init__(self, delta=1.0):
+    def __init__(self, delta=1.0, **kw):
+        _keras_kwargs(self, kw)
         self.delta = float(delta)
 
     def per_sample(self, y_true, y_pred):
@@ -117,11 +132,15 @@ class BinaryCrossentropy(Loss):
 
     name = "binary_crossentropy"
 
-    def __init__(self, from_logits=False):
+    def __init__(self, from_logits=False, label_smoothing=0.0, **kw):
+        _keras_kwargs(self, kw)
         self.from_logits = bool(from_logits)
+        self.label_smoothing = float(label_smoothing)
 
     def per_sample(self, y_true, y_pred):
         y, p = self._check(y_true, y_pred)
+        if self.label_smoothing:
+            y = y * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
         C = p.shape[-1]
         if self.from_logits:
             z = p
@@ -135,7 +154,10 @@ class BinaryCrossentropy(Loss):
         return ell.mean(axis=-1), d / C
 
     def get_config(self):
-        return {"from_logits": self.from_logits}
+        out = {"from_logits": self.from_logits}
+        if self.label_smoothing:
+            out["label_smoothing"] = self.label_smoothing
+        return out
 
 
 class CategoricalCrossentropy(Loss):
@@ -145,8 +167,10 @@ class CategoricalCrossentropy(Loss):
 
     name = "categorical_crossentropy"
 
-    def __init__(self, from_logits=False):
+    def __init__(self, from_logits=False, label_smoothing=0.0, **kw):
+        _keras_kwargs(self, kw)
         self.from_logits = bool(from_logits)
+        self.label_smoothing = float(label_smoothing)
 
     def _from_dist(self, y, p):
         if self.from_logits:
@@ -163,16 +187,32 @@ class CategoricalCrossentropy(Loss):
 
     def per_sample(self, y_true, y_pred):
         y, p = self._check(y_true, y_pred)
+        if self.label_smoothing:
+            y = y * (1 - self.label_smoothing) + self.label_smoothing / p.shape[-1]
         return self._from_dist(y, p)
 
     def get_config(self):
-        return {"from_logits": self.from_logits}
+        out = {"from_logits": self.from_logits}
+        if self.label_smoothing:
+            out["label_smoothing"] = self.label_smoothing
+        return out
 
 
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     """Categorical cross-entropy with integer class ids as targets (shape y_pred.shape[:-1])."""
 
     name = "sparse_categorical_crossentropy"
+
+    def __init__(self, from_logits=False, ignore_class=None, **kw):
+        if ignore_class is not None:
+            raise ValueError(
+                "SparseCategoricalCrossentropy: ignore_class is not supported by lstmkit "
+                "(use sample_weight, or a mask from Embedding(mask_zero=True))"
+            )
+        super().__init__(from_logits=from_logits, **kw)
+
+    def get_config(self):
+        return {"from_logits": self.from_logits}
 
     def per_sample(self, y_true, y_pred):
         p = np.asarray(y_pred)
@@ -240,8 +280,99 @@ class CTCLoss(Loss):
         n = max(len(nll), 1)
         return float(nll.sum() / n), dl / np.asarray(n, dl.dtype)
 
+    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
+        return self.value_and_grad(y_true, y_pred, sample_weight)[0]  # the weights: a mask
+
     def get_config(self):
         return {"zero_infinity": self.zero_infinity}
+
+
+def _keras_kwargs(loss, kw):
+    """Keras' Loss(name=…, reduction="sum_over_batch_size", dtype=…): the defaults only."""
+    kw = dict(kw)
+    kw.pop("name", None)
+    kw.pop("dtype", None)
+    red = kw.pop("reduction", "sum_over_batch_size")
+    if red not in ("sum_over_batch_size", "auto"):
+        raise ValueError(
+            f"{type(loss).__name__}: reduction={red!r} is not supported by lstmkit "
+            f"(the batch loss is always Keras' default, sum_over_batch_size)"
+        )
+    if kw:
+        raise TypeError(f"{type(loss).__name__} got unexpected argument(s) {sorted(kw)}")
+
+
+class MeanAbsolutePercentageError(Loss):
+    name = "mean_absolute_percentage_error"
+
+    def per_sample(self, y_true, y_pred):
+        y, p = self._check(y_true, y_pred)
+        den = np.maximum(np.abs(y), EPSILON)
+        e = p - y
+        return 100.0 * (np.abs(e) / den).mean(axis=-1), 100.0 * np.sign(e) / den / p.shape[-1]
+
+
+class MeanSquaredLogarithmicError(Loss):
+    name = "mean_squared_logarithmic_error"
+
+    def per_sample(self, y_true, y_pred):
+        y, p = self._check(y_true, y_pred)
+        pc = np.maximum(p, EPSILON)
+        e = np.log(pc + 1.0) - np.log(np.maximum(y, EPSILON) + 1.0)
+        d = 2.0 * e / (pc + 1.0) * (p >= EPSILON) / p.shape[-1]
+        return (e * e).mean(axis=-1), d.astype(p.dtype)
+
+
+class LogCosh(Loss):
+    """ℓ = mean(log cosh(p − y)), computed as e + softplus(−2e) − log 2."""
+
+    name = "log_cosh"
+
+    def per_sample(self, y_true, y_pred):
+        y, p = self._check(y_true, y_pred)
+        e = p - y
+        ell = e + np.logaddexp(0, -2.0 * e) - np.log(2.0)
+        return ell.mean(axis=-1), np.tanh(e) / p.shape[-1]
+
+
+class Poisson(Loss):
+    name = "poisson"
+
+    def per_sample(self, y_true, y_pred):
+        y, p = self._check(y_true, y_pred)
+        ell = p - y * np.log(p + EPSILON)
+        return ell.mean(axis=-1), (1.0 - y / (p + EPSILON)) / p.shape[-1]
+
+
+class KLDivergence(Loss):
+    name = "kl_divergence"
+
+    def per_sample(self, y_true, y_pred):
+        y, p = self._check(y_true, y_pred)
+        yc, pc = np.clip(y, EPSILON, 1), np.clip(p, EPSILON, 1)
+        inside = (p >= EPSILON) & (p <= 1)
+        return (yc * np.log(yc / pc)).sum(axis=-1), np.where(inside, -yc / pc, 0.0).astype(p.dtype)
+
+
+def _hinge_labels(y):
+    return 2.0 * y - 1.0 if np.all((y == 0) | (y == 1)) else y
+
+
+class Hinge(Loss):
+    name = "hinge"
+    power = 1
+
+    def per_sample(self, y_true, y_pred):
+        y, p = self._check(y_true, y_pred)
+        y = _hinge_labels(y)
+        m = np.maximum(1.0 - y * p, 0.0)
+        d = -y * (m > 0) * (self.power * m ** (self.power - 1))
+        return (m**self.power).mean(axis=-1), (d / p.shape[-1]).astype(p.dtype)
+
+
+class SquaredHinge(Hinge):
+    name = "squared_hinge"
+    power = 2
 
 
 LOSSES = {
@@ -254,6 +385,13 @@ LOSSES = {
         CategoricalCrossentropy,
         SparseCategoricalCrossentropy,
         CTCLoss,
+        MeanAbsolutePercentageError,
+        MeanSquaredLogarithmicError,
+        LogCosh,
+        Poisson,
+        KLDivergence,
+        Hinge,
+        SquaredHinge,
     )
 }
 _ALIASES = {
@@ -266,6 +404,17 @@ _ALIASES = {
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "ctc": CTCLoss,
+    "mape": MeanAbsolutePercentageError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "msle": MeanSquaredLogarithmicError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "log_cosh": LogCosh,
+    "logcosh": LogCosh,
+    "poisson": Poisson,
+    "kl_divergence": KLDivergence,
+    "kld": KLDivergence,
+    "hinge": Hinge,
+    "squared_hinge": SquaredHinge,
 }
 
 

@@ -1,12 +1,19 @@
 """Metrics, accumulated over the batches of an epoch (weighted by batch size).
 
 Names as in Keras: ``accuracy`` picks binary / categorical / sparse categorical
-accuracy from the loss (or, failing that, from the shapes), ``mae``, ``rmse``.
+accuracy from the loss (or, failing that, from the shapes), ``mae``, ``mse``, ``rmse``,
+``mape``, ``msle``, and any loss name (``"binary_crossentropy"``, ``"log_cosh"``, …) as the
+mean of that loss. Keras' metric classes: ``MeanSquaredError()``, ``MeanAbsoluteError()``,
+``RootMeanSquaredError()``, ``BinaryAccuracy(threshold=0.5)``, ``CategoricalAccuracy()``,
+``SparseCategoricalAccuracy()``, ``TopKCategoricalAccuracy(k=5)``. Weights (masks, sample
+weights) make every mean a weighted one: Σ w·v / Σ w.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from . import losses as losses_mod
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
@@ -33,9 +40,16 @@ class Metric:
 
     name = "metric"
 
-    def __init__(self, name=None):
+    def __init__(self, name=None, dtype=None):
         self.name = name or self.name
         self.reset()
+
+    # Keras' names for the same three operations
+    def reset_state(self):
+        self.reset()
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.update(y_true, y_pred, sample_weight)
 
     def reset(self):
         self.total, self.count = 0.0, 0.0
@@ -72,6 +86,15 @@ class _FnMetric(Metric):
         return self.fn(y_true, y_pred)
 
 
+class MeanSquaredError(Metric):
+    name = "mse"
+
+    def per_sample(self, y_true, y_pred):
+        y_pred = np.asarray(y_pred)
+        e = y_pred - np.asarray(y_true).reshape(y_pred.shape)
+        return (e * e).mean(axis=-1)
+
+
 class MeanAbsoluteError(Metric):
     name = "mae"
 
@@ -92,6 +115,64 @@ class RootMeanSquaredError(Metric):
 
     def result(self):
         return float(np.sqrt(super().result()))
+
+
+class LossMetric(Metric):
+    """The running mean of a loss's per-sample values (Keras' loss-named metrics)."""
+
+    def __init__(self, loss, name=None):
+        self.loss = losses_mod.get(loss)
+        super().__init__(name or self.loss.name)
+
+    def per_sample(self, y_true, y_pred):
+        return self.loss.per_sample(y_true, np.asarray(y_pred))[0]
+
+
+class BinaryAccuracy(Metric):
+    name = "binary_accuracy"
+
+    def __init__(self, name=None, threshold=0.5, dtype=None):
+        self.threshold = float(threshold)
+        super().__init__(name)
+
+    def per_sample(self, y_true, y_pred):
+        return binary_accuracy(y_true, y_pred, self.threshold)
+
+
+class CategoricalAccuracy(Metric):
+    name = "categorical_accuracy"
+
+    def __init__(self, name=None, dtype=None):
+        super().__init__(name)
+
+    def per_sample(self, y_true, y_pred):
+        return categorical_accuracy(y_true, y_pred)
+
+
+class SparseCategoricalAccuracy(Metric):
+    name = "sparse_categorical_accuracy"
+
+    def __init__(self, name=None, dtype=None):
+        super().__init__(name)
+
+    def per_sample(self, y_true, y_pred):
+        return sparse_categorical_accuracy(y_true, y_pred)
+
+
+class TopKCategoricalAccuracy(Metric):
+    """[the true class is among the k largest p] (one-hot targets)."""
+
+    name = "top_k_categorical_accuracy"
+
+    def __init__(self, k=5, name=None, dtype=None):
+        self.k = int(k)
+        super().__init__(name)
+
+    def per_sample(self, y_true, y_pred):
+        y_pred = np.asarray(y_pred)
+        true = np.argmax(np.asarray(y_true), axis=-1)
+        score = np.take_along_axis(y_pred, true[..., None], axis=-1)
+        return ((y_pred > score).sum(axis=-1) < self.k).astype(np.float64)
 
 
 _FUNCTIONS = {
@@ -137,9 +218,28 @@ class Accuracy(Metric):
 _ALIASES = {
     "mae": MeanAbsoluteError,
     "mean_absolute_error": MeanAbsoluteError,
+    "mse": MeanSquaredError,
+    "mean_squared_error": MeanSquaredError,
     "rmse": RootMeanSquaredError,
     "root_mean_squared_error": RootMeanSquaredError,
 }
+#: metric names that are the mean of a loss (Keras' loss-named metrics)
+_LOSS_NAMES = (
+    "mape",
+    "mean_absolute_percentage_error",
+    "msle",
+    "mean_squared_logarithmic_error",
+    "log_cosh",
+    "logcosh",
+    "poisson",
+    "kl_divergence",
+    "kld",
+    "hinge",
+    "squared_hinge",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+)
 
 
 def get(identifier, loss_name=None) -> Metric:
@@ -154,7 +254,11 @@ def get(identifier, loss_name=None) -> Metric:
             return _FnMetric(_FUNCTIONS[key], key)
         if key in _ALIASES:
             return _ALIASES[key](name=identifier)
+        if key == "top_k_categorical_accuracy":
+            return TopKCategoricalAccuracy()
+        if key in _LOSS_NAMES:
+            return LossMetric(key, name=identifier)
     raise ValueError(
-        f"metric must be one of {sorted(['accuracy', *_FUNCTIONS, *_ALIASES])} "
+        f"metric must be one of {sorted(['accuracy', *_FUNCTIONS, *_ALIASES, *_LOSS_NAMES])} "
         f"or a Metric, got {identifier!r}"
     )

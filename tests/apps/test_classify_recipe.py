@@ -19,6 +19,7 @@ from lstmkit.apps.classify.config import ClassifyConfig
 from lstmkit.apps.classify.series import encode_series, fit_series_meta, length_note, normalise
 from lstmkit.callbacks import Callback, EarlyStopping
 from lstmkit.data import datasets
+from lstmkit.layers import Conv1D, GlobalMaxPooling1D
 
 
 def test_stratified_split_keeps_every_class_in_proportion():
@@ -139,3 +140,18 @@ def test_the_recipe_learns_a_small_set_in_seconds(tmp_path, capsys):
     assert len(m["classes"]) == 3 and m["n_validation"] == 0  # < 100: no held-out part
     assert m["accuracy"] > m["baselines"]["majority"] + 0.4, (m["accuracy"], m["baselines"])
     assert "1-NN DTW" in stdout and "this model" in stdout
+
+
+def test_restore_masks_gives_an_older_model_file_its_mask_options():
+    """A classify model saved before Conv1D(keep_mask) / GlobalMaxPooling1D(use_mask) loads
+    with Keras' defaults (mask dropped / ignored); restore_masks sets them back."""
+    meta = {"kind": "series", "classes": ["a", "b"], "masked": True, "features": ["x"]}
+    model = recipe.build_model(meta, ClassifyConfig(kind="series", seed=0))
+    convs = [la for la in model.layers if isinstance(la, Conv1D)]
+    pools = [la for la in model.layers if isinstance(la, GlobalMaxPooling1D)]
+    assert convs and pools and all(c.keep_mask for c in convs) and pools[0].use_mask
+    for c in convs:
+        c.keep_mask = False
+    pools[0].use_mask = False  # as such a file loads
+    recipe.restore_masks(model)
+    assert all(c.keep_mask for c in convs) and pools[0].use_mask

@@ -141,10 +141,10 @@ MODELS = {
         lambda: [
             Masking(),
             GaussianNoise(0.2),
-            Conv1D(5, 4, padding="same", activation="relu"),
-            Conv1D(4, 3, padding="causal", activation="tanh"),
+            Conv1D(5, 4, padding="same", activation="relu", keep_mask=True),
+            Conv1D(4, 3, padding="causal", activation="tanh", keep_mask=True),
             Bidirectional(LSTM(4, return_sequences=True)),
-            GlobalMaxPooling1D(),
+            GlobalMaxPooling1D(use_mask=True),
             Dropout(0.2),
             Dense(3, "softmax"),
         ],

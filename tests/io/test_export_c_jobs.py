@@ -267,7 +267,7 @@ def test_other_refusals(tmp_path):
     nan = _built([LSTM(3), Dense(1)])
     nan.layers[1].params[0][0, 0] = np.nan
     bad.append((nan, {}, "NaN"))
-    bad.append((_built([Dense(3)]), {}, "no LSTM"))
+    bad.append((_built([Dense(3)], (None, None, 3)), {}, "no LSTM"))  # (batch, time, 3)
     bad.append((_built([LSTM(3)]), {"name": "3d"}, "C identifier"))
     bad.append((_built([LSTM(3)]), {"name": "lk_model"}, "lk_"))
     bad.append((_built([LSTM(3)]), {"quantize": "int4"}, "int8"))

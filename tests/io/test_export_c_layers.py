@@ -83,7 +83,11 @@ def test_masked_steps_carry_the_state_and_take_no_part(tmp_path):
     and in C."""
     model = randomise(
         Sequential(
-            [Masking(), Bidirectional(LSTM(4, return_sequences=True)), GlobalMaxPooling1D()]
+            [
+                Masking(),
+                Bidirectional(LSTM(4, return_sequences=True)),
+                GlobalMaxPooling1D(use_mask=True),
+            ]
         ),
         2,
         (None, D),
@@ -124,3 +128,19 @@ def test_refused_layers_name_the_layer_and_why(tmp_path, layers, k, why):
     msg = str(e.value)
     assert f"layer {k} {m.layers[k].name!r}" in msg and why in msg, msg
     assert not (tmp_path / "x").exists()
+
+
+def test_keras_global_max_pooling_under_a_mask_is_refused(tmp_path):
+    """Keras' GlobalMaxPooling1D ignores a mask; the C pooling skips masked steps, so a
+    mask reaching the Keras default is refused, and use_mask=True (lstmkit's) exports.
+    Conv1D drops the mask unless keep_mask=True."""
+
+    def model(pool, keep):
+        layers = [Masking(), Conv1D(3, 2, padding="same", keep_mask=keep)]
+        layers += [LSTM(3, return_sequences=True), pool, Dense(2)]
+        return randomise(Sequential(layers), 4, (None, D))
+
+    with pytest.raises(CExportError, match=r"use GlobalMaxPooling1D\(use_mask=True\)"):
+        export_c(model(GlobalMaxPooling1D(), True), tmp_path / "a", measure=False)
+    export_c(model(GlobalMaxPooling1D(use_mask=True), True), tmp_path / "b", measure=False)
+    export_c(model(GlobalMaxPooling1D(), False), tmp_path / "c", measure=False)  # mask dropped

@@ -1,7 +1,8 @@
 """Conv1D, the global poolings, AttentionPooling1D and Masking: forward against Keras
 (torch backend) or a direct formula, backward against central finite differences in
-float64 (every parameter and the input, with and without a mask), masks, configs, and
-a model with them saved and loaded back."""
+float64 (every parameter and the input, with and without a mask), masks (Keras' rules
+by default; lstmkit's opt-in Conv1D(keep_mask=True) and GlobalMaxPooling1D(use_mask=True)),
+configs, and a model with them saved and loaded back."""
 
 import os
 
@@ -77,14 +78,18 @@ def test_conv1d_gradients(kw):
     fd_check(layer, x)
 
 
-@pytest.mark.parametrize("cls", [GlobalAveragePooling1D, GlobalMaxPooling1D, AttentionPooling1D])
+POOLINGS = {
+    "average": lambda: GlobalAveragePooling1D(dtype="float64"),
+    "max": lambda: GlobalMaxPooling1D(dtype="float64"),
+    "max_use_mask": lambda: GlobalMaxPooling1D(use_mask=True, dtype="float64"),
+    "attention": lambda: AttentionPooling1D(5, dtype="float64", seed=0),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(POOLINGS))
 @pytest.mark.parametrize("masked", [False, True])
-def test_pooling_gradients(cls, masked):
-    layer = (
-        cls(dtype="float64", seed=0)
-        if cls is not AttentionPooling1D
-        else cls(5, dtype="float64", seed=0)
-    )
+def test_pooling_gradients(kind, masked):
+    layer = POOLINGS[kind]()
     x = np.random.default_rng(4).standard_normal((3, 7, 4))
     fd_check(layer, x, mask=MASK if masked else None)
 
@@ -110,13 +115,18 @@ def test_pooling_honours_the_mask():
         np.testing.assert_allclose(
             GlobalAveragePooling1D().forward(x, mask=MASK)[n], real.mean(0), rtol=1e-5
         )
-        np.testing.assert_allclose(GlobalMaxPooling1D().forward(x, mask=MASK)[n], real.max(0))
+        np.testing.assert_allclose(
+            GlobalMaxPooling1D(use_mask=True).forward(x, mask=MASK)[n], real.max(0)
+        )
+        # Keras' GlobalMaxPooling1D ignores the mask: a padded step wins the max
+        np.testing.assert_allclose(GlobalMaxPooling1D().forward(x, mask=MASK)[n], x[n].max(0))
     att = AttentionPooling1D(3, seed=0)
     att.forward(x, mask=MASK)
     a = att.attention_weights
     assert np.all(a[~MASK] == 0) and np.allclose(a.sum(1), 1)
     empty = np.zeros((1, 7), bool)  # a sequence with no real step pools to zeros
-    for layer in (GlobalAveragePooling1D(), GlobalMaxPooling1D(), AttentionPooling1D(3, seed=0)):
+    pools = (GlobalAveragePooling1D(), GlobalMaxPooling1D(use_mask=True), AttentionPooling1D(3))
+    for layer in pools:
         assert np.all(layer.forward(x[:1], mask=empty) == 0)
         assert layer.compute_mask(MASK, x) is None
 
@@ -149,12 +159,58 @@ def test_against_keras():
         keras.ops.convert_to_numpy(keras.layers.GlobalMaxPooling1D(keepdims=True)(x)),
         rtol=1e-6,
     )
+    np.testing.assert_allclose(  # a mask, by default, is ignored: Keras' call takes none
+        GlobalMaxPooling1D().forward(x, mask=m),
+        keras.ops.convert_to_numpy(keras.layers.GlobalMaxPooling1D()(x)),
+        rtol=1e-6,
+    )
     xz = x.copy()
     xz[~m] = 0.0
     km = keras.layers.Masking(0.0)  # the mask Keras computes: any feature ≠ mask_value
     np.testing.assert_array_equal(
         keras.ops.convert_to_numpy(km.compute_mask(xz)), Masking().compute_mask(None, xz)
     )
+
+
+def test_conv1d_mask_dropped_as_keras_or_kept_on_request():
+    x = np.random.default_rng(9).standard_normal((3, 7, 2))
+    assert Conv1D(4, 3, padding="same").compute_mask(x, MASK) is None  # Keras drops it
+    kept = Conv1D(4, 3, padding="causal", keep_mask=True).compute_mask(x, MASK)
+    np.testing.assert_array_equal(kept, MASK)
+    assert Conv1D(4, 3, padding="same", keep_mask=True).get_config()["keep_mask"] is True
+    with pytest.raises(ValueError, match="keep_mask=True needs an output as long"):
+        Conv1D(4, 3, padding="valid", keep_mask=True)
+    with pytest.raises(ValueError, match="keep_mask=True needs an output as long"):
+        Conv1D(4, 3, padding="same", strides=2, keep_mask=True)
+
+
+def test_opt_in_masks_keep_padding_out_of_the_model():
+    """Masking → Conv1D(keep_mask) → LSTM → GlobalMaxPooling1D(use_mask): more padding
+    does not change the output; with Keras' defaults (mask dropped at Conv1D) it does."""
+    rng = np.random.default_rng(10)
+    real = rng.standard_normal((1, 6, 2)).astype(np.float32)
+    short = np.concatenate([real, np.zeros((1, 2, 2), np.float32)], 1)
+    long = np.concatenate([real, np.zeros((1, 9, 2), np.float32)], 1)
+
+    def model(opt_in):
+        m = Sequential(
+            [
+                Masking(),
+                Conv1D(5, 3, padding="same", activation="relu", keep_mask=opt_in),
+                LSTM(4, return_sequences=True),
+                GlobalMaxPooling1D(use_mask=opt_in),
+                Dense(2),
+            ],
+            seed=0,
+        )
+        m.build((None, 2))
+        m.layers[1].params[1][...] = 1.0  # a padded step's conv output is then ≠ 0
+        return m
+
+    m = model(True)
+    np.testing.assert_allclose(m.predict(short), m.predict(long), rtol=1e-5, atol=1e-6)
+    k = model(False)
+    assert np.abs(k.predict(short) - k.predict(long)).max() > 1e-5
 
 
 def test_shapes_and_errors():
@@ -172,11 +228,12 @@ def test_shapes_and_errors():
 def test_model_with_new_layers_saves_and_loads(tmp_path):
     x = np.random.default_rng(8).standard_normal((4, 12, 2)).astype(np.float32)
     x[0, :5] = 0.0  # padding, masked
-    for pool in (GlobalMaxPooling1D(), GlobalAveragePooling1D(), AttentionPooling1D(4)):
+    pools = (GlobalMaxPooling1D(use_mask=True), GlobalAveragePooling1D(), AttentionPooling1D(4))
+    for pool in pools:
         m = Sequential(
             [
                 Masking(),
-                Conv1D(6, 3, padding="same", activation="relu"),
+                Conv1D(6, 3, padding="same", activation="relu", keep_mask=True),
                 Bidirectional(LSTM(8, return_sequences=True)),
                 pool,
                 Dense(3, activation="softmax"),
@@ -187,5 +244,6 @@ def test_model_with_new_layers_saves_and_loads(tmp_path):
         m.save(tmp_path / "m.safetensors")
         back = load_model(tmp_path / "m.safetensors")
         np.testing.assert_allclose(back.predict(x), y, rtol=1e-6)
+        assert back.layers[1].keep_mask and getattr(back.layers[3], "use_mask", True)
     for name in ("Conv1D", "Masking", "GlobalMaxPooling1D", "GlobalAveragePooling1D"):
         assert name in LAYER_TYPES

@@ -6,9 +6,14 @@ File layout (``model.save("m.safetensors")``):
   ``0.bias_hh_l0``, ``2.kernel`` — each layer's ``named_tensors()``;
 * metadata: ``format`` = "lstmkit", ``format_version`` = "1",
   ``config`` = JSON list of ``{"type": <allow-listed layer type>, "config": {...}}``
-  (Bidirectional nests its layer the same way), ``input_shape`` = JSON list
-  (batch excluded) and, for a compiled model, ``training_config`` = JSON of the
-  optimizer / loss / metrics.
+  (Bidirectional and TimeDistributed nest their layer the same way), ``input_shape`` =
+  JSON list (batch excluded) and, for a compiled model, ``training_config`` = JSON of the
+  optimizer / loss / metrics (for several outputs: lists, one entry per output, and
+  ``loss_weights``);
+* a functional model adds ``graph`` = JSON of its layer calls (see
+  :meth:`lstmkit.engine.Model.get_config`): nodes that name a layer by its index in
+  ``config`` and read earlier nodes' outputs; no code, nothing pickled;
+* ``save_weights`` files: the same tensors, metadata ``kind`` = "weights" and ``config``.
 
 This module only writes the format and reads tensors that :mod:`.safefile` has
 checked; rebuilding a model from a file is :mod:`.save`'s job. It knows nothing of
@@ -28,12 +33,14 @@ from safetensors import safe_open
 from .. import losses, metrics, optim
 from ..errors import ModelFileError
 from ..layers import LAYER_TYPES
-from . import safefile
+from . import safefile, safegraph
 from .atomic import atomic_write
 from .safefile import FORMAT, FORMAT_VERSION
 
 __all__ = [
     "check_file",
+    "read_weights_into",
+    "write_weights",
     "check_tensors",
     "encode",
     "expected_tensors",
@@ -56,19 +63,46 @@ def model_tensors(model) -> dict[str, np.ndarray]:
     }
 
 
+def _loss_entry(loss) -> dict:
+    return {"type": type(loss).__name__, "config": loss.get_config()}
+
+
 def training_config(model) -> dict | None:
-    """The optimizer, loss and metrics of a compiled model as JSON-able data
-    (None if not compiled)."""
-    if model.optimizer is None or model.loss is None:
+    """The optimizer, loss and metrics of a compiled model as JSON-able data (None if not
+    compiled). One output: ``loss`` an entry, ``metrics`` the names; several: a list of
+    entries, a list of name lists, and ``loss_weights``."""
+    losses_ = getattr(model, "output_losses", None) or (
+        [model.loss] if model.loss is not None else []
+    )
+    if model.optimizer is None or not losses_:
         return None
-    return {
+    out = {
         "optimizer": {
             "type": type(model.optimizer).__name__,
             "config": model.optimizer.get_config(),
         },
-        "loss": {"type": type(model.loss).__name__, "config": model.loss.get_config()},
-        "metrics": [m.name for m in model.metrics],
     }
+    lam = list(getattr(model, "loss_weights_", None) or [1.0] * len(losses_))
+    own = [getattr(m, "metric", m) for m in model.metrics]
+    index = [getattr(m, "index", 0) for m in model.metrics]
+    if len(losses_) == 1:
+        out["loss"] = _loss_entry(losses_[0])
+        out["metrics"] = [m.name for m in model.metrics]
+        if lam != [1.0]:
+            out["loss_weights"] = lam
+        return out
+    out["loss"] = [_loss_entry(lo) for lo in losses_]
+    out["metrics"] = [
+        [m.name for m, k in zip(own, index, strict=True) if k == j and not _is_loss_metric(m)]
+        for j in range(len(losses_))
+    ]
+    out["loss_weights"] = lam
+    return out
+
+
+def _is_loss_metric(m) -> bool:
+    """The per-output loss trackers compile adds (not metrics the user asked for)."""
+    return isinstance(m, metrics.LossMetric) and m.name == m.loss.name
 
 
 def model_metadata(model) -> dict[str, str]:
@@ -80,6 +114,8 @@ def model_metadata(model) -> dict[str, str]:
         "config": json.dumps(cfg["layers"]),
         "input_shape": json.dumps(cfg["input_shape"]),
     }
+    if "graph" in cfg:
+        meta["graph"] = json.dumps(cfg["graph"])
     tc = training_config(model)
     if tc is not None:
         meta["training_config"] = json.dumps(tc)
@@ -96,6 +132,28 @@ def write_model(model, path) -> None:
     if not model.built:
         raise ValueError("cannot save a model that is not built: fit, predict or build it first")
     atomic_write(path, encode(model_tensors(model), model_metadata(model)))
+
+
+def write_weights(model, path) -> None:
+    """``save_weights``: the model's tensors, with the layer config to check them by."""
+    meta = {
+        "format": FORMAT,
+        "format_version": str(FORMAT_VERSION),
+        "kind": "weights",
+        "config": json.dumps(model.get_config()["layers"]),
+    }
+    atomic_write(path, encode(model_tensors(model), meta))
+
+
+def read_weights_into(model, path) -> None:
+    """``load_weights``: read a ``save_weights`` (or ``save`` / checkpoint) file's tensors
+    into a built model of the same architecture; every name, dtype and shape checked."""
+    path = os.fspath(path)
+    tensors, meta, _ = safefile.read_header(path)
+    safefile.check_format(path, meta)
+    expected = expected_tensors(model)
+    check_tensors(path, tensors, expected, ("optimizer.", "state."))
+    load_tensors_into(model, path, expected)
 
 
 def expected_tensors(model) -> dict[str, tuple[np.dtype, tuple[int, ...]]]:
@@ -155,39 +213,78 @@ def _check_input_shape(path, shape):
     return shape
 
 
+def _plain_config(path, cfg):
+    for k, v in cfg.items():
+        if isinstance(v, dict):  # a learning-rate schedule
+            for k2, v2 in v.get("config", {}).items():
+                if isinstance(v2, list) and len(v2) <= 64:  # PiecewiseConstantDecay
+                    for e in v2:
+                        if type(e) not in (int, float):
+                            raise ValueError(f"{k2} must be a list of numbers")
+                        safefile.plain_value(path, "training_config", k2, e)
+                else:
+                    safefile.plain_value(path, "training_config", k2, v2)
+        else:
+            safefile.plain_value(path, "training_config", k, v)
+
+
+def _loss_from(path, lo):
+    if not isinstance(lo, dict) or lo.get("type") not in losses.LOSSES:
+        t = lo.get("type") if isinstance(lo, dict) else lo
+        raise ValueError(f"loss type {str(t)[:60]!r} is not one of {sorted(losses.LOSSES)}")
+    cfg = lo.get("config", {})
+    if not isinstance(cfg, dict):
+        raise ValueError("a loss config must be an object")
+    _plain_config(path, cfg)
+    return losses.LOSSES[lo["type"]](**cfg)
+
+
 def parse_training_config(path, tc) -> tuple:
-    """A file's ``training_config`` → (optimizer, loss, metric names), every value checked."""
+    """A file's ``training_config`` → (optimizer, loss(es), metric names, loss weights),
+    every value checked. Several outputs: a list of losses, a list of name lists."""
     try:
-        if not isinstance(tc, dict) or set(tc) != {"optimizer", "loss", "metrics"}:
-            raise ValueError("expected keys optimizer, loss, metrics")
+        if (
+            not isinstance(tc, dict)
+            or not {"optimizer", "loss", "metrics"} <= set(tc)
+            or (set(tc) - {"optimizer", "loss", "metrics", "loss_weights"})
+        ):
+            raise ValueError("expected keys optimizer, loss, metrics (and loss_weights)")
         o, lo, ms = tc["optimizer"], tc["loss"], tc["metrics"]
         if o.get("type") not in optim.OPTIMIZERS:
             raise ValueError(
                 f"optimizer type {str(o.get('type'))[:60]!r} is not one of "
                 f"{sorted(optim.OPTIMIZERS)}"
             )
-        if lo.get("type") not in losses.LOSSES:
-            raise ValueError(
-                f"loss type {str(lo.get('type'))[:60]!r} is not one of {sorted(losses.LOSSES)}"
-            )
-        for cfg in (o["config"], lo["config"]):
-            for k, v in cfg.items():
-                if isinstance(v, dict):  # a learning-rate schedule
-                    for k2, v2 in v.get("config", {}).items():
-                        safefile.plain_value(path, "training_config", k2, v2)
-                else:
-                    safefile.plain_value(path, "training_config", k, v)
-        if not isinstance(ms, list) or len(ms) > 16 or not all(isinstance(m, str) for m in ms):
-            raise ValueError("metrics must be a short list of names")
+        _plain_config(path, o["config"])
+        many = isinstance(lo, list)
+        loss = [_loss_from(path, e) for e in lo] if many else _loss_from(path, lo)
+        if many and not 1 <= len(loss) <= 64:
+            raise ValueError("a model has 1..64 outputs")
+        names = ms if many else [ms]
+        if not isinstance(names, list) or (many and len(names) != len(loss)):
+            raise ValueError("metrics must be a list (one list per output)")
+        for k, group in enumerate(names):
+            if not isinstance(group, list) or len(group) > 16:
+                raise ValueError("metrics must be a short list of names")
+            for m in group:  # each must be a known metric for its loss
+                if not isinstance(m, str):
+                    raise ValueError("metrics must be names")
+                metrics.get(m, (loss[k] if many else loss).name)
+        lam = tc.get("loss_weights")
+        if lam is not None:
+            n = len(loss) if many else 1
+            if not isinstance(lam, list) or len(lam) != n:
+                raise ValueError(f"loss_weights must be a list of {n} numbers")
+            for v in lam:
+                if type(v) not in (int, float):
+                    raise ValueError("loss_weights must be numbers")
+                safefile.plain_value(path, "training_config", "loss_weights", v)
         opt = optim.OPTIMIZERS[o["type"]].from_config(o["config"])
-        loss = losses.LOSSES[lo["type"]](**lo["config"])
-        for m in ms:  # each must be a known metric for this loss
-            metrics.get(m, loss.name)
     except ModelFileError:
         raise
     except (TypeError, ValueError, AttributeError, KeyError) as e:
         raise ModelFileError(f"{path}: bad training_config: {e}") from None
-    return opt, loss, ms
+    return opt, loss, ms, lam
 
 
 def check_file(path) -> tuple[dict, dict, list, list]:
@@ -211,4 +308,6 @@ def check_file(path) -> tuple[dict, dict, list, list]:
         for i, e in enumerate(layers_cfg)
     ]
     shape = _check_input_shape(path, safefile.load_json(path, meta, "input_shape"))
+    if "graph" in meta:
+        safegraph.check_graph(path, safefile.load_json(path, meta, "graph"), checked)
     return tensors, meta, checked, shape

@@ -11,7 +11,8 @@ F64; shapes have ≤ 4 non-negative bounded dims; each tensor's byte range match
 shape and lies inside the file; the ranges tile the data part exactly (no gap, no
 overlap, no trailing bytes); the metadata is a string map. Model configs are checked
 by :func:`check_layer_entry`: types from the allow-list only, known keys only, plain
-bounded values. Anything else raises :class:`lstmkit.errors.ModelFileError`.
+bounded values (a functional model's graph: :mod:`.safegraph`). Anything else raises
+:class:`lstmkit.errors.ModelFileError`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import re
 import numpy as np
 
 from ..errors import ModelFileError
-from ..layers import Bidirectional, Recurrent
+from ..layers import Bidirectional, InputLayer, Recurrent, TimeDistributed
 
 FORMAT = "lstmkit"
 FORMAT_VERSION = 1
@@ -39,7 +40,16 @@ NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,200}$")
 MAX_INT = {"input_dim": 2**24}  # other ints (units, output_dim, …) are bounded by MAX_UNITS
 MAX_UNITS = 65536
 MAX_STR = 128
-SIZE_KEYS = ("units", "input_dim", "output_dim", "proj_size")  # must be ints ≥ 1 when present
+SIZE_KEYS = (  # must be ints ≥ 1 when present
+    "units",
+    "input_dim",
+    "output_dim",
+    "proj_size",
+    "filters",
+    "kernel_size",
+    "n",
+    "pool_size",
+)
 
 
 class _Duplicate(Exception):
@@ -196,8 +206,9 @@ def plain_value(path, where, key, v):
         return
     if isinstance(v, int):
         bound = MAX_INT.get(key, MAX_UNITS if key != "seed" else 2**63 - 1)
-        if not 0 <= v <= bound:
-            raise ModelFileError(f"{path}: {where}.{key} = {v} is outside 0..{bound}")
+        low = -8 if key == "axis" else 0  # Concatenate(axis=-1)
+        if not low <= v <= bound:
+            raise ModelFileError(f"{path}: {where}.{key} = {v} is outside {low}..{bound}")
         return
     if isinstance(v, float):
         if not math.isfinite(v) or abs(v) > 1e6:
@@ -221,7 +232,10 @@ _PROBE = {
     "activation": "linear",
     "rate": 0.0,
     "proj_size": 2,
+    "target_shape": "1",
+    "dims": "1",
 }
+_PROBE_ALWAYS = {InputLayer: {"shape": "1"}}  # arguments whose default cannot make a layer
 _KEYS_CACHE: dict = {}
 
 
@@ -236,10 +250,13 @@ def allowed_keys(cls) -> frozenset:
             and p.default is inspect.Parameter.empty
             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
         }
+        need.update(_PROBE_ALWAYS.get(cls, {}))
         for units in (1, 4):  # e.g. LSTMP needs proj_size < units
             try:
                 probe = {**need, "units": units} if "units" in need else need
-                _KEYS_CACHE[cls] = frozenset(cls(**probe).get_config())
+                # + Keras' base arguments a config holds when they are not the defaults
+                keys = set(cls(**probe).get_config()) | {"trainable", "activity_regularizer"}
+                _KEYS_CACHE[cls] = frozenset(keys)
                 break
             except (TypeError, ValueError):
                 continue
@@ -248,13 +265,26 @@ def allowed_keys(cls) -> frozenset:
     return _KEYS_CACHE[cls]
 
 
+WRAPPER_KEYS = {
+    "Bidirectional": {
+        "name",
+        "merge_mode",
+        "layer",
+        "backward_layer",
+        "trainable",
+        "activity_regularizer",
+    },
+    "TimeDistributed": {"name", "layer", "trainable", "activity_regularizer"},
+}
+
+
 def check_layer_entry(path, entry, where, layer_types, nested=False):
     """Validate one {"type", "config"} entry; returns (cls, config). Builds nothing."""
 
     if not isinstance(entry, dict) or set(entry) != {"type", "config"}:
         raise ModelFileError(f"{path}: {where} must be an object with keys 'type' and 'config'")
     t, cfg = entry["type"], entry["config"]
-    allowed = sorted(layer_types) + ([] if nested else ["Bidirectional"])
+    allowed = sorted(layer_types) + ([] if nested else sorted(WRAPPER_KEYS))
     if not isinstance(t, str) or t not in allowed:
         raise ModelFileError(
             f"{path}: {where} has layer type {str(t)[:80]!r}, which is not on the "
@@ -262,20 +292,28 @@ def check_layer_entry(path, entry, where, layer_types, nested=False):
         )
     if not isinstance(cfg, dict):
         raise ModelFileError(f"{path}: {where}.config must be an object")
-    if t == "Bidirectional":
-        if set(cfg) - {"name", "merge_mode", "layer"} or "layer" not in cfg:
+    if t in WRAPPER_KEYS:
+        keys = WRAPPER_KEYS[t]
+        if set(cfg) - keys or "layer" not in cfg:
             raise ModelFileError(
-                f"{path}: {where}.config expected keys name, merge_mode, layer; got {sorted(cfg)}"
+                f"{path}: {where}.config expected keys {sorted(keys)}; got {sorted(cfg)}"
             )
-        for k in ("name", "merge_mode"):
+        for k in keys - {"layer", "backward_layer"}:
             if k in cfg:
                 plain_value(path, where, k, cfg[k])
-        inner_cls, _ = check_layer_entry(path, cfg["layer"], f"{where}.layer", layer_types, True)
-        if not issubclass(inner_cls, Recurrent):
-            raise ModelFileError(
-                f"{path}: {where} wraps {inner_cls.__name__}; Bidirectional needs a recurrent layer"
-            )
-        return Bidirectional, cfg
+        inner = [("layer", cfg["layer"])]
+        if "backward_layer" in cfg:
+            inner.append(("backward_layer", cfg["backward_layer"]))
+        for key, e in inner:
+            inner_cls, _ = check_layer_entry(path, e, f"{where}.{key}", layer_types, True)
+            if t == "Bidirectional" and not issubclass(inner_cls, Recurrent):
+                raise ModelFileError(
+                    f"{path}: {where} wraps {inner_cls.__name__}; Bidirectional needs a "
+                    f"recurrent layer"
+                )
+            if t == "TimeDistributed" and inner_cls is InputLayer:
+                raise ModelFileError(f"{path}: {where} cannot wrap an InputLayer")
+        return (Bidirectional if t == "Bidirectional" else TimeDistributed), cfg
     cls = layer_types[t]
     extra = sorted(set(cfg) - allowed_keys(cls))
     if extra:
@@ -288,7 +326,7 @@ def check_layer_entry(path, entry, where, layer_types, nested=False):
             and not (k == "proj_size" and v is None)
         ):
             raise ModelFileError(f"{path}: {where}.{k} = {str(v)[:40]} is not a positive integer")
-    if "dtype" in cfg and cfg["dtype"] not in ("float32", "float64"):
+    if "dtype" in cfg and cfg["dtype"] not in ("float32", "float64") and cls is not InputLayer:
         raise ModelFileError(
             f"{path}: {where}.dtype must be 'float32' or 'float64', got {cfg['dtype']!r}"
         )
@@ -310,7 +348,11 @@ def min_params(entries, in_dim, layer_types) -> int:
 
     total, d = 0, int(in_dim or 1)
     for cls, cfg in entries:
-        if cls.type_name == "Bidirectional":
+        if cls.type_name == "TimeDistributed":
+            inner = (layer_types[cfg["layer"]["type"]], cfg["layer"]["config"])
+            total += min_params([inner], 1, layer_types)
+            d = 1
+        elif cls.type_name == "Bidirectional":
             inner = layer_types[cfg["layer"]["type"]]
             h = int(cfg["layer"]["config"].get("units", 1))
             total += 2 * _cell_min(inner, h, d)
@@ -326,6 +368,6 @@ def min_params(entries, in_dim, layer_types) -> int:
         elif cls.type_name == "Dense":
             total += int(cfg.get("units", 1)) * d
             d = int(cfg.get("units", 1))
-        elif cls.type_name not in ("Dropout", "Activation"):
+        elif cls.type_name not in ("Dropout", "Activation", "InputLayer", "Masking"):
             d = 1  # unknown output size: assume the least
     return total

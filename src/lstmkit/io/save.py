@@ -13,9 +13,9 @@ import os
 
 import numpy as np
 
+from ..engine import Model, Sequential
 from ..errors import ModelFileError
-from ..layers import LAYER_TYPES
-from ..model import Sequential
+from ..layers import LAYER_TYPES, Bidirectional, TimeDistributed
 from . import safefile
 from .format import (
     check_file,
@@ -42,25 +42,25 @@ def read_model(path):
     tensors, meta, checked, shape = check_file(path)
     kind = meta.get("kind", "model")
     held = sum(int(np.prod(s)) for _, s, _, _ in tensors.values())
-    want = safefile.min_params(checked, shape[-1], LAYER_TYPES)
+    if "graph" in meta:  # layers of a graph need not read each other: bound each alone
+        want = sum(safefile.min_params([e], 1, LAYER_TYPES) for e in checked)
+    else:
+        want = safefile.min_params(checked, shape[-1], LAYER_TYPES)
     if want > held:
         raise ModelFileError(
             f"{path}: the config asks for at least {want} parameters but the "
             f"file holds only {held} values"
         )
     try:
-        layers = [
-            cls.from_config(cfg)
-            if cls.type_name != "Bidirectional"
-            else cls(
-                LAYER_TYPES[cfg["layer"]["type"]].from_config(cfg["layer"]["config"]),
-                **{k: v for k, v in cfg.items() if k != "layer"},
-            )
-            for cls, cfg in checked
-        ]
-        model = Sequential(layers)
-        model.build(shape)
-    except (TypeError, ValueError) as e:
+        layers = [_layer(cls, cfg) for cls, cfg in checked]
+        graph = safefile.load_json(path, meta, "graph", required=False)
+        if graph is not None:
+            name = "functional"
+            model = Model.from_graph(layers, graph, name=name)
+        else:
+            model = Sequential(layers)
+            model.build((None, *shape))
+    except (TypeError, ValueError, KeyError, IndexError) as e:
         raise ModelFileError(f"{path}: the config does not describe a valid model: {e}") from None
     except MemoryError:
         raise ModelFileError(f"{path}: the config asks for more memory than there is") from None
@@ -70,9 +70,26 @@ def read_model(path):
     load_tensors_into(model, path, expected)
     tc = safefile.load_json(path, meta, "training_config", required=False)
     if tc is not None:
-        opt, loss, metrics = parse_training_config(path, tc)
-        model.compile(optimizer=opt, loss=loss, metrics=metrics)
+        opt, loss, metrics, lam = parse_training_config(path, tc)
+        try:
+            model.compile(optimizer=opt, loss=loss, metrics=metrics, loss_weights=lam)
+        except (TypeError, ValueError) as e:
+            raise ModelFileError(f"{path}: bad training_config: {e}") from None
     return model, tensors, meta
+
+
+def _layer(cls, cfg):
+    """A layer from its checked config; wrappers get their inner layers from the allow-list."""
+    if cls is Bidirectional:
+        cfg = dict(cfg)
+        for key in ("layer", "backward_layer"):
+            if key in cfg:
+                inner = cfg[key]
+                cfg[key] = LAYER_TYPES[inner["type"]].from_config(inner["config"])
+        return Bidirectional(cfg.pop("layer"), **cfg)
+    if cls is TimeDistributed:
+        return TimeDistributed.from_config(cfg, LAYER_TYPES)
+    return cls.from_config(cfg)
 
 
 def load_model(path):

@@ -268,6 +268,14 @@ def to_torch(
             )
         if inner.go_backwards:
             raise UserError(f"to_torch: layer {k} has go_backwards=True; torch has no such option")
+        halves = [inner, layer.backward_layer] if isinstance(layer, Bidirectional) else [inner]
+        for c in halves:  # Keras' cell arguments torch's modules do not have
+            if not c.fast or not c.use_bias or type(c) is not type(inner) or c.units != inner.units:
+                raise UserError(
+                    f"to_torch: layer {k} ({c.name!r}) is not a default torch cell: torch "
+                    f"has tanh and σ only, the reset-after GRU, a bias and the same cell in "
+                    f"both directions (activation={c.activation!r}, use_bias={c.use_bias})"
+                )
         if k < len(seq.layers) - 1 and not inner.return_sequences:
             raise UserError(
                 f"to_torch: layer {k} has return_sequences=False but is not the last; "

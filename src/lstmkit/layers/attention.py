@@ -80,7 +80,8 @@ class Attention(Layer):
     def compute_output_shape(self, input_shape):
         return (*input_shape[0][:-1], input_shape[1][-1])
 
-    def compute_mask(self, mask, x=None):
+    def output_mask(self, inputs, mask):
+        """The query's mask (Keras): ``mask`` is [query_mask, value_mask] or None."""
         return None if not mask else mask[0]
 
     # ------------------------------------------------------------- checking

@@ -5,6 +5,12 @@ With ``return_sequences`` the backward half's output is reversed back into
 input order before merging, so position t holds [→h_t, ←h_t], as in Keras and
 as in ``torch.nn.LSTM(bidirectional=True)``. PyTorch names for the backward
 half end in ``_reverse``.
+
+Keras' arguments: ``merge_mode`` "concat" (default), "sum", "mul", "ave" or None (the
+two outputs come back as a list, [→y, ←y, *states]); ``backward_layer=`` a recurrent
+layer of your own for the backward half (it must read backwards and return what
+``layer`` returns). As in Keras, both halves get ``zero_output_for_mask =
+return_sequences``: masked steps of the output sequence are 0.
 """
 
 from __future__ import annotations
@@ -19,8 +25,22 @@ MERGE_MODES = ("concat", "sum", "mul", "ave")
 
 class Bidirectional(Layer):
     type_name = "Bidirectional"
+    input_ndim = 2
 
-    def __init__(self, layer: Recurrent, merge_mode: str = "concat", name=None, dtype=None):
+    def __init__(
+        self,
+        layer: Recurrent,
+        merge_mode: str | None = "concat",
+        backward_layer: Recurrent | None = None,
+        weights=None,
+        name=None,
+        dtype=None,
+        **kw,
+    ):
+        if weights is not None:
+            raise ValueError(
+                "Bidirectional: weights= is not supported; call set_weights after building"
+            )
         if dtype is not None and np.dtype(dtype) != layer.dtype:
             raise ValueError(
                 f"Bidirectional takes its dtype from the wrapped layer "
@@ -31,23 +51,34 @@ class Bidirectional(Layer):
                 f"Bidirectional expected a recurrent layer (LSTM, GRU, SimpleRNN), "
                 f"got {type(layer).__name__}"
             )
-        if merge_mode not in MERGE_MODES:
-            raise ValueError(f"merge_mode must be one of {MERGE_MODES}, got {merge_mode!r}")
+        if merge_mode not in MERGE_MODES + (None,):
+            raise ValueError(
+                f"Bidirectional merge_mode must be one of {MERGE_MODES} or None, got {merge_mode!r}"
+            )
         super().__init__(
-            name=name or f"bidirectional_{layer.name}", dtype=layer.dtype.name, seed=layer.seed
+            name=name or f"bidirectional_{layer.name}",
+            dtype=layer.dtype.name,
+            seed=layer.seed,
+            **kw,
         )
         self.merge_mode = merge_mode
         self.forward_layer = layer
-        cfg = layer.get_config()
-        cfg.update(
-            go_backwards=not layer.go_backwards,
-            name=f"{layer.name}_backward",
-            seed=None if layer.seed is None else layer.seed + 1,
-        )
-        self.backward_layer = type(layer).from_config(cfg)
+        self.own_backward_layer = backward_layer is not None
+        if backward_layer is None:
+            cfg = layer.get_config()
+            cfg.update(
+                go_backwards=not layer.go_backwards,
+                name=f"{layer.name}_backward",
+                seed=None if layer.seed is None else layer.seed + 1,
+            )
+            backward_layer = type(layer).from_config(cfg)
+        _check_halves(layer, backward_layer)
+        self.backward_layer = backward_layer
         self.backward_layer.torch_suffix = "_l0_reverse"
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
+        for half in (self.forward_layer, self.backward_layer):  # Keras forces this
+            half.zero_output_for_mask = self.return_sequences
 
     # params and grads are the two halves' lists, concatenated
     @property
@@ -80,7 +111,7 @@ class Bidirectional(Layer):
         for half in (self.forward_layer, self.backward_layer):
             if not half.built:  # a wrapped layer may come built already
                 half.build(input_shape)
-        super().build(input_shape)
+        return super().build(input_shape)
 
     @property
     def initial_state_grads(self):
@@ -103,14 +134,19 @@ class Bidirectional(Layer):
         states = []
         if self.return_state:
             y, *states = y  # the inner layer's own state shapes (LSTMP: h is proj_size)
+        ys = [tuple(y), tuple(y)] if self.merge_mode is None else [tuple(y)]
         if self.merge_mode == "concat":
-            y = tuple(y[:-1]) + (2 * y[-1],)
-        if self.return_state:
-            return [y] + list(states) * 2
-        return y
+            ys = [tuple(y[:-1]) + (2 * y[-1],)]
+        if self.return_state or self.merge_mode is None:
+            return ys + list(states) * 2
+        return ys[0]
 
-    def compute_mask(self, mask, x=None):
-        return mask if self.return_sequences else None
+    def output_mask(self, inputs, mask):
+        out = mask if self.return_sequences else None
+        ys = [out, out] if self.merge_mode is None else [out]
+        states = [None] * (2 * self.forward_layer.n_states) if self.return_state else []
+        masks = ys + states
+        return masks if len(masks) > 1 else masks[0]
 
     def forward(self, x, training=False, mask=None, initial_state=None):
         x = check_input(self.forward_layer, x, 3, "batch, time")  # rank / size, before build
@@ -129,6 +165,8 @@ class Bidirectional(Layer):
         if self.return_sequences:
             yb = yb[:, ::-1]  # back into input order
         self._yf, self._yb = yf, yb
+        if self.merge_mode is None:
+            return (yf, yb, *states)
         if self.merge_mode == "concat":
             y = np.concatenate([yf, yb], axis=-1)
         elif self.merge_mode == "sum":
@@ -141,12 +179,18 @@ class Bidirectional(Layer):
 
     def backward(self, dy):
         d_states_f = d_states_b = None
-        if isinstance(dy, (tuple, list)):
+        n = self.forward_layer.n_states
+        if self.merge_mode is None:  # dy = (d→y, d←y, *d_states)
+            dyf, dyb, *ds = dy
+            if ds:
+                d_states_f, d_states_b = ds[:n], ds[n:]
+            dyf, dyb = np.asarray(dyf), np.asarray(dyb)
+        elif isinstance(dy, (tuple, list)):
             dy, *ds = dy
-            n = self.forward_layer.n_states
             d_states_f, d_states_b = ds[:n], ds[n:]
-        dy = np.asarray(dy)
-        if self.merge_mode == "concat":
+        if self.merge_mode is None:
+            pass
+        elif self.merge_mode == "concat":
             H = self._yf.shape[-1]
             dyf, dyb = dy[..., :H], dy[..., H:]
         elif self.merge_mode == "sum":
@@ -154,7 +198,7 @@ class Bidirectional(Layer):
         elif self.merge_mode == "mul":
             dyf, dyb = dy * self._yb, dy * self._yf
         else:
-            dyf = dyb = dy / 2
+            dyf = dyb = np.asarray(dy) / 2
         if self.return_sequences:
             dyb = dyb[:, ::-1]
         dxf = self.forward_layer.backward(np.ascontiguousarray(dyf), d_states_f)
@@ -170,29 +214,58 @@ class Bidirectional(Layer):
         self.backward_layer.load_named_tensors({k: v for k, v in tensors.items() if k not in f})
 
     def get_config(self):
-        return {
+        out = {
             "name": self.name,
             "merge_mode": self.merge_mode,
             "layer": {
                 "type": self.forward_layer.type_name,
                 "config": self.forward_layer.get_config(),
             },
+            **self.base_config(),
         }
+        if self.own_backward_layer:
+            out["backward_layer"] = {
+                "type": self.backward_layer.type_name,
+                "config": self.backward_layer.get_config(),
+            }
+        return out
 
     @classmethod
     def from_config(cls, config: dict):
-        """Inverse of get_config; the inner layer's type must be a recurrent one."""
+        """Inverse of get_config; the inner layers' types must be recurrent ones."""
         config = dict(config)
-        inner = config.pop("layer")
-        if isinstance(inner, dict):
-            types = {c.type_name: c for c in _recurrent_types()}
-            if inner.get("type") not in types:
-                raise ValueError(
-                    f"Bidirectional expected an inner layer type in {sorted(types)}, "
-                    f"got {inner.get('type')!r}"
-                )
-            inner = types[inner["type"]].from_config(inner.get("config", {}))
-        return cls(inner, **config)
+        for key in ("layer", "backward_layer"):
+            inner = config.get(key)
+            if isinstance(inner, dict):
+                types = {c.type_name: c for c in _recurrent_types()}
+                if inner.get("type") not in types:
+                    raise ValueError(
+                        f"Bidirectional expected an inner layer type in {sorted(types)}, "
+                        f"got {inner.get('type')!r}"
+                    )
+                config[key] = types[inner["type"]].from_config(inner.get("config", {}))
+        return cls(config.pop("layer"), **config)
+
+
+def _check_halves(fwd, bwd) -> None:
+    """Keras' rules for a backward_layer of one's own."""
+    if not isinstance(bwd, Recurrent):
+        raise TypeError(
+            f"Bidirectional backward_layer must be a recurrent layer, got {type(bwd).__name__}"
+        )
+    if fwd.go_backwards == bwd.go_backwards:
+        raise ValueError(
+            f"Bidirectional: the forward and backward layers need different go_backwards, "
+            f"got {fwd.go_backwards} for both"
+        )
+    for a in ("return_sequences", "return_state", "stateful"):
+        if getattr(fwd, a) != getattr(bwd, a):
+            raise ValueError(
+                f"Bidirectional: layer and backward_layer must agree on {a}, got "
+                f"{getattr(fwd, a)} and {getattr(bwd, a)}"
+            )
+    if fwd.dtype != bwd.dtype:
+        raise ValueError(f"Bidirectional: the halves have dtypes {fwd.dtype} and {bwd.dtype}")
 
 
 def _recurrent_types():

@@ -1,13 +1,17 @@
 """Masking(mask_value=0.0), as in Keras: a time step whose every feature equals
-``mask_value`` is padding. The layer passes x on with those steps zeroed and starts
-the mask (batch, time) = any(x_t ≠ mask_value) that the layers after it honour
-(recurrent layers carry their states through masked steps; pooling skips them)."""
+``mask_value`` is padding.
+
+    mask[b, t] = any_c(x[b, t, c] ≠ mask_value)        y = x ⊙ mask
+
+The layer passes x on with those steps zeroed and starts the mask (batch, time) that
+the layers after it honour (recurrent layers carry their states through masked steps;
+GlobalAveragePooling1D skips them)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer, check_input
+from .base import Layer
 
 __all__ = ["Masking"]
 
@@ -15,23 +19,24 @@ __all__ = ["Masking"]
 class Masking(Layer):
     type_name = "Masking"
 
-    def __init__(self, mask_value: float = 0.0, **kw):
+    def __init__(self, mask_value=0.0, **kw):
         super().__init__(**kw)
         self.mask_value = float(mask_value)
 
-    def compute_mask(self, mask, x=None):
-        if x is None:
-            return mask
-        return np.any(np.asarray(x) != self.mask_value, axis=-1)  # (B, T)
+    def _keep(self, x):
+        return np.any(x != self.mask_value, axis=-1)  # (batch, time)
 
     def forward(self, x, training=False, mask=None):
-        x = check_input(self, x, 3, "batch, time")
+        x = np.asarray(x, self.dtype)
         self._ensure_built(x)
-        self._keep = np.any(x != self.mask_value, axis=-1, keepdims=True).astype(x.dtype)
-        return x * self._keep
+        self._m = self._keep(x)[..., None].astype(self.dtype)
+        return x * self._m
 
     def backward(self, dy):
-        return np.asarray(dy, self.dtype) * self._keep
+        return dy * self._m
+
+    def output_mask(self, inputs, mask):
+        return None if inputs is None else self._keep(np.asarray(inputs))
 
     def get_config(self):
         return {**super().get_config(), "mask_value": self.mask_value}

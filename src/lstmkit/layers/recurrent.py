@@ -23,6 +23,15 @@ their gradients dz over the cached gate activations as they go (no second array
 the size of the cache) and the layer drops the cache afterwards; a second
 ``backward`` raises.
 
+Keras' cell arguments, with Keras' names and defaults: ``activation`` (tanh),
+``recurrent_activation`` (sigmoid), ``use_bias``, ``kernel_initializer``
+(glorot_uniform), ``recurrent_initializer`` (orthogonal), ``bias_initializer`` (zeros),
+``*_regularizer``, ``*_constraint``, ``zero_output_for_mask`` (masked steps of the
+output sequence are 0 rather than the carried output; Bidirectional sets it), and
+``unroll`` / ``implementation`` / ``use_cudnn="auto"`` (accepted: they change how Keras
+runs the loop, not what it computes). With tanh and σ the fast kernels run; any other
+activation runs the step-by-step loops of :mod:`lstmkit.core.cells`.
+
 A subclass supplies the cell: its parameters (``build``), ``_core_forward`` and
 ``_core_backward`` and the PyTorch names of its tensors.
 """
@@ -31,77 +40,138 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core import cells
 from ..core import lstm as lstm_core
+from ..core.activations import canonical_activation
+from . import cell_args, initializers
 from .base import Layer, check_input
 
 
 def glorot_uniform(rng, shape):
-    limit = np.sqrt(6.0 / (shape[0] + shape[1]))
-    return rng.uniform(-limit, limit, shape)
+    return initializers.GlorotUniform()(shape, rng)
 
 
 def orthogonal(rng, shape):
     """Keras' orthogonal initializer for an (H, G·H) recurrent kernel."""
-    rows, cols = shape
-    a = rng.standard_normal((max(rows, cols), min(rows, cols)))
-    q, r = np.linalg.qr(a)
-    q *= np.sign(np.diag(r))
-    return q.T if rows < cols else q
+    return initializers.Orthogonal()(shape, rng)
 
 
 class Recurrent(Layer):
     n_gates = 1  # gate blocks along the kernel's second axis
     n_states = 1  # h (and c for LSTM)
     _strided_input = False  # the core reads a time-major *view* of the input in inference
+    input_ndim = 2  # one sample: (time, features)
+    #: False for cells whose math is fixed (the variants): Keras' activation, use_bias and
+    #: weight arguments must then keep their defaults
+    keras_cell_args = True
 
     def __init__(
         self,
         units: int,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias: bool = True,
         return_sequences: bool = False,
         return_state: bool = False,
         go_backwards: bool = False,
         stateful: bool = False,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
+        zero_output_for_mask: bool = False,
+        unroll: bool = False,
+        implementation: int = 2,
+        use_cudnn="auto",
         check_finite: bool = False,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
         **kw,
     ):
         super().__init__(**kw)
+        cls = type(self).__name__
         if int(units) != units or units < 1:
-            raise ValueError(
-                f"{type(self).__name__} units must be a positive integer, got {units!r}"
-            )
+            raise ValueError(f"{cls} units must be a positive integer, got {units!r}")
         for nm, r in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
             if not 0.0 <= r < 1.0:
                 raise ValueError(f"{nm} must be in [0, 1), got {r!r}")
+        if implementation not in (1, 2):
+            raise ValueError(f"{cls} implementation must be 1 or 2, got {implementation!r}")
+        if use_cudnn not in ("auto", False):
+            raise ValueError(
+                f"{cls}: use_cudnn={use_cudnn!r} is not supported (lstmkit runs on the CPU); "
+                f"use 'auto' or False"
+            )
         self.units = int(units)
+        self.activation = canonical_activation(activation)
+        self.recurrent_activation = canonical_activation(recurrent_activation)
+        self.use_bias = bool(use_bias)
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
         self.stateful = bool(stateful)
         self.dropout = float(dropout)
         self.recurrent_dropout = float(recurrent_dropout)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.unroll = bool(unroll)
+        self.implementation = int(implementation)
         self.check_finite = bool(check_finite)
+        given = dict(
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+        )
+        if not self.keras_cell_args:
+            cell_args.refuse_non_defaults(self, given, activation, recurrent_activation)
+        self.initializers, self.weight_regularizers, self.weight_constraints = (
+            cell_args.weight_arguments(self, given)
+        )
         self.torch_suffix = "_l0"  # "_l0_reverse" for the backward half of a Bidirectional
         self.states = None  # stateful: list of (B, H) arrays
         self.initial_state_grads = None  # after backward: dL/d(initial states)
         self._cache = None
 
+    @property
+    def fast(self) -> bool:
+        """Do the fast kernels compute this cell (tanh and σ)?"""
+        return self.activation == "tanh" and self.recurrent_activation == "sigmoid"
+
     # ---------------------------------------------------------------- build
     def build(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                f"{type(self).__name__} expected input of shape (batch, time, features), "
-                f"got (batch, {', '.join(map(str, input_shape))})"
+        full = super().build(input_shape)
+        D, H, G = full[-1], self.units, self.n_gates
+        if D is None:
+            raise ValueError(f"{type(self).__name__} needs a known feature size, got {full}")
+        init, reg, con = self.initializers, self.weight_regularizers, self.weight_constraints
+        for key, arg, shape in (
+            ("kernel", "kernel", (D, G * H)),
+            ("recurrent_kernel", "recurrent", (H, G * H)),
+        ):
+            self.add_param(
+                key,
+                init[f"{arg}_initializer"](shape, self.rng),
+                reg[f"{arg}_regularizer"],
+                con[f"{arg}_constraint"],
             )
-        super().build(input_shape)
-        D, H, G = int(input_shape[-1]), self.units, self.n_gates
-        self._add_param("kernel", glorot_uniform(self.rng, (D, G * H)))
-        self._add_param("recurrent_kernel", orthogonal(self.rng, (H, G * H)))
-        self._add_param("bias", self._initial_bias())
+        if self.use_bias:
+            self.add_param(
+                "bias", self._initial_bias(), reg["bias_regularizer"], con["bias_constraint"]
+            )
+        return full
 
     def _initial_bias(self):
-        return np.zeros(self.n_gates * self.units)
+        return self.initializers["bias_initializer"]((self.n_gates * self.units,), self.rng)
 
     @property
     def kernel(self):  # W_x (D, G·H)
@@ -113,19 +183,27 @@ class Recurrent(Layer):
 
     @property
     def bias(self):
-        return self.params[2]
+        """b; zeros when ``use_bias=False`` (a fresh array: not a parameter)."""
+        if self.use_bias:
+            return self.params[2]
+        return np.zeros(self._bias_shape(), self.dtype)
+
+    def _bias_shape(self):
+        return (self.n_gates * self.units,)
 
     def compute_output_shape(self, input_shape):
-        T = input_shape[0]
-        y = (T, self.units) if self.return_sequences else (self.units,)
-        if self.return_state:
-            return [y] + [(self.units,)] * self.n_states
-        return y
+        full = self.with_batch(input_shape)
+        B, T = full[0], full[1]
+        y = (B, T, self.units) if self.return_sequences else (B, self.units)
+        out = [y] + [(B, self.units)] * self.n_states if self.return_state else y
+        return self.same_form(input_shape, out)
 
-    def compute_mask(self, mask, x=None):
+    def output_mask(self, inputs, mask):
         if not self.return_sequences or mask is None:
-            return None
-        return mask[:, ::-1] if self.go_backwards else mask
+            out = None
+        else:
+            out = mask[:, ::-1] if self.go_backwards else mask
+        return [out] + [None] * self.n_states if self.return_state else out
 
     def reset_states(self):
         self.states = None
@@ -166,12 +244,17 @@ class Recurrent(Layer):
             rmask = (rmask / (1 - self.recurrent_dropout)).astype(self.dtype)
         states0 = self._initial_states(initial_state, B)
         hs, final, cache = self._core_forward(xt, states0, m, rmask, need_cache=training)
-        self._cache = (cache, dmask, B, T) if training else None
+        zero = m if (self.zero_output_for_mask and m is not None) else None
+        self._cache = (cache, dmask, B, T, zero) if training else None
         if self.stateful:
             self.states = [s.copy() for s in final]
+        if zero is not None and self.return_sequences:
+            hs = hs * zero[:, :, None]  # masked steps output 0 (Keras' zero_output_for_mask)
         # return_sequences: a batch-major *view* of the time-major hs (no copy); a recurrent
         # layer stacked on top transposes it back to a contiguous time-major array for free
         y = hs.transpose(1, 0, 2) if self.return_sequences else final[0].copy()
+        if zero is not None and not self.return_sequences:
+            y *= zero[-1][:, None]  # the last step's output (0 if that step is masked)
         if self.return_state:
             return (y, *final)
         return y
@@ -208,7 +291,7 @@ class Recurrent(Layer):
             raise RuntimeError(
                 f"{type(self).__name__}.backward needs a forward(x, training=True) first"
             )
-        cache, dmask, B, T = self._cache
+        cache, dmask, B, T, zero = self._cache
         if isinstance(dy, (tuple, list)):
             dy, *d_states = dy
         d_final = [None] * self.n_states
@@ -217,8 +300,12 @@ class Recurrent(Layer):
         dhs = None
         if self.return_sequences:
             dhs = np.ascontiguousarray(np.asarray(dy, self.dtype).transpose(1, 0, 2))
+            if zero is not None:
+                dhs *= zero[:, :, None]
         else:  # y = h_T
             dh = np.asarray(dy, self.dtype)
+            if zero is not None:
+                dh = dh * zero[-1][:, None]
             d_final[0] = dh.copy() if d_final[0] is None else d_final[0] + dh
         dxt, d_init = self._core_backward(dhs, d_final, cache)
         self._cache = None  # one backward per forward: the cache may be consumed
@@ -255,27 +342,34 @@ class Recurrent(Layer):
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "check_finite": self.check_finite,
+            **self.cell_config(),
         }
+
+    def cell_config(self) -> dict:
+        """Keras' cell arguments (activations, use_bias, initializers, …) for get_config."""
+        return cell_args.config(self)
 
     # PyTorch names: weight_ih_l0 (G·H, D), weight_hh_l0 (G·H, H), bias_ih_l0, bias_hh_l0
     def named_tensors(self):
         s = self.torch_suffix
-        return {
-            f"weight_ih{s}": self.params[0].T,
-            f"weight_hh{s}": self.params[1].T,
-            f"bias_ih{s}": self.params[2],
-            f"bias_hh{s}": np.zeros_like(self.params[2]),
-        }
+        out = {f"weight_ih{s}": self.params[0].T, f"weight_hh{s}": self.params[1].T}
+        if self.use_bias:
+            out[f"bias_ih{s}"] = self.params[2]
+            out[f"bias_hh{s}"] = np.zeros_like(self.params[2])
+        return out
 
     def load_named_tensors(self, tensors):
         s = self.torch_suffix
-        names = [f"weight_ih{s}", f"weight_hh{s}", f"bias_ih{s}", f"bias_hh{s}"]
+        names = [f"weight_ih{s}", f"weight_hh{s}"]
+        names += [f"bias_ih{s}", f"bias_hh{s}"] if self.use_bias else []
         missing = [n for n in names if n not in tensors]
         if missing:
             raise ValueError(f"{self.name}: missing tensors {missing}")
         W_ih, W_hh = np.asarray(tensors[names[0]]), np.asarray(tensors[names[1]])
-        b = np.asarray(tensors[names[2]]) + np.asarray(tensors[names[3]])
-        self.set_weights([W_ih.T, W_hh.T, b])
+        ws = [W_ih.T, W_hh.T]
+        if self.use_bias:
+            ws.append(np.asarray(tensors[names[2]]) + np.asarray(tensors[names[3]]))
+        self.set_weights(ws)
 
 
 class LSTM(Recurrent):
@@ -298,18 +392,25 @@ class LSTM(Recurrent):
         self.unit_forget_bias = bool(unit_forget_bias)
 
     def _initial_bias(self):
-        b = np.zeros(4 * self.units)
-        if self.unit_forget_bias:
-            b[self.units : 2 * self.units] = 1.0
-        return b
+        # Keras: [b_i, b_f, b_g, b_o] = [init(H), 1 (unit_forget_bias) or init(H), init(2H)]
+        if not self.unit_forget_bias:
+            return super()._initial_bias()
+        init, H = self.initializers["bias_initializer"], self.units
+        return np.concatenate([init((H,), self.rng), np.ones(H), init((2 * H,), self.rng)])
 
     def _core_forward(self, xt, states0, mask, rmask, need_cache):
         h0, c0 = (None, None) if states0 is None else states0
+        if not self.fast:
+            hs, final, cache = cells.lstm_forward(
+                xt, self.params[0], self.params[1], self.bias, self.activation,
+                self.recurrent_activation, h0, c0, mask, rmask,
+            )  # fmt: skip
+            return hs, final, cache
         hs, (h_T, c_T), cache = lstm_core.lstm_forward(
             xt,
             self.params[0],
             self.params[1],
-            self.params[2],
+            self.bias,
             h0,
             c0,
             mask,
@@ -319,7 +420,14 @@ class LSTM(Recurrent):
         return hs, [h_T, c_T], cache
 
     def _core_backward(self, dhs, d_final, cache):
+        if not self.fast:
+            dx, d0, g = cells.lstm_backward(
+                dhs, d_final[0], d_final[1], cache, self.params[0], self.params[1]
+            )
+            self._store_grads(*g)
+            return dx, d0
         # consume: dz overwrites the cached activations (Recurrent.backward drops the cache)
+        out = self.grads[:3] if self.use_bias else [*self.grads[:2], None]
         dx, dh0, dc0, dW_x, dW_h, db = lstm_core.lstm_backward(
             dhs,
             d_final[0],
@@ -328,7 +436,7 @@ class LSTM(Recurrent):
             self.params[0],
             self.params[1],
             consume=True,
-            out=self.grads[:3],
+            out=out,
         )
         self._store_grads(dW_x, dW_h, db)
         return dx, [dh0, dc0]

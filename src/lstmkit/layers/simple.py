@@ -1,46 +1,33 @@
-"""The small layers around a recurrent core: Dense, Activation, Dropout, Embedding."""
+"""The small layers around a recurrent core: Dense, Activation, Dropout, Embedding.
+
+Activations are Keras' (``activation="gelu"``, "elu", "selu", "softplus", "swish", …;
+the list and formulas are in :mod:`lstmkit.core.activations`).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..core.activations import sigmoid, softmax
-from .base import Layer
+from ..core.activations import activation_backward, activation_forward, canonical_activation
+from . import initializers
+from .base import Layer, constraint_arg, regularizer_arg, shape_from_str, shape_to_str
 
+#: the activations lstmkit's Keras-file import (lstmkit.io.keras_interop) maps; the layers
+#: here take every name in lstmkit.core.activations.ACTIVATION_NAMES
 ACTIVATION_NAMES = ("linear", "relu", "tanh", "sigmoid", "softmax")
 
 
 def _check_activation(name):
-    name = "linear" if name is None else name
-    if name not in ACTIVATION_NAMES:
-        raise ValueError(f"activation must be one of {ACTIVATION_NAMES}, got {name!r}")
-    return name
+    return canonical_activation(name)
 
 
 def act_forward(name, z):
-    if name == "linear":
-        return z
-    if name == "relu":
-        return np.maximum(z, 0)
-    if name == "tanh":
-        return np.tanh(z)
-    if name == "sigmoid":
-        return sigmoid(z)
-    return softmax(z, axis=-1)
+    return activation_forward(name, z)
 
 
 def act_backward(name, a, z, dy):
     """dL/dz from dL/da, where a = act(z)."""
-    if name == "linear":
-        return dy
-    if name == "relu":
-        return dy * (z > 0)
-    if name == "tanh":
-        return dy * (1 - a * a)
-    if name == "sigmoid":
-        return dy * a * (1 - a)
-    # softmax: dz = a ⊙ (dy − Σ dy ⊙ a)
-    return a * (dy - (dy * a).sum(axis=-1, keepdims=True))
+    return activation_backward(name, z, a, dy)
 
 
 class Activation(Layer):
@@ -73,25 +60,63 @@ class Activation(Layer):
 
 
 class Dense(Layer):
-    """y = act(x · W + b); x is (batch, features) or (batch, time, features)."""
+    """y = act(x · W + b); x is (batch, features) or (batch, …, features).
+
+    Keras' arguments: ``activation``, ``use_bias``, ``kernel_initializer``
+    (glorot_uniform), ``bias_initializer`` (zeros), ``kernel_regularizer``,
+    ``bias_regularizer``, ``kernel_constraint``, ``bias_constraint``."""
 
     type_name = "Dense"
 
-    def __init__(self, units: int, activation=None, use_bias: bool = True, **kw):
+    def __init__(
+        self,
+        units: int,
+        activation=None,
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        lora_rank=None,
+        lora_alpha=None,
+        **kw,
+    ):
         super().__init__(**kw)
         if int(units) != units or units < 1:
             raise ValueError(f"Dense units must be a positive integer, got {units!r}")
+        if lora_rank is not None or lora_alpha is not None:
+            raise ValueError("Dense: lora_rank is not supported by lstmkit (use None)")
         self.units = int(units)
         self.activation = _check_activation(activation)
-        self.use_bias = use_bias
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer, "Dense kernel_initializer")
+        self.bias_initializer = initializers.get(bias_initializer, "Dense bias_initializer")
+        self.kernel_regularizer = regularizer_arg(self, "kernel_regularizer", kernel_regularizer)
+        self.bias_regularizer = regularizer_arg(self, "bias_regularizer", bias_regularizer)
+        self.kernel_constraint = constraint_arg(self, "kernel_constraint", kernel_constraint)
+        self.bias_constraint = constraint_arg(self, "bias_constraint", bias_constraint)
 
     def build(self, input_shape):
-        super().build(input_shape)
-        D = int(input_shape[-1])
-        limit = np.sqrt(6.0 / (D + self.units))  # glorot uniform, as Keras
-        self._add_param("kernel", self.rng.uniform(-limit, limit, (D, self.units)))
+        full = super().build(input_shape)
+        D = full[-1]
+        if D is None:
+            raise ValueError(f"Dense needs a known last axis, got input shape {full}")
+        self.add_param(
+            "kernel",
+            self.kernel_initializer((int(D), self.units), self.rng),
+            self.kernel_regularizer,
+            self.kernel_constraint,
+        )
         if self.use_bias:
-            self._add_param("bias", np.zeros(self.units))
+            self.add_param(
+                "bias",
+                self.bias_initializer((self.units,), self.rng),
+                self.bias_regularizer,
+                self.bias_constraint,
+            )
+        return full
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
@@ -138,6 +163,12 @@ class Dense(Layer):
             "units": self.units,
             "activation": self.activation,
             "use_bias": self.use_bias,
+            "kernel_initializer": initializers.config_value(self.kernel_initializer),
+            "bias_initializer": initializers.config_value(self.bias_initializer),
+            "kernel_regularizer": _spec(self.kernel_regularizer),
+            "bias_regularizer": _spec(self.bias_regularizer),
+            "kernel_constraint": _spec(self.kernel_constraint),
+            "bias_constraint": _spec(self.bias_constraint),
         }
 
 
@@ -147,11 +178,19 @@ class Dropout(Layer):
 
     type_name = "Dropout"
 
-    def __init__(self, rate: float, **kw):
+    def __init__(self, rate: float, noise_shape=None, **kw):
         super().__init__(**kw)
         if not 0.0 <= rate < 1.0:
             raise ValueError(f"Dropout rate must be in [0, 1), got {rate!r}")
         self.rate = float(rate)
+        # Keras' noise_shape: the mask's shape, None where it takes the input's size
+        # (e.g. (None, 1, None): one mask per sequence, shared by every time step)
+        noise_shape = shape_from_str(noise_shape)
+        self.noise_shape = (
+            None
+            if noise_shape is None
+            else tuple(None if d is None else int(d) for d in noise_shape)
+        )
 
     def forward(self, x, training=False, mask=None):
         x = np.asarray(x, self.dtype)
@@ -159,14 +198,28 @@ class Dropout(Layer):
         if not training or self.rate == 0.0:
             self._keep = None
             return x
-        self._keep = (self.rng.random(x.shape) >= self.rate).astype(self.dtype) / (1 - self.rate)
+        shape = x.shape
+        if self.noise_shape is not None:
+            if len(self.noise_shape) != x.ndim:
+                raise ValueError(
+                    f"Dropout noise_shape {tuple(self.noise_shape)} must have one entry per "
+                    f"axis of the input {x.shape}"
+                )
+            shape = tuple(
+                s if n is None else n for n, s in zip(self.noise_shape, x.shape, strict=True)
+            )
+        self._keep = (self.rng.random(shape) >= self.rate).astype(self.dtype) / (1 - self.rate)
         return x * self._keep
 
     def backward(self, dy):
         return dy if self._keep is None else dy * self._keep
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate}
+        return {
+            **super().get_config(),
+            "rate": self.rate,
+            "noise_shape": shape_to_str(self.noise_shape),
+        }
 
 
 class Embedding(Layer):
@@ -178,29 +231,68 @@ class Embedding(Layer):
 
     type_name = "Embedding"
 
-    def __init__(self, input_dim: int, output_dim: int, mask_zero: bool = False, **kw):
+    def __init__(
+        self,
+        input_dim: int,
+        output_dim: int,
+        embeddings_initializer="uniform",
+        embeddings_regularizer=None,
+        embeddings_constraint=None,
+        mask_zero: bool = False,
+        weights=None,
+        lora_rank=None,
+        lora_alpha=None,
+        **kw,
+    ):
+        if "input_length" in kw:
+            raise TypeError(
+                "Embedding got unexpected argument 'input_length' (Keras 3 has none: give "
+                "the sequence length in Input(shape=(T,)) or input_shape=(T,))"
+            )
         super().__init__(**kw)
+        if lora_rank is not None or lora_alpha is not None:
+            raise ValueError("Embedding: lora_rank is not supported by lstmkit (use None)")
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.mask_zero = bool(mask_zero)
+        self.embeddings_initializer = initializers.get(
+            embeddings_initializer, "Embedding embeddings_initializer"
+        )
+        self.embeddings_regularizer = regularizer_arg(
+            self, "embeddings_regularizer", embeddings_regularizer
+        )
+        self.embeddings_constraint = constraint_arg(
+            self, "embeddings_constraint", embeddings_constraint
+        )
+        self._weights = None if weights is None else np.asarray(weights)
+        if self._weights is not None:  # Keras: Embedding(…, weights=[matrix]) (pretrained)
+            if self._weights.ndim == 3 and len(self._weights) == 1:
+                self._weights = self._weights[0]
+            if self._weights.shape != (self.input_dim, self.output_dim):
+                raise ValueError(
+                    f"Embedding weights= expected shape {(self.input_dim, self.output_dim)}, "
+                    f"got {self._weights.shape}"
+                )
 
     def build(self, input_shape):
-        super().build(input_shape)
-        self._add_param(
-            "embeddings", self.rng.uniform(-0.05, 0.05, (self.input_dim, self.output_dim))
-        )
+        full = super().build(input_shape)
+        value = self._weights
+        if value is None:
+            value = self.embeddings_initializer((self.input_dim, self.output_dim), self.rng)
+        self.add_param("embeddings", value, self.embeddings_regularizer, self.embeddings_constraint)
+        return full
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
 
-    def compute_mask(self, mask, x=None):
-        if not self.mask_zero or x is None:
+    def output_mask(self, inputs, mask):
+        if not self.mask_zero or inputs is None:
             return mask
-        return np.asarray(x) != 0
+        return np.asarray(inputs) != 0
 
     def forward(self, x, training=False, mask=None):
         ids = np.asarray(x)
         if not self.built:
-            self.build(ids.shape[1:])
+            self.build((None, *ids.shape[1:]))
         if ids.dtype.kind == "f":
             if not np.all(np.isfinite(ids)) or np.any(ids != np.round(ids)):
                 raise ValueError("Embedding expected integer ids, got non-integer values")
@@ -227,4 +319,11 @@ class Embedding(Layer):
             "input_dim": self.input_dim,
             "output_dim": self.output_dim,
             "mask_zero": self.mask_zero,
+            "embeddings_initializer": initializers.config_value(self.embeddings_initializer),
+            "embeddings_regularizer": _spec(self.embeddings_regularizer),
+            "embeddings_constraint": _spec(self.embeddings_constraint),
         }
+
+
+def _spec(obj):
+    return None if obj is None else repr(obj)

@@ -31,6 +31,7 @@ class _VariantRNN(Recurrent):
 
     n_gates = 4
     n_states = 2
+    keras_cell_args = False  # tanh and σ, the variant's own weights
     step = staticmethod(vcore.peephole_step)
     step_backward = staticmethod(vcore.peephole_step_backward)
     extra: tuple = ()  # names of the parameters after kernel, recurrent_kernel, bias
@@ -47,9 +48,10 @@ class _VariantRNN(Recurrent):
         return b
 
     def build(self, input_shape):
-        super().build(input_shape)
-        for name, value in self._extra_init(int(input_shape[-1]), self.units):
+        full = super().build(input_shape)
+        for name, value in self._extra_init(int(full[-1]), self.units):
             self._add_param(name, value)
+        return full
 
     def _extra_init(self, D, H):
         return []
@@ -242,25 +244,23 @@ class LSTMP(_VariantRNN):
         self.proj_size = int(P)
 
     def build(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                f"LSTMP expected input of shape (batch, time, features), "
-                f"got (batch, {', '.join(map(str, input_shape))})"
-            )
-        Layer.build(self, input_shape)
-        D, H, P = int(input_shape[-1]), self.units, self.proj_size
+        full = Layer.build(self, input_shape)
+        D, H, P = int(full[-1]), self.units, self.proj_size
         self._add_param("kernel", glorot_uniform(self.rng, (D, 4 * H)))
         self._add_param("recurrent_kernel", orthogonal(self.rng, (P, 4 * H)))
         self._add_param("bias", self._initial_bias())
         self._add_param("projection", glorot_uniform(self.rng, (H, P)))
+        return full
 
     def _state_widths(self):
         return [self.proj_size, self.units]
 
     def compute_output_shape(self, input_shape):
-        T, P = input_shape[0], self.proj_size
-        y = (T, P) if self.return_sequences else (P,)
-        return [y, (P,), (self.units,)] if self.return_state else y
+        B, T = self.with_batch(input_shape)[:2]
+        P = self.proj_size
+        y = (B, T, P) if self.return_sequences else (B, P)
+        out = [y, (B, P), (B, self.units)] if self.return_state else y
+        return self.same_form(input_shape, out)
 
     def _trace_arrays(self, cache):
         d = super()._trace_arrays(cache)

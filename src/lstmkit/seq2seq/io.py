@@ -124,6 +124,9 @@ def _check_plain(path, what, cfg) -> None:
             if v.get("type") not in optim.SCHEDULES or not isinstance(v.get("config"), dict):
                 raise ModelFileError(f"{path}: {what}.learning_rate is not a known schedule")
             _check_plain(path, f"{what}.learning_rate", v["config"])
+        elif k == "convention":  # the optimizer's arithmetic (lstmkit.optim.CONVENTIONS)
+            if v not in optim.CONVENTIONS:
+                raise ModelFileError(f"{path}: {what}.convention = {str(v)[:40]!r} is not known")
         elif not (
             v is None
             or isinstance(v, bool)

@@ -136,11 +136,16 @@ def restore_checkpoint(model, path) -> FitState:
     check_tensors(path, tensors, expected, ("optimizer.", "state."))
     tc = load_json(path, meta, "training_config", required=False)
     saved_opt = None if tc is None else parse_training_config(path, tc)[0]
-    if saved_opt is None or type(saved_opt) is not type(model.optimizer):
+    if (
+        saved_opt is None
+        or not isinstance(model.optimizer, type(saved_opt))  # (lstmkit.optimizers subclasses)
+        or saved_opt.convention != model.optimizer.convention
+    ):
         raise ModelFileError(
             f"{path}: the checkpoint was made with optimizer "
-            f"{type(saved_opt).__name__}, this model is compiled with "
-            f"{type(model.optimizer).__name__}"
+            f"{type(saved_opt).__name__} ({getattr(saved_opt, 'convention', '?')} convention), "
+            f"this model is compiled with {type(model.optimizer).__name__} "
+            f"({model.optimizer.convention})"
         )
     st = load_json(path, meta, "training_state")
     keys = {

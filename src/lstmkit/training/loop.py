@@ -26,16 +26,11 @@ from ..callbacks import Callback, CallbackList, History, ProgbarLogger
 from ..layers.base import rng_layers
 from ..parallel import resolve_comm
 from .checkpoint import restore_checkpoint
+from .data import as_samples, input_shapes, with_weights
 from .interrupt import DeferredInterrupt
 from .state import FitState, RunningMeans
 
 __all__ = ["evaluate_loop", "fit_loop"]
-
-
-def _as_array(a, what):
-    if a is None:
-        raise ValueError(f"fit expected {what}, got None")
-    return np.asarray(a)
 
 
 def _check_samples(x, y) -> None:
@@ -68,11 +63,12 @@ def _diverged(epoch, b, steps, loss) -> dict:
     return {"epoch": epoch, "batch": b, "loss": float(loss)}
 
 
-def evaluate_loop(model, x, y, batch_size=32, comm=None) -> dict:
+def evaluate_loop(model, x, y, batch_size=32, comm=None, sample_weight=None) -> dict:
     """Loss and metrics over all of (x, y) in inference mode (summed over MPI ranks)."""
     model.check_compiled()
     comm = resolve_comm(comm)  # under MPI: each rank a contiguous 1/N, sums reduced
-    x, y = np.asarray(x), np.asarray(y)
+    x, y = as_samples(x, "inputs x"), as_samples(y, "targets y")
+    y = with_weights(y, sample_weight)
     _check_samples(x, y)
     x, y = comm.shard(x), comm.shard(y)
     run = RunningMeans(model)
@@ -93,9 +89,14 @@ def _split_validation(x, y, validation_split, validation_data):
         validation_data = (x[cut:], y[cut:])
         x, y = x[:cut], y[:cut]
     if validation_data is not None:
-        if len(validation_data) != 2:
-            raise ValueError("validation_data must be a tuple (x_val, y_val)")
-        validation_data = (np.asarray(validation_data[0]), np.asarray(validation_data[1]))
+        if len(validation_data) not in (2, 3):
+            raise ValueError(
+                "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight)"
+            )
+        xv, yv = as_samples(validation_data[0], "x_val"), as_samples(validation_data[1], "y_val")
+        if len(validation_data) == 3:
+            yv = with_weights(yv, validation_data[2])
+        validation_data = (xv, yv)
     return x, y, validation_data
 
 
@@ -116,11 +117,14 @@ def fit_loop(
     checkpoint_every=None,
     resume=None,
     comm=None,
+    sample_weight=None,
+    class_weight=None,
 ) -> History:
     """``Sequential.fit`` (its docstring says what each argument does)."""
     model.check_compiled()
     comm = resolve_comm(comm)  # MPI data parallelism (lstmkit.parallel), or a no-op
-    x, y = _as_array(x, "inputs x"), _as_array(y, "targets y")
+    x, y = as_samples(x, "inputs x"), as_samples(y, "targets y")
+    y = with_weights(y, sample_weight, class_weight)
     _check_samples(x, y)
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -134,7 +138,7 @@ def fit_loop(
     if n == 0:
         raise ValueError("fit got no training samples")
     if not model.built:
-        model.build(x.shape[1:])
+        model.build(input_shapes(x))
 
     # randomness: the shuffle RNG and every layer's RNG, reseeded from `seed`
     holders = rng_layers(model.layers)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
+from .data import loss_count
 
 __all__ = ["FitState", "RunningMeans"]
 
@@ -76,7 +76,7 @@ class RunningMeans:
             m.reset()
 
     def update(self, loss, y, y_pred, w) -> None:
-        n = float(w.sum()) if w is not None else float(np.prod(y_pred.shape[:-1]))
+        n = loss_count(y_pred, w)
         self.loss_total += loss * n
         self.loss_count += n
         for m in self.model.metrics:

@@ -276,6 +276,7 @@ def predict_job(
     model: Sequential, meta: dict, path: str, cfg: ClassifyConfig, out: str | None
 ) -> str:
     """Classify every example of ``path`` with a saved model; accuracy when labels are there."""
+    recipe.restore_masks(model)
     cols = meta.get("columns", {})
     cfg.kind = meta["kind"]
     cfg.id, cfg.order, cfg.text = (

@@ -10,6 +10,10 @@ Model (series)::
     GlobalMaxPooling1D   (``pooling``: max | mean | attention, or last = the final state)
     Dropout(0.2) → Dense(C, softmax)
 
+Masks: Keras' Conv1D drops a mask and its GlobalMaxPooling1D ignores one; here padded
+steps must take no part, so the recipe uses lstmkit's two opt-in extensions,
+``Conv1D(keep_mask=True)`` and ``GlobalMaxPooling1D(use_mask=True)`` (docs/keras.md).
+
 Model (text): Embedding(V, 32, mask_zero) → LSTM(32) → Dense(C, softmax), Adam 1e-3
 (constant), batch 32 — the series recipe's bidirectional LSTM, pooling, dropout and
 cosine decay did not help on the Austen sentences (docs/classify.md), so text keeps the
@@ -68,6 +72,7 @@ __all__ = [
     "build_model",
     "class_weights",
     "plan_training",
+    "restore_masks",
     "stratified_split",
     "weighted_targets",
 ]
@@ -176,7 +181,7 @@ def weighted_targets(y: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 def _pool(how: str, seed: int) -> Layer:
     if how == "max":
-        return GlobalMaxPooling1D()
+        return GlobalMaxPooling1D(use_mask=True)
     if how == "mean":
         return GlobalAveragePooling1D()
     return AttentionPooling1D(32, seed=seed)
@@ -204,7 +209,14 @@ def build_model(
         if cfg.conv is not False:
             for k, width in enumerate(CONV_KERNELS):
                 layers.append(
-                    Conv1D(CONV_FILTERS, width, padding="same", activation="relu", seed=s + 10 + k)
+                    Conv1D(
+                        CONV_FILTERS,
+                        width,
+                        padding="same",
+                        activation="relu",
+                        keep_mask=True,
+                        seed=s + 10 + k,
+                    )
                 )
     rnn = LSTM(units, return_sequences=pooling != "last", seed=s + 1)
     layers.append(Bidirectional(rnn) if cfg.bidirectional else rnn)
@@ -223,6 +235,17 @@ def build_model(
         metrics=["accuracy"],
     )
     return model
+
+
+def restore_masks(model) -> None:
+    """A model file written before ``keep_mask`` / ``use_mask`` existed (Conv1D passed a
+    mask on and GlobalMaxPooling1D honoured it then) gets those options back, so it
+    predicts as it was trained; the recipe sets both on every model it builds."""
+    for layer in model.layers:
+        if isinstance(layer, Conv1D) and layer.padding != "valid" and layer.strides == 1:
+            layer.keep_mask = True
+        elif isinstance(layer, GlobalMaxPooling1D):
+            layer.use_mask = True
 
 
 def early_stopping(plan: TrainPlan) -> EarlyStopping:

@@ -6,8 +6,10 @@ Covered: ``Embedding`` (first layer; ``mask_zero`` carries the states through id
 around any of them (every merge mode), ``Dense`` (every activation), ``Activation``,
 ``Dropout`` and ``GaussianNoise`` (nothing at inference), ``Masking`` (a step whose every
 feature is ``mask_value`` is padding: the recurrent states carry through it, pooling skips
-it), ``Conv1D`` (valid / same / causal, strides, dilation), ``GlobalMaxPooling1D``,
-``GlobalAveragePooling1D`` and ``AttentionPooling1D`` (mask-aware, as in Python). A model
+it), ``Conv1D`` (valid / same / causal, strides, dilation; a mask passes only with
+``keep_mask=True``, as in Python), ``GlobalMaxPooling1D``, ``GlobalAveragePooling1D`` and
+``AttentionPooling1D`` (mask-aware, as in Python; a mask reaching Keras' default
+``GlobalMaxPooling1D``, which ignores it, is refused: ``use_mask=True`` exports). A model
 with a ``Bidirectional``, ``go_backwards``, ``Masking``, ``Conv1D`` or pooling layer needs
 the whole sequence before its first output: it gets ``run`` but no ``step``.
 """
@@ -95,6 +97,7 @@ class CLayer:
     mask_value: float = 0.0  # Masking
     conv: tuple[int, int, int, str] = (1, 1, 1, "valid")  # Conv1D (kernel, stride, dilation, pad)
     pool: str = ""  # max | mean | attention
+    keep_mask: bool = False  # Conv1D(keep_mask=True): the mask passes on (lstmkit's extension)
     v: np.ndarray | None = None  # AttentionPooling1D context vector (A,); W (C, A), b (A,)
 
     @property
@@ -102,7 +105,7 @@ class CLayer:
         """A mask passes this layer (Python's compute_mask): not past a Conv1D that changes
         the length, a pooling layer or a recurrent layer without return_sequences."""
         if self.kind == "conv":
-            return self.conv[3] != "valid" and self.conv[1] == 1
+            return self.keep_mask  # Keras' Conv1D drops a mask; keep_mask passes it on
         if self.kind == "pool":
             return False
         return self.kind != "recurrent" or self.return_sequences
@@ -191,6 +194,7 @@ def _sequence_layer(layer: Layer, k: int, width: int, params: list) -> CLayer:
         c = CLayer(k, layer.name, "conv", width, layer.filters, layer.activation, W=params[0])
         c.b = params[1] if layer.use_bias else None
         c.conv = (layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding)
+        c.keep_mask = layer.keep_mask
         return c
     if layer.keepdims if hasattr(layer, "keepdims") else False:
         raise _refuse(
@@ -225,6 +229,7 @@ def plan_model(model) -> Plan:
     out: list[CLayer] = []
     time_axis = True  # still a sequence (no recurrent layer without return_sequences yet)
     streams, masked, vocab = True, False, 0
+    live = False  # a mask reaches the next layer
     for k, layer in enumerate(layers):
         params = [_f64(p) for p in layer.params]
         if any(not np.all(np.isfinite(p)) for p in params):
@@ -246,6 +251,13 @@ def plan_model(model) -> Plan:
         elif isinstance(layer, (Masking, Conv1D, *POOL_KINDS)):
             if not time_axis:
                 raise _refuse(layer, k, "gets no sequence (an earlier layer ended the time axis)")
+            if isinstance(layer, GlobalMaxPooling1D) and live and not layer.use_mask:
+                raise _refuse(
+                    layer,
+                    k,
+                    "ignores the mask that reaches it (as Keras); export_c pools over the "
+                    "real steps only: use GlobalMaxPooling1D(use_mask=True)",
+                )
             c = _sequence_layer(layer, k, width, params)
             streams = False
             masked = masked or c.kind == "masking"
@@ -282,6 +294,7 @@ def plan_model(model) -> Plan:
             )
         width = c.d_out
         out.append(c)
+        live = (live or c.kind == "masking" or c.mask_zero) and c.keeps_mask
     if not any(c.kind == "recurrent" for c in out):
         raise CExportError(
             "export_c exports recurrent models: this one has no LSTM, GRU or SimpleRNN layer"
