@@ -27,6 +27,8 @@ it for Keras' rule with sample weights (Σ w·ℓ over the number of loss terms)
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .core.ctc import ctc_loss_from_logits
@@ -154,7 +156,7 @@ class BinaryCrossentropy(Loss):
         return ell.mean(axis=-1), d / C
 
     def get_config(self):
-        out = {"from_logits": self.from_logits}
+        out: dict[str, Any] = {"from_logits": self.from_logits}
         if self.label_smoothing:
             out["label_smoothing"] = self.label_smoothing
         return out
@@ -192,7 +194,7 @@ class CategoricalCrossentropy(Loss):
         return self._from_dist(y, p)
 
     def get_config(self):
-        out = {"from_logits": self.from_logits}
+        out: dict[str, Any] = {"from_logits": self.from_logits}
         if self.label_smoothing:
             out["label_smoothing"] = self.label_smoothing
         return out
@@ -275,12 +277,13 @@ class CTCLoss(Loss):
         nll, dz = ctc_loss_from_logits(z, lab, Tb, Lb, 0, self.zero_infinity)
         return nll, dz.astype(z.dtype)
 
-    def value_and_grad(self, y_true, y_pred, sample_weight=None):
+    def value_and_grad(self, y_true, y_pred, sample_weight=None, normalizer=None):
+        # normalizer: unused — the mean over the batch is CTC's only reduction
         nll, dl = self.per_sample(y_true, y_pred, sample_weight)
         n = max(len(nll), 1)
         return float(nll.sum() / n), dl / np.asarray(n, dl.dtype)
 
-    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
+    def __call__(self, y_true, y_pred, sample_weight=None, normalizer=None) -> float:
         return self.value_and_grad(y_true, y_pred, sample_weight)[0]  # the weights: a mask
 
     def get_config(self):
@@ -394,7 +397,7 @@ LOSSES = {
         SquaredHinge,
     )
 }
-_ALIASES = {
+_ALIASES: dict[str, type[Loss]] = {
     "mse": MeanSquaredError,
     "mean_squared_error": MeanSquaredError,
     "mae": MeanAbsoluteError,

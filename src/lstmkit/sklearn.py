@@ -36,7 +36,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .layers import GRU, LSTM, Bidirectional, Dense, SimpleRNN
+from .layers import GRU, LSTM, Bidirectional, Dense, Layer, SimpleRNN
 from .model import Sequential
 from .optim import Adam
 
@@ -145,7 +145,7 @@ class _LSTMBase(BaseEstimator):
     def _build_and_fit(self, X3, y, n_out, activation, loss):
 
         cls = {"lstm": LSTM, "gru": GRU, "rnn": SimpleRNN}[self.cell]
-        layers = []
+        layers: list[Layer] = []
         for k in range(self.n_layers):
             cell = cls(
                 int(self.units),

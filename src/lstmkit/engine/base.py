@@ -122,7 +122,7 @@ class BaseModel(ModelWeights):
         outs = y_pred if isinstance(y_pred, list) else [y_pred]
         ws = w if isinstance(w, list) else [w]
         ys, sws = comp.targets(y, len(outs))
-        total, douts, logits = 0.0, [], {}
+        total, douts, logits = 0.0, [], {}  # type: tuple[float, list, dict]
         for k, (loss, lam) in enumerate(zip(self.output_losses, self.loss_weights_, strict=True)):
             src = self._from_logits(k)
             if src is not None:  # Keras' shortcut: ∂L/∂z = softmax(z) − y, from the logits

@@ -142,6 +142,7 @@ def resolve_metrics(metrics, names, losses, weighted_metrics=None) -> list[Outpu
 
 def _metrics(metrics, names, losses, weighted) -> list[OutputMetric]:
     n = len(names)
+    per: list
     if not metrics:
         per = [[] for _ in names]
     elif n == 1:

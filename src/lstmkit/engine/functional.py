@@ -26,6 +26,8 @@ layers of a trained model (the seq2seq inference models) each call a layer once.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..layers import graph
@@ -116,7 +118,7 @@ class Model(BaseModel):
             names.add(layer.name)
 
     def _default_output_names(self):
-        out = []
+        out: list[str] = []
         for t in self._outputs:
             layer = t.node.layer
             name = layer.name if not t.node.many_outputs else f"{layer.name}_{t.index}"
@@ -181,7 +183,7 @@ class Model(BaseModel):
             layer = node.layer
             pos = node.inputs[: node.n_positional]
             arg = [values[t.uid] for t in pos] if node.many_inputs else values[pos[0].uid]
-            mask = [masks[t.uid] for t in pos] if node.many_inputs else masks[pos[0].uid]
+            mask: Any = [masks[t.uid] for t in pos] if node.many_inputs else masks[pos[0].uid]
             if "mask" in node.tensor_kwargs:
                 mask = np.asarray(values[node.tensor_kwargs["mask"][0].uid], bool)
             if node.many_inputs and all(m is None for m in mask):
@@ -224,7 +226,7 @@ class Model(BaseModel):
         for t, d in zip(self._outputs, douts, strict=True):
             add(t, d)
         from_logits = {id(self._outputs[k].node): dz for k, dz in logits.items()}
-        acts = {}
+        acts: dict[int, list] = {}
         for layer, v in self._activity:
             acts.setdefault(id(layer), []).append(v)
         for node in reversed(self.nodes[len(self._inputs) :]):
@@ -321,7 +323,7 @@ class Model(BaseModel):
             ins = [made[j][k] for j, k in nd["inputs"]]
             p, n_state = nd["positional"], nd["initial_state"]
             pos, rest = ins[:p], ins[p:]
-            kw = {}
+            kw: dict[str, Any] = {}
             if n_state:
                 kw["initial_state"] = rest[:n_state]
             if nd["mask"]:
@@ -333,7 +335,7 @@ class Model(BaseModel):
             out = layer(pos if nd["list"] else pos[0], **kw)
             made.append(out if isinstance(out, list) else [out])
         inputs = [made[j][k] for j, k in graph_cfg["inputs"]]
-        outputs = [made[j][k] for j, k in graph_cfg["outputs"]]
+        outputs: Any = [made[j][k] for j, k in graph_cfg["outputs"]]
         out_names = graph_cfg.get("output_names")
         if out_names and len(out_names) == len(outputs) and len(outputs) > 1:
             outputs = dict(zip(out_names, outputs, strict=True))

@@ -23,6 +23,7 @@ import numpy as np
 from ..layers.base import Layer
 from ..layers.graph import KerasTensor
 from ..layers.input_layer import InputLayer
+from ..layers.simple import Activation, Dense
 from ..training.data import Samples
 from .base import BaseModel
 
@@ -160,7 +161,9 @@ class Sequential(BaseModel):
     def backprop(self, douts, logits) -> None:
         layers, dy = self.layers, douts[0]
         if 0 in logits:  # ∂L/∂z of the softmax output layer
-            dy = self.layers[-1].backward_from_logits(logits[0])
+            head = self.layers[-1]
+            assert isinstance(head, (Dense, Activation)), "only these compute logits"
+            dy = head.backward_from_logits(logits[0])
             layers = self.layers[:-1]
         acts = {id(layer): y for layer, y in self._activity}
         for layer in reversed(layers):
@@ -174,6 +177,8 @@ class Sequential(BaseModel):
         return self.layers[-1] if self.layers else None
 
     def summary_rows(self):
+        if self.input_shape is None:
+            raise ValueError("summary of a Sequential needs its input shape: build it first")
         rows, full = [], (None, *self.input_shape)
         for layer in self.layers:
             full = layer.compute_output_shape(full)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 import numpy as np
 import safetensors.numpy
@@ -76,7 +77,7 @@ def training_config(model) -> dict | None:
     )
     if model.optimizer is None or not losses_:
         return None
-    out = {
+    out: dict[str, Any] = {
         "optimizer": {
             "type": type(model.optimizer).__name__,
             "config": model.optimizer.get_config(),
@@ -257,7 +258,7 @@ def parse_training_config(path, tc) -> tuple:
             )
         _plain_config(path, o["config"])
         many = isinstance(lo, list)
-        loss = [_loss_from(path, e) for e in lo] if many else _loss_from(path, lo)
+        loss: Any = [_loss_from(path, e) for e in lo] if many else _loss_from(path, lo)
         if many and not 1 <= len(loss) <= 64:
             raise ValueError("a model has 1..64 outputs")
         names = ms if many else [ms]

@@ -29,6 +29,7 @@ How each layer maps (the ONNX recurrent operators run time-major, ``X`` (T, B, D
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -167,7 +168,7 @@ def rnn_activation_attrs(cell, names, n_dirs, default):
             alpha.append(a)
         if b is not None:
             beta.append(b)
-    attrs = {"activations": out}
+    attrs: dict[str, list] = {"activations": out}
     if alpha:
         attrs["activation_alpha"] = alpha
     if beta:
@@ -303,7 +304,7 @@ def conv1d(g: Graph, layer, x: str) -> str:
 
 
 def pool1d(g: Graph, layer, x: str) -> str:
-    attrs = dict(kernel_shape=[layer.pool_size], strides=[layer.strides])
+    attrs: dict[str, Any] = dict(kernel_shape=[layer.pool_size], strides=[layer.strides])
     attrs["auto_pad"] = "SAME_UPPER" if layer.padding == "same" else "VALID"
     if isinstance(layer, AveragePooling1D):
         op, attrs["count_include_pad"] = "AveragePool", 0

@@ -34,7 +34,7 @@ MAX_HEADER_BYTES = 16 * 2**20
 MAX_NDIM = 4
 MAX_DIM = 2**28
 MAX_ELEMENTS = 2**31
-DTYPES = {"F32": np.dtype(np.float32), "F64": np.dtype(np.float64)}
+DTYPES: dict[str, np.dtype] = {"F32": np.dtype(np.float32), "F64": np.dtype(np.float64)}
 DTYPE_NAMES = {v.name: k for k, v in DTYPES.items()}
 NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,200}$")
 MAX_INT = {"input_dim": 2**24}  # other ints (units, output_dim, …) are bounded by MAX_UNITS
@@ -112,17 +112,17 @@ def read_header(path):
         raise ModelFileError(f"{path}: __metadata__ must map strings to strings")
     data_len = size - 8 - n
     tensors = {}
-    for name, e in header.items():
-        tensors[name] = _check_entry(path, name, e, data_len)
-    spans = sorted((b, e, nm) for nm, (_, _, b, e) in tensors.items())
+    for name, entry in header.items():
+        tensors[name] = _check_entry(path, name, entry, data_len)
+    spans = sorted((b, end, nm) for nm, (_, _, b, end) in tensors.items())
     pos = 0
-    for b, e, nm in spans:
+    for b, end, nm in spans:
         if b != pos:
             raise ModelFileError(
                 f"{path}: tensor {nm!r} starts at byte {b} of the data, expected {pos} "
                 f"(overlapping or missing data)"
             )
-        pos = e
+        pos = end
     if pos != data_len:
         raise ModelFileError(
             f"{path}: the tensors cover {pos} bytes of data but the file holds "

@@ -34,7 +34,7 @@ from .wrappers import TimeDistributed
 
 #: the allow-list of layer types a saved config may name (see lstmkit.io); the wrappers
 #: Bidirectional and TimeDistributed nest one of these
-LAYER_TYPES = {
+LAYER_TYPES: dict[str, type[Layer]] = {
     cls.type_name: cls
     for cls in (
         Dense,

@@ -34,7 +34,7 @@ import inspect
 import numpy as np
 
 from . import graph
-from .regularizers import get_constraint, get_regularizer
+from .regularizers import Constraint, Regularizer, get_constraint, get_regularizer
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -98,8 +98,8 @@ class Layer:
         #: Keras' input_shape= / input_dim= / batch_input_shape=: one sample's shape
         self.declared_input_shape = _declared_shape(self, input_shape, input_dim, batch_input_shape)
         self.batch_size = None if batch_size is None else int(batch_size)
-        self.regularizers: dict[str, object] = {}  # param name → Regularizer
-        self.constraints: dict[str, object] = {}  # param name → Constraint
+        self.regularizers: dict[str, Regularizer] = {}  # param name → Regularizer
+        self.constraints: dict[str, Constraint] = {}  # param name → Constraint
 
     # ----------------------------------------------------------------- build
     def build(self, input_shape):
@@ -238,7 +238,7 @@ class Layer:
 
     def base_config(self) -> dict:
         """The Keras base arguments worth saving, when they differ from the defaults."""
-        out = {}
+        out: dict[str, object] = {}
         if not self.trainable:
             out["trainable"] = False
         if self.activity_regularizer is not None:

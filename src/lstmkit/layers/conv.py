@@ -216,7 +216,8 @@ class Conv1D(Layer):
         if self.use_bias:
             self.grads[1][...] = dz.sum(axis=(0, 1))
         dxp = np.zeros(xp_shape, self.dtype)
-        np.add.at(dxp, (slice(None), idx), dcols)  # scatter the windows back
+        # scatter the windows back (numpy's stub types a tuple index too narrowly)
+        np.add.at(dxp, (slice(None), idx), dcols)  # type: ignore[arg-type]
         return dxp[:, left : left + L]
 
     def get_config(self):

@@ -134,6 +134,7 @@ def symbolic_call(layer, x, args, kw):
         const_kwargs,
     )
     dtype = getattr(getattr(layer, "dtype", None), "name", "float32")
+    out: list[KerasTensor] | KerasTensor
     if isinstance(out_shape, list):
         node.many_outputs = True
         node.outputs = [

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 import numpy as np
 
@@ -250,7 +251,7 @@ def parse_spec(spec: str, table: dict, what: str):
     m = _SPEC.match(spec.strip())
     if not m or m.group(1) not in table:
         raise ValueError(f"{what} {spec[:80]!r} is not one of {sorted(table)}")
-    kw = {}
+    kw: dict[str, Any] = {}
     for part in filter(None, (p for p in m.group(2).split(","))):
         a = _ARG.match(part)
         if not a:

@@ -12,6 +12,9 @@ input has one, and drop them otherwise. ``backward(dy)`` returns the list of dx_
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from .base import Layer
@@ -19,6 +22,10 @@ from .base import Layer
 
 class _Merge(Layer):
     min_inputs = 2
+
+    def merge(self, xs: list[np.ndarray]) -> np.ndarray:
+        """The merged tensor of the inputs ``xs`` (one shape): each merge layer's formula."""
+        raise NotImplementedError
 
     def _check_list(self, shapes_or_xs):
         if not isinstance(shapes_or_xs, (list, tuple)) or len(shapes_or_xs) < self.min_inputs:
@@ -120,11 +127,11 @@ class Average(Add):
 
 class Maximum(_Merge):
     type_name = "Maximum"
-    pick = staticmethod(np.argmax)
+    pick: Callable[..., Any] = staticmethod(np.argmax)
 
     def merge(self, xs):
         stack = np.stack(xs)
-        self._k = self.pick(stack, axis=0)  # which input wins, element-wise
+        self._k: np.ndarray = np.asarray(self.pick(stack, axis=0))  # which input wins
         return np.take_along_axis(stack, self._k[None], axis=0)[0]
 
     def backward(self, dy):
@@ -133,7 +140,7 @@ class Maximum(_Merge):
 
 class Minimum(Maximum):
     type_name = "Minimum"
-    pick = staticmethod(np.argmin)
+    pick: Callable[..., Any] = staticmethod(np.argmin)
 
 
 class Concatenate(_Merge):

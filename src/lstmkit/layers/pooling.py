@@ -126,7 +126,8 @@ class AveragePooling1D(_Pooling1D):
         shape, idx, valid, src = self._shape
         dx = np.zeros(shape, self.dtype)
         share = (dy / self._n[None, :, None])[:, :, None, :] * valid[None, :, :, None]
-        np.add.at(dx, (slice(None), src), share)
+        # numpy's stub types a tuple index too narrowly
+        np.add.at(dx, (slice(None), src), share)  # type: ignore[arg-type]
         return dx
 
 

@@ -138,9 +138,10 @@ class Recurrent(Layer):
             cell_args.weight_arguments(self, given)
         )
         self.torch_suffix = "_l0"  # "_l0_reverse" for the backward half of a Bidirectional
-        self.states = None  # stateful: list of (B, H) arrays
-        self.initial_state_grads = None  # after backward: dL/d(initial states)
-        self._cache = None
+        self.states: list[np.ndarray] | None = None  # stateful: list of (B, H) arrays
+        # after backward: dL/d(initial states), one (B, H) array per state
+        self.initial_state_grads: list[np.ndarray] | None = None
+        self._cache: tuple | None = None
 
     @property
     def fast(self) -> bool:
@@ -294,7 +295,7 @@ class Recurrent(Layer):
         cache, dmask, B, T, zero = self._cache
         if isinstance(dy, (tuple, list)):
             dy, *d_states = dy
-        d_final = [None] * self.n_states
+        d_final: list[np.ndarray | None] = [None] * self.n_states
         if d_states:
             d_final = [None if d is None else np.array(d, self.dtype) for d in d_states]
         dhs = None

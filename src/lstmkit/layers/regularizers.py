@@ -90,6 +90,8 @@ class NonNeg(Constraint):
 
 
 class _Norm(Constraint):
+    axis: int
+
     def _norms(self, w):
         return np.sqrt(np.sum(w * w, axis=self.axis, keepdims=True))
 

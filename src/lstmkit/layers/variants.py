@@ -18,6 +18,9 @@ names: ``weight_ih_l0`` … plus e.g. ``weight_hr_l0`` (LSTMP, PyTorch's name) o
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from ..core import lnlstm, slstm
@@ -32,8 +35,9 @@ class _VariantRNN(Recurrent):
     n_gates = 4
     n_states = 2
     keras_cell_args = False  # tanh and σ, the variant's own weights
-    step = staticmethod(vcore.peephole_step)
-    step_backward = staticmethod(vcore.peephole_step_backward)
+    # the cell: one step forward and its backward (functions of core/variants.py)
+    step: Callable[..., Any] = staticmethod(vcore.peephole_step)
+    step_backward: Callable[..., Any] = staticmethod(vcore.peephole_step_backward)
     extra: tuple = ()  # names of the parameters after kernel, recurrent_kernel, bias
 
     def __init__(self, units, unit_forget_bias: bool = True, **kw):
@@ -117,7 +121,7 @@ class _VariantRNN(Recurrent):
         return d
 
     def _state_grads(self, cache, dhs, d_final):
-        rec = []
+        rec: list[tuple] = []
         self._core_backward(dhs, d_final, cache, record=rec)
         rec.sort(key=lambda r: r[0])
         return np.stack([r[1] for r in rec]), np.stack([r[2] for r in rec])

@@ -52,7 +52,7 @@ def _as_buffers(x) -> dict:
 
 class Optimizer:
     #: names of the per-parameter state buffers (each the size of the flat params)
-    slots: tuple = ()
+    slots: tuple[str, ...] = ()
 
     def __init__(
         self,

@@ -67,7 +67,7 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    slots = ("m", "v")
+    slots: tuple[str, ...] = ("m", "v")
     decoupled = False  # AdamW: weight decay applied to p, not added to g
 
     def __init__(

@@ -98,7 +98,7 @@ class PolynomialDecay(LearningRateSchedule):
         self.cycle = bool(cycle)
 
     def __call__(self, step):
-        n = self.decay_steps
+        n: float = self.decay_steps
         if self.cycle:
             n = n * (1.0 if step == 0 else math.ceil(step / n))
         else:

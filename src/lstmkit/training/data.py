@@ -100,7 +100,7 @@ def with_weights(y, sample_weight=None, class_weight=None):
             raise ValueError(f"class_weight must be a dict {{class: weight}}, got {class_weight!r}")
         if len(parts) != 1:
             raise ValueError("class_weight is not supported for models with several outputs")
-        ws = [_class_weights(parts[0], class_weight)]
+        ws: list[np.ndarray | None] = [_class_weights(parts[0], class_weight)]
     elif isinstance(sample_weight, dict):
         if keys is None:
             raise ValueError("sample_weight is a dict: give y as a dict by output name too")
@@ -112,8 +112,7 @@ def with_weights(y, sample_weight=None, class_weight=None):
             )
         ws = [None if w is None else np.asarray(w) for w in sample_weight]
     else:
-        w = np.asarray(sample_weight)
-        ws = [w] * len(parts)
+        ws = [np.asarray(sample_weight)] * len(parts)
     for w, p in zip(ws, parts, strict=True):
         if w is not None and (w.ndim not in (1, 2) or w.shape != np.shape(p)[: w.ndim]):
             raise ValueError(
