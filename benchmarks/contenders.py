@@ -10,7 +10,9 @@ where it exists, ``train`` (forward + backward, no optimizer step), plus
   (copied through the layers' PyTorch-named tensors); inference under
   ``torch.inference_mode``; training computes dx too, as lstmkit does.
 * ONNX Runtime: a graph of ONNX ``LSTM`` operators built here with the onnx
-  helper API (gate order i, o, f, c; W [1, 4H, D], R [1, 4H, H], B [1, 8H]);
+  helper API (gate order i, o, f, c; W [1, 4H, D], R [1, 4H, H], B [1, 8H]), or of
+  ``GRU`` operators (gate order z, r, h — lstmkit's own — with ``linear_before_reset=1``,
+  the reset gate after the recurrent product as in lstmkit, torch and Keras);
   time-major input, inference only.
 """
 
@@ -95,7 +97,7 @@ def _onnx_gates(w, H):
     return np.concatenate([i, o, f, g], axis=0)
 
 
-def make_ort(x, H, L, stack, threads):
+def make_ort(x, H, L, stack, threads, kind="LSTM"):
     import onnx
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
@@ -104,14 +106,17 @@ def make_ort(x, H, L, stack, threads):
     nodes, inits, prev = [], [], "X"
     for k, lay in enumerate(stack):
         W_x, W_h, b = (np.asarray(p, np.float32) for p in lay.params)
-        W = _onnx_gates(W_x.T, H)[None]  # (1, 4H, D)
-        R = _onnx_gates(W_h.T, H)[None]  # (1, 4H, H)
-        Bv = np.concatenate([_onnx_gates(b, H), np.zeros(4 * H, np.float32)])[None]  # (1, 8H)
+        if kind == "LSTM":
+            W = _onnx_gates(W_x.T, H)[None]  # (1, 4H, D)
+            R = _onnx_gates(W_h.T, H)[None]  # (1, 4H, H)
+            Bv = np.concatenate([_onnx_gates(b, H), np.zeros(4 * H, np.float32)])[None]  # (1, 8H)
+            attrs = {"hidden_size": H}
+        else:  # GRU: z, r, n is ONNX's z, r, h; b is [b_x; b_h]
+            W, R, Bv = W_x.T[None], W_h.T[None], b.reshape(1, 6 * H)
+            attrs = {"hidden_size": H, "linear_before_reset": 1}
         for nm, v in ((f"W{k}", W), (f"R{k}", R), (f"B{k}", Bv)):
             inits.append(numpy_helper.from_array(np.ascontiguousarray(v), nm))
-        nodes.append(
-            helper.make_node("LSTM", [prev, f"W{k}", f"R{k}", f"B{k}"], [f"Y{k}"], hidden_size=H)
-        )
+        nodes.append(helper.make_node(kind, [prev, f"W{k}", f"R{k}", f"B{k}"], [f"Y{k}"], **attrs))
         # Y (T, num_dir=1, B, H) → (T, B, H) for the next layer
         out = "Y" if k == L - 1 else f"X{k + 1}"
         inits.append(numpy_helper.from_array(np.array([1], np.int64), f"ax{k}"))

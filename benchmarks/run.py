@@ -4,17 +4,23 @@ For each shape (T, B, D, H) × layers it times, interleaved and with the same
 thread count for everyone, the median of ``--reps`` runs after warm-up of:
 
 * lstmkit LSTM layers, forward (``training=False``) and training step
-  (``forward(training=True)`` + ``backward``, no optimizer);
+  (``forward(training=True)`` + ``backward``, no optimizer), once per kernel variant:
+  ``native`` (the kernel the CPU gets by itself), a forced narrower ISA (``avx2`` on an
+  AVX-512 CPU: ``LSTMKIT_ISA=avx2`` set around each of its calls) and ``numpy``
+  (``LSTMKIT_NO_EXT=1``: what a machine without a C compiler gets);
 * ``torch.nn.LSTM`` (batch_first=True) doing the same on the same weights;
 * ONNX Runtime running the ONNX ``LSTM`` operator (inference);
-* GRU vs ``torch.nn.GRU`` at the medium shape.
+* GRU vs ``torch.nn.GRU`` and ONNX Runtime's ``GRU`` at the medium shape.
 
 Each timed call follows an untimed call of the same contender, after ``--settle``
 seconds of idle: the time of a call in a steady stream of calls (see
 ``timeit_interleaved`` for why).
 
 Flops: forward = 8·T·B·H·(D+H) per layer (GRU: 6·…), training ≈ 3× forward.
-The float32 GEMM peak is (2048×2048)@(2048×2048) in NumPy, measured in the same run.
+The float32 GEMM peak is (2048×2048)@(2048×2048) in NumPy, measured in the same run;
+the kernel peak is lstmkit's own packed product kernel on data in cache
+(``_fused.kernel_peak``), per variant: "at peak" is the time the recurrent products
+of a shape take at that speed (forward flops / peak), the distance to the physical limit.
 Memory of a training step: tracemalloc peak (lstmkit's NumPy allocations) and the
 RSS high-water mark above the starting RSS (sampled every 0.2 ms). It is measured
 after all timings, in a fresh process per shape with glibc's mmap threshold pinned
@@ -22,8 +28,8 @@ so freed buffers go back to the OS and the delta means something; the timings ru
 under the allocator's defaults (pinned, every large array page-faults afresh on
 each call).
 
-    python benchmarks/run.py [--shapes tiny,medium] [--reps 7] [--threads 2] [--quick]
-                             [--settle 0.12] [--out DIR]
+    python benchmarks/run.py [--shapes tiny,medium] [--variants native,avx2,numpy]
+                             [--reps 7] [--threads 2] [--quick] [--settle 0.12] [--out DIR]
 
 Writes DIR/results.md and DIR/results.json (DIR defaults to benchmarks/).
 """
@@ -45,6 +51,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
+
+import report  # noqa: E402  (benchmarks/report.py, found through the path above)
 
 SHAPES = {  # name: (T, B, D, H, layers)
     "tiny": (50, 16, 32, 64, 1),
@@ -146,7 +154,27 @@ def flops_fwd(kind, T, B, D, H, L):
     return sum(per * T * B * H * ((D if k == 0 else H) + H) for k in range(L))
 
 
-def bench_shape(name, kind, shape, reps, warmup, threads, peak, mods, settle):
+def with_env(fn, env):
+    """fn run with the environment variables env set (and restored after)."""
+    if not env:
+        return fn
+
+    def run():
+        old = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            return fn()
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    return run
+
+
+def bench_shape(name, kind, shape, reps, warmup, threads, peak, mods, settle, variants):
     import numpy as np
 
     import contenders as C
@@ -155,21 +183,23 @@ def bench_shape(name, kind, shape, reps, warmup, threads, peak, mods, settle):
     x = np.random.default_rng(1).standard_normal((B, T, D)).astype(np.float32)
     ours = C.make_lstmkit(kind, x, H, L)
     th = C.make_torch(kind, x, H, L, ours["stack"], ours["dy"])
-    tasks = {
-        "lstmkit fwd": ours["fwd"],
-        "torch fwd": th["fwd"],
-        "lstmkit train": ours["train"],
-        "torch train": th["train"],
-    }
+    tasks = {"torch fwd": th["fwd"], "torch train": th["train"]}
+    for v, env in variants.items():
+        tasks[f"{v} fwd"] = with_env(ours["fwd"], env)
+        tasks[f"{v} train"] = with_env(ours["train"], env)
     ort = None
-    if kind == "LSTM" and mods.get("onnxruntime"):
-        ort = C.make_ort(x, H, L, ours["stack"], threads)
+    if mods.get("onnxruntime"):
+        ort = C.make_ort(x, H, L, ours["stack"], threads, kind)
         tasks["ort fwd"] = ort["fwd"]
-    for fn in (ours["fwd"], th["fwd"]) + ((ort["fwd"],) if ort else ()):
-        fn()
-    diff = {"torch": float(np.abs(th["out"]() - ours["out"]()).max())}
-    if ort:
-        diff["ort"] = float(np.abs(ort["out"]() - ours["out"]()).max())
+    diff = {}
+    for v in variants:  # every variant computes the same function as torch (and ORT)
+        tasks[f"{v} fwd"]()
+        y = ours["out"]()
+        th["fwd"]()
+        diff[f"{v}/torch"] = float(np.abs(th["out"]() - y).max())
+        if ort:
+            ort["fwd"]()
+            diff[f"{v}/ort"] = float(np.abs(ort["out"]() - y).max())
     t = timeit_interleaved(tasks, reps, warmup, settle)
     gf = flops_fwd(kind, T, B, D, H, L) / 1e9
     row = {
@@ -181,15 +211,19 @@ def bench_shape(name, kind, shape, reps, warmup, threads, peak, mods, settle):
         "H": H,
         "layers": L,
         "ms": {k: v * 1e3 for k, v in t.items()},
-        "torch/lstmkit fwd": t["torch fwd"] / t["lstmkit fwd"],
-        "torch/lstmkit train": t["torch train"] / t["lstmkit train"],
-        "ort/lstmkit fwd": t["ort fwd"] / t["lstmkit fwd"] if ort else None,
-        "lstmkit fwd GF/s": gf / t["lstmkit fwd"],
-        "lstmkit train GF/s": 3 * gf / t["lstmkit train"],
+        "gflop fwd": gf,
         "max_abs_diff": diff,
     }
-    row["fwd frac peak"] = row["lstmkit fwd GF/s"] / peak
-    row["train frac peak"] = row["lstmkit train GF/s"] / peak
+    for v in variants:
+        row[f"torch/{v} fwd"] = t["torch fwd"] / t[f"{v} fwd"]
+        row[f"torch/{v} train"] = t["torch train"] / t[f"{v} train"]
+        row[f"ort/{v} fwd"] = t["ort fwd"] / t[f"{v} fwd"] if ort else None
+        row[f"{v} fwd GF/s"] = gf / t[f"{v} fwd"]
+        row[f"{v} train GF/s"] = 3 * gf / t[f"{v} train"]
+        kp = peak["kernel"].get(v)
+        row[f"{v} fwd at peak ms"] = 1e3 * gf / kp if kp else None
+        row[f"{v} fwd frac kernel peak"] = gf / t[f"{v} fwd"] / kp if kp else None
+    row["native fwd frac gemm peak"] = row["native fwd GF/s"] / peak["gemm"]
     return row
 
 
@@ -254,6 +288,22 @@ def memory_rows(rows, threads):
         row["mem MB"] = json.loads(out.stdout.strip().splitlines()[-1])
 
 
+#: the CPU flags that decide which packed kernel can run (x86-64 and aarch64 names)
+KERNEL_FLAGS = ("sse2", "avx2", "fma", "avx512f", "avx512dq", "avx512vl", "asimd")
+
+
+def cpu_flags():
+    """The KERNEL_FLAGS this CPU has, from /proc/cpuinfo (empty where there is none)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            have = set().union(
+                *(ln.split(":", 1)[1].split() for ln in f if ln.startswith(("flags", "Features")))
+            )
+    except OSError:
+        return []
+    return [k for k in KERNEL_FLAGS if k in have]
+
+
 def environment(threads, np, mods):
     info = {"python": platform.python_version(), "numpy": np.__version__, "threads": threads}
     try:
@@ -264,6 +314,7 @@ def environment(threads, np, mods):
     except (OSError, StopIteration):
         info["cpu"] = platform.processor()
     info["cpus"] = os.cpu_count()
+    info["cpu flags"] = cpu_flags()
     for m in ("torch", "onnxruntime"):
         info[m] = getattr(mods.get(m), "__version__", "not installed")
     from threadpoolctl import threadpool_info
@@ -278,96 +329,44 @@ def environment(threads, np, mods):
     info["env"] = {
         k: os.environ.get(k, "(unset)") for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
     }
-    from lstmkit.core import gates
-
-    ext = gates.extension_available() and os.environ.get("LSTMKIT_NO_EXT", "") in ("", "0")
-    info["lstmkit kernel"] = "compiled (_fused)" if ext else "NumPy"
-    if ext:
-        from lstmkit.core import _fused
-
-        bi = _fused.blas_info()
-        info["lstmkit loop"] = f"C, gemm from {Path(bi[0]).name}" if bi else "Python"
     return info
 
 
-def fmt(v, nd=1):
-    return "—" if v is None else f"{v:.{nd}f}"
+def kernel_variants(names):
+    """{variant: env} for the requested variant names (see the module docstring)."""
+    from lstmkit.core import gates
+
+    out = {}
+    for v in names:
+        if v == "native":
+            out[v] = {}
+        elif v == "numpy":
+            out[v] = {"LSTMKIT_NO_EXT": "1"}
+        else:
+            if not gates.extension_available():
+                continue
+            out[v] = {"LSTMKIT_ISA": v}
+    return out
 
 
-def to_markdown(res):
-    e = res["env"]
-    lines = [
-        "# lstmkit vs PyTorch vs ONNX Runtime (CPU, float32)",
-        "",
-        f"Generated by `benchmarks/run.py` on {res['date']} (one run, all numbers from it).",
-        "",
-        f"- CPU: {e['cpu']} ({e['cpus']} logical CPUs); threads for everyone: {e['threads']}",
-        f"- Python {e['python']}, numpy {e['numpy']}, torch {e['torch']}, "
-        f"onnxruntime {e['onnxruntime']}",
-        f"- lstmkit kernel: {e['lstmkit kernel']}; time loop: {e.get('lstmkit loop', 'Python')}",
-        f"- OPENBLAS_CORETYPE={e['env']['OPENBLAS_CORETYPE']}, "
-        f"OPENBLAS_L2_SIZE={e['env']['OPENBLAS_L2_SIZE']}",
-    ]
-    for b in e["blas"]:
-        lines.append(
-            f"- threadpoolctl: {b['internal_api']} {b['version'] or ''} "
-            f"(kernel {b['architecture'] or '—'}, {b['num_threads']} threads) "
-            f"`{Path(b['filepath']).name}`"
-        )
-    lines += [
-        f"- measured fp32 GEMM peak (NumPy 2048³): {res['gemm_peak_gflops']:.0f} GFLOP/s",
-        f"- median of {res['reps']} interleaved reps after {res['warmup']} warm-up, "
-        f"{res['settle']} s idle, then one untimed call, before each timed call (a call in a "
-        f"steady stream; see `timeit_interleaved`); ratios > 1 mean lstmkit is faster",
-        "",
-    ]
-    hdr = [
-        "shape",
-        "T,B,D,H ×L",
-        "ours fwd ms",
-        "torch fwd ms",
-        "ORT fwd ms",
-        "torch/ours fwd",
-        "ORT/ours fwd",
-        "ours train ms",
-        "torch train ms",
-        "torch/ours train",
-        "fwd GF/s",
-        "fwd % peak",
-        "train GF/s",
-        "train % peak",
-        "ours MB (tracemalloc)",
-        "ours RSS Δ MB",
-        "torch RSS Δ MB",
-        "max |Δy| torch/ORT",
-    ]
-    lines += ["| " + " | ".join(hdr) + " |", "|" + "---|" * len(hdr)]
-    for r in res["rows"]:
-        ms, mem, d = r["ms"], r["mem MB"], r["max_abs_diff"]
-        name = r["shape"] if r["cell"] == "LSTM" else f"{r['shape']} (GRU)"
-        cells = [
-            name,
-            f"{r['T']},{r['B']},{r['D']},{r['H']} ×{r['layers']}",
-            fmt(ms["lstmkit fwd"], 2),
-            fmt(ms["torch fwd"], 2),
-            fmt(ms.get("ort fwd"), 2),
-            fmt(r["torch/lstmkit fwd"], 2),
-            fmt(r["ort/lstmkit fwd"], 2),
-            fmt(ms["lstmkit train"], 2),
-            fmt(ms["torch train"], 2),
-            fmt(r["torch/lstmkit train"], 2),
-            fmt(r["lstmkit fwd GF/s"]),
-            fmt(100 * r["fwd frac peak"], 0),
-            fmt(r["lstmkit train GF/s"]),
-            fmt(100 * r["train frac peak"], 0),
-            fmt(mem["lstmkit tracemalloc"]),
-            fmt(mem["lstmkit RSS delta"]),
-            fmt(mem["torch RSS delta"]),
-            " / ".join(f"{d[k]:.1e}" for k in ("torch", "ort") if k in d),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", *res.get("notes", [])]
-    return "\n".join(lines) + "\n"
+def kernel_lines(variants, threads):
+    """{variant: the kernel line lstmkit reports under that variant's environment}."""
+    from lstmkit.core import gates
+
+    return {v: with_env(gates.kernel_info, env)() for v, env in variants.items()}
+
+
+def kernel_peaks(variants, threads, seconds):
+    """{variant: GFLOP/s of its packed product kernel} (variants without one are left out)."""
+    from lstmkit.core import gates
+
+    out = {}
+    for v, env in variants.items():
+        d = with_env(gates.kernel_details, env)()
+        if d["path"] == "packed":
+            peak = gates.loop_module("float32").kernel_peak
+            out[v] = with_env(lambda p=peak: p(threads=threads, seconds=seconds), env)()
+    return out
 
 
 def main(argv=None):
@@ -384,6 +383,12 @@ def main(argv=None):
         default=0.12,
         help="seconds of idle before each timed call (lets other pools' threads sleep)",
     )
+    ap.add_argument(
+        "--variants",
+        default="auto",
+        help="lstmkit kernels to time, comma list of native, avx2, avx512, baseline, blas, "
+        "numpy (auto: native, avx2 when the CPU has more, numpy)",
+    )
     ap.add_argument("--out", default=str(HERE), help="directory for results.md and results.json")
     ap.add_argument("--memory", metavar="SHAPE:CELL", help=argparse.SUPPRESS)  # (memory_rows)
     args = ap.parse_args(argv)
@@ -397,6 +402,12 @@ def main(argv=None):
     if bad:
         ap.error(f"unknown shape(s) {bad}; expected some of {list(SHAPES)}")
     reps, warmup = (3, 1) if args.quick else (max(args.reps, 5), 2)
+    if args.variants == "auto":
+        from lstmkit.core import gates
+
+        wide = gates.extension_available() and gates.kernel_details()["best"] == "avx512"
+        args.variants = "native,avx2,numpy" if wide else "native,numpy"
+    variants = kernel_variants([v.strip() for v in args.variants.split(",") if v.strip()])
 
     import numpy as np
     from threadpoolctl import threadpool_limits
@@ -414,35 +425,30 @@ def main(argv=None):
     notes = []
     load0 = os.getloadavg()
     with threadpool_limits(args.threads):
-        peak = gemm_peak(np, 1024 if args.quick else 2048, reps)
+        peak = {
+            "gemm": gemm_peak(np, 1024 if args.quick else 2048, reps),
+            "kernel": kernel_peaks(variants, args.threads, 0.1 if args.quick else 0.5),
+        }
         rows = []
         for name in names:
-            print(f"[bench] {name} {SHAPES[name]}", file=sys.stderr, flush=True)
-            rows.append(
-                bench_shape(
-                    name, "LSTM", SHAPES[name], reps, warmup, args.threads, peak, mods, args.settle
-                )
-            )
-            if name in GRU_SHAPES:
-                try:
-                    from lstmkit.layers import GRU  # noqa: F401
-                except ImportError:
-                    notes.append("GRU row skipped: lstmkit.layers.GRU is not importable.")
-                else:
-                    rows.append(
-                        bench_shape(
-                            name,
-                            "GRU",
-                            SHAPES[name],
-                            reps,
-                            warmup,
-                            args.threads,
-                            peak,
-                            mods,
-                            args.settle,
-                        )
+            for kind in ("LSTM", "GRU") if name in GRU_SHAPES else ("LSTM",):
+                print(f"[bench] {name} {kind} {SHAPES[name]}", file=sys.stderr, flush=True)
+                rows.append(
+                    bench_shape(
+                        name,
+                        kind,
+                        SHAPES[name],
+                        reps,
+                        warmup,
+                        args.threads,
+                        peak,
+                        mods,
+                        args.settle,
+                        variants,
                     )
+                )
         env = environment(args.threads, np, mods)
+        env["kernels"] = kernel_lines(variants, args.threads)
     memory_rows(rows, args.threads)  # each in a fresh process (see memory_shape)
     pinned = all(r["mem MB"].pop("pinned") for r in rows)
     if not mods["onnxruntime"]:
@@ -453,8 +459,11 @@ def main(argv=None):
     )
     notes.append("Training = forward + backward with dx, no optimizer step; flops ≈ 3 × forward.")
     notes.append(
-        "% peak is against NumPy's own sgemm (2048³, same threads). lstmkit's packed "
-        "microkernel runs faster than that sgemm on some CPUs, so it can come near 100."
+        "Kernel peak: lstmkit's packed product kernel alone, on data in cache, same threads "
+        '(`_fused.kernel_peak`); "at peak" = the forward\'s recurrent-product flops '
+        "(8·T·B·H·(D+H) per LSTM layer, 6·… per GRU layer) at that speed: no run of that "
+        "kernel can be faster. The GRU kernel computes 4 gate slots (a_n and u_n apart), so "
+        "it does 8/6 of the GRU's flops."
     )
     arch = ", ".join(
         str(b.get("architecture")) for b in env["blas"] if b.get("internal_api") == "openblas"
@@ -485,18 +494,24 @@ def main(argv=None):
     )
     res = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load": [load0[0], load1[0]],  # 1-min load average at start / end
+        "command": " ".join(
+            ["python benchmarks/run.py", *(sys.argv[1:] if argv is None else argv)]
+        ),
         "env": env,
         "reps": reps,
         "warmup": warmup,
         "settle": args.settle,
-        "gemm_peak_gflops": peak,
+        "gemm_peak_gflops": peak["gemm"],
+        "kernel_peak_gflops": peak["kernel"],
+        "variants": variants,
         "rows": rows,
         "notes": notes,
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(res, indent=1))
-    md = to_markdown(res)
+    md = report.to_markdown(res)
     (out / "results.md").write_text(md)
     print(md)
     return 0

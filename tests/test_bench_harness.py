@@ -27,36 +27,46 @@ def _load_harness():
 def test_harness_runs_tiny_and_writes_table(tmp_path, capsys):
     run = _load_harness()
     rc = run.main(
-        ["--shapes", "tiny", "--quick", "--threads", "1", "--settle", "0", "--out", str(tmp_path)]
+        [
+            "--shapes",
+            "tiny",
+            "--quick",
+            "--threads",
+            "1",
+            "--settle",
+            "0",
+            "--out",
+            str(tmp_path),
+            "--variants",
+            "native,numpy",
+        ]  # fmt: skip
     )
     assert rc == 0
     md = (tmp_path / "results.md").read_text()
-    for col in (
-        "ours fwd ms",
-        "torch fwd ms",
-        "ORT fwd ms",
-        "torch/ours fwd",
-        "ORT/ours fwd",
-        "ours train ms",
-        "torch train ms",
-        "torch/ours train",
-        "fwd GF/s",
-        "fwd % peak",
-        "ours MB (tracemalloc)",
-        "torch RSS Δ MB",
-    ):
+    variants = ["native", "numpy"]
+    cols = ["torch ms", "ORT ms", "native ms", "torch/native", "ORT/native", "numpy ms"]
+    cols += ["torch/numpy", "native GF/s", "ours MB (tracemalloc)", "torch RSS Δ MB"]
+    for col in cols:
         assert f"| {col} |" in md, col
     assert "| tiny | 50,16,32,64 ×1 |" in md
-    assert "CPU:" in md and "GEMM peak" in md
+    assert "CPU:" in md and "GEMM peak" in md and "CPU flags the kernel choice reads:" in md
+    assert "- command: `python benchmarks/run.py --shapes tiny --quick" in md
+    assert "lstmkit **native** (nothing forced):" in md  # the kernel line of each variant
+    assert "lstmkit **numpy** (LSTMKIT_NO_EXT=1): numpy (LSTMKIT_NO_EXT=1)" in md
     res = json.loads((tmp_path / "results.json").read_text())
     (row,) = res["rows"]
     assert row["shape"] == "tiny" and row["cell"] == "LSTM"
-    for k in ("lstmkit fwd", "torch fwd", "ort fwd", "lstmkit train", "torch train"):
-        assert row["ms"][k] > 0
-    # the three contenders computed the same function on the same weights
-    assert row["max_abs_diff"]["torch"] < 1e-4 and row["max_abs_diff"]["ort"] < 1e-4
+    for k in ("torch fwd", "ort fwd", "torch train") + tuple(
+        f"{v} {w}" for v in variants for w in ("fwd", "train")
+    ):
+        assert row["ms"][k] > 0, k
+    # every contender computed the same function on the same weights
+    assert max(row["max_abs_diff"].values()) < 1e-4
     assert res["gemm_peak_gflops"] > 0
     assert row["mem MB"]["lstmkit tracemalloc"] > 0
+    if "native" in res["kernel_peak_gflops"]:  # a packed kernel here: its peak and "at peak"
+        assert res["kernel_peak_gflops"]["native"] > 0 and row["native fwd at peak ms"] > 0
+        assert "| native at peak ms |" in md
 
 
 def test_harness_rejects_unknown_shape(tmp_path):

@@ -27,7 +27,6 @@ from .apps.shared.outdir import finish_all
 from .apps.shared.tables import printable
 from .errors import TrainingDiverged, UserError
 from .parallel import HELP_EPILOG, cli_setup
-from .version import __version__
 
 #: sub-command → module (imported only when that command runs or --help is asked)
 COMMANDS: dict[str, str] = {
@@ -41,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "inspect": "lstmkit.apps.inspect.cli",
     "speech": "lstmkit.apps.speech.cli",
     "g2p": "lstmkit.apps.g2p.cli",
+    "info": "lstmkit.apps.info.cli",
 }
 
 
@@ -53,6 +53,12 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+class _Version(argparse.Action):  # the version and the kernel that runs (apps/info/cli.py)
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(importlib.import_module("lstmkit.apps.info.cli").version_text())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
@@ -61,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=HELP_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"lstmkit {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="version and kernel, then exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, modname in COMMANDS.items():
         mod = importlib.import_module(modname)

@@ -1,9 +1,6 @@
-"""The compiled kernels (lstmkit.core._fused) against the NumPy ones and the reference.
-
-Three ways to run the fast path must agree with core/reference.py:
-* the whole time loop in C (``gates.lstm_loop_kernels``), the default when built;
-* the Python loop calling the compiled step kernels;
-* the Python loop calling the NumPy step kernels (``LSTMKIT_NO_EXT=1``).
+"""The compiled module (lstmkit.core._fused): step kernels, weight gradients, threads,
+kept scratch, strided input, argument checks. Every path against the reference, per ISA,
+is in test_kernel_paths.py.
 """
 
 import importlib.util
@@ -19,11 +16,7 @@ TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol
 
 _CC = (sysconfig.get_config_var("CC") or "cc").split()[0]
 HAS_CC = bool(shutil.which(_CC) or shutil.which("gcc") or shutil.which("cc"))
-try:
-    with open("/proc/cpuinfo") as _f:
-        AVX512 = " avx512f" in _f.read()
-except OSError:
-    AVX512 = False
+PACKED = gates.extension_available() and gates.kernel_details()["best"] != "blas"
 # Without a compiler there is nothing to compare (only the NumPy kernels exist);
 # with one, a missing extension makes these tests fail, not skip.
 pytestmark = pytest.mark.skipif(
@@ -114,69 +107,6 @@ def _run(x, W_x, W_h, b, h0, c0, mask, rmask, dhs, dh_T, dc_T, need_cache=True):
     return (hs, h_T, c_T) + tuple(grads)
 
 
-# H = 6: the BLAS loop; H % 32 == 0: the packed AVX-512 loop (float32) with 1 or 2
-# threads, its row blocks (B = 4, 13, 16, 30 → blocks of ≤ 12 rows).
-SHAPES = [
-    (7, 4, 5, 6, 2),
-    (6, 16, 5, 128, 2),
-    (5, 30, 3, 32, 1),
-    (4, 4, 3, 256, 2),
-    (5, 13, 7, 64, 1),
-    (4, 16, 64, 128, 2),
-    (3, 5, 32, 32, 1),
-]  # D % 32 == 0: dx in the loop too
-
-
-@pytest.mark.parametrize("dt", [np.float32, np.float64])
-@pytest.mark.parametrize("extras", ["plain", "mask+rmask"])
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "T{}B{}D{}H{}thr{}".format(*s))
-def test_sequence_paths_equal_reference(dt, extras, shape, monkeypatch):
-    from threadpoolctl import threadpool_limits
-
-    rng = np.random.default_rng(1)
-    T, B, D, H, threads = shape
-    x = rng.standard_normal((T, B, D)).astype(dt)
-    W_x = (rng.standard_normal((D, 4 * H)) * 0.5).astype(dt)
-    W_h = (rng.standard_normal((H, 4 * H)) * 0.5).astype(dt)
-    b = rng.standard_normal(4 * H).astype(dt)
-    h0, c0 = (rng.standard_normal((B, H)).astype(dt) for _ in range(2))
-    mask = rmask = None
-    if extras != "plain":
-        mask = (rng.random((T, B)) < 0.7).astype(dt)
-        mask[:, 0] = 0  # a fully masked row too
-        rmask = (rng.random((B, H)) < 0.8).astype(dt) / dt(0.8)
-    dhs = rng.standard_normal((T, B, H)).astype(dt)
-    dh_T, dc_T = (rng.standard_normal((B, H)).astype(dt) for _ in range(2))
-
-    r_hs, (r_h, r_c), caches = reference.lstm_forward(x, W_x, W_h, b, h0, c0, mask, rmask)
-    want = (r_hs, r_h, r_c) + tuple(reference.lstm_backward(dhs, dh_T, dc_T, caches, W_x, W_h))
-
-    from lstmkit.core import _fused
-
-    with threadpool_limits(threads):  # the C loop's thread count follows BLAS's
-        if (
-            H % 32 == 0 and dt == np.float32 and AVX512
-        ):  # the packed loop runs, on `threads` threads
-            assert _fused.mk_threads(B, H) == threads
-        runs = {"C loop": _run(x, W_x, W_h, b, h0, c0, mask, rmask, dhs, dh_T, dc_T)}
-    monkeypatch.setenv("LSTMKIT_NO_MK", "1")
-    runs["C loop, BLAS gemm"] = _run(x, W_x, W_h, b, h0, c0, mask, rmask, dhs, dh_T, dc_T)
-    monkeypatch.delenv("LSTMKIT_NO_MK")
-    assert gates.lstm_loop_kernels(dt) is not None
-    monkeypatch.setattr(gates, "lstm_loop_kernels", lambda dtype: None)
-    assert gates.lstm_step_kernel(dt) is not gates._np_step
-    runs["Python loop, C steps"] = _run(x, W_x, W_h, b, h0, c0, mask, rmask, dhs, dh_T, dc_T)
-    monkeypatch.setenv("LSTMKIT_NO_EXT", "1")
-    assert gates.lstm_step_kernel(dt) is gates._np_step
-    runs["NumPy"] = _run(x, W_x, W_h, b, h0, c0, mask, rmask, dhs, dh_T, dc_T)
-    names = ["hs", "h_T", "c_T", "dx", "dh0", "dc0", "dW_x", "dW_h", "db"]
-    for path, got in runs.items():
-        for name, g, w in zip(names, got, want, strict=True):
-            # float32 sums of T·B terms: absolute error relative to the largest entry
-            tol = dict(rtol=TOL[dt]["rtol"], atol=TOL[dt]["rtol"] * float(np.abs(w).max()))
-            np.testing.assert_allclose(g, w, **tol, err_msg=f"{path}: {name}")
-
-
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(9, 3, 4, 8), (300, 33, 5, 64)], ids=["blas", "packed"])
 def test_inference_loop_equals_training_loop(dt, shape):
@@ -201,15 +131,13 @@ def test_env_var_forces_numpy(monkeypatch):
     monkeypatch.setenv("LSTMKIT_NO_EXT", "1")
     assert gates.lstm_step_kernel(np.float32) is gates._np_step
     assert gates.lstm_step_backward_kernel(np.float64) is gates._np_step_backward
-    assert gates.lstm_loop_kernels(np.float32) is None
+    assert gates.loop_module(np.float32) is None
     monkeypatch.delenv("LSTMKIT_NO_EXT")
     assert gates.lstm_step_kernel(np.float32) is not gates._np_step
     assert gates.lstm_step_kernel(np.float16) is gates._np_step  # no compiled float16
 
 
-@pytest.mark.skipif(
-    not AVX512, reason="the packed loop needs AVX-512; the BLAS loop is tested above"
-)
+@pytest.mark.skipif(not PACKED, reason="no packed kernel on this CPU")
 def test_threaded_loop_is_deterministic():
     """Chunks of units are computed the same way whichever thread takes them: 2 threads
     give bit-for-bit the 1-thread result, every time (a data race would not)."""
@@ -226,10 +154,10 @@ def test_threaded_loop_is_deterministic():
     rmask = (rng.random((B, H)) < 0.9).astype(np.float32)
     dhs = rng.standard_normal((T, B, H)).astype(np.float32)
     with threadpool_limits(1):
-        assert _fused.mk_threads(B, H) == 1
+        assert _fused.plan(B, H)[1] == 1
         want = _run(x, W_x, W_h, b, None, None, mask, rmask, dhs, None, None)
     with threadpool_limits(2):
-        assert _fused.mk_threads(B, H) == 2
+        assert _fused.plan(B, H)[1] == 2
         for _ in range(5):
             got = _run(x, W_x, W_h, b, None, None, mask, rmask, dhs, None, None)
             # what the loop computes (dW_x, dW_h, dx come from BLAS after it, whose
@@ -319,7 +247,7 @@ def test_weight_grads_kernel_equals_numpy(dt, threads):
         wg(((A1[:-1], dZ, outs[0]),))  # A and dZ disagree on N
 
 
-@pytest.mark.skipif(not AVX512, reason="the packed loop needs AVX-512")
+@pytest.mark.skipif(not PACKED, reason="no packed kernel on this CPU")
 def test_training_forward_at_a_large_size_equals_reference():
     """The packed loop at B = 128 (11 row blocks), H = 512 (16 chunks a step), with a
     mask: every z_t computed as [x_t, h_{t-1}]·[W_x; W_h] straight into act[t]."""
@@ -360,18 +288,16 @@ def test_inference_reads_a_strided_input_in_place(view, monkeypatch):
     )
     hs, cs = np.zeros((T + 1, B, H), np.float32), np.zeros((T + 1, B, H), np.float32)
     with pytest.raises(ValueError, match="contiguous"):
-        _fused.forward_loop(
-            np.zeros((T, B, 4 * H), np.float32),
-            W_h,
-            hs,
-            cs,
-            np.zeros((T, B, H), np.float32),
-            None,
-            None,
-            None,
-            b,
-            x,
-            W_x,
+        _fused.lstm_forward(
+            act=np.zeros((T, B, 4 * H), np.float32),
+            W_h=W_h,
+            hs=hs,
+            cs=cs,
+            tcs=np.zeros((T, B, H), np.float32),
+            b=b,
+            x=x,
+            W_x=W_x,
+            training=True,
         )
 
 
@@ -389,7 +315,7 @@ def test_scratch_is_freed_with_its_thread_and_on_request():
     x = rng.standard_normal((T, B, D)).astype(np.float32)
     W_x, W_h = (rng.standard_normal((n, 4 * H)).astype(np.float32) * 0.01 for n in (D, H))
     b = np.zeros(4 * H, np.float32)
-    if not (AVX512 and gates.lstm_packed_loop(np.float32, B, H)):
+    if not (PACKED and gates.lstm_packed_loop(np.float32, B, H)):
         pytest.skip("no packed loop on this CPU: nothing is kept")
     lstm.lstm_forward(x, W_x, W_h, b, need_cache=False)  # warm this thread's own slots
     base = rss_mb()
@@ -440,3 +366,19 @@ def test_weight_grads_from_two_threads_at_once():
             th.join()
         after = [d["num_threads"] for d in threadpool_info() if d["internal_api"] == "openblas"]
     assert not bad and after == before
+
+
+def test_time_loops_take_their_arrays_by_name():
+    """The loop entry points are keyword-only (11-15 arrays cross the boundary: a swapped
+    pair of same-shaped arrays would otherwise go unnoticed) and name what is missing."""
+    from lstmkit.core import _fused
+
+    z = np.zeros((2, 3, 4), np.float32)
+    with pytest.raises(TypeError):
+        _fused.lstm_forward(z, z, z)
+    with pytest.raises(ValueError, match="lstm_forward: W_h is required"):
+        _fused.lstm_forward(x=z)
+    with pytest.raises(TypeError, match="W_hh"):
+        _fused.lstm_forward(x=z, W_hh=z)
+    with pytest.raises(ValueError, match="gru_backward: act is required"):
+        _fused.gru_backward(hs=z)

@@ -1,472 +1,660 @@
-/* lstmkit.core._fused — the elementwise LSTM step, forward and backward, fused in C.
+/* lstmkit.core._fused — the LSTM and GRU time loops in C, called from core/lstm.py and
+ * core/gru.py (gates.py finds this module; the NumPy code there stays the tested fallback).
  *
- * The same equations as lstmkit/core/gates.py (which stays the tested fallback):
+ * Every entry point takes its arrays by keyword (Python passes `x=…, W_h=…`), checks each
+ * one's dtype, shape and layout through the buffer protocol (_fused_args.c), releases the
+ * GIL and runs one of:
  *
- *   forward (z holds x_t·W_x + b on entry, the activations i, f, g, o on exit):
- *     z += h_{t-1}·W_h
- *     i, f, o = σ(z_i, z_f, z_o) with σ(z) = ½·tanh(z/2) + ½;   g = tanh(z_g)
- *     c_t = f ⊙ c_{t-1} + i ⊙ g;   tc = tanh(c_t);   h_t = o ⊙ tc
- *     rows with m_t == 0 carry h_{t-1}, c_{t-1}
+ *   the packed kernel   float32, LSTM and GRU: weights packed once per call, a register-
+ *                       blocked product and the fused gate step per chunk of 32 units,
+ *                       on our own threads (_fused_packed.h, one source _fused_packed.inc
+ *                       compiled for AVX-512, AVX2 + FMA, SSE2 and NEON; the widest the CPU
+ *                       and OS support is chosen at run time, LSTMKIT_ISA forces a
+ *                       narrower one, _fused_cpu.h);
+ *   the BLAS loop       LSTM float64, or float32 with LSTMKIT_ISA=blas (LSTMKIT_NO_MK=1):
+ *                       one GEMM for x·W_x, a gemm (gemv at B = 1) per step in the BLAS
+ *                       NumPy loaded, and the row kernels of _fused_rows.h (_fused_loops.h);
+ *   the step kernels    step_forward / step_backward: one step's gate arithmetic, for the
+ *                       Python loop (gates.py) where there is no BLAS to call.
  *
- *   backward (dh, dc hold dL/dh_t, dL/dc_t on entry):
- *     do = dh ⊙ tc;   dc += dh ⊙ o ⊙ (1 − tc²)
- *     dz = [dc⊙g⊙i(1−i), dc⊙c_{t-1}⊙f(1−f), dc⊙i⊙(1−g²), do⊙o(1−o)]
- *     dc ← dc ⊙ f (= dc_{t-1});  dh ← carried part only (0, or dh where masked)
- *
- * float32 uses a rational tanh (Eigen's 13/6 minimax, max rel. error ~3e-7) that
- * gcc vectorises; float64 calls libm tanh so it stays equal to NumPy to ~1e-15.
- * Each row kernel is compiled for AVX-512, AVX2+FMA and baseline x86-64 and the
- * loader picks one at run time (target_clones) — no -march=native.
- *
- * The whole-sequence loops (forward_loop / backward_loop) call the cblas_?gemm of
- * the BLAS NumPy already loaded (found with dl_iterate_phdr, so no link-time BLAS
- * dependency); without one, Python runs the loop and calls the step kernels.
- *
- * Arrays arrive through the buffer protocol: dtype, C-contiguity and shape are
- * checked; the GIL is released while computing.
- *
- * One translation unit in six files: _fused_rows.h (the elementwise step, fast tanh),
- * _fused_blas.h (the BLAS NumPy loaded, our worker threads, the weight gradients),
- * _fused_mk.h (packing, AVX-512 microkernels), _fused_loops.h (the float32 time loops
- * on packed weights), _fused_args.h (argument checks), and here the Python functions.
+ * The equations are written out in _fused_packed.h (both cells, both directions) and
+ * _fused_rows.h (the LSTM step); the Python side in core/reference.py and core/gru.py.
  */
 #define PY_SSIZE_T_CLEAN
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <Python.h>
-#include <math.h>
+
 #include <string.h>
-#include <stdint.h>
-
-#if defined(__linux__)
-#include <dlfcn.h>
-#include <link.h>
-#include <pthread.h>
-#define HAVE_DL 1
-#endif
-
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define CLONES
-#endif
-
-typedef Py_ssize_t idx;
-
-#include "_fused_rows.h"
-
-#include "_fused_blas.h"
-
-#include "_fused_mk.h"
-#include "_fused_loops.h"
 
 #include "_fused_args.h"
+#include "_fused_blas.h"
+#include "_fused_cpu.h"
+#include "_fused_loops.h"
+#include "_fused_packed.h"
+#include "_fused_rows.h"
+#include "_fused_threads.h"
 
-#define P(k) (b[k].ok ? b[k].v.buf : NULL)
+/* The packed loop runs at B ≥ LK_PACKED_MIN_B: at B = 1 the weights dominate and the
+ * BLAS's gemv, which reads W_h in place, is as fast and needs no packing pass. */
+#define LK_PACKED_MIN_B 2
 
-/* step_forward(z, rec, c_prev, c_t, tc, h_prev, h_t, m_t) — same as gates._np_step */
-static PyObject *step_forward(PyObject *self, PyObject *args)
+/* Threads for our loops: the BLAS's own count (threadpoolctl governs both), else the CPUs. */
+static int avail_threads(void)
 {
-    PyObject *o[8];
+    int n = lk_blas_threads();
+    return n > 0 ? n : lk_cpu_count();
+}
+
+/* The ISA to run now, or -1 with a ValueError (an LSTMKIT_ISA value not understood). */
+static int isa_now(void)
+{
+    const char *why;
+    int isa = lk_isa_choice(&why);
+    if (isa < 0) PyErr_SetString(PyExc_ValueError, why);
+    return isa;
+}
+
+static int packed_here(int isa, char fmt, Py_ssize_t B)
+{
+    return fmt == 'f' && isa != LK_ISA_BLAS && B >= LK_PACKED_MIN_B;
+}
+
+static int need_blas(void)
+{
+    if (lk_blas_find()) return 0;
+    PyErr_SetString(PyExc_RuntimeError, "no cblas gemm found in the BLAS NumPy loaded");
+    return -1;
+}
+
+/* plan(B, H, float64=False) -> (path, threads): what lstm_forward would run for this size:
+ * path is the packed ISA ("avx512", "avx2", "sse2", "neon") or "blas". */
+static PyObject *py_plan(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"B", "H", "float64", NULL};
+    Py_ssize_t B, H;
+    int dbl = 0;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOOOOOOO", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7]))
-        return NULL;
-    char fmt = fmt_of(o[0], "z");
-    if (!fmt) return NULL;
-    buf b[8];
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "nn|p", kwlist, &B, &H, &dbl)) return NULL;
+    int isa = isa_now();
+    if (isa < 0) return NULL;
+    lk_blas_find();
+    if (!packed_here(isa, dbl ? 'd' : 'f', B)) return Py_BuildValue("(si)", "blas", 1);
+    return Py_BuildValue("(si)", lk_isa_name((lk_isa)isa), lk_packed_threads(B, H, avail_threads()));
+}
+
+/* ------------------------------------------------------------------ LSTM */
+/* lstm_forward(*, x, W_x, W_h, b, hs, cs, tcs, act=None, mask=None, rmask=None, hr=None,
+ *              training=False)
+ *   x (T, B, D): rows contiguous (a strided view is read in place by the packed loop; the
+ *   BLAS loop needs it C-contiguous); W_x (D, 4H); W_h (H, 4H); b (4H) or None;
+ *   hs (T+1, B, H) with hs[0] = h_0; training: cs (T+1, B, H) with cs[0] = c_0, tcs (T, B, H)
+ *   and act (T, B, 4H) for the gate activations; inference: cs (2, B, H) ping-pong, tcs
+ *   (1, B, H), and act (T, B, 4H) only if the BLAS loop runs (its z); mask (T, B);
+ *   rmask (B, H) with hr (B, H) scratch for the BLAS loop.
+ * Returns the path that ran ("avx512", …, "blas"). */
+static PyObject *py_lstm_forward(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"x", "W_x", "W_h", "b", "hs", "cs", "tcs", "act", "mask", "rmask",
+                             "hr", "training", NULL};
+    enum { X, WX, WH, BIAS, HS, CS, TCS, ACT, MASK, RMASK, HR, N };
+    static const char *fn = "lstm_forward";
+    PyObject *o[N] = {0};
+    int cache = 0;
+    lk_buf b[N];
     memset(b, 0, sizeof b);
-    idx zs[2] = {-1, -1};
-    if (get(o[0], &b[0], "z", fmt, 2, zs, 1) < 0) goto fail;
-    idx B = b[0].v.shape[0], H4 = b[0].v.shape[1], H = H4 / 4;
-    if (H4 % 4) { PyErr_SetString(PyExc_ValueError, "z: second axis must be 4H"); goto fail; }
-    idx s4[2] = {B, H4}, s1[2] = {B, H}, sm[1] = {B};
-    static const char *nm[8] = {"z", "rec", "c_prev", "c_t", "tc", "h_prev", "h_t", "m_t"};
-    for (int k = 1; k < 7; k++)
-        if (get(o[k], &b[k], nm[k], fmt, 2, k == 1 ? s4 : s1, k == 3 || k == 4 || k == 6) < 0) goto fail;
-    if (get(o[7], &b[7], "m_t", fmt, 1, sm, 0) < 0) goto fail;
-    if (!b[2].ok || !b[3].ok || !b[4].ok || !b[5].ok || !b[6].ok) {
-        PyErr_SetString(PyExc_ValueError, "step_forward: only rec and m_t may be None"); goto fail;
+    (void)self;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$OOOOOOOOOOOp", kwlist, &o[X], &o[WX], &o[WH],
+                                     &o[BIAS], &o[HS], &o[CS], &o[TCS], &o[ACT], &o[MASK],
+                                     &o[RMASK], &o[HR], &cache))
+        return NULL;
+    char fmt = lk_fmt_of(o[X], "x");
+    if (!fmt || need_blas() < 0) return NULL;
+    Py_ssize_t any3[3] = {-1, -1, -1}, st = 0, sb = 0;
+    int contig = 1;
+    if (lk_get_rows3(o[X], &b[X], fmt, any3, &st, &sb, &contig) < 0 || lk_require(&b[X], fn, "x") < 0)
+        goto fail;
+    Py_ssize_t T = b[X].v.shape[0], B = b[X].v.shape[1], D = b[X].v.shape[2];
+    Py_ssize_t any2[2] = {-1, -1};
+    if (lk_get(o[WH], &b[WH], "W_h", fmt, 2, any2, 0) < 0 || lk_require(&b[WH], fn, "W_h") < 0)
+        goto fail;
+    Py_ssize_t H = b[WH].v.shape[0], H4 = 4 * H;
+    if (b[WH].v.shape[1] != H4) {
+        PyErr_Format(PyExc_ValueError, "W_h: expected (H, 4H), got (%zd, %zd)", H, b[WH].v.shape[1]);
+        goto fail;
     }
+    Py_ssize_t swx[2] = {D, H4}, sbias[1] = {H4}, shs[3] = {T + 1, B, H};
+    Py_ssize_t sc[3] = {-1, B, H}, sact[3] = {T, B, H4}, sm[2] = {T, B}, sbh[2] = {B, H};
+    if (lk_get(o[WX], &b[WX], "W_x", fmt, 2, swx, 0) < 0 ||
+        lk_get(o[BIAS], &b[BIAS], "b", fmt, 1, sbias, 0) < 0 ||
+        lk_get(o[HS], &b[HS], "hs", fmt, 3, shs, 1) < 0 || lk_get(o[CS], &b[CS], "cs", fmt, 3, sc, 1) < 0 ||
+        lk_get(o[TCS], &b[TCS], "tcs", fmt, 3, sc, 1) < 0 ||
+        lk_get(o[ACT], &b[ACT], "act", fmt, 3, sact, 1) < 0 ||
+        lk_get(o[MASK], &b[MASK], "mask", fmt, 2, sm, 0) < 0 ||
+        lk_get(o[RMASK], &b[RMASK], "rmask", fmt, 2, sbh, 0) < 0 ||
+        lk_get(o[HR], &b[HR], "hr", fmt, 2, sbh, 1) < 0)
+        goto fail;
+    if (lk_require(&b[WX], fn, "W_x") < 0 || lk_require(&b[HS], fn, "hs") < 0 ||
+        lk_require(&b[CS], fn, "cs") < 0 || lk_require(&b[TCS], fn, "tcs") < 0)
+        goto fail;
+    if (cache ? (b[CS].v.shape[0] != T + 1 || b[TCS].v.shape[0] != T)
+              : (b[CS].v.shape[0] != 2 || b[TCS].v.shape[0] != 1)) {
+        PyErr_SetString(PyExc_ValueError, cache ? "lstm_forward: training needs cs (T+1, B, H), tcs (T, B, H)"
+                                                : "lstm_forward: inference needs cs (2, B, H), tcs (1, B, H)");
+        goto fail;
+    }
+    int isa = isa_now();
+    if (isa < 0) goto fail;
+    int packed = packed_here(isa, fmt, B);
+    if ((cache || !packed) && lk_require(&b[ACT], fn, cache ? "act (training)" : "act (the BLAS loop's z)") < 0)
+        goto fail;
+    const char *ran = NULL;
+    int bad_x = 0;
     Py_BEGIN_ALLOW_THREADS
-    if (fmt == 'f') fwd_rows_f32(B, H, 0, H, P(0), 4 * H, H, P(1), NULL, P(2), P(3), P(4), P(5), P(6), P(7));
-    else fwd_rows_f64(B, H, 0, H, P(0), 4 * H, H, P(1), NULL, P(2), P(3), P(4), P(5), P(6), P(7));
+    if (packed && T > 0) {
+        lk_fwd_args a = {.cell = LK_LSTM, .T = T, .B = B, .D = D, .H = H, .x = LK_PTR(b[X]),
+                         .x_st = st, .x_sb = sb, .W_x = LK_PTR(b[WX]), .W_h = LK_PTR(b[WH]),
+                         .b = LK_PTR(b[BIAS]), .hs = LK_PTR(b[HS]), .cs = LK_PTR(b[CS]),
+                         .tcs = LK_PTR(b[TCS]), .act = cache ? LK_PTR(b[ACT]) : NULL,
+                         .mask = LK_PTR(b[MASK]), .rmask = LK_PTR(b[RMASK]),
+                         .nthreads = lk_packed_threads(B, H, avail_threads())};
+        if (lk_packed_forward((lk_isa)isa, &a) == 0) ran = lk_isa_name((lk_isa)isa);
+    }
+    if (!ran && b[ACT].ok && contig && (!b[RMASK].ok || b[HR].ok)) {   /* the BLAS loop */
+        lk_blas_fwd_args a = {.dbl = fmt == 'd', .T = T, .B = B, .D = D, .H = H,
+                              .act = LK_PTR(b[ACT]), .x = LK_PTR(b[X]), .W_x = LK_PTR(b[WX]),
+                              .W_h = LK_PTR(b[WH]), .b = LK_PTR(b[BIAS]), .hs = LK_PTR(b[HS]),
+                              .cs = LK_PTR(b[CS]), .tcs = LK_PTR(b[TCS]), .cache = cache,
+                              .mask = LK_PTR(b[MASK]), .rmask = LK_PTR(b[RMASK]),
+                              .hr = LK_PTR(b[HR])};
+        lk_blas_forward(&a);
+        ran = "blas";
+    } else if (!ran) {
+        bad_x = !contig;
+    }
     Py_END_ALLOW_THREADS
-    release(b, 8);
-    Py_RETURN_NONE;
+    if (!ran) {
+        if (bad_x) PyErr_SetString(PyExc_ValueError, "lstm_forward: x must be C-contiguous for "
+                                   "the BLAS loop (a strided x only for the packed loop)");
+        else if (b[RMASK].ok && !b[HR].ok && b[ACT].ok)
+            PyErr_SetString(PyExc_ValueError, "lstm_forward: hr is required with rmask");
+        else PyErr_NoMemory();
+        goto fail;
+    }
+    lk_release(b, N);
+    return PyUnicode_FromString(ran);
 fail:
-    release(b, 8);
+    lk_release(b, N);
     return NULL;
 }
 
-/* step_backward(dh, dc, a, tc, c_prev, dz, m_t[, work]) — same as gates._np_step_backward
- * (work, the NumPy kernel's scratch, is accepted and not needed) */
-static PyObject *step_backward(PyObject *self, PyObject *args)
+/* lstm_backward(*, act, tcs, cs, W_h, dh, dc, dz, dhs=None, mask=None, rmask=None,
+ *               work=None, db=None, dx=None, W_x=None) -> dx filled?
+ *   act (T, B, 4H); tcs (T, B, H); cs (T+1, B, H); W_h (H, 4H); dh, dc (B, H) hold dL/dh_T,
+ *   dL/dc_T on entry and dh_0, dc_0 on exit; dz (T, B, 4H) out (may be act: written over
+ *   it); dhs (T, B, H); mask (T, B); rmask (B, H) with work (B, H) scratch (BLAS loop);
+ *   db (4H) gets Σ dz added; dx (T, B, D) with W_x (D, 4H): the packed loop fills
+ *   dx = dz·W_xᵀ step by step and returns True, the BLAS loop leaves it (False). */
+static PyObject *py_lstm_backward(PyObject *self, PyObject *args, PyObject *kw)
 {
-    PyObject *o[7], *work = NULL;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "OOOOOOO|O", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &work))
-        return NULL;
-    (void)work;
-    char fmt = fmt_of(o[0], "dh");
-    if (!fmt) return NULL;
-    buf b[7];
+    static char *kwlist[] = {"act", "tcs", "cs", "W_h", "dh", "dc", "dz", "dhs", "mask",
+                             "rmask", "work", "db", "dx", "W_x", NULL};
+    enum { ACT, TCS, CS, WH, DH, DC, DZ, DHS, MASK, RMASK, WORK, DB, DX, WX, N };
+    static const char *fn = "lstm_backward";
+    PyObject *o[N] = {0};
+    lk_buf b[N];
     memset(b, 0, sizeof b);
-    idx s0[2] = {-1, -1};
-    if (get(o[0], &b[0], "dh", fmt, 2, s0, 1) < 0) goto fail;
-    idx B = b[0].v.shape[0], H = b[0].v.shape[1];
-    idx s1[2] = {B, H}, s4[2] = {B, 4 * H}, sm[1] = {B};
-    static const char *nm[7] = {"dh", "dc", "a", "tc", "c_prev", "dz", "m_t"};
-    for (int k = 1; k < 6; k++)
-        if (get(o[k], &b[k], nm[k], fmt, 2, (k == 2 || k == 5) ? s4 : s1, k == 1 || k == 5) < 0) goto fail;
-    if (get(o[6], &b[6], "m_t", fmt, 1, sm, 0) < 0) goto fail;
-    for (int k = 1; k < 6; k++)
-        if (!b[k].ok) { PyErr_Format(PyExc_ValueError, "%s must not be None", nm[k]); goto fail; }
-    Py_BEGIN_ALLOW_THREADS
-    if (fmt == 'f') bwd_rows_f32(B, H, 0, H, P(0), P(1), P(2), P(3), P(4), P(5), P(6));
-    else bwd_rows_f64(B, H, 0, H, P(0), P(1), P(2), P(3), P(4), P(5), P(6));
-    Py_END_ALLOW_THREADS
-    release(b, 7);
-    Py_RETURN_NONE;
-fail:
-    release(b, 7);
-    return NULL;
-}
-
-/* forward_loop(act, W_h, hs, cs, tcs, mask, rmask, hr, b, x, W_x) — the whole time loop.
- * x (T,B,D) and W_x (D,4H): the input product is computed here; x may be a strided view
- * (rows contiguous) only where the packed float32 loop runs. b (4H) or None.
- * act (T,B,4H): written, the gate activations on return (in inference the packed loop
- * needs none: act may then be 1 step long); hs (T+1,B,H) with hs[0] = h_0;
- * cs (T+1,B,H) with cs[0] = c_0 and tcs (T,B,H) when caching, else cs (2,B,H)
- * ping-pong and tcs (1,B,H); mask (T,B) or None; rmask (B,H) and hr (B,H) or None. */
-static PyObject *forward_loop(PyObject *self, PyObject *args)
-{
-    PyObject *o[11];
     (void)self;
-    o[8] = o[9] = o[10] = Py_None;
-    if (!PyArg_ParseTuple(args, "OOOOOOOO|OOO", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6],
-                          &o[7], &o[8], &o[9], &o[10]))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$OOOOOOOOOOOOOO", kwlist, &o[ACT], &o[TCS],
+                                     &o[CS], &o[WH], &o[DH], &o[DC], &o[DZ], &o[DHS], &o[MASK],
+                                     &o[RMASK], &o[WORK], &o[DB], &o[DX], &o[WX]))
         return NULL;
-    find_blas();
-    if (!blas_s) { PyErr_SetString(PyExc_RuntimeError, "no cblas gemm found"); return NULL; }
-    char fmt = fmt_of(o[0], "act");
-    if (!fmt) return NULL;
-    buf b[11];
-    memset(b, 0, sizeof b);
-    idx s0[3] = {-1, -1, -1};
-    if (get(o[0], &b[0], "act", fmt, 3, s0, 1) < 0) goto fail;
-    idx TA = b[0].v.shape[0], B = b[0].v.shape[1], H4 = b[0].v.shape[2], H = H4 / 4;
-    idx sw[2] = {H, H4}, shs[3] = {-1, B, H};
-    if (get(o[1], &b[1], "W_h", fmt, 2, sw, 0) < 0) goto fail;
-    if (get(o[2], &b[2], "hs", fmt, 3, shs, 1) < 0) goto fail;
-    idx T = b[2].v.shape[0] - 1;                               /* hs holds h_0 … h_T */
-    idx scs[3] = {-1, B, H}, sbh[2] = {B, H}, sm[2] = {T, B};
-    if (get(o[3], &b[3], "cs", fmt, 3, scs, 1) < 0) goto fail;
-    if (get(o[4], &b[4], "tcs", fmt, 3, scs, 1) < 0) goto fail;
-    if (get(o[5], &b[5], "mask", fmt, 2, sm, 0) < 0) goto fail;
-    if (get(o[6], &b[6], "rmask", fmt, 2, sbh, 0) < 0) goto fail;
-    if (get(o[7], &b[7], "hr", fmt, 2, sbh, 1) < 0) goto fail;
-    idx sb[1] = {H4};
-    if (get(o[8], &b[8], "b", fmt, 1, sb, 0) < 0) goto fail;
-    idx sx[3] = {T, B, -1};
-    idx xst = 0, xsb = 0;
-    int xcontig = 1;
-    if (get_rows3(o[9], &b[9], fmt, sx, &xst, &xsb, &xcontig) < 0) goto fail;
-    idx D = b[9].ok ? b[9].v.shape[2] : 0, swx[2] = {D, H4};
-    if (get(o[10], &b[10], "W_x", fmt, 2, swx, 0) < 0) goto fail;
-    if (!b[9].ok || !b[10].ok) {
-        PyErr_SetString(PyExc_ValueError, "forward_loop: x and W_x are required");
+    char fmt = lk_fmt_of(o[ACT], "act");
+    if (!fmt || need_blas() < 0) return NULL;
+    Py_ssize_t any3[3] = {-1, -1, -1};
+    if (lk_get(o[ACT], &b[ACT], "act", fmt, 3, any3, 0) < 0) goto fail;
+    Py_ssize_t T = b[ACT].v.shape[0], B = b[ACT].v.shape[1], H4 = b[ACT].v.shape[2], H = H4 / 4;
+    if (H4 % 4) { PyErr_SetString(PyExc_ValueError, "act: last axis must be 4H"); goto fail; }
+    Py_ssize_t sT[3] = {T, B, H}, sbh[2] = {B, H}, sc[3] = {T + 1, B, H}, sz[3] = {T, B, H4};
+    Py_ssize_t sw[2] = {H, H4}, sm[2] = {T, B}, sdb[1] = {H4}, sdx[3] = {T, B, -1};
+    if (lk_get(o[TCS], &b[TCS], "tcs", fmt, 3, sT, 0) < 0 || lk_get(o[CS], &b[CS], "cs", fmt, 3, sc, 0) < 0 ||
+        lk_get(o[WH], &b[WH], "W_h", fmt, 2, sw, 0) < 0 || lk_get(o[DH], &b[DH], "dh", fmt, 2, sbh, 1) < 0 ||
+        lk_get(o[DC], &b[DC], "dc", fmt, 2, sbh, 1) < 0 || lk_get(o[DZ], &b[DZ], "dz", fmt, 3, sz, 1) < 0 ||
+        lk_get(o[DHS], &b[DHS], "dhs", fmt, 3, sT, 0) < 0 ||
+        lk_get(o[MASK], &b[MASK], "mask", fmt, 2, sm, 0) < 0 ||
+        lk_get(o[RMASK], &b[RMASK], "rmask", fmt, 2, sbh, 0) < 0 ||
+        lk_get(o[WORK], &b[WORK], "work", fmt, 2, sbh, 1) < 0 ||
+        lk_get(o[DB], &b[DB], "db", fmt, 1, sdb, 1) < 0 || lk_get(o[DX], &b[DX], "dx", fmt, 3, sdx, 1) < 0)
         goto fail;
-    }
-    if (!b[1].ok || !b[2].ok || !b[3].ok || !b[4].ok || (b[6].ok && !b[7].ok)) {
-        PyErr_SetString(PyExc_ValueError, "forward_loop: W_h, hs, cs, tcs (and hr with rmask) are required");
+    Py_ssize_t D = b[DX].ok ? b[DX].v.shape[2] : 0, swx[2] = {D, H4};
+    if (b[DX].ok && (lk_get(o[WX], &b[WX], "W_x", fmt, 2, swx, 0) < 0 || lk_require(&b[WX], fn, "W_x (with dx)") < 0))
         goto fail;
-    }
-    int cache = b[3].v.shape[0] == T + 1;
-    if ((cache && b[4].v.shape[0] != T) || (!cache && (b[3].v.shape[0] != 2 || b[4].v.shape[0] != 1))) {
-        PyErr_SetString(PyExc_ValueError, "forward_loop: cs/tcs must be (T+1, T) or (2, 1) steps long");
-        goto fail;
-    }
-    int dbl = fmt == 'd';
-    /* act holds every step; in inference the packed float32 loop needs none (z lives
-     * per chunk, fwd_chunk in _fused_loops.h) and act may be shorter (1 step) */
-    if (TA != T && (cache || dbl || TA < 1 || TA > T)) {
-        PyErr_SetString(PyExc_ValueError, "forward_loop: act must hold T steps (a shorter window "
-                        "only for float32 inference with x and W_x)");
-        goto fail;
-    }
-    size_t es = dbl ? 8 : 4;
-    char *act = P(0), *hs = P(2), *cs = P(3), *tcs = P(4), *mask = P(5), *rmask = P(6), *hr = P(7);
-    const void *W_h = P(1);
-    size_t zB = (size_t)B * H4 * es, hB = (size_t)B * H * es;
-    int short_act = 0;
+    const char *need[] = {"tcs", "cs", "W_h", "dh", "dc", "dz"};
+    for (int k = TCS; k <= DZ; k++)
+        if (lk_require(&b[k], fn, need[k - TCS]) < 0) goto fail;
+    int isa = isa_now();
+    if (isa < 0) goto fail;
+    int packed = packed_here(isa, fmt, B), dx_done = 0, ran = 0;
+    if (!packed && b[RMASK].ok && lk_require(&b[WORK], fn, "work (with rmask)") < 0) goto fail;
     Py_BEGIN_ALLOW_THREADS
-    int done = 0;
-#ifdef HAVE_MK
-    if (!dbl)
-        done = mk_forward(T, B, H, (float *)act, W_h, (float *)P(8), (float *)hs,
-                          (float *)cs, (float *)tcs, cache, (float *)mask, (float *)rmask,
-                          (float *)P(9), xst, xsb, (float *)P(10), D) == 0;
-#endif
-    short_act = !done && (TA != T || !xcontig);                /* only when out of memory */
-    if (!done && !short_act)                                   /* act = x·W_x */
-        gemm(dbl, T * B, H4, D, P(9), D, P(10), H4, 0, 0.0, act, H4);
-    for (idx t = 0; t < T && !done && !short_act; t++) {
-        char *h_prev = hs + t * hB, *z = act + t * zB;
-        const void *hin = h_prev;
-        if (rmask) {                                   /* recurrent dropout on h_{t-1} */
-            if (dbl) mul_f64(B * H, (double *)h_prev, (double *)rmask, (double *)hr);
-            else mul_f32(B * H, (float *)h_prev, (float *)rmask, (float *)hr);
-            hin = hr;
-        }
-        if (B == 1 && blas_sv && blas_dv) gemv(dbl, 1, H, H4, W_h, H4, hin, z);  /* z += W_hᵀh */
-        else gemm(dbl, B, H4, H, hin, H, W_h, H4, 0, 1.0, z, H4);   /* z += h_{t-1}·W_h */
-        char *c_prev = cache ? cs + t * hB : cs + (t & 1) * hB;
-        char *c_t = cache ? cs + (t + 1) * hB : cs + ((t + 1) & 1) * hB;
-        char *tc = cache ? tcs + t * hB : tcs;
-        char *m = mask ? mask + (size_t)t * B * es : NULL;
-        if (dbl) fwd_rows_f64(B, H, 0, H, (double *)z, 4 * H, H, NULL, (double *)P(8), (double *)c_prev, (double *)c_t,
-                              (double *)tc, (double *)h_prev, (double *)(h_prev + hB), (double *)m);
-        else fwd_rows_f32(B, H, 0, H, (float *)z, 4 * H, H, NULL, (float *)P(8), (float *)c_prev, (float *)c_t,
-                          (float *)tc, (float *)h_prev, (float *)(h_prev + hB), (float *)m);
+    if (packed) {
+        lk_bwd_args a = {.cell = LK_LSTM, .T = T, .B = B, .D = D, .H = H, .dhs = LK_PTR(b[DHS]),
+                         .dh = LK_PTR(b[DH]), .dc = LK_PTR(b[DC]), .act = LK_PTR(b[ACT]),
+                         .cs = LK_PTR(b[CS]), .tcs = LK_PTR(b[TCS]), .dz = LK_PTR(b[DZ]),
+                         .W_x = LK_PTR(b[WX]), .W_h = LK_PTR(b[WH]), .mask = LK_PTR(b[MASK]),
+                         .rmask = LK_PTR(b[RMASK]), .db = LK_PTR(b[DB]), .dx = LK_PTR(b[DX]),
+                         .nthreads = lk_packed_threads(B, H, avail_threads())};
+        ran = lk_packed_backward((lk_isa)isa, &a) == 0;
+        dx_done = ran && b[DX].ok;
+    }
+    if (!ran && (!b[RMASK].ok || b[WORK].ok)) {
+        lk_blas_bwd_args a = {.dbl = fmt == 'd', .T = T, .B = B, .H = H, .dhs = LK_PTR(b[DHS]),
+                              .dh = LK_PTR(b[DH]), .dc = LK_PTR(b[DC]), .act = LK_PTR(b[ACT]),
+                              .tcs = LK_PTR(b[TCS]), .cs = LK_PTR(b[CS]), .dz = LK_PTR(b[DZ]),
+                              .W_h = LK_PTR(b[WH]), .mask = LK_PTR(b[MASK]),
+                              .rmask = LK_PTR(b[RMASK]), .work = LK_PTR(b[WORK]),
+                              .db = LK_PTR(b[DB])};
+        lk_blas_backward(&a);
+        ran = 1;
     }
     Py_END_ALLOW_THREADS
-    if (short_act) {
-        if (!xcontig && TA == T)
-            PyErr_SetString(PyExc_ValueError, "forward_loop: x must be C-contiguous here "
-                            "(a strided x only for the packed float32 loop)");
-        else
-            PyErr_NoMemory();
+    if (!ran) {
+        PyErr_NoMemory();
         goto fail;
     }
-    release(b, 11);
-    Py_RETURN_NONE;
-fail:
-    release(b, 11);
-    return NULL;
-}
-
-/* backward_loop(dhs, dh, dc, act, tcs, cs, dz, W_h, mask, rmask, work[, db, dx, W_x])
- * dhs (T,B,H) or None; dh, dc (B,H) hold dL/dh_T, dL/dc_T on entry and dh_0, dc_0
- * on exit; act (T,B,4H); tcs (T,B,H); cs (T+1,B,H); dz (T,B,4H) out; W_h (H,4H);
- * mask (T,B) or None; rmask (B,H) or None; work (B,H) scratch (needed with rmask);
- * db (4H), if given, gets Σ_t Σ_rows dz_t added (while dz_t is in cache); dx (T,B,D)
- * and W_x (D,4H), if given, may get dx = dz·W_xᵀ filled in step by step: returns True
- * if it did (packed float32 loop, D % 32 == 0), False if the caller must compute dx. */
-static PyObject *backward_loop(PyObject *self, PyObject *args)
-{
-    PyObject *o[14];
-    (void)self;
-    o[11] = o[12] = o[13] = Py_None;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOO|OOO", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5],
-                          &o[6], &o[7], &o[8], &o[9], &o[10], &o[11], &o[12], &o[13]))
-        return NULL;
-    find_blas();
-    if (!blas_s) { PyErr_SetString(PyExc_RuntimeError, "no cblas gemm found"); return NULL; }
-    char fmt = fmt_of(o[3], "act");
-    if (!fmt) return NULL;
-    buf b[14];
-    memset(b, 0, sizeof b);
-    idx s0[3] = {-1, -1, -1};
-    if (get(o[3], &b[3], "act", fmt, 3, s0, 0) < 0) goto fail;
-    idx T = b[3].v.shape[0], B = b[3].v.shape[1], H4 = b[3].v.shape[2], H = H4 / 4;
-    idx sT[3] = {T, B, H}, sbh[2] = {B, H}, sc[3] = {T + 1, B, H}, sz[3] = {T, B, H4},
-        sw[2] = {H, H4}, sm[2] = {T, B};
-    if (get(o[0], &b[0], "dhs", fmt, 3, sT, 0) < 0) goto fail;
-    if (get(o[1], &b[1], "dh", fmt, 2, sbh, 1) < 0) goto fail;
-    if (get(o[2], &b[2], "dc", fmt, 2, sbh, 1) < 0) goto fail;
-    if (get(o[4], &b[4], "tcs", fmt, 3, sT, 0) < 0) goto fail;
-    if (get(o[5], &b[5], "cs", fmt, 3, sc, 0) < 0) goto fail;
-    if (get(o[6], &b[6], "dz", fmt, 3, sz, 1) < 0) goto fail;
-    if (get(o[7], &b[7], "W_h", fmt, 2, sw, 0) < 0) goto fail;
-    if (get(o[8], &b[8], "mask", fmt, 2, sm, 0) < 0) goto fail;
-    if (get(o[9], &b[9], "rmask", fmt, 2, sbh, 0) < 0) goto fail;
-    if (get(o[10], &b[10], "work", fmt, 2, sbh, 1) < 0) goto fail;
-    idx sdb[1] = {H4};
-    if (get(o[11], &b[11], "db", fmt, 1, sdb, 1) < 0) goto fail;
-    idx sdx[3] = {T, B, -1};
-    if (get(o[12], &b[12], "dx", fmt, 3, sdx, 1) < 0) goto fail;
-    idx D = b[12].ok ? b[12].v.shape[2] : 0, swx[2] = {D, H4};
-    if (get(o[13], &b[13], "W_x", fmt, 2, swx, 0) < 0) goto fail;
-    for (int k = 1; k < 8; k++)
-        if (!b[k].ok || (b[9].ok && !b[10].ok)) {
-            PyErr_SetString(PyExc_ValueError, "backward_loop: only dhs, mask, rmask, work may be None");
-            goto fail;
-        }
-    int dbl = fmt == 'd';
-    size_t es = dbl ? 8 : 4, zB = (size_t)B * H4 * es, hB = (size_t)B * H * es;
-    char *dhs = P(0), *dh = P(1), *dc = P(2), *act = P(3), *tcs = P(4), *cs = P(5), *dz = P(6),
-         *mask = P(8), *rmask = P(9), *work = P(10);
-    const void *W_h = P(7);
-    int dx_done = 0;
-    Py_BEGIN_ALLOW_THREADS
-    int done = 0;
-#ifdef HAVE_MK
-    if (!dbl)
-        done = mk_backward(T, B, H, (float *)dhs, (float *)dh, (float *)dc, (float *)act,
-                           (float *)tcs, (float *)cs, (float *)dz, W_h, (float *)mask,
-                           (float *)rmask, (float *)P(11), (float *)P(12), (float *)P(13), D,
-                           &dx_done) == 0;
-#endif
-    for (idx t = T - 1; t >= 0 && !done; t--) {
-        if (dhs) {                                                 /* dh_t += dy_t */
-            if (dbl) add_f64(B * H, (double *)(dhs + t * hB), (double *)dh);
-            else add_f32(B * H, (float *)(dhs + t * hB), (float *)dh);
-        }
-        char *m = mask ? mask + (size_t)t * B * es : NULL, *zt = dz + t * zB;
-        if (dbl) bwd_rows_f64(B, H, 0, H, (double *)dh, (double *)dc, (double *)(act + t * zB),
-                              (double *)(tcs + t * hB), (double *)(cs + t * hB), (double *)zt, (double *)m);
-        else bwd_rows_f32(B, H, 0, H, (float *)dh, (float *)dc, (float *)(act + t * zB),
-                          (float *)(tcs + t * hB), (float *)(cs + t * hB), (float *)zt, (float *)m);
-        if (P(11)) {                                               /* db += Σ_rows dz_t */
-            if (dbl) colsum_f64(B, H, 0, H, (double *)zt, (double *)P(11));
-            else colsum_f32(B, H, 0, H, (float *)zt, (float *)P(11));
-        }
-        if (!rmask) {
-            if (B == 1 && blas_sv && blas_dv) gemv(dbl, 0, H, H4, W_h, H4, zt, dh);
-            else gemm(dbl, B, H, H4, zt, H4, W_h, H4, 1, 1.0, dh, H);   /* dh += dz·W_hᵀ */
-        } else {
-            gemm(dbl, B, H, H4, zt, H4, W_h, H4, 1, 0.0, work, H); /* dz·W_hᵀ ⊙ rmask */
-            if (dbl) addmul_f64(B * H, (double *)work, (double *)rmask, (double *)dh);
-            else addmul_f32(B * H, (float *)work, (float *)rmask, (float *)dh);
-        }
-    }
-    Py_END_ALLOW_THREADS
-    release(b, 14);
+    lk_release(b, N);
     return PyBool_FromLong(dx_done);
 fail:
-    release(b, 14);
+    lk_release(b, N);
     return NULL;
 }
 
-/* weight_grads(((A, dZ, dW), ...)): dW = Aᵀ·dZ; A (N, R), dZ (N, G), dW (R, G) out; each
- * 2-D with contiguous rows (column slices of a bigger array are fine) */
-static PyObject *weight_grads(PyObject *self, PyObject *args)
+/* ------------------------------------------------------------------- GRU */
+/* gru_forward(*, x, W_x, W_h, b_x, b_h, hs, act=None, u_n=None, mask=None, rmask=None)
+ * float32, packed loop only (plan() says whether it runs; core/gru.py has the rest):
+ *   x (T, B, D) rows contiguous; W_x (D, 3H); W_h (H, 3H); b_x, b_h (3H) or None;
+ *   hs (T+1, B, H) with hs[0] = h_0; training: act (T, B, 3H) gets z, r, n and u_n (T, B, H)
+ *   gets h_{t-1}·W_hn + b_hn; mask (T, B); rmask (B, H). Returns the ISA that ran. */
+static PyObject *py_gru_forward(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"x", "W_x", "W_h", "b_x", "b_h", "hs", "act", "u_n", "mask",
+                             "rmask", NULL};
+    enum { X, WX, WH, BX, BH, HS, ACT, UN, MASK, RMASK, N };
+    static const char *fn = "gru_forward";
+    PyObject *o[N] = {0};
+    lk_buf b[N];
+    memset(b, 0, sizeof b);
+    (void)self;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$OOOOOOOOOO", kwlist, &o[X], &o[WX], &o[WH],
+                                     &o[BX], &o[BH], &o[HS], &o[ACT], &o[UN], &o[MASK], &o[RMASK]))
+        return NULL;
+    Py_ssize_t any3[3] = {-1, -1, -1}, any2[2] = {-1, -1}, st = 0, sb = 0;
+    int contig = 1;
+    if (lk_get_rows3(o[X], &b[X], 'f', any3, &st, &sb, &contig) < 0 || lk_require(&b[X], fn, "x") < 0 ||
+        lk_get(o[WH], &b[WH], "W_h", 'f', 2, any2, 0) < 0 || lk_require(&b[WH], fn, "W_h") < 0)
+        goto fail;
+    Py_ssize_t T = b[X].v.shape[0], B = b[X].v.shape[1], D = b[X].v.shape[2];
+    Py_ssize_t H = b[WH].v.shape[0], H3 = 3 * H;
+    if (b[WH].v.shape[1] != H3) {
+        PyErr_Format(PyExc_ValueError, "W_h: expected (H, 3H), got (%zd, %zd)", H, b[WH].v.shape[1]);
+        goto fail;
+    }
+    Py_ssize_t swx[2] = {D, H3}, sb3[1] = {H3}, shs[3] = {T + 1, B, H};
+    Py_ssize_t sact[3] = {T, B, H3}, sun[3] = {T, B, H}, sm[2] = {T, B}, sbh[2] = {B, H};
+    if (lk_get(o[WX], &b[WX], "W_x", 'f', 2, swx, 0) < 0 ||
+        lk_get(o[BX], &b[BX], "b_x", 'f', 1, sb3, 0) < 0 || lk_get(o[BH], &b[BH], "b_h", 'f', 1, sb3, 0) < 0 ||
+        lk_get(o[HS], &b[HS], "hs", 'f', 3, shs, 1) < 0 ||
+        lk_get(o[ACT], &b[ACT], "act", 'f', 3, sact, 1) < 0 ||
+        lk_get(o[UN], &b[UN], "u_n", 'f', 3, sun, 1) < 0 ||
+        lk_get(o[MASK], &b[MASK], "mask", 'f', 2, sm, 0) < 0 ||
+        lk_get(o[RMASK], &b[RMASK], "rmask", 'f', 2, sbh, 0) < 0)
+        goto fail;
+    if (lk_require(&b[WX], fn, "W_x") < 0 || lk_require(&b[HS], fn, "hs") < 0) goto fail;
+    if (b[ACT].ok != b[UN].ok) {
+        PyErr_SetString(PyExc_ValueError, "gru_forward: act and u_n go together (training)");
+        goto fail;
+    }
+    int isa = isa_now();
+    if (isa < 0) goto fail;
+    if (!packed_here(isa, 'f', B)) {
+        PyErr_Format(PyExc_RuntimeError, "gru_forward: no packed loop for B = %zd here (%s)", B,
+                     lk_isa_name((lk_isa)isa));
+        goto fail;
+    }
+    int rc = 0;
+    Py_BEGIN_ALLOW_THREADS
+    lk_fwd_args a = {.cell = LK_GRU, .T = T, .B = B, .D = D, .H = H, .x = LK_PTR(b[X]),
+                     .x_st = st, .x_sb = sb, .W_x = LK_PTR(b[WX]), .W_h = LK_PTR(b[WH]),
+                     .b = LK_PTR(b[BX]), .b_h = LK_PTR(b[BH]), .hs = LK_PTR(b[HS]),
+                     .act = LK_PTR(b[ACT]), .u_n = LK_PTR(b[UN]), .mask = LK_PTR(b[MASK]),
+                     .rmask = LK_PTR(b[RMASK]),
+                     .nthreads = lk_packed_threads(B, H, avail_threads())};
+    rc = lk_packed_forward((lk_isa)isa, &a);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    lk_release(b, N);
+    return PyUnicode_FromString(lk_isa_name((lk_isa)isa));
+fail:
+    lk_release(b, N);
+    return NULL;
+}
+
+/* gru_backward(*, act, hs, u_n, W_h, dh, da, du_n, dhs=None, mask=None, rmask=None,
+ *              db_x=None, db_hn=None, dx=None, W_x=None) -> dx filled?
+ * float32, packed loop only: act (T, B, 3H) z, r, n; hs (T+1, B, H); u_n (T, B, H);
+ *   W_h (H, 3H); dh (B, H) dL/dh_T in, dh_0 out; da (T, B, 3H) out (may be act);
+ *   du_n (T, B, H) out: dA_n ⊙ r; db_x (3H) += Σ da; db_hn (H) += Σ du_n;
+ *   dx (T, B, D) with W_x (D, 3H): dx = da·W_xᵀ. */
+static PyObject *py_gru_backward(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"act", "hs", "u_n", "W_h", "dh", "da", "du_n", "dhs", "mask",
+                             "rmask", "db_x", "db_hn", "dx", "W_x", NULL};
+    enum { ACT, HS, UN, WH, DH, DA, DUN, DHS, MASK, RMASK, DBX, DBN, DX, WX, N };
+    static const char *fn = "gru_backward";
+    PyObject *o[N] = {0};
+    lk_buf b[N];
+    memset(b, 0, sizeof b);
+    (void)self;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$OOOOOOOOOOOOOO", kwlist, &o[ACT], &o[HS],
+                                     &o[UN], &o[WH], &o[DH], &o[DA], &o[DUN], &o[DHS], &o[MASK],
+                                     &o[RMASK], &o[DBX], &o[DBN], &o[DX], &o[WX]))
+        return NULL;
+    Py_ssize_t any3[3] = {-1, -1, -1};
+    if (lk_get(o[ACT], &b[ACT], "act", 'f', 3, any3, 0) < 0 || lk_require(&b[ACT], fn, "act") < 0)
+        goto fail;
+    Py_ssize_t T = b[ACT].v.shape[0], B = b[ACT].v.shape[1], H3 = b[ACT].v.shape[2], H = H3 / 3;
+    if (H3 % 3) { PyErr_SetString(PyExc_ValueError, "act: last axis must be 3H"); goto fail; }
+    Py_ssize_t shs[3] = {T + 1, B, H}, sT[3] = {T, B, H}, sw[2] = {H, H3}, sbh[2] = {B, H};
+    Py_ssize_t sa[3] = {T, B, H3}, sm[2] = {T, B}, sb3[1] = {H3}, sb1[1] = {H}, sdx[3] = {T, B, -1};
+    if (lk_get(o[HS], &b[HS], "hs", 'f', 3, shs, 0) < 0 || lk_get(o[UN], &b[UN], "u_n", 'f', 3, sT, 0) < 0 ||
+        lk_get(o[WH], &b[WH], "W_h", 'f', 2, sw, 0) < 0 || lk_get(o[DH], &b[DH], "dh", 'f', 2, sbh, 1) < 0 ||
+        lk_get(o[DA], &b[DA], "da", 'f', 3, sa, 1) < 0 || lk_get(o[DUN], &b[DUN], "du_n", 'f', 3, sT, 1) < 0 ||
+        lk_get(o[DHS], &b[DHS], "dhs", 'f', 3, sT, 0) < 0 ||
+        lk_get(o[MASK], &b[MASK], "mask", 'f', 2, sm, 0) < 0 ||
+        lk_get(o[RMASK], &b[RMASK], "rmask", 'f', 2, sbh, 0) < 0 ||
+        lk_get(o[DBX], &b[DBX], "db_x", 'f', 1, sb3, 1) < 0 ||
+        lk_get(o[DBN], &b[DBN], "db_hn", 'f', 1, sb1, 1) < 0 ||
+        lk_get(o[DX], &b[DX], "dx", 'f', 3, sdx, 1) < 0)
+        goto fail;
+    Py_ssize_t D = b[DX].ok ? b[DX].v.shape[2] : 0, swx[2] = {D, H3};
+    if (b[DX].ok && (lk_get(o[WX], &b[WX], "W_x", 'f', 2, swx, 0) < 0 || lk_require(&b[WX], fn, "W_x (with dx)") < 0))
+        goto fail;
+    const char *need[] = {"hs", "u_n", "W_h", "dh", "da", "du_n"};
+    for (int k = HS; k <= DUN; k++)
+        if (lk_require(&b[k], fn, need[k - HS]) < 0) goto fail;
+    int isa = isa_now();
+    if (isa < 0) goto fail;
+    if (!packed_here(isa, 'f', B)) {
+        PyErr_Format(PyExc_RuntimeError, "gru_backward: no packed loop for B = %zd here (%s)", B,
+                     lk_isa_name((lk_isa)isa));
+        goto fail;
+    }
+    int rc = 0;
+    Py_BEGIN_ALLOW_THREADS
+    lk_bwd_args a = {.cell = LK_GRU, .T = T, .B = B, .D = D, .H = H, .dhs = LK_PTR(b[DHS]),
+                     .dh = LK_PTR(b[DH]), .act = LK_PTR(b[ACT]), .hs = LK_PTR(b[HS]),
+                     .u_n = LK_PTR(b[UN]), .dz = LK_PTR(b[DA]), .du_n = LK_PTR(b[DUN]),
+                     .W_x = LK_PTR(b[WX]), .W_h = LK_PTR(b[WH]), .mask = LK_PTR(b[MASK]),
+                     .rmask = LK_PTR(b[RMASK]), .db = LK_PTR(b[DBX]), .db_hn = LK_PTR(b[DBN]),
+                     .dx = LK_PTR(b[DX]), .nthreads = lk_packed_threads(B, H, avail_threads())};
+    rc = lk_packed_backward((lk_isa)isa, &a);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    int dx_done = b[DX].ok;
+    lk_release(b, N);
+    return PyBool_FromLong(dx_done);
+fail:
+    lk_release(b, N);
+    return NULL;
+}
+
+/* ------------------------------------------------------------ step kernels */
+/* step_forward(z, rec, c_prev, c_t, tc, h_prev, h_t, m_t) — as gates._np_step: z (B, 4H)
+ * holds x_t·W_x + b and gets the activations; rec (B, 4H) = h_{t-1}·W_h or None; m_t (B)
+ * or None. (By keyword or by position: the NumPy kernel it replaces takes them so.) */
+static PyObject *py_step_forward(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"z", "rec", "c_prev", "c_t", "tc", "h_prev", "h_t", "m_t", NULL};
+    enum { Z, REC, CP, CT, TC, HP, HT, M, N };
+    PyObject *o[N] = {0};
+    lk_buf b[N];
+    memset(b, 0, sizeof b);
+    (void)self;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOOO", kwlist, &o[Z], &o[REC], &o[CP], &o[CT],
+                                     &o[TC], &o[HP], &o[HT], &o[M]))
+        return NULL;
+    char fmt = lk_fmt_of(o[Z], "z");
+    if (!fmt) return NULL;
+    Py_ssize_t any2[2] = {-1, -1};
+    if (lk_get(o[Z], &b[Z], "z", fmt, 2, any2, 1) < 0) goto fail;
+    Py_ssize_t B = b[Z].v.shape[0], H4 = b[Z].v.shape[1], H = H4 / 4;
+    if (H4 % 4) { PyErr_SetString(PyExc_ValueError, "z: second axis must be 4H"); goto fail; }
+    Py_ssize_t s4[2] = {B, H4}, s1[2] = {B, H}, sm[1] = {B};
+    static const char *nm[N] = {"z", "rec", "c_prev", "c_t", "tc", "h_prev", "h_t", "m_t"};
+    for (int k = REC; k <= HT; k++)
+        if (lk_get(o[k], &b[k], nm[k], fmt, 2, k == REC ? s4 : s1, k == CT || k == TC || k == HT) < 0)
+            goto fail;
+    if (lk_get(o[M], &b[M], "m_t", fmt, 1, sm, 0) < 0) goto fail;
+    for (int k = CP; k <= HT; k++)
+        if (lk_require(&b[k], "step_forward", nm[k]) < 0) goto fail;
+    Py_BEGIN_ALLOW_THREADS
+    if (fmt == 'f')
+        lk_fwd_rows_f32(B, H, 0, H, LK_PTR(b[Z]), H4, H, LK_PTR(b[REC]), NULL, LK_PTR(b[CP]),
+                        LK_PTR(b[CT]), LK_PTR(b[TC]), LK_PTR(b[HP]), LK_PTR(b[HT]), LK_PTR(b[M]));
+    else
+        lk_fwd_rows_f64(B, H, 0, H, LK_PTR(b[Z]), H4, H, LK_PTR(b[REC]), NULL, LK_PTR(b[CP]),
+                        LK_PTR(b[CT]), LK_PTR(b[TC]), LK_PTR(b[HP]), LK_PTR(b[HT]), LK_PTR(b[M]));
+    Py_END_ALLOW_THREADS
+    lk_release(b, N);
+    Py_RETURN_NONE;
+fail:
+    lk_release(b, N);
+    return NULL;
+}
+
+/* step_backward(dh, dc, a, tc, c_prev, dz, m_t, work=None) — as gates._np_step_backward
+ * (work, the NumPy kernel's scratch, is accepted and not needed). */
+static PyObject *py_step_backward(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"dh", "dc", "a", "tc", "c_prev", "dz", "m_t", "work", NULL};
+    enum { DH, DC, A, TC, CP, DZ, M, N };
+    PyObject *o[N] = {0}, *work = NULL;
+    lk_buf b[N];
+    memset(b, 0, sizeof b);
+    (void)self;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOO|O", kwlist, &o[DH], &o[DC], &o[A], &o[TC],
+                                     &o[CP], &o[DZ], &o[M], &work))
+        return NULL;
+    char fmt = lk_fmt_of(o[DH], "dh");
+    if (!fmt) return NULL;
+    Py_ssize_t any2[2] = {-1, -1};
+    if (lk_get(o[DH], &b[DH], "dh", fmt, 2, any2, 1) < 0 || lk_require(&b[DH], "step_backward", "dh") < 0)
+        goto fail;
+    Py_ssize_t B = b[DH].v.shape[0], H = b[DH].v.shape[1];
+    Py_ssize_t s1[2] = {B, H}, s4[2] = {B, 4 * H}, sm[1] = {B};
+    static const char *nm[N] = {"dh", "dc", "a", "tc", "c_prev", "dz", "m_t"};
+    for (int k = DC; k <= DZ; k++)
+        if (lk_get(o[k], &b[k], nm[k], fmt, 2, (k == A || k == DZ) ? s4 : s1, k == DC || k == DZ) < 0 ||
+            lk_require(&b[k], "step_backward", nm[k]) < 0)
+            goto fail;
+    if (lk_get(o[M], &b[M], "m_t", fmt, 1, sm, 0) < 0) goto fail;
+    Py_BEGIN_ALLOW_THREADS
+    if (fmt == 'f')
+        lk_bwd_rows_f32(B, H, 0, H, LK_PTR(b[DH]), LK_PTR(b[DC]), LK_PTR(b[A]), LK_PTR(b[TC]),
+                        LK_PTR(b[CP]), LK_PTR(b[DZ]), LK_PTR(b[M]));
+    else
+        lk_bwd_rows_f64(B, H, 0, H, LK_PTR(b[DH]), LK_PTR(b[DC]), LK_PTR(b[A]), LK_PTR(b[TC]),
+                        LK_PTR(b[CP]), LK_PTR(b[DZ]), LK_PTR(b[M]));
+    Py_END_ALLOW_THREADS
+    lk_release(b, N);
+    Py_RETURN_NONE;
+fail:
+    lk_release(b, N);
+    return NULL;
+}
+
+/* ------------------------------------------------------- weight gradients */
+/* weight_grads(((A, dZ, dW), ...)): dW = Aᵀ·dZ for each triple; A (N, R), dZ (N, G),
+ * dW (R, G) out, each 2-D with contiguous rows (column slices of a bigger array are fine). */
+static PyObject *py_weight_grads(PyObject *self, PyObject *args)
 {
     PyObject *seq;
     (void)self;
     if (!PyArg_ParseTuple(args, "O", &seq)) return NULL;
-    find_blas();
-    if (!blas_s) { PyErr_SetString(PyExc_RuntimeError, "no cblas gemm found"); return NULL; }
+    if (need_blas() < 0) return NULL;
     PyObject *fast = PySequence_Fast(seq, "weight_grads: expected a sequence of (A, dZ, dW)");
     if (!fast) return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
-    buf b[3 * MAXW];
+    lk_buf b[3 * LK_MAXW];
+    lk_wgrad m[LK_MAXW];
     memset(b, 0, sizeof b);
-    wg_job J;
-    memset(&J, 0, sizeof J);
     char fmt = 0;
-    if (n < 1 || n > MAXW) { PyErr_SetString(PyExc_ValueError, "weight_grads: 1 to 8 triples"); goto fail; }
+    if (n < 1 || n > LK_MAXW) {
+        PyErr_SetString(PyExc_ValueError, "weight_grads: 1 to 8 triples");
+        goto fail;
+    }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *t = PySequence_Fast_GET_ITEM(fast, i);
         if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 3) {
-            PyErr_SetString(PyExc_ValueError, "weight_grads: each item must be (A, dZ, dW)"); goto fail;
+            PyErr_SetString(PyExc_ValueError, "weight_grads: each item must be (A, dZ, dW)");
+            goto fail;
         }
-        if (!fmt && !(fmt = fmt_of(PyTuple_GET_ITEM(t, 0), "A"))) goto fail;
-        idx sa[2] = {-1, -1}, lda, ldz, ldw;
-        if (get2d(PyTuple_GET_ITEM(t, 0), &b[3 * i], "A", fmt, sa, 0, &lda) < 0) goto fail;
-        idx N = b[3 * i].v.shape[0], R = b[3 * i].v.shape[1], sz[2] = {N, -1};
-        if (get2d(PyTuple_GET_ITEM(t, 1), &b[3 * i + 1], "dZ", fmt, sz, 0, &ldz) < 0) goto fail;
-        idx G = b[3 * i + 1].v.shape[1], sw[2] = {R, G};
-        if (get2d(PyTuple_GET_ITEM(t, 2), &b[3 * i + 2], "dW", fmt, sw, 1, &ldw) < 0) goto fail;
-        J.m[i].A = b[3 * i].v.buf; J.m[i].dZ = b[3 * i + 1].v.buf; J.m[i].W = b[3 * i + 2].v.buf;
-        J.m[i].N = N; J.m[i].R = R; J.m[i].G = G;
-        J.m[i].lda = lda; J.m[i].ldz = ldz; J.m[i].ldw = ldw;
-        J.total += R;
+        if (!fmt && !(fmt = lk_fmt_of(PyTuple_GET_ITEM(t, 0), "A"))) goto fail;
+        Py_ssize_t sa[2] = {-1, -1}, lda, ldz, ldw;
+        if (lk_get2d(PyTuple_GET_ITEM(t, 0), &b[3 * i], "A", fmt, sa, 0, &lda) < 0) goto fail;
+        Py_ssize_t N = b[3 * i].v.shape[0], R = b[3 * i].v.shape[1], sz[2] = {N, -1};
+        if (lk_get2d(PyTuple_GET_ITEM(t, 1), &b[3 * i + 1], "dZ", fmt, sz, 0, &ldz) < 0) goto fail;
+        Py_ssize_t G = b[3 * i + 1].v.shape[1], sw[2] = {R, G};
+        if (lk_get2d(PyTuple_GET_ITEM(t, 2), &b[3 * i + 2], "dW", fmt, sw, 1, &ldw) < 0) goto fail;
+        m[i] = (lk_wgrad){.A = b[3 * i].v.buf, .dZ = b[3 * i + 1].v.buf, .dW = b[3 * i + 2].v.buf,
+                          .N = N, .R = R, .G = G, .lda = lda, .ldz = ldz, .ldw = ldw};
     }
-    J.n = (int)n;
-    J.dbl = fmt == 'd';
     Py_BEGIN_ALLOW_THREADS
-#ifdef HAVE_DL
-    /* the BLAS thread count is process-wide: one call at a time sets and restores it */
-    static pthread_mutex_t wg_lock = PTHREAD_MUTEX_INITIALIZER;
-    pthread_mutex_lock(&wg_lock);
-    int blas_nt = blas_nthreads && blas_set_nthreads ? blas_nthreads() : 1, nt = blas_nt;
-#else
-    int nt = 1;
-#endif
-    if (nt > 16) nt = 16;
-    if (nt > J.total) nt = (int)J.total;
-    if (nt < 1) nt = 1;
-    wg_arg a[16];
-    for (int k = 0; k < nt; k++) { a[k].J = &J; a[k].k = k; a[k].nt = nt; }
-    if (nt == 1) {
-        wg_worker(&a[0]);                   /* (one thread: the BLAS may thread the call) */
-    }
-#ifdef HAVE_DL
-    else {
-        pthread_t th[16];
-        spawn_t sp[16];
-        int started = 1;
-        blas_set_nthreads(1);
-        for (int k = 1; k < nt; k++, started++)
-            if (spawn(&th[k], &sp[k], wg_worker, &a[k], k) != 0) break;
-        wg_worker(&a[0]);
-        for (int k = started; k < nt; k++) wg_worker(&a[k]);   /* shares not started */
-        for (int k = 1; k < started; k++) pthread_join(th[k], NULL);
-        blas_set_nthreads(blas_nt);
-    }
-    pthread_mutex_unlock(&wg_lock);
-#endif
+    lk_weight_grads(fmt == 'd', m, (int)n);
     Py_END_ALLOW_THREADS
-    for (int i = 0; i < 3 * MAXW; i++) if (b[i].ok) PyBuffer_Release(&b[i].v);
+    lk_release(b, 3 * LK_MAXW);
     Py_DECREF(fast);
     Py_RETURN_NONE;
 fail:
-    for (int i = 0; i < 3 * MAXW; i++) if (b[i].ok) PyBuffer_Release(&b[i].v);
+    lk_release(b, 3 * LK_MAXW);
     Py_DECREF(fast);
     return NULL;
 }
 
-static PyObject *release_scratch(PyObject *self, PyObject *args)
+/* ------------------------------------------------------------- reporting */
+static double now_seconds(void)
+{
+    static PyObject *perf = NULL;               /* time.perf_counter, called with the GIL */
+    PyGILState_STATE g = PyGILState_Ensure();
+    if (!perf) {
+        PyObject *m = PyImport_ImportModule("time");
+        perf = m ? PyObject_GetAttrString(m, "perf_counter") : NULL;
+        Py_XDECREF(m);
+    }
+    PyObject *r = perf ? PyObject_CallNoArgs(perf) : NULL;
+    double t = r ? PyFloat_AsDouble(r) : 0.0;
+    Py_XDECREF(r);
+    if (!r) PyErr_Clear();
+    PyGILState_Release(g);
+    return t;
+}
+
+/* kernel_peak(threads=0, seconds=0.3) -> GFLOP/s of the packed product kernel now
+ * chosen (LSTMKIT_ISA applies), on data in cache; threads 0: as lstm_forward would use. */
+static PyObject *py_kernel_peak(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"threads", "seconds", NULL};
+    int nt = 0;
+    double seconds = 0.3, gf = 0.0;
+    (void)self;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|id", kwlist, &nt, &seconds)) return NULL;
+    int isa = isa_now();
+    if (isa < 0) return NULL;
+    lk_blas_find();
+    if (nt <= 0) nt = avail_threads();
+    Py_BEGIN_ALLOW_THREADS
+    gf = lk_packed_peak((lk_isa)isa, nt, now_seconds, seconds);
+    Py_END_ALLOW_THREADS
+    return PyFloat_FromDouble(gf);
+}
+
+static PyObject *py_release_scratch(PyObject *self, PyObject *args)
 {
     (void)self; (void)args;
-#ifdef HAVE_MK
-    release_scratch_here();
-#endif
+    lk_scratch_release();
     Py_RETURN_NONE;
 }
 
-static PyObject *blas_info(PyObject *self, PyObject *args)
+static PyObject *py_blas_info(PyObject *self, PyObject *args)
 {
     (void)self; (void)args;
-    find_blas();
-    if (!blas_s) Py_RETURN_NONE;
-    return Py_BuildValue("(si)", blas_lib, blas_ilp64);
+    if (!lk_blas_find()) Py_RETURN_NONE;
+    return Py_BuildValue("(si)", lk_blas_lib(), lk_blas_ilp64());
 }
 
-/* mk_threads(B, H): threads the packed float32 loop would use now; 0 if it would not run */
-static PyObject *mk_plan(PyObject *self, PyObject *args)
-{
-    Py_ssize_t B, H;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "nn", &B, &H)) return NULL;
-    find_blas();
-#ifdef HAVE_MK
-    if (mk_usable(B, H)) return PyLong_FromLong(mk_threads(B, H));
+#if defined(__clang__)
+#define LK_COMPILER "clang " __clang_version__
+#elif defined(__GNUC__)
+#define LK_COMPILER "gcc " __VERSION__
+#elif defined(_MSC_VER)
+#define LK_COMPILER "msvc " Py_STRINGIFY(_MSC_VER)
+#else
+#define LK_COMPILER "unknown compiler"
 #endif
-    return PyLong_FromLong(0);
+
+/* kernel_info() -> dict: isa (what runs now), best (what this CPU and build allow), lanes,
+ * note (why a request was changed, or None), threads, blas, ilp64, compiler, ftz. */
+static PyObject *py_kernel_info(PyObject *self, PyObject *args)
+{
+    (void)self; (void)args;
+    const char *why = NULL;
+    int isa = lk_isa_choice(&why);
+    lk_blas_find();
+    PyObject *note = why ? PyUnicode_FromString(why) : (Py_INCREF(Py_None), Py_None);
+    return Py_BuildValue("{s:s,s:s,s:i,s:N,s:i,s:s,s:O,s:s,s:O}",
+                         "isa", isa < 0 ? "invalid" : lk_isa_name((lk_isa)isa),
+                         "best", lk_isa_name(lk_isa_best()),
+                         "lanes", isa < 0 ? 0 : lk_isa_lanes((lk_isa)isa),
+                         "note", note, "threads", avail_threads(),
+                         "blas", lk_blas_lib(), "ilp64", lk_blas_ilp64() ? Py_True : Py_False,
+                         "compiler", LK_COMPILER, "ftz", Py_True);
 }
 
+#define KW METH_VARARGS | METH_KEYWORDS
 static PyMethodDef methods[] = {
-    {"mk_threads", mk_plan, METH_VARARGS,
-     "mk_threads(B, H): threads of the packed float32 loop for this size (0: BLAS loop)"},
-    {"step_forward", step_forward, METH_VARARGS, "step_forward(z, rec, c_prev, c_t, tc, h_prev, h_t, m_t)"},
-    {"step_backward", step_backward, METH_VARARGS, "step_backward(dh, dc, a, tc, c_prev, dz, m_t[, work])"},
-    {"forward_loop", forward_loop, METH_VARARGS, "forward_loop(act, W_h, hs, cs, tcs, mask, rmask, hr, b, x, W_x)"},
-    {"backward_loop", backward_loop, METH_VARARGS,
-     "backward_loop(dhs, dh, dc, act, tcs, cs, dz, W_h, mask, rmask, work[, db, dx, W_x]) -> dx filled?"},
-    {"weight_grads", weight_grads, METH_VARARGS,
+    {"plan", (PyCFunction)(void (*)(void))py_plan, KW,
+     "plan(B, H, float64=False) -> (path, threads) lstm_forward would use"},
+    {"lstm_forward", (PyCFunction)(void (*)(void))py_lstm_forward, KW,
+     "lstm_forward(*, x, W_x, W_h, b, hs, cs, tcs, act=None, mask=None, rmask=None, hr=None, "
+     "training=False) -> path"},
+    {"lstm_backward", (PyCFunction)(void (*)(void))py_lstm_backward, KW,
+     "lstm_backward(*, act, tcs, cs, W_h, dh, dc, dz, dhs=None, mask=None, rmask=None, work=None, "
+     "db=None, dx=None, W_x=None) -> dx filled?"},
+    {"gru_forward", (PyCFunction)(void (*)(void))py_gru_forward, KW,
+     "gru_forward(*, x, W_x, W_h, b_x, b_h, hs, act=None, u_n=None, mask=None, rmask=None) -> path"},
+    {"gru_backward", (PyCFunction)(void (*)(void))py_gru_backward, KW,
+     "gru_backward(*, act, hs, u_n, W_h, dh, da, du_n, dhs=None, mask=None, rmask=None, "
+     "db_x=None, db_hn=None, dx=None, W_x=None) -> dx filled?"},
+    {"step_forward", (PyCFunction)(void (*)(void))py_step_forward, KW,
+     "step_forward(z, rec, c_prev, c_t, tc, h_prev, h_t, m_t)"},
+    {"step_backward", (PyCFunction)(void (*)(void))py_step_backward, KW,
+     "step_backward(dh, dc, a, tc, c_prev, dz, m_t, work=None)"},
+    {"weight_grads", py_weight_grads, METH_VARARGS,
      "weight_grads(((A, dZ, dW), ...)): dW = A^T dZ for each triple, rows shared by threads"},
-    {"release_scratch", release_scratch, METH_NOARGS,
+    {"release_scratch", py_release_scratch, METH_NOARGS,
      "free the calling thread's kept scratch (packed weights); the next call allocates again"},
-    {"blas_info", blas_info, METH_NOARGS, "(library path, ilp64) of the gemm in use, or None"},
-    {NULL, NULL, 0, NULL}
-};
+    {"blas_info", py_blas_info, METH_NOARGS, "(library path, ilp64) of the gemm in use, or None"},
+    {"kernel_info", py_kernel_info, METH_NOARGS, "which kernel runs here and why (a dict)"},
+    {"kernel_peak", (PyCFunction)(void (*)(void))py_kernel_peak, KW,
+     "kernel_peak(threads=0, seconds=0.3) -> GFLOP/s of the packed product kernel, in cache"},
+    {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fused",
-                                    "Fused LSTM step kernels (see gates.py).", -1, methods,
-                                    NULL, NULL, NULL, NULL};
+                                    "The LSTM and GRU time loops in C (see core/gates.py).", -1,
+                                    methods, NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__fused(void) { return PyModule_Create(&module); }

@@ -4,8 +4,14 @@ Kept apart from the loop in :mod:`.lstm` because this is where the time goes at
 small sizes: a compiled kernel (``lstmkit.core._fused``, built by ``pip install``
 when a C compiler is present, source in ``_fused.c``) takes its place. The NumPy
 version here is the fallback and the one the compiled kernel is tested against.
-``LSTMKIT_NO_EXT=1`` forces it; ``LSTMKIT_NO_MK=1`` keeps the compiled loop but
-makes it call BLAS every step instead of its packed-weights kernel (for comparisons).
+The compiled module runs the whole time loop (see ``_fused.c``); which kernel it runs
+is said by :func:`kernel_info` (``lstmkit --version`` prints it). Switches, read at
+every call:
+
+* ``LSTMKIT_NO_EXT=1``: pure NumPy (what a machine without a C compiler gets);
+* ``LSTMKIT_ISA=avx512|avx2|baseline|blas``: force a narrower packed kernel than the
+  CPU allows (``baseline`` is SSE2 on x86-64, NEON on aarch64), or the C loop that calls
+  the BLAS every step (``blas``; ``LSTMKIT_NO_MK=1`` is the older name for it).
 
 Forward (``z`` holds x_t·W_x + b on entry and the activations i, f, g, o on exit)::
 
@@ -38,6 +44,42 @@ def _np_step(z, rec, c_prev, c_t, tc, h_prev, h_t, m_t):
     sigmoid(z[:, : 2 * H], out=z[:, : 2 * H])  # i, f
     np.tanh(g, out=g)  # g
     sigmoid(o, out=o)  # o
+    np.multiply(f, c_prev, out=c_t)  # c_t = f ⊙ c_{t-1}
+    np.multiply(i, g, out=tc)  #       + i ⊙ g
+    c_t += tc
+    np.tanh(c_t, out=tc)  # tanh(c_t)
+    np.multiply(o, tc, out=h_t)  # h_t = o ⊙ tanh(c_t)
+    if m_t is not None:
+        keep = m_t == 0  # masked rows carry h, c
+        if keep.any():
+            h_t[keep] = h_prev[keep]
+            c_t[keep] = c_prev[keep]
+
+
+def halve_sigmoid_columns(W_x, W_h, b):
+    """Copies of W_x, W_h, b with the i, f, o columns (of 4H) times ½, for the halved step.
+
+    σ(z) = ½·tanh(z/2) + ½, and halving a weight is exact (a power of two), so the
+    products then hold z/2 in those columns, bit for bit, and one tanh over all 4H
+    columns serves every gate: one pass and three ufunc calls fewer per step.
+    """
+    H = W_h.shape[0]
+    half = np.full(4 * H, 0.5, W_h.dtype)  # (4H,) ½ for i, f, o; 1 for g
+    half[2 * H : 3 * H] = 1
+    return W_x * half, W_h * half, b * half
+
+
+def _np_step_halved(z, rec, c_prev, c_t, tc, h_prev, h_t, m_t):
+    """_np_step for z made with halve_sigmoid_columns' weights (z/2 in the i, f, o columns)."""
+    H = c_t.shape[1]
+    z += rec
+    np.tanh(z, out=z)  # tanh(z_i/2), tanh(z_f/2), g = tanh(z_g), tanh(z_o/2)
+    i_f, o = z[:, : 2 * H], z[:, 3 * H :]
+    i_f *= 0.5  # i, f = ½·tanh(z/2) + ½ = σ(z)
+    i_f += 0.5
+    o *= 0.5  # o = σ(z_o)
+    o += 0.5
+    i, f, g = z[:, :H], z[:, H : 2 * H], z[:, 2 * H : 3 * H]
     np.multiply(f, c_prev, out=c_t)  # c_t = f ⊙ c_{t-1}
     np.multiply(i, g, out=tc)  #       + i ⊙ g
     c_t += tc
@@ -114,13 +156,17 @@ def _extension():
     return _fused
 
 
+def _numpy_forced() -> bool:
+    return os.environ.get("LSTMKIT_NO_EXT", "") not in ("", "0")
+
+
 def _compiled(dtype):
     """The compiled module if it is built, wanted and covers ``dtype``; else None.
 
     ``LSTMKIT_NO_EXT=1`` in the environment forces the NumPy kernels (read at
     every call, so a test or a user can switch without re-importing).
     """
-    if os.environ.get("LSTMKIT_NO_EXT", "") not in ("", "0") or np.dtype(dtype) not in _FLOATS:
+    if _numpy_forced() or np.dtype(dtype) not in _FLOATS:
         return None
     return _extension()
 
@@ -130,13 +176,23 @@ def extension_available() -> bool:
     return _extension() is not None
 
 
-def lstm_step_kernel(dtype):
+def lstm_step_kernel(dtype, halved: bool = False):
     """The forward step kernel for ``dtype`` (compiled if available)::
 
     step(z, rec, c_prev, c_t, tc, h_prev, h_t, m_t)
+
+    ``halved=True`` (only where :func:`numpy_step_halved` says so): the NumPy kernel for
+    z made with :func:`halve_sigmoid_columns`' weights.
     """
+    if halved:
+        return _np_step_halved
     ext = _compiled(dtype)
     return _np_step if ext is None else ext.step_forward
+
+
+def numpy_step_halved(dtype) -> bool:
+    """True when the forward step runs in NumPy, which then takes z/2 in the σ columns."""
+    return _compiled(dtype) is None
 
 
 def lstm_step_backward_kernel(dtype):
@@ -148,16 +204,37 @@ def lstm_step_backward_kernel(dtype):
     return _np_step_backward if ext is None else ext.step_backward
 
 
-def lstm_loop_kernels(dtype):
-    """``(forward_loop, backward_loop)`` running the whole time loop in C, or None.
-
-    Needs the compiled module and a cblas gemm in the BLAS NumPy loaded (found
-    at run time, see ``_fused.c``); the argument lists are in :mod:`.lstm`.
-    """
+def loop_module(dtype):
+    """The compiled module when it can run the whole LSTM time loop for ``dtype`` (it
+    needs a cblas gemm in the BLAS NumPy loaded, found at run time), else None. Its
+    ``lstm_forward`` / ``lstm_backward`` take every array by keyword (see :mod:`.lstm`)."""
     ext = _compiled(dtype)
     if ext is None or ext.blas_info() is None:
         return None
-    return ext.forward_loop, ext.backward_loop
+    return ext
+
+
+def loop_plan(dtype, B: int, H: int) -> tuple[str, int] | None:
+    """``(path, threads)`` the compiled loop will use for a (B, H) LSTM or GRU: path is
+    the packed kernel's ISA (``"avx512"``, ``"avx2"``, ``"sse2"``, ``"neon"``) or
+    ``"blas"`` (a BLAS call per step); None without the compiled loop."""
+    ext = loop_module(dtype)
+    if ext is None:
+        return None
+    return ext.plan(B, H, float64=np.dtype(dtype) == np.float64)
+
+
+def lstm_packed_loop(dtype, B, H) -> bool:
+    """True when the C loop will run its packed-weights kernel for this size (float32,
+    B > 1, a packed ISA here); in inference it then needs no z array and reads a
+    strided x."""
+    plan = loop_plan(dtype, B, H)
+    return plan is not None and plan[0] != "blas"
+
+
+def gru_packed_loop(dtype, B, H):
+    """The compiled module when its packed GRU loop runs for this size, else None."""
+    return loop_module(dtype) if lstm_packed_loop(dtype, B, H) else None
 
 
 def weight_grads_kernel(dtype):
@@ -165,10 +242,8 @@ def weight_grads_kernel(dtype):
     single-threaded on this extension's own threads (no BLAS threads left spinning
     for the time loop that runs next), or None. All arrays 2-D with contiguous rows
     (column slices of a bigger array are fine)."""
-    ext = _compiled(dtype)
-    if ext is None or ext.blas_info() is None:
-        return None
-    return ext.weight_grads
+    ext = loop_module(dtype)
+    return None if ext is None else ext.weight_grads
 
 
 def output_array(out, k, shape, dtype):
@@ -195,9 +270,44 @@ def release_scratch() -> None:
         ext.release_scratch()
 
 
-def lstm_packed_loop(dtype, B, H) -> bool:
-    """True when the C loop will run its packed-weights kernel for this size (float32,
-    AVX-512, H % 32 == 0, B > 1); in inference it then needs no z array (a 1-step act will
-    do) and reads a strided x."""
-    ext = _compiled(dtype)
-    return ext is not None and np.dtype(dtype) == np.float32 and ext.mk_threads(B, H) > 0
+def kernel_details() -> dict:
+    """What runs the float32 time loop here, as a dict: ``path`` (``"packed"``, ``"blas"``
+    or ``"numpy"``), ``isa``, ``best`` (the widest ISA this CPU and OS run), ``lanes``,
+    ``threads``, ``blas`` (library file),
+    ``compiler``, ``note`` (why a request was changed, or why NumPy runs)."""
+    ext = _extension()
+    if ext is None or _numpy_forced():
+        why = "LSTMKIT_NO_EXT=1" if ext is not None else "no compiler at install"
+        return {
+            "path": "numpy",
+            "isa": None,
+            "best": None if ext is None else ext.kernel_info()["best"],  # the CPU's widest
+            "lanes": 0,
+            "threads": 1,
+            "blas": None,
+            "compiler": None,
+            "note": why,
+        }
+    info = dict(ext.kernel_info())
+    if info["isa"] == "invalid":
+        raise ValueError(info["note"])
+    info["path"] = "blas" if info["isa"] == "blas" else "packed"
+    info["blas"] = os.path.basename(info["blas"]) or None
+    if info["blas"] is None:
+        info["path"], info["note"] = "numpy", "no cblas gemm found in NumPy's BLAS"
+    return info
+
+
+def kernel_info() -> str:
+    """One line saying which kernel runs here, e.g. ``packed avx2 (8 lanes), 2 threads;
+    BLAS libscipy_openblas64_.so; gcc 12.2.0`` or ``numpy (no compiler at install)``."""
+    d = kernel_details()
+    if d["path"] == "numpy":
+        return f"numpy ({d['note']})"
+    head = (
+        f"packed {d['isa']} ({d['lanes']} lanes)"
+        if d["path"] == "packed"
+        else "C loop, a BLAS call per step"
+    )
+    note = f" [{d['note']}]" if d["note"] else ""
+    return f"{head}, {d['threads']} threads; BLAS {d['blas']}; {d['compiler']}{note}"

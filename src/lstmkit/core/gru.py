@@ -28,6 +28,13 @@ Same extras as the LSTM: ``mask`` (T, B) carries h through masked steps;
 ``rmask`` (B, H) is recurrent dropout on the h_{t-1} that enters W_h (the
 ``z ⊙ h_{t-1}`` term uses the undropped h_{t-1}, as in Keras).
 Tensors of the sequence functions are time-major: x (T, B, D), hs (T, B, H).
+
+The fast path runs in C where it can (float32, B > 1, a packed ISA here; see
+``gates.kernel_info()``): the packed kernel computes ``[x_t, h_{t-1}]·[W_x; W_h]`` per
+step into four slots a_z+u_z, a_r+u_r, a_n, u_n (the two n halves stay apart because r
+multiplies only u_n) and the gate step with it, on its own threads; backward likewise,
+with dx_t = da_t·W_xᵀ in the loop. Elsewhere it is the NumPy loop below, one ``matmul``
+per step. Both keep the same cache, so either backward can follow either forward.
 """
 
 from __future__ import annotations
@@ -119,7 +126,7 @@ class GRUCache:
     """What the fast backward needs from the fast forward (time-major)."""
 
     x: np.ndarray  # (T, B, D) input
-    act: np.ndarray  # (T, B, 3H) activations z, r, n
+    act: np.ndarray | None  # (T, B, 3H) activations z, r, n (None: consumed)
     u_n: np.ndarray  # (T, B, H) h_{t-1} · W_hn + b_hn
     hs: np.ndarray  # (T+1, B, H) h_0 … h_T
     mask: np.ndarray | None  # (T, B) or None
@@ -132,6 +139,10 @@ def gru_forward(x, W_x, W_h, b_x, b_h, h0=None, mask=None, rmask=None, need_cach
     T, B, D = x.shape
     H = W_h.shape[0]
     dt = x.dtype
+    ext = gates.gru_packed_loop(dt, B, H)
+    if ext is not None:
+        return _packed_forward(ext, x, W_x, W_h, b_x, b_h, h0, mask, rmask, need_cache)
+    x = np.ascontiguousarray(x)  # (a strided view only for the packed loop)
     # a_t = x_t · W_x + b_x for every t at once; becomes the activations z, r, n in place.
     # b_hz, b_hr sit outside r ⊙ (…), so they are added here once, not at every step.
     act = np.empty((T, B, 3 * H), dt)  # pre-activations, then z, r, n
@@ -146,7 +157,7 @@ def gru_forward(x, W_x, W_h, b_x, b_h, h0=None, mask=None, rmask=None, need_cach
     hr = np.empty((B, H), dt) if rmask is not None else None
     for t in range(T):
         h_prev, h_t, a = hs[t], hs[t + 1], act[t]
-        if rmask is not None:
+        if hr is not None:  # (made exactly when rmask is given)
             np.multiply(h_prev, rmask, out=hr)
             np.matmul(hr, W_h, out=u)
         else:
@@ -187,6 +198,9 @@ def gru_backward(dhs, dh_T, cache: GRUCache, W_x, W_h, need_dx=True, consume=Fal
     T, B, D = x.shape
     H = W_h.shape[0]
     dt = x.dtype
+    ext = gates.gru_packed_loop(dt, B, H)
+    if ext is not None:
+        return _packed_backward(ext, dhs, dh_T, cache, W_x, W_h, need_dx, consume, out)
     if consume:
         da = act  # da_t over z, r, n of step t
         cache.act = None
@@ -235,10 +249,19 @@ def gru_backward(dhs, dh_T, cache: GRUCache, W_x, W_h, need_dx=True, consume=Fal
         dh += dh_rec
         if carry is not None:
             dh += carry
-    # the big GEMMs, after the loop
+    dx, dW_x, dW_h, db_x, db_h = _weight_grads(x, hs, da, du_n, cache.rmask, W_x, need_dx, out)
+    return dx, dh, dW_x, dW_h, db_x, db_h
+
+
+def _weight_grads(x, hs, da, du_n, rmask, W_x, need_dx, out, db_x=None, db_hn=None, dx=None):
+    """The big GEMMs after the loop: dW_x = Σ x_tᵀ da_t, dW_h = Σ h_{t-1}ᵀ du_t, the biases
+    (unless the loop summed them) and dx = da·W_xᵀ (unless the loop computed it)."""
+    T, B, D = x.shape
+    H = hs.shape[2]
+    dt = x.dtype
     da2, dun2 = da.reshape(T * B, 3 * H), du_n.reshape(T * B, H)
     x2 = x.reshape(T * B, D)
-    h_in = hs[:T] if cache.rmask is None else hs[:T] * cache.rmask
+    h_in = hs[:T] if rmask is None else hs[:T] * rmask
     h2 = h_in.reshape(T * B, H)
     dW_x = gates.output_array(out, 0, (D, 3 * H), dt)
     dW_h = gates.output_array(out, 1, (H, 3 * H), dt)
@@ -249,7 +272,74 @@ def gru_backward(dhs, dh_T, cache: GRUCache, W_x, W_h, need_dx=True, consume=Fal
         np.matmul(x2.T, da2, out=dW_x)  # Σ x_tᵀ da_t
         dW_h[:, : 2 * H] = h2.T @ da2[:, : 2 * H]  # Σ h_{t-1}ᵀ du_t
         dW_h[:, 2 * H :] = h2.T @ dun2
-    db_x = da2.sum(axis=0)
-    db_h = np.concatenate([db_x[: 2 * H], dun2.sum(axis=0)])
-    dx = (da2 @ W_x.T).reshape(T, B, D) if need_dx else None
+    if db_x is None:
+        db_x = da2.sum(axis=0)
+    db_h = np.concatenate([db_x[: 2 * H], dun2.sum(axis=0) if db_hn is None else db_hn])
+    if need_dx and dx is None:
+        dx = (da2 @ W_x.T).reshape(T, B, D)
+    return dx, dW_x, dW_h, db_x, db_h
+
+
+def _packed_forward(ext, x, W_x, W_h, b_x, b_h, h0, mask, rmask, need_cache):
+    """gru_forward on the C packed loop: same outputs and cache as the NumPy loop."""
+    T, B, D = x.shape
+    H = W_h.shape[0]
+    dt = x.dtype
+    hs = np.empty((T + 1, B, H), dt)  # h_0 … h_T
+    hs[0] = 0 if h0 is None else h0
+    act = np.empty((T, B, 3 * H), dt) if need_cache else None  # z, r, n
+    u_n = np.empty((T, B, H), dt) if need_cache else None  # h_{t-1} · W_hn + b_hn
+    if mask is not None:
+        mask = np.ascontiguousarray(mask, dtype=dt)
+    ext.gru_forward(
+        x=x if x.strides[2] == x.itemsize else np.ascontiguousarray(x),  # (rows gathered in C)
+        W_x=np.ascontiguousarray(W_x, dtype=dt),
+        W_h=np.ascontiguousarray(W_h, dtype=dt),
+        b_x=np.ascontiguousarray(b_x, dtype=dt),
+        b_h=np.ascontiguousarray(b_h, dtype=dt),
+        hs=hs,
+        act=act,
+        u_n=u_n,
+        mask=mask,
+        rmask=None if rmask is None else np.ascontiguousarray(rmask, dtype=dt),
+    )
+    h_T = hs[T].copy()
+    cache = GRUCache(x, act, u_n, hs, mask, rmask) if u_n is not None else None  # need_cache
+    return hs[1:], h_T, cache
+
+
+def _packed_backward(ext, dhs, dh_T, cache, W_x, W_h, need_dx, consume, out):
+    """gru_backward on the C packed loop (da, du_n, db and dx summed step by step)."""
+    x, act, hs = cache.x, cache.act, cache.hs
+    T, B, D = x.shape
+    H = W_h.shape[0]
+    dt = x.dtype
+    if consume:
+        da = act  # da_t over z, r, n of step t
+        cache.act = None
+    else:
+        da = np.empty((T, B, 3 * H), dt)
+    du_n = np.empty((T, B, H), dt)  # dA_n ⊙ r
+    dh = np.zeros((B, H), dt) if dh_T is None else np.array(dh_T, dt)
+    db_x, db_hn = np.zeros(3 * H, dt), np.zeros(H, dt)
+    dx = np.empty((T, B, D), dt) if need_dx else None
+    ext.gru_backward(
+        act=act,
+        hs=hs,
+        u_n=cache.u_n,
+        W_h=np.ascontiguousarray(W_h, dtype=dt),
+        dh=dh,
+        da=da,
+        du_n=du_n,
+        dhs=None if dhs is None else np.ascontiguousarray(dhs, dtype=dt),
+        mask=None if cache.mask is None else np.ascontiguousarray(cache.mask, dtype=dt),
+        rmask=None if cache.rmask is None else np.ascontiguousarray(cache.rmask, dtype=dt),
+        db_x=db_x,
+        db_hn=db_hn,
+        dx=dx,
+        W_x=np.ascontiguousarray(W_x, dtype=dt) if need_dx else None,
+    )
+    dx, dW_x, dW_h, db_x, db_h = _weight_grads(
+        x, hs, da, du_n, cache.rmask, W_x, need_dx, out, db_x, db_hn, dx
+    )
     return dx, dh, dW_x, dW_h, db_x, db_h

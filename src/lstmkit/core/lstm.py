@@ -17,20 +17,21 @@ compiled kernel can replace it; the NumPy version is always available.
 
 Three ways the time loop runs, fastest first (all tested equal to the reference):
 
-1. in C, ``gates.lstm_loop_kernels(dtype)`` (the ``_fused`` extension): float32
-   with AVX-512 packs [W_x; W_h] once per call and computes
-   ``z_t = [x_t, h_{t-1}]·[W_x; W_h]`` step by step with its own kernel, handing
-   chunks of hidden units to threads (so the first two points above do not apply
-   to it: x_t·W_x is summed per step along with h_{t-1}·W_h). Training writes z_t
-   into the kept act[t]; inference into a small per-thread buffer, so there no
-   (T, B, 4H) array exists at all. Without AVX-512 (or
-   H % 32 ≠ 0, or B = 1) it calls the BLAS NumPy loaded once for x·W_x and once
-   per step.
-   It also adds b inside the loop (one pass less over z), sums db while dz_t
-   is in cache and, when D % 32 == 0, computes dx_t = dz_t·W_xᵀ step by step
-   with the same threads (dW_x, dW_h stay large GEMMs after the loop);
+1. in C, ``gates.loop_module(dtype)`` (the ``_fused`` extension):
+   * float32 (B > 1): the packed kernel (AVX-512, AVX2, SSE2 or NEON, chosen at run time,
+     see ``gates.kernel_info()``) packs [W_x; W_h] once per call and computes
+     ``z_t = [x_t, h_{t-1}]·[W_x; W_h]`` step by step, handing chunks of hidden units to
+     threads (so the first two points above do not apply to it: x_t·W_x is summed per
+     step along with h_{t-1}·W_h). Training keeps the activations in act[t]; inference
+     needs no (T, B, 4H) array at all and reads a strided x in place. It also adds b in
+     the loop, sums db while dz_t is in cache and computes dx_t = dz_t·W_xᵀ step by step
+     with the same threads (dW_x, dW_h stay large GEMMs after the loop);
+   * float64, B = 1, or ``LSTMKIT_ISA=blas``: x·W_x as one GEMM, then a call of the
+     BLAS NumPy loaded per step;
 2. in Python, one ``matmul`` per step plus the compiled step kernel;
-3. in Python with the NumPy step kernels (``LSTMKIT_NO_EXT=1``, or no compiler).
+3. in Python with the NumPy step kernels (``LSTMKIT_NO_EXT=1``, or no compiler); the
+   weights' i, f, o columns are halved first, so that one tanh gives every gate
+   (σ(z) = ½·tanh(z/2) + ½; ``gates.halve_sigmoid_columns``).
 
 Same extras as the reference: ``mask`` (T, B) carries h, c through masked
 steps; ``rmask`` (B, H) is recurrent dropout on h_{t-1}.
@@ -50,7 +51,7 @@ class LSTMCache:
     """What backward needs from forward (time-major)."""
 
     x: np.ndarray  # (T, B, D) input
-    act: np.ndarray  # (T, B, 4H) gate activations i, f, g, o
+    act: np.ndarray | None  # (T, B, 4H) gate activations i, f, g, o (None: consumed)
     hs: np.ndarray  # (T+1, B, H) h_0 … h_T (index 0 is the initial state)
     cs: np.ndarray  # (T+1, B, H) c_0 … c_T
     tc: np.ndarray  # (T, B, H) tanh(c_t) before masking
@@ -69,16 +70,16 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None, need_c
     T, B, D = x.shape
     H = W_h.shape[0]
     dt = x.dtype
-    # z_t = x_t · W_x + b for every t at once, h_{t-1} · W_h added in the loop (the packed
-    # C loop instead sums [x_t, h_{t-1}]·[W_x; W_h] per step, see the module docstring)
-    loops = gates.lstm_loop_kernels(dt)
-    TA = T
-    strided_ok = False  # may x stay a strided view?
-    if loops is not None and not need_cache and gates.lstm_packed_loop(dt, B, H):
-        TA = 1  # inference: z lives per chunk in C
-        strided_ok = x.strides[2] == x.itemsize  # (rows gathered by the kernel)
-    act = np.empty((TA, B, 4 * H), dt)  # pre-activations, then gates i,f,g,o
-    if loops is None:  # (the C loop does both itself)
+    ext = gates.loop_module(dt)
+    packed = ext is not None and gates.lstm_packed_loop(dt, B, H)
+    act = None  # pre-activations, then gates i,f,g,o (the packed inference loop needs none)
+    if need_cache or not packed:
+        act = np.empty((T, B, 4 * H), dt)
+    halved = ext is None and gates.numpy_step_halved(dt)
+    if halved:  # NumPy steps: z/2 in the i, f, o columns (σ through one tanh, see gates)
+        W_x, W_h, b = gates.halve_sigmoid_columns(W_x, W_h, b)
+    if ext is None:  # z_t = x_t · W_x + b for every t at once; h_{t-1} · W_h in the loop
+        assert act is not None  # (made above: this is not the packed loop)
         np.matmul(x.reshape(T * B, D), W_x, out=act.reshape(T * B, 4 * H))
         act += b
     hs = np.empty((T + 1, B, H), dt)  # h_0 … h_T
@@ -93,37 +94,37 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None, need_c
     if mask is not None:
         mask = np.ascontiguousarray(mask, dtype=dt)  # (T, B) of 0/1
     hr = np.empty((B, H), dt) if rmask is not None else None  # h_{t-1} ⊙ rmask
-    if loops is not None:
-        # the whole loop in C: z = x·W_x for all t, then z_t += h_{t-1}·W_h + b and
-        # the fused step
+    if ext is not None:  # the whole loop in C (x·W_x, b and h_{t-1}·W_h inside)
         if rmask is not None:
             rmask = np.ascontiguousarray(rmask, dtype=dt)
-        loops[0](
-            act,
-            np.ascontiguousarray(W_h, dtype=dt),
-            hs,
-            cs,
-            tcs,
-            mask,
-            rmask,
-            hr,
-            np.ascontiguousarray(b, dtype=dt),
-            x if strided_ok else np.ascontiguousarray(x),
-            np.ascontiguousarray(W_x, dtype=dt),
+        strided_ok = packed and x.strides[2] == x.itemsize  # (rows gathered in C)
+        ext.lstm_forward(
+            x=x if strided_ok else np.ascontiguousarray(x),
+            W_x=np.ascontiguousarray(W_x, dtype=dt),
+            W_h=np.ascontiguousarray(W_h, dtype=dt),
+            b=np.ascontiguousarray(b, dtype=dt),
+            hs=hs,
+            cs=cs,
+            tcs=tcs,
+            act=act,
+            mask=mask,
+            rmask=rmask,
+            hr=hr,
+            training=need_cache,
         )
     else:
-        _forward_steps(act, W_h, hs, cs, tcs, mask, rmask, hr, need_cache)
+        step = gates.lstm_step_kernel(dt, halved=halved)
+        _forward_steps(act, W_h, hs, cs, tcs, mask, rmask, hr, need_cache, step)
     h_T = hs[T].copy()
     c_T = (cs[T] if need_cache else cs[T & 1]).copy()
     cache = LSTMCache(x, act, hs, cs, tcs, mask, rmask) if need_cache else None
     return hs[1:], (h_T, c_T), cache
 
 
-def _forward_steps(act, W_h, hs, cs, tcs, mask, rmask, hr, need_cache):
+def _forward_steps(act, W_h, hs, cs, tcs, mask, rmask, hr, need_cache, step):
     """The time loop in Python: one GEMM and one step-kernel call per t."""
     T, B, H4 = act.shape
     rec = np.empty((B, H4), act.dtype)  # h_{t-1} · W_h
-    step = gates.lstm_step_kernel(act.dtype)
     for t in range(T):
         h_prev = hs[t]
         if rmask is not None:
@@ -161,8 +162,8 @@ def lstm_backward(
     T, B, D = x.shape
     H = W_h.shape[0]
     dt = x.dtype
-    loops = gates.lstm_loop_kernels(dt)
-    if consume and loops is not None:
+    ext = gates.loop_module(dt)
+    if consume and ext is not None:
         dz = act  # dz_t over act_t (see above)
         cache.act = None
     else:
@@ -170,30 +171,27 @@ def lstm_backward(
     dh = np.zeros((B, H), dt) if dh_T is None else np.array(dh_T, dt)
     dc = np.zeros((B, H), dt) if dc_T is None else np.array(dc_T, dt)
     db = dx = None
-    if loops is not None:
+    if ext is not None:
         # the whole loop in C: fused step, dh += dz_t·W_hᵀ, and db += Σ dz_t while hot
-        if dhs is not None:
-            dhs = np.ascontiguousarray(dhs, dtype=dt)
         rmask = cache.rmask
-        work = np.empty((B, H), dt) if rmask is not None else None
         db = gates.output_array(out, 2, (4 * H,), dt)  # Σ dz_t, summed into
         db.fill(0)
         dx_t = np.empty((T, B, D), dt) if need_dx else None  # dz_t·W_xᵀ, if the loop can
-        if loops[1](
-            dhs,
-            dh,
-            dc,
-            act,
-            tcs,
-            cs,
-            dz,
-            np.ascontiguousarray(W_h, dtype=dt),
-            cache.mask,
-            rmask,
-            work,
-            db,
-            dx_t,
-            np.ascontiguousarray(W_x, dtype=dt),
+        if ext.lstm_backward(
+            act=act,
+            tcs=tcs,
+            cs=cs,
+            W_h=np.ascontiguousarray(W_h, dtype=dt),
+            dh=dh,
+            dc=dc,
+            dz=dz,
+            dhs=None if dhs is None else np.ascontiguousarray(dhs, dtype=dt),
+            mask=cache.mask,
+            rmask=rmask,
+            work=np.empty((B, H), dt) if rmask is not None else None,
+            db=db,
+            dx=dx_t,
+            W_x=np.ascontiguousarray(W_x, dtype=dt) if need_dx else None,
         ):
             dx = dx_t
     else:

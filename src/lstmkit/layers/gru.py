@@ -39,6 +39,7 @@ class GRU(Recurrent):
     type_name = "GRU"
     n_gates = 3
     n_states = 1
+    _strided_input = True  # the packed loop reads the batch-major input in place
 
     def __init__(self, units, reset_after: bool = True, **kw):
         super().__init__(units, **kw)

@@ -1,0 +1,1 @@
+"""``lstmkit info``: the version, and which kernel runs the recurrent loops here."""

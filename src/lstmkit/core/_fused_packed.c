@@ -1,0 +1,62 @@
+/* _fused_packed.c — picks the compiled packed kernel for an ISA (see _fused_packed.h). */
+#include "_fused_packed.h"
+
+#include "_fused_threads.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define LK_X86 1
+#elif defined(__aarch64__) || defined(_M_ARM64)
+#define LK_ARM64 1
+#endif
+
+int lk_packed_forward(lk_isa isa, const lk_fwd_args *a)
+{
+    switch (isa) {
+#if defined(LK_X86)
+    case LK_ISA_AVX512: return lk_forward_avx512(a);
+    case LK_ISA_AVX2: return lk_forward_avx2(a);
+    case LK_ISA_SSE2: return lk_forward_sse2(a);
+#elif defined(LK_ARM64)
+    case LK_ISA_NEON: return lk_forward_neon(a);
+#endif
+    default: return -1;
+    }
+}
+
+int lk_packed_backward(lk_isa isa, const lk_bwd_args *a)
+{
+    switch (isa) {
+#if defined(LK_X86)
+    case LK_ISA_AVX512: return lk_backward_avx512(a);
+    case LK_ISA_AVX2: return lk_backward_avx2(a);
+    case LK_ISA_SSE2: return lk_backward_sse2(a);
+#elif defined(LK_ARM64)
+    case LK_ISA_NEON: return lk_backward_neon(a);
+#endif
+    default: return -1;
+    }
+}
+
+double lk_packed_peak(lk_isa isa, int nthreads, double (*clock)(void), double seconds)
+{
+    switch (isa) {
+#if defined(LK_X86)
+    case LK_ISA_AVX512: return lk_peak_avx512(nthreads, clock, seconds);
+    case LK_ISA_AVX2: return lk_peak_avx2(nthreads, clock, seconds);
+    case LK_ISA_SSE2: return lk_peak_sse2(nthreads, clock, seconds);
+#elif defined(LK_ARM64)
+    case LK_ISA_NEON: return lk_peak_neon(nthreads, clock, seconds);
+#endif
+    default: return 0.0;
+    }
+}
+
+int lk_packed_threads(lk_idx B, lk_idx H, int avail)
+{
+    lk_idx chunks = (H + LK_CU - 1) / LK_CU;
+    int n = avail < 1 ? 1 : avail;
+    if (8.0 * B * H * H < 2e6) n = 1;       /* tiny steps: the wait costs more than it saves */
+    if (n > chunks) n = (int)chunks;
+    if (n > LK_MAXT) n = LK_MAXT;
+    return n < 1 ? 1 : n;
+}

@@ -1,0 +1,292 @@
+/* _fused_threads.c — worker threads, the chunk scheduler, kept scratch (see the header). */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE                   /* sched_getcpu, pthread_attr_setaffinity_np */
+#endif
+#include "_fused_threads.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(_WIN32)
+#define LK_WIN 1
+#include <windows.h>
+#include <process.h>
+#include <malloc.h>
+#else
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#endif
+
+/* ------------------------------------------------------------------ atomics */
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+static long long ld_acq(lk_atomic *p) { return _InterlockedCompareExchange64(p, 0, 0); }
+static int cas(lk_atomic *p, long long *expect, long long want)
+{
+    long long seen = _InterlockedCompareExchange64(p, want, *expect);
+    if (seen == *expect) return 1;
+    *expect = seen;
+    return 0;
+}
+static void add1(lk_atomic *p) { _InterlockedIncrement64(p); }
+static void store_rel(lk_atomic *p, long long v) { _InterlockedExchange64(p, v); }
+static void cpu_relax(void) { YieldProcessor(); }
+#else
+static long long ld_acq(lk_atomic *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static int cas(lk_atomic *p, long long *expect, long long want)
+{
+    return __atomic_compare_exchange_n(p, expect, want, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+static void add1(lk_atomic *p) { __atomic_fetch_add(p, 1, __ATOMIC_RELEASE); }
+static void store_rel(lk_atomic *p, long long v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+#endif
+
+static void yield_cpu(void)
+{
+#if defined(LK_WIN)
+    SwitchToThread();
+#else
+    sched_yield();
+#endif
+}
+
+/* ---------------------------------------------------------------- scheduler */
+static long take(lk_sched *S, int k, long start, long end)
+{
+    long len = end - start, lo = start + len * k / S->n, hi = start + len * (k + 1) / S->n;
+    long long v = ld_acq(&S->next[k].v);
+    for (;;) {
+        long long want = v < lo ? lo : v;
+        if (want >= hi) return -1;
+        if (cas(&S->next[k].v, &v, want + 1)) return (long)(want - start);
+    }
+}
+
+long lk_claim(lk_sched *S, int tid, long start, long end)
+{
+    for (int i = 0; i < S->n; i++) {
+        long c = take(S, (tid + i) % S->n, start, end);
+        if (c >= 0) return c;
+    }
+    return -1;
+}
+
+void lk_chunk_done(lk_sched *S) { add1(&S->done); }
+
+void lk_phase_wait(lk_sched *S, long end)
+{
+    for (long spin = 0; ld_acq(&S->done) < end; spin++)
+        if (spin > 500) yield_cpu();       /* busy machine: let the thread we wait for run */
+        else cpu_relax();
+}
+
+/* ------------------------------------------------------------------ threads */
+/* Linux puts a new thread on its parent's CPU when the other CPUs are idle, and it then
+ * starts only when the parent is preempted: measured ~2.7 ms on this project's 2-CPU
+ * machines, during which the parent works alone (and a short call is half over). So a
+ * worker is started on a CPU other than the caller's (it then starts in ~0.15 ms), and
+ * once running it widens its affinity back to every CPU the process may use. */
+typedef struct {
+    lk_worker fn;
+    void *ctx;
+    lk_sched *S;
+    int tid;
+    lk_atomic *go;                /* 0: wait, 1: run, -1: return at once */
+#if defined(__linux__)
+    cpu_set_t all;
+    int widen;
+#endif
+} start_t;
+
+static void thread_body(start_t *s)
+{
+#if defined(__linux__)
+    if (s->widen) pthread_setaffinity_np(pthread_self(), sizeof s->all, &s->all);
+#endif
+    long long g;
+    while ((g = ld_acq(s->go)) == 0) yield_cpu();
+    if (g == 1) s->fn(s->ctx, s->tid, s->S);
+}
+
+#if defined(LK_WIN)
+typedef HANDLE thread_t;
+static unsigned __stdcall tramp(void *p) { thread_body(p); return 0; }
+static int start(thread_t *th, start_t *s)
+{
+    uintptr_t h = _beginthreadex(NULL, 0, tramp, s, 0, NULL);
+    if (!h) return -1;
+    *th = (HANDLE)h;
+    return 0;
+}
+static void join(thread_t th) { WaitForSingleObject(th, INFINITE); CloseHandle(th); }
+#else
+typedef pthread_t thread_t;
+static void *tramp(void *p) { thread_body(p); return NULL; }
+static int start(thread_t *th, start_t *s)
+{
+#if defined(__linux__)
+    pthread_attr_t at;
+    s->widen = 0;
+    if (sched_getaffinity(0, sizeof s->all, &s->all) == 0 && pthread_attr_init(&at) == 0) {
+        int me = sched_getcpu(), n = 0, placed = 0;
+        int mine[CPU_SETSIZE];
+        for (int c = 0; c < CPU_SETSIZE; c++)
+            if (CPU_ISSET(c, &s->all) && c != me) mine[n++] = c;
+        if (n > 0) {
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            CPU_SET(mine[(s->tid - 1) % n], &one);
+            s->widen = 1;
+            placed = pthread_attr_setaffinity_np(&at, sizeof one, &one) == 0 &&
+                     pthread_create(th, &at, tramp, s) == 0;
+        }
+        pthread_attr_destroy(&at);
+        if (placed) return 0;
+        s->widen = 0;
+    }
+#endif
+    return pthread_create(th, NULL, tramp, s) == 0 ? 0 : -1;
+}
+static void join(thread_t th) { pthread_join(th, NULL); }
+#endif
+
+int lk_run(lk_worker worker, void *ctx, int n, lk_sched *S)
+{
+    thread_t th[LK_MAXT];
+    start_t st[LK_MAXT];
+    lk_atomic go = 0;
+    if (n > LK_MAXT) n = LK_MAXT;
+    if (n < 1) n = 1;
+    int started = 1;
+    for (int k = 1; k < n; k++, started++) {
+        st[k].fn = worker; st[k].ctx = ctx; st[k].S = S; st[k].tid = k; st[k].go = &go;
+        if (start(&th[k], &st[k]) != 0) break;
+    }
+    if (started < n) {                       /* could not start them all: run alone */
+        store_rel(&go, -1);
+        for (int k = 1; k < started; k++) join(th[k]);
+        n = started = 1;
+    }
+    for (int k = 0; k < LK_MAXT; k++) S->next[k].v = 0;
+    S->done = 0;
+    S->n = n;
+    store_rel(&go, 1);
+    worker(ctx, 0, S);
+    for (int k = 1; k < n; k++) join(th[k]);
+    return n;
+}
+
+int lk_cpu_count(void)
+{
+#if defined(LK_WIN)
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    return si.dwNumberOfProcessors > 0 ? (int)si.dwNumberOfProcessors : 1;
+#elif defined(__linux__)
+    cpu_set_t s;
+    if (sched_getaffinity(0, sizeof s, &s) == 0) return CPU_COUNT(&s) > 0 ? CPU_COUNT(&s) : 1;
+    return 1;
+#else
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+#endif
+}
+
+/* ------------------------------------------------------------------ scratch */
+static void *amalloc(size_t bytes)
+{
+    const size_t huge = (size_t)2 << 20;
+    size_t align = bytes >= 2 * huge ? huge : 64;
+    size_t n = (bytes + align - 1) / align * align;
+#if defined(LK_WIN)
+    return _aligned_malloc(n, align);
+#else
+    void *p = NULL;
+    if (posix_memalign(&p, align, n) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+    if (align == huge) madvise(p, n, MADV_HUGEPAGE);
+#endif
+    return p;
+#endif
+}
+
+static void afree(void *p)
+{
+#if defined(LK_WIN)
+    _aligned_free(p);
+#else
+    free(p);
+#endif
+}
+
+typedef struct { void *p[LK_NSLOT]; size_t n[LK_NSLOT]; } slots_t;
+
+static void slots_free(void *v)
+{
+    slots_t *s = v;
+    if (!s) return;
+    for (int k = 0; k < LK_NSLOT; k++) afree(s->p[k]);
+    free(s);
+}
+
+#if defined(LK_WIN)
+static DWORD slots_key = FLS_OUT_OF_INDEXES;
+static INIT_ONCE slots_once = INIT_ONCE_STATIC_INIT;
+static void WINAPI slots_dtor(void *v) { slots_free(v); }
+static BOOL CALLBACK slots_init(PINIT_ONCE o, void *a, void **c)
+{
+    (void)o; (void)a; (void)c;
+    slots_key = FlsAlloc(slots_dtor);
+    return TRUE;
+}
+static slots_t *slots_get(void)
+{
+    InitOnceExecuteOnce(&slots_once, slots_init, NULL, NULL);
+    return slots_key == FLS_OUT_OF_INDEXES ? NULL : FlsGetValue(slots_key);
+}
+static int slots_set(slots_t *s) { return FlsSetValue(slots_key, s) ? 0 : -1; }
+#else
+static pthread_key_t slots_key;
+static pthread_once_t slots_once = PTHREAD_ONCE_INIT;
+static void slots_init(void) { pthread_key_create(&slots_key, slots_free); }
+static slots_t *slots_get(void)
+{
+    pthread_once(&slots_once, slots_init);
+    return pthread_getspecific(slots_key);
+}
+static int slots_set(slots_t *s) { return pthread_setspecific(slots_key, s); }
+#endif
+
+void *lk_scratch(int slot, size_t bytes)
+{
+    slots_t *s = slots_get();
+    if (!s) {
+        if (!(s = calloc(1, sizeof *s)) || slots_set(s) != 0) {
+            free(s);
+            return NULL;
+        }
+    }
+    if (s->n[slot] < bytes) {
+        afree(s->p[slot]);
+        s->p[slot] = amalloc(bytes);
+        s->n[slot] = s->p[slot] ? bytes : 0;
+    }
+    return s->p[slot];
+}
+
+void lk_scratch_release(void)
+{
+    slots_t *s = slots_get();
+    slots_free(s);
+    if (s) slots_set(NULL);
+}

@@ -1,0 +1,266 @@
+"""Every kernel path against the readable references, LSTM and GRU, forward and backward.
+
+Paths (float32 unless said): the packed kernel forced to each ISA this CPU runs —
+``LSTMKIT_ISA=avx512`` (16 lanes), ``avx2`` (8), ``baseline`` (SSE2 on x86-64, NEON on
+aarch64: 4) — the C loop with a BLAS call per step (``blas``, and float64), the Python
+loop with the compiled step kernels, and pure NumPy (``LSTMKIT_NO_EXT=1``). Shapes with
+H and D not multiples of any vector width, B = 1, masks (a fully masked row too) and
+recurrent dropout; 1 and 2 threads. An AVX-512 machine runs the AVX2 and baseline
+kernels here too (that is what the switch is for).
+"""
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from lstmkit.core import gates, gru, lstm, reference
+
+pytestmark = pytest.mark.skipif(
+    not gates.extension_available(), reason="the compiled kernel is not built here"
+)
+
+TOL = {np.float32: 2e-5, np.float64: 1e-12}
+BEST = gates.kernel_details()["best"] if gates.extension_available() else None
+X86 = BEST in ("avx512", "avx2", "sse2")
+BASELINE = "sse2" if X86 else "neon"
+ORDER = ["sse2", "neon", "avx2", "avx512"]  # narrow → wide (sse2, neon: one per arch)
+
+
+def _runs_here(isa):
+    if isa == "blas":
+        return True
+    if isa == "baseline":
+        return True
+    if (isa == "neon") == X86:
+        return False
+    return ORDER.index(isa) <= ORDER.index(BEST)
+
+
+# (T, B, D, H, threads): H = 6, 37, 40, 5 are multiples of no width; D = 33 leaves a dx tail
+SHAPES = [
+    (7, 4, 5, 6, 2),
+    (6, 16, 5, 128, 2),
+    (4, 13, 7, 37, 1),
+    (5, 1, 3, 40, 1),
+    (3, 5, 33, 64, 2),
+    (4, 30, 3, 32, 1),
+    (3, 9, 2, 5, 1),
+]
+ISAS = ["avx512", "avx2", "baseline", "blas"]
+
+
+def _problem(rng, cell, dt, T, B, D, H, extras):
+    G = 4 if cell == "LSTM" else 3
+    p = {
+        "x": rng.standard_normal((T, B, D)).astype(dt),
+        "W_x": (rng.standard_normal((D, G * H)) * 0.5).astype(dt),
+        "W_h": (rng.standard_normal((H, G * H)) * 0.5).astype(dt),
+        "h0": rng.standard_normal((B, H)).astype(dt),
+        "dhs": rng.standard_normal((T, B, H)).astype(dt),
+        "dh_T": rng.standard_normal((B, H)).astype(dt),
+        "mask": None,
+        "rmask": None,
+    }
+    if cell == "LSTM":
+        p["b"] = rng.standard_normal(4 * H).astype(dt)
+        p["c0"], p["dc_T"] = (rng.standard_normal((B, H)).astype(dt) for _ in range(2))
+    else:
+        p["b_x"], p["b_h"] = (rng.standard_normal(3 * H).astype(dt) for _ in range(2))
+    if extras:
+        mask = (rng.random((T, B)) < 0.7).astype(dt)
+        mask[:, 0] = 0  # a fully masked row
+        p["mask"] = mask
+        p["rmask"] = ((rng.random((B, H)) < 0.8) / 0.8).astype(dt)
+    return p
+
+
+def _reference(cell, p):
+    if cell == "LSTM":
+        hs, (h, c), caches = reference.lstm_forward(
+            p["x"], p["W_x"], p["W_h"], p["b"], p["h0"], p["c0"], p["mask"], p["rmask"]
+        )
+        grads = reference.lstm_backward(p["dhs"], p["dh_T"], p["dc_T"], caches, p["W_x"], p["W_h"])
+        return (hs, h, c, *grads)
+    hs, h, caches = gru.gru_reference_forward(
+        p["x"], p["W_x"], p["W_h"], p["b_x"], p["b_h"], p["h0"], p["mask"], p["rmask"]
+    )
+    return (hs, h, *gru.gru_reference_backward(p["dhs"], p["dh_T"], caches, p["W_x"], p["W_h"]))
+
+
+def _fast(cell, p, need_cache=True):
+    if cell == "LSTM":
+        hs, (h, c), cache = lstm.lstm_forward(
+            p["x"], p["W_x"], p["W_h"], p["b"], p["h0"], p["c0"], p["mask"], p["rmask"], need_cache
+        )
+        if not need_cache:
+            return hs, h, c
+        grads = lstm.lstm_backward(
+            p["dhs"], p["dh_T"], p["dc_T"], cache, p["W_x"], p["W_h"], consume=True
+        )
+        return (hs, h, c, *grads)
+    hs, h, cache = gru.gru_forward(
+        p["x"], p["W_x"], p["W_h"], p["b_x"], p["b_h"], p["h0"], p["mask"], p["rmask"], need_cache
+    )
+    if not need_cache:
+        return hs, h
+    grads = gru.gru_backward(p["dhs"], p["dh_T"], cache, p["W_x"], p["W_h"], consume=True)
+    return (hs, h, *grads)
+
+
+NAMES = {
+    "LSTM": ["hs", "h_T", "c_T", "dx", "dh0", "dc0", "dW_x", "dW_h", "db"],
+    "GRU": ["hs", "h_T", "dx", "dh0", "dW_x", "dW_h", "db_x", "db_h"],
+}
+
+
+def _compare(cell, got, want, dt, path):
+    for name, g, w in zip(NAMES[cell], got, want, strict=False):
+        # float32 sums of T·B terms: absolute error relative to the largest entry
+        scale = max(1.0, float(np.abs(w).max()))
+        np.testing.assert_allclose(
+            g, w, rtol=TOL[dt], atol=TOL[dt] * scale, err_msg=f"{path}: {cell} {name}"
+        )
+
+
+def _expected_path(isa, B, dt):
+    if isa == "blas" or dt == np.float64 or B < 2:
+        return "blas"
+    return BASELINE if isa == "baseline" else isa
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU"])
+@pytest.mark.parametrize("extras", [False, True], ids=["plain", "mask+rmask"])
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "T{}B{}D{}H{}thr{}".format(*s))
+@pytest.mark.parametrize("isa", ISAS)
+def test_compiled_paths_equal_reference(isa, shape, extras, cell, monkeypatch):
+    if not _runs_here(isa):
+        pytest.skip(f"this CPU has no {isa} (best here: {BEST})")
+    T, B, D, H, threads = shape
+    monkeypatch.setenv("LSTMKIT_ISA", isa)
+    rng = np.random.default_rng([*shape, extras, cell == "GRU"])
+    for dt in (np.float32, np.float64) if isa == "blas" else (np.float32,):
+        p = _problem(rng, cell, dt, T, B, D, H, extras)
+        want = _reference(cell, p)
+        path = gates.loop_plan(dt, B, H)[0]
+        assert path == _expected_path(isa, B, dt)
+        if cell == "GRU" and path == "blas":
+            assert gates.gru_packed_loop(dt, B, H) is None  # (the GRU's NumPy loop runs)
+        with threadpool_limits(threads):
+            got = _fast(cell, p)
+            inference = _fast(cell, p, need_cache=False)
+        _compare(cell, got, want, dt, f"{isa} → {path}")
+        for a, b in zip(inference, got, strict=False):  # the same numbers without a cache
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU"])
+@pytest.mark.parametrize("where", ["Python loop, C steps", "NumPy"])
+def test_python_loops_equal_reference(where, cell, monkeypatch):
+    rng = np.random.default_rng(7)
+    monkeypatch.setattr(gates, "loop_module", lambda dtype: None)  # no C time loop
+    if where == "NumPy":
+        monkeypatch.setenv("LSTMKIT_NO_EXT", "1")
+        assert gates.lstm_step_kernel(np.float32) is gates._np_step
+    else:
+        assert gates.lstm_step_kernel(np.float32) is not gates._np_step
+    for dt in (np.float32, np.float64):
+        for T, B, D, H, _ in SHAPES[:4]:
+            p = _problem(rng, cell, dt, T, B, D, H, extras=True)
+            _compare(cell, _fast(cell, p), _reference(cell, p), dt, where)
+
+
+def test_forced_isa_is_what_runs(monkeypatch):
+    """The C entry point returns the path it ran; kernel_info says the same."""
+    ext = gates.loop_module(np.float32)
+    T, B, D, H = 3, 4, 5, 40
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((T, B, D)).astype(np.float32)
+    W_x, W_h = (rng.standard_normal((n, 4 * H)).astype(np.float32) for n in (D, H))
+    for isa in ISAS:
+        if not _runs_here(isa):
+            continue
+        monkeypatch.setenv("LSTMKIT_ISA", isa)
+        want = _expected_path(isa, B, np.float32)
+        ran = ext.lstm_forward(
+            x=x,
+            W_x=W_x,
+            W_h=W_h,
+            b=None,
+            hs=np.zeros((T + 1, B, H), np.float32),
+            cs=np.zeros((2, B, H), np.float32),
+            tcs=np.zeros((1, B, H), np.float32),
+            act=np.zeros((T, B, 4 * H), np.float32),
+        )
+        assert ran == want
+        line = gates.kernel_info()
+        assert (f"packed {want}" in line) if want != "blas" else ("BLAS call per step" in line)
+
+
+def test_isa_switch_refuses_nonsense_and_clamps(monkeypatch):
+    monkeypatch.setenv("LSTMKIT_ISA", "avx1024")
+    with pytest.raises(ValueError, match="LSTMKIT_ISA"):
+        gates.loop_plan(np.float32, 4, 32)
+    with pytest.raises(ValueError, match="LSTMKIT_ISA"):
+        gates.kernel_info()
+    monkeypatch.setenv("LSTMKIT_ISA", "neon" if X86 else "avx2")  # another architecture's
+    d = gates.kernel_details()
+    assert d["isa"] == BEST and "another architecture" in d["note"]
+    monkeypatch.setenv("LSTMKIT_ISA", "blas")
+    monkeypatch.setenv("LSTMKIT_NO_MK", "0")
+    assert gates.loop_plan(np.float32, 4, 32)[0] == "blas"
+    monkeypatch.delenv("LSTMKIT_ISA")
+    monkeypatch.setenv("LSTMKIT_NO_MK", "1")  # the older name of LSTMKIT_ISA=blas
+    assert gates.loop_plan(np.float32, 4, 32)[0] == "blas"
+    monkeypatch.setenv("LSTMKIT_NO_EXT", "1")
+    assert gates.kernel_info() == "numpy (LSTMKIT_NO_EXT=1)"
+
+
+@pytest.mark.parametrize("isa", ["avx512", "avx2", "baseline", "blas"])
+def test_denormals_flush_to_zero_inside_the_loop(isa, monkeypatch):
+    """FTZ/DAZ is on inside the C loops (denormal floats are 20-100x slower) and off again
+    afterwards. With zero weights every gate is σ(0) = ½ and g = 0, so c_1 = ½·c_0: a
+    denormal c_0 gives a denormal c_1 in NumPy and 0 in C."""
+    if not _runs_here(isa):
+        pytest.skip(f"this CPU has no {isa}")
+    monkeypatch.setenv("LSTMKIT_ISA", isa)
+    T, B, D, H = 1, 4, 3, 40
+    x = np.zeros((T, B, D), np.float32)
+    W_x, W_h = np.zeros((D, 4 * H), np.float32), np.zeros((H, 4 * H), np.float32)
+    b = np.zeros(4 * H, np.float32)
+    c0 = np.full((B, H), 4e-39, np.float32)  # below float32's smallest normal, 1.18e-38
+    _, (_, c_T), _ = lstm.lstm_forward(x, W_x, W_h, b, c0=c0)
+    assert np.all(c_T == 0)
+    monkeypatch.setenv("LSTMKIT_NO_EXT", "1")
+    _, (_, c_np), _ = lstm.lstm_forward(x, W_x, W_h, b, c0=c0)
+    assert np.all(c_np == np.float32(2e-39))
+    assert np.float32(4e-39) * np.float32(0.5) > 0  # this thread's FPU state was restored
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU"])
+@pytest.mark.parametrize("isa", ISAS)
+def test_nan_in_the_input_stays_nan(isa, cell, monkeypatch):
+    """A NaN in x reaches h (a training loop must see it to stop), on every path."""
+    if not _runs_here(isa):
+        pytest.skip(f"this CPU has no {isa}")
+    monkeypatch.setenv("LSTMKIT_ISA", isa)
+    p = _problem(np.random.default_rng(6), cell, np.float32, 3, 8, 4, 6, extras=False)
+    p["x"][1, 2, 3] = np.nan
+    hs = _fast(cell, p, need_cache=False)[0]
+    assert np.isnan(hs[1:, 2]).all() and np.isfinite(hs[0]).all()
+
+
+def test_gru_packed_cache_feeds_numpy_backward(monkeypatch):
+    """The packed GRU forward keeps the NumPy loop's cache (z, r, n; u_n; hs): the NumPy
+    backward after a packed forward gives the reference's gradients."""
+    if BEST is None or not _runs_here("avx2" if X86 else "neon"):
+        pytest.skip("no packed kernel here")
+    rng = np.random.default_rng(5)
+    p = _problem(rng, "GRU", np.float32, 5, 6, 7, 37, extras=True)
+    assert gates.gru_packed_loop(np.float32, 6, 37) is not None
+    _, _, cache = gru.gru_forward(
+        p["x"], p["W_x"], p["W_h"], p["b_x"], p["b_h"], p["h0"], p["mask"], p["rmask"]
+    )
+    monkeypatch.setattr(gates, "gru_packed_loop", lambda *a: None)
+    grads = gru.gru_backward(p["dhs"], p["dh_T"], cache, p["W_x"], p["W_h"])
+    want = _reference("GRU", p)
+    _compare("GRU", (want[0], want[1], *grads), want, np.float32, "packed fwd, NumPy bwd")
