@@ -28,7 +28,16 @@ import numpy as np
 
 import lstmkit
 from lstmkit import GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, Sequential
+from lstmkit.engine import Model
 from lstmkit.errors import ModelFileError
+from lstmkit.layers import (
+    Add,
+    Attention,
+    Concatenate,
+    GlobalAveragePooling1D,
+    Input,
+    LayerNormalization,
+)
 
 MAX_SECONDS = 0.5
 DANGEROUS = (
@@ -66,6 +75,13 @@ def base_models(workdir):
     m.compile("rmsprop", "mse")
     m.build((5, 2))
     out.append(("bidir", m, rng.standard_normal((2, 5, 2)).astype(np.float32)))
+    # a functional graph: a shared layer, a merge, attention, a concatenation
+    a = Input(shape=(5, 3))
+    shared = Dense(4)
+    s = Add()([shared(a), LSTM(4, return_sequences=True)(a)])
+    c = Concatenate()([Attention(use_scale=True)([s, shared(a)]), s])
+    m = Model(a, Dense(2)(GlobalAveragePooling1D()(LayerNormalization()(c))))
+    out.append(("functional", m, rng.standard_normal((2, 5, 3)).astype(np.float32)))
     files = []
     for name, m, x in out:
         p = os.path.join(workdir, f"base_{name}.safetensors")
@@ -377,7 +393,7 @@ def mutations(name, raw, rng):
 
     full = copy.deepcopy(header)
     full["__metadata__"] = {
-        k: (json.loads(v) if k in ("config", "input_shape", "training_config") else v)
+        k: (json.loads(v) if k in ("config", "input_shape", "training_config", "graph") else v)
         for k, v in meta.items()
     }
     all_paths = [p for p in paths(full) if p]
@@ -393,7 +409,8 @@ def mutations(name, raw, rng):
             h["__metadata__"] = {
                 kk: (
                     vv
-                    if isinstance(vv, str) or kk not in ("config", "input_shape", "training_config")
+                    if isinstance(vv, str)
+                    or kk not in ("config", "input_shape", "training_config", "graph")
                     else json.dumps(vv, allow_nan=True)
                 )
                 for kk, vv in h["__metadata__"].items()
