@@ -334,12 +334,12 @@ def test_length_warning_and_masking(tmp_path, capsys):
 @pytest.mark.parametrize(
     "bad, needle",
     [
-        (["--epochs", "0"], "--epochs must be at least 1"),
-        (["--patience", "0"], "--patience must be at least 1"),
-        (["--validation", "1.5"], "--validation must be in [0, 1)"),
-        (["--dropout", "1"], "--dropout must be in [0, 1)"),
-        (["--noise", "-1"], "--noise must be 0 or more"),
-        (["--dtw-window", "2"], "--dtw-window must be between 0 and 1"),
+        (["--epochs", "0"], "--epochs expected an integer 1..1000000"),
+        (["--patience", "0"], "--patience expected an integer 1..1000000"),
+        (["--validation", "1.5"], "--validation expected a finite number [0, 1)"),
+        (["--dropout", "1"], "--dropout expected a finite number [0, 1)"),
+        (["--noise", "-1"], "--noise expected a finite number 0..100"),
+        (["--dtw-window", "2"], "--dtw-window expected a finite number 0..1"),
     ],
 )
 def test_bad_numbers_refused_before_anything_is_written(tmp_path, capsys, bad, needle):

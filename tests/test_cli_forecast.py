@@ -161,7 +161,7 @@ def test_forecast_bad_input(tmp_path, capsys, case):
         args, needles = ["forecast", data, "--out", tmp_path / "o"], ["--target is required"]
     elif case == "bad_horizon":
         args += ["--horizon", "0"]
-        needles = ["--horizon must be at least 1"]
+        needles = ["--horizon expected an integer 1..10000, got '0'"]
     elif case == "garbled_model":
         (tmp_path / "m").mkdir()
         (tmp_path / "m" / "model.safetensors").write_bytes(b"garbage" * 10)

@@ -50,7 +50,7 @@ def test_textgen_train_sample_resume(tmp_path, capsys, novel_slice):
     )
     assert rc == 0, stdout
     m2 = json.loads((out / "metrics.json").read_text())
-    assert m2["epochs"] == 2 and len(m2["val_bpc_per_epoch"]) == 1  # one more epoch only
+    assert m2["epochs"] == 2 and len(m2["val_bpc_per_epoch"]) == 2  # every epoch, resumed too
 
 
 def test_textgen_ctrl_c_exits_130_and_can_resume(tmp_path, capsys, novel_slice, monkeypatch):

@@ -4,11 +4,19 @@ Hooks: ``on_train_begin/end(logs)``, ``on_epoch_begin/end(epoch, logs)``,
 ``on_train_batch_begin/end(batch, logs)``. ``logs`` holds "loss", metric names
 and, at epoch end, "val_…" entries. A callback stops training by setting
 ``self.model.stop_training = True``.
+
+A callback that carries state from epoch to epoch (EarlyStopping's patience counter and
+best weights, ReduceLROnPlateau's counters, CSVLogger's place in its file, …) returns it
+from ``get_state()`` and takes it back in ``set_state(state)``: a training checkpoint
+saves it, and ``fit(resume=…)`` restores it after ``on_train_begin``, so a run killed
+and resumed goes on exactly as if it had never stopped. The state is JSON-able values
+and NumPy arrays; ``set_state`` raises ValueError on anything malformed.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import sys
@@ -48,6 +56,29 @@ class Callback:
 
     def on_train_batch_end(self, batch, logs=None):
         pass
+
+    def get_state(self) -> dict | None:
+        """What a checkpoint must keep of this callback to resume exactly (None: nothing)."""
+        return None
+
+    def set_state(self, state: dict) -> None:
+        """Take back what :meth:`get_state` returned (called after ``on_train_begin``)."""
+
+
+def _count(state, key) -> int:
+    v = state.get(key)
+    if type(v) is not int or not 0 <= v < 2**40:
+        raise ValueError(f"{key} = {str(v)[:40]} is not a count")
+    return v
+
+
+def _number(state, key, optional=False):
+    v = state.get(key)
+    if v is None and optional:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ValueError(f"{key} = {str(v)[:40]} is not a finite number")
+    return float(v)
 
 
 class CallbackList(Callback):
@@ -113,6 +144,13 @@ class _Monitor(Callback):
         self.min_delta = abs(float(min_delta))
         self.best = math.inf if self.mode == "min" else -math.inf
 
+    def _best_state(self) -> float | None:
+        return self.best if math.isfinite(self.best) else None  # ±inf: nothing seen yet
+
+    def _set_best(self, state) -> None:
+        b = _number(state, "best", optional=True)
+        self.best = b if b is not None else (math.inf if self.mode == "min" else -math.inf)
+
     def _improved(self, value):
         if self.mode == "min":
             return value < self.best - self.min_delta
@@ -176,6 +214,32 @@ class EarlyStopping(_Monitor):
             if self.verbose and self.best_epoch is not None:  # set with best_weights
                 print(f"Restoring model weights from the end of epoch {self.best_epoch + 1}.")
 
+    def get_state(self):
+        return {
+            "wait": self.wait,
+            "best": self._best_state(),
+            "best_epoch": self.best_epoch,
+            "stopped_epoch": self.stopped_epoch,
+            "best_weights": self.best_weights,  # {dtype name: flat array} or None
+        }
+
+    def set_state(self, state):
+        self.wait = _count(state, "wait")
+        self._set_best(state)
+        for k in ("best_epoch", "stopped_epoch"):
+            setattr(self, k, None if state.get(k) is None else _count(state, k))
+        bw = state.get("best_weights")
+        if bw is not None:
+            want = self.model.buffers.params
+            if not isinstance(bw, dict) or set(bw) != set(want):
+                raise ValueError(f"best_weights expected buffers {sorted(want)}")
+            for k, a in want.items():
+                b = bw[k]
+                if not isinstance(b, np.ndarray) or b.shape != a.shape or b.dtype != a.dtype:
+                    raise ValueError(f"best_weights[{k!r}] does not fit this model")
+            bw = {k: np.array(bw[k]) for k in want}
+        self.best_weights = bw
+
 
 class ReduceLROnPlateau(_Monitor):
     """lr ← max(lr·factor, min_lr) when ``monitor`` has not improved for ``patience`` epochs."""
@@ -221,6 +285,18 @@ class ReduceLROnPlateau(_Monitor):
                     )
                 self.cooldown_counter, self.wait = self.cooldown, 0
 
+    def get_state(self):
+        return {
+            "wait": self.wait,
+            "cooldown_counter": self.cooldown_counter,
+            "best": self._best_state(),
+        }
+
+    def set_state(self, state):
+        self.wait = _count(state, "wait")
+        self.cooldown_counter = _count(state, "cooldown_counter")
+        self._set_best(state)
+
 
 class LearningRateScheduler(Callback):
     """At the start of every epoch: lr ← schedule(epoch, lr) (or schedule(epoch), Keras'
@@ -265,37 +341,95 @@ class TerminateOnNaN(Callback):
 
 
 class CSVLogger(Callback):
-    """One CSV row per epoch: epoch, then the logs' keys in sorted order."""
+    """One CSV row per epoch: epoch, then the logs' keys in sorted order.
 
-    _file: IO[str] | None
+    Its state is its place in the file (bytes written, columns): on resume the file is cut
+    back to the end of the last epoch the checkpoint holds and continued from there, so a
+    killed and resumed run leaves the same file as one never interrupted."""
+
+    _file: IO[bytes] | None
     _writer: Any  # a csv.writer (its class is private to _csv)
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         self.filename, self.sep, self.append = os.fspath(filename), separator, append
-        self._file = self._writer = None
+        self._file = None
+        self._keys = None
+        self._header_done = False
+        self._resume_at = None  # bytes to keep of the file (set_state), else start afresh
 
     def on_train_begin(self, logs=None):
+        self._keys, self._header_done, self._resume_at = None, False, None
+        self._close()
+
+    def _open(self):
+        """Open the file for the first row: continue a resumed one, append, or start afresh."""
+        if self._resume_at is not None:
+            f = open(self.filename, "r+b")
+            f.seek(0, os.SEEK_END)
+            if f.tell() < self._resume_at:
+                f.close()
+                raise ValueError(
+                    f"CSVLogger: {self.filename} is shorter than the checkpoint says "
+                    f"({self._resume_at} bytes): it was changed since"
+                )
+            f.truncate(self._resume_at)
+            f.seek(self._resume_at)
+            return f
         exists = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename)
-        self._file = open(self.filename, "a" if self.append else "w", newline="")
         self._header_done = bool(exists)
-        self._keys = None
+        return open(self.filename, "ab" if self.append else "wb")
+
+    def _row(self, values) -> None:
+        buf = io.StringIO()
+        csv.writer(buf, delimiter=self.sep).writerow(values)
+        assert self._file is not None  # (opened by on_train_begin)
+        self._file.write(buf.getvalue().encode("utf-8"))
 
     def on_epoch_end(self, epoch, logs=None):
-        assert self._file is not None  # opened by on_train_begin
         logs = logs or {}
+        if self._file is None:
+            self._file = self._open()
         if self._keys is None:
             self._keys = sorted(logs)
-            self._writer = csv.writer(self._file, delimiter=self.sep)
-            if not self._header_done:
-                self._writer.writerow(["epoch", *self._keys])
-        self._writer.writerow([epoch, *[logs.get(k, "") for k in self._keys]])
+        if not self._header_done:
+            self._row(["epoch", *self._keys])
+            self._header_done = True
+        self._row([epoch, *[logs.get(k, "") for k in self._keys]])
         self._file.flush()
 
-    def on_train_end(self, logs=None):
+    def get_state(self):
+        if self._file is not None:
+            at = self._file.tell()
+        elif self._resume_at is not None:
+            at = self._resume_at
+        else:  # nothing written yet in this fit
+            at = (
+                os.path.getsize(self.filename)
+                if self.append and os.path.exists(self.filename)
+                else 0
+            )
+        return {"bytes": at, "keys": self._keys, "header_done": self._header_done}
+
+    def set_state(self, state):
+        keys = state.get("keys")
+        if keys is not None and (
+            not isinstance(keys, list) or not all(isinstance(k, str) for k in keys)
+        ):
+            raise ValueError("keys must be a list of names")
+        self._close()
+        self._resume_at = _count(state, "bytes")
+        self._keys, self._header_done = keys, bool(state.get("header_done"))
+        if not os.path.exists(self.filename) and self._resume_at == 0:
+            self._resume_at = None  # nothing was logged yet: start the file afresh
+
+    def _close(self):
         if self._file:
             self._file.close()
             self._file = None
+
+    def on_train_end(self, logs=None):
+        self._close()
 
 
 class ModelCheckpoint(_Monitor):
@@ -327,6 +461,12 @@ class ModelCheckpoint(_Monitor):
         self.model.save_checkpoint(path)
         if self.verbose:
             print(f"Epoch {epoch + 1}: saved checkpoint to {path}")
+
+    def get_state(self):
+        return {"best": self._best_state()} if self.save_best_only else None
+
+    def set_state(self, state):
+        self._set_best(state)
 
 
 def _fmt(logs):

@@ -7,17 +7,25 @@ Each sub-command lives in its own module (``COMMANDS`` below) that provides
     add_arguments(parser)          argparse arguments
     run(args) -> int               the exit code
 
-Errors: a :class:`lstmkit.errors.UserError` becomes one line on stderr and exit
-code 2; Ctrl-C exits 130. Nothing imports this module.
+Exit codes: 0 done; 2 bad input — a :class:`lstmkit.errors.UserError` (a file, a
+column, an option, a model file or sidecar we refuse, a file we cannot write) is one
+line on stderr; 3 the training diverged (:class:`lstmkit.errors.TrainingDiverged`: a
+batch went NaN / inf, the job wrote no results); 130 Ctrl-C. Control characters in a
+message are shown escaped. When the command ends, however it ends, the output
+directory's record of the files it wrote is written and its lock released
+(:mod:`lstmkit.apps.shared.outdir`). Nothing imports this module.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
-from .errors import UserError
+from .apps.shared.outdir import finish_all
+from .apps.shared.tables import printable
+from .errors import TrainingDiverged, UserError
 from .parallel import HELP_EPILOG, cli_setup
 
 #: sub-command → module (imported only when that command runs or --help is asked)
@@ -37,9 +45,11 @@ COMMANDS: dict[str, str] = {
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse's own errors: usage + one line, exit 2
-        self.print_usage(sys.stderr)
-        print(f"lstmkit: error: {message}", file=sys.stderr)
+    def error(self, message):  # argparse's own errors (a bad or missing option): one line, exit 2
+        m = re.match(r"argument ([^:/ ]+)(?:/[^:]+)?: (.*)", message)
+        if m:  # "argument --units: expected …" → "--units expected …"
+            message = f"{m[1]} {m[2]}"
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
 
 
@@ -74,7 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # a bad option (one line printed): its code; --help exits as usual
+        if e.code in (0, None):
+            raise
+        return e.code if isinstance(e.code, int) else 2
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
@@ -82,8 +97,15 @@ def main(argv=None) -> int:
         cli_setup(args)  # under mpiexec: rank 0 alone prints and writes files
         return int(args._run(args) or 0)
     except UserError as e:
-        print(f"lstmkit {args.command}: error: {e}", file=sys.stderr)
+        print(
+            f"lstmkit {args.command}: error: {printable(str(e), newlines=False)}", file=sys.stderr
+        )
         return 2
+    except TrainingDiverged as e:
+        print(
+            f"lstmkit {args.command}: error: {printable(str(e), newlines=False)}", file=sys.stderr
+        )
+        return TrainingDiverged.exit_code
     except KeyboardInterrupt:
         print(f"lstmkit {args.command}: interrupted", file=sys.stderr)
         return 130
@@ -92,6 +114,8 @@ def main(argv=None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:
+        finish_all()  # the output directory's record of this run, and its lock released
 
 
 if __name__ == "__main__":

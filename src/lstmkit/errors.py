@@ -3,6 +3,7 @@
 ``UserError`` is for bad input a person handed us (a file, a column, an option):
 the CLI prints its message as one line and exits with code 2, never a traceback.
 ``ModelFileError`` is a model file we refuse to load (it is a UserError too).
+``TrainingDiverged``: a job whose training went NaN / inf (exit code 3).
 """
 
 __all__ = ["LstmkitError", "ModelFileError", "UserError", "WriteError"]
@@ -18,6 +19,13 @@ class UserError(LstmkitError, ValueError):
 
 class ModelFileError(UserError):
     """A model file that is malformed, truncated, forged or from another task."""
+
+
+class TrainingDiverged(LstmkitError):
+    """A job's training stopped because a batch went NaN / inf (the CLI exits with code 3;
+    ``history.diverged`` says where). Not a UserError: the input was fine, the run was not."""
+
+    exit_code = 3
 
 
 class WriteError(UserError):

@@ -15,12 +15,16 @@ from __future__ import annotations
 import csv as _csv
 import gzip
 import io
+import math
 import os
+import re
 import zlib
+from contextlib import contextmanager
 
 import numpy as np
 
 from ..errors import UserError
+from ..safeopen import open_regular
 
 __all__ = ["MAX_FILE_BYTES", "MISSING", "Table", "read_table", "read_text"]
 
@@ -31,9 +35,34 @@ MISSING = frozenset({"", "na", "n/a", "nan", "null"})
 MAX_FILE_BYTES = 256 * 2**20
 
 
+@contextmanager
+def _opened(path):
+    """The file's bytes (gunzipped for .gz): regular files only, so a FIFO cannot hang us."""
+    with open_regular(path) as f:
+        if path.endswith(".gz"):
+            with gzip.GzipFile(fileobj=f, mode="rb") as g:
+                yield g
+        else:
+            yield f
+
+
+def _gunzipped_size(path, limit: int) -> int:
+    """How many bytes the .gz holds once unpacked, counted in 1 MiB pieces that are thrown
+    away; stops past ``limit`` (a gzip bomb is refused without ever being held)."""
+    n = 0
+    with _opened(path) as f:
+        while n <= limit:
+            c = f.read(2**20)
+            if not c:
+                break
+            n += len(c)
+    return n
+
+
 def read_text(path, max_bytes: int = MAX_FILE_BYTES) -> str:
     """A whole text file (UTF-8, .gz allowed) as str; UserError if missing, unreadable,
-    not text, or larger than ``max_bytes`` (never more than that is read into memory)."""
+    not a regular file, not text, or larger than ``max_bytes`` (never more than that is
+    held in memory: a .gz is measured first, in pieces, then read once)."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise UserError(f"no such file: {path}")
@@ -43,26 +72,47 @@ def read_text(path, max_bytes: int = MAX_FILE_BYTES) -> str:
         f"{path} is larger than {max_bytes // 2**20} MiB of text, the most lstmkit "
         f"reads; use a smaller file (or a sample of it)"
     )
-    if os.path.getsize(path) > max_bytes:
-        raise UserError(too_big)
     try:
-        with gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb") as f:
-            chunks, got = [], 0  # in 1 MiB pieces: read(n) would reserve n bytes
-            while got <= max_bytes:
-                c = f.read(min(2**20, max_bytes + 1 - got))
-                if not c:
+        if os.path.getsize(path) > max_bytes:
+            raise UserError(too_big)
+        size = _gunzipped_size(path, max_bytes) if path.endswith(".gz") else None
+        if size is not None and size > max_bytes:
+            raise UserError(too_big)
+        with _opened(path) as f:
+            if size is None:
+                size = os.fstat(f.fileno()).st_size
+                if size > max_bytes:
+                    raise UserError(too_big)
+            raw = bytearray(size)  # filled in 1 MiB pieces: read(n) would reserve n bytes
+            view, got = memoryview(raw), 0
+            while got < size:
+                k = f.readinto(view[got : min(size, got + 2**20)])
+                if not k:
                     break
-                chunks.append(c)
-                got += len(c)
-            raw = b"".join(chunks)
+                got += k
+            if got != size or f.read(1):
+                raise UserError(f"{path} changed while it was read; try again")
     except (OSError, EOFError, zlib.error) as e:  # zlib.error: a corrupt .gz
-        raise UserError(f"cannot read {path}: {e}") from None
-    if len(raw) > max_bytes:
-        raise UserError(too_big)
+        raise UserError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}") from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise UserError(f"{path} is not UTF-8 text (bad byte at offset {e.start})") from None
+
+
+#: a number as a person writes it in a CSV: ASCII digits, one optional '.', an optional
+#: exponent (float() would also take '3_316.10', non-ASCII digits, 'nan' and 'inf')
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NONFINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
+
+
+def parse_number(cell: str) -> float | None:
+    """The cell as a float, or None when it is not a plain finite decimal number."""
+    cell = cell.strip()
+    if not _NUMBER.fullmatch(cell):
+        return None
+    v = float(cell)
+    return v if math.isfinite(v) else None
 
 
 class Table:
@@ -92,19 +142,19 @@ class Table:
         out = np.empty(len(self.rows))  # (N,) the column's values
         for n, r in enumerate(self.rows):
             cell = r[k].strip()
-            try:
-                out[n] = float(cell)
-            except ValueError:
-                what = "an empty cell" if not cell else repr(cell)
-                raise UserError(
-                    f"column {name!r} of {self.path}: expected a number in data row "
-                    f"{n + 1} (line {n + 2}), got {what}"
-                ) from None
-            if not np.isfinite(out[n]):
-                raise UserError(
-                    f"column {name!r} of {self.path}: expected a finite number in "
-                    f"data row {n + 1} (line {n + 2}), got {cell!r}"
+            v = parse_number(cell)
+            if v is None:
+                what = "an empty cell" if not cell else repr(cell[:40])
+                kind = (
+                    "a finite number"
+                    if _NUMBER.fullmatch(cell) or _NONFINITE.fullmatch(cell)
+                    else "a number (ASCII digits, '.', optional exponent)"
                 )
+                raise UserError(
+                    f"column {name!r} of {self.path}: expected {kind} in data row "
+                    f"{n + 1} (line {n + 2}), got {what}"
+                )
+            out[n] = v
         return out
 
     def numeric_or_missing(self, name: str) -> np.ndarray:
@@ -134,12 +184,7 @@ class Table:
 
     def is_numeric(self, name: str) -> bool:
         k = self.index(name)
-        try:
-            for r in self.rows:
-                float(r[k])
-        except ValueError:
-            return False
-        return True
+        return all(parse_number(r[k]) is not None for r in self.rows)
 
 
 def read_table(path) -> Table:

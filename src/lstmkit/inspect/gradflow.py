@@ -99,10 +99,12 @@ def _lstm_walk(cache: lstm_core.LSTMCache, dhs, d_final, W_x, W_h):
     dh = np.zeros((B, H), W_h.dtype) if d_final[0] is None else np.array(d_final[0])
     dc = np.zeros((B, H), W_h.dtype) if d_final[1] is None else np.array(d_final[1])
     rec_h, rec_c = np.empty((T, B, H)), np.empty((T, B, H))
+    act = cache.act
+    assert act is not None  # a cache for backward keeps its activations
     for t in range(T - 1, -1, -1):
         if dhs is not None:
             dh = dh + dhs[t]  # dh_t += dy_t
-        a = cache.act[t]
+        a = act[t]
         i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
         m_t = None if cache.mask is None else cache.mask[t]
         m = 1.0 if m_t is None else m_t[:, None]
@@ -121,11 +123,13 @@ def _gru_walk(cache: gru_core.GRUCache, dhs, d_final, W_x, W_h):
     H = W_h.shape[0]
     dh = np.zeros((B, H), W_h.dtype) if d_final[0] is None else np.array(d_final[0])
     rec_h = np.empty((T, B, H))
+    act = cache.act
+    assert act is not None  # a cache for backward keeps its activations
     for t in range(T - 1, -1, -1):
         if dhs is not None:
             dh = dh + dhs[t]
         rec_h[t] = dh
-        a = cache.act[t]
+        a = act[t]
         z, r, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
         h_prev = cache.hs[t]
         hr = h_prev if cache.rmask is None else h_prev * cache.rmask

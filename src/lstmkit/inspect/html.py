@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import html
 import json
-from pathlib import Path
 
 import numpy as np
 
+from ..io.atomic import atomic_write
 from .trace import trace
 
 __all__ = ["char_activation_page", "render_cell_page"]
@@ -147,5 +147,5 @@ def char_activation_page(
         list(text), values, cell, title or f"{name}: {state} over the text", layer=name, state=state
     )
     if path is not None:
-        Path(path).write_text(page, encoding="utf-8")
+        atomic_write(path, page.encode("utf-8"))
     return page

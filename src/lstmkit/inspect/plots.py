@@ -9,11 +9,21 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 
 __all__ = ["plot_gates", "plot_gradient_flow", "plot_saturation"]
+from ..io.atomic import atomic_write
+
+
+def _save(fig, path) -> None:
+    """PNG bytes in memory, written atomically (temp file + os.replace: never through a
+    symlink, never half a file)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    atomic_write(path, buf.getvalue())
 
 
 def _pyplot():
@@ -50,7 +60,7 @@ def plot_gates(tr, path, sample: int = 0, units=None, title=None):
     axes[-1].set_xlabel("time step (input position)")
     fig.suptitle(title or f"{tr.name}: gates and states, sequence {sample}")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    _save(fig, path)
     plt.close(fig)
     return Path(path)
 
@@ -68,7 +78,7 @@ def plot_saturation(tr, path, eps: float = 0.1, title=None):
         ax.set_title(f"{k}: {lo:.0%} < {eps}, {hi:.0%} > {1 - eps:g}")
     fig.suptitle(title or f"{tr.name}: gate saturation")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    _save(fig, path)
     plt.close(fig)
     return Path(path)
 
@@ -91,6 +101,6 @@ def plot_gradient_flow(flows: dict, path, title=None):
     ax.legend(fontsize=8)
     ax.set_title(title or "gradient flow through time")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    _save(fig, path)
     plt.close(fig)
     return Path(path)

@@ -38,7 +38,11 @@ from . import safefile, safegraph
 from .atomic import atomic_write
 from .safefile import FORMAT, FORMAT_VERSION
 
+#: tensors a training checkpoint holds besides the model's (lstmkit.training.checkpoint)
+CHECKPOINT_PREFIXES = ("optimizer.", "state.", "callback.")
+
 __all__ = [
+    "CHECKPOINT_PREFIXES",
     "check_file",
     "read_weights_into",
     "write_weights",
@@ -58,7 +62,7 @@ __all__ = [
 def model_tensors(model) -> dict[str, np.ndarray]:
     """``{layer index}.{name}`` → array, each layer's ``named_tensors()``."""
     return {
-        f"{i}.{n}": np.ascontiguousarray(a)
+        f"{i}.{n}": np.ascontiguousarray(a).reshape(a.shape)  # a scalar stays shape ()
         for i, layer in enumerate(model.layers)
         for n, a in layer.named_tensors().items()
     }
@@ -187,12 +191,17 @@ def check_tensors(path, found: dict, expected: dict, extra_prefixes: tuple = ())
 
 
 def read_tensors(path, names) -> dict[str, np.ndarray]:
-    """Read already-validated tensors with safetensors (never pickle)."""
+    """Read already-validated tensors with safetensors (never pickle); every value must be
+    finite (a tensor holding NaN or ±inf is a ModelFileError)."""
     try:
         with safe_open(os.fspath(path), framework="np") as f:
-            return {n: f.get_tensor(n) for n in names}
+            arrays = {n: f.get_tensor(n) for n in names}
     except Exception as e:  # safetensors' own checks, as a last line
         raise ModelFileError(f"{path}: cannot read tensors: {e}") from None
+    for n, a in arrays.items():  # a NaN weight would make every answer NaN, silently
+        if not np.isfinite(a).all():
+            raise ModelFileError(f"{path}: tensor {n!r} holds NaN or infinite values")
+    return arrays
 
 
 def load_tensors_into(model, path, expected: dict) -> None:

@@ -10,9 +10,15 @@ z, r, h), so ``get_weights()`` arrays are copied as they are; a recurrent layer 
 ``use_bias=False`` gets a zero bias.
 
 Files are read with h5py (an optional extra: ``pip install lstmkit[keras]``) and
-``zipfile`` — never pickle, never Keras. A Keras 3 ``.weights.h5`` keeps each layer
-of a Sequential under ``layers/<snake_case class name>[_<k>]`` (``lstm``, ``lstm_1``,
-… in model order), its arrays in ``vars/0``, ``vars/1``… (recurrent layers: under
+``zipfile`` — never pickle, never Keras — within the bounds of :mod:`.keras_checks`
+(archive member sizes and compression ratio, every config value lstmkit uses, plain
+uncompressed weights datasets). The arrays the config implies (:mod:`.layout`) are held
+against the arrays present *before* the model is built, and the model is built without
+random initialisation: a small file cannot make lstmkit allocate gigabytes.
+
+A Keras 3 ``.weights.h5`` keeps each layer of a Sequential under
+``layers/<snake_case class name>[_<k>]`` (``lstm``, ``lstm_1``, … in model order), its
+arrays in ``vars/0``, ``vars/1``… (recurrent layers: under
 ``cell/vars``; Bidirectional: ``forward_layer/cell/vars`` and ``backward_layer/…``).
 
 Supported: Sequential models of InputLayer, LSTM, GRU (reset_after=True), SimpleRNN
@@ -29,7 +35,6 @@ import io
 import json
 import os
 import re
-import zipfile
 
 import numpy as np
 
@@ -45,11 +50,13 @@ from ..layers import (
     Recurrent,
     SimpleRNN,
 )
+from ..layers.base import built_without_init
 from ..layers.simple import ACTIVATION_NAMES
 from ..model import Sequential
+from . import layout
+from .keras_checks import check_dataset, check_entries, read_archive
 
 _RNN = ("LSTM", "GRU", "SimpleRNN")
-_MAX_ZIP_MEMBER = 2**31
 
 
 def _snake(name: str) -> str:
@@ -66,12 +73,13 @@ def _layer_entries(model_config):
     if isinstance(cfg, (str, bytes)):
         try:
             cfg = json.loads(cfg)
-        except ValueError as e:
-            raise UserError(f"Keras model config is not valid JSON: {e}") from None
+        except (ValueError, RecursionError) as e:
+            raise UserError(f"Keras model config is not valid JSON: {str(e)[:100]}") from None
     if isinstance(cfg, dict) and "class_name" in cfg and "config" in cfg:
         if cfg["class_name"] != "Sequential":
             raise UserError(
-                f"only Keras Sequential models can be imported, got a {cfg['class_name']!r} model"
+                f"only Keras Sequential models can be imported, got a "
+                f"{str(cfg['class_name'])[:60]!r} model"
             )
         cfg = cfg["config"]
     if isinstance(cfg, dict):
@@ -81,6 +89,7 @@ def _layer_entries(model_config):
             "expected a Keras Sequential config (model.get_config()): a dict with a "
             "'layers' list of {'class_name', 'config'} entries"
         )
+    check_entries(cfg)  # every value used below is of the right type and in range
     return cfg
 
 
@@ -201,14 +210,6 @@ def _convert(entries, dtype):
     return layers, biases, in_shape
 
 
-def _n_keras_arrays(layer, use_bias):
-    """How many arrays Keras' get_weights() holds for this layer."""
-    n = len(layer.params)
-    if use_bias is False:
-        n -= 2 if hasattr(layer, "forward_layer") else 1
-    return n
-
-
 def _with_bias(layer, arrays, use_bias):
     """Keras arrays → our set_weights list (a zero bias where Keras has none)."""
     if use_bias is not False:
@@ -223,8 +224,8 @@ def _with_bias(layer, arrays, use_bias):
     return out
 
 
-def _model(model_config, dtype, input_shape, first_array):
-
+def _prepare(model_config, dtype, input_shape, first_shape):
+    """→ (unbuilt layers, use_bias flags, input shape) — nothing is allocated yet."""
     entries = _layer_entries(model_config)
     layers, biases, in_shape = _convert(entries, dtype)
     if not layers:
@@ -234,20 +235,54 @@ def _model(model_config, dtype, input_shape, first_array):
     if in_shape is None:  # the first kernel says the feature size
         if isinstance(layers[0], Embedding):
             in_shape = (None,)
-        elif first_array is not None:
-            in_shape = (None, int(np.shape(first_array)[0]))
+        elif first_shape is not None and len(first_shape) == 2:
+            in_shape = (None, int(first_shape[0]))
         else:
             raise UserError(
                 "the Keras config has no input shape; pass input_shape=(time, features)"
             )
+    return layers, biases, in_shape
+
+
+def _expected(layers, biases, in_shape) -> list[list[tuple[str, tuple]]]:
+    """Per layer, the (name, shape) of the arrays Keras holds for it (its bias left out
+    with ``use_bias=False``), from the configs alone (:func:`.layout.param_shapes`)."""
+    out, shape = [], tuple(in_shape)
+    for k, (layer, use_bias) in enumerate(zip(layers, biases, strict=True)):
+        try:
+            ps, shape = layout.param_shapes(
+                "the Keras config",
+                layer.type_name,
+                layer.get_config(),
+                shape,
+                f"layer {k} ({layer.name!r})",
+            )
+        except ModelFileError as e:
+            raise UserError(str(e)) from None
+        if use_bias is False:
+            ps = [(n, s) for n, s in ps if not n.endswith("bias")]
+        out.append(ps)
+    return out
+
+
+def _check_shapes(layer, want, shapes, where):
+    for (n, s), got in zip(want, shapes, strict=True):
+        if tuple(got) != tuple(s):
+            raise UserError(
+                f"Keras weights for layer {where}: {n} expected shape {tuple(s)}, got {tuple(got)}"
+            )
+
+
+def _build(layers, in_shape, model_config):
     model = Sequential(layers, name=str(_name(model_config)))
     try:
-        model.build(in_shape)
+        with built_without_init(layers):  # every weight comes from the file next
+            model.build(in_shape)
     except ValueError as e:
         raise UserError(
             f"the Keras config does not describe a model lstmkit can build: {e}"
         ) from None
-    return model, biases
+    return model
 
 
 def _name(model_config):
@@ -259,15 +294,8 @@ def _name(model_config):
         return "from_keras"
 
 
-def _set(layer, arrays, use_bias, where):
-    arrays = _with_bias(layer, arrays, use_bias)
-    for p, a, n in zip(layer.params, arrays, layer.param_names, strict=True):
-        if tuple(np.shape(a)) != p.shape:
-            raise UserError(
-                f"Keras weights for layer {where}: {n} expected shape {p.shape}, "
-                f"got {tuple(np.shape(a))}"
-            )
-    layer.set_weights([np.asarray(a) for a in arrays])
+def _set(layer, arrays, use_bias):
+    layer.set_weights([np.asarray(a) for a in _with_bias(layer, arrays, use_bias)])
 
 
 def from_keras_weights(model_config, weights, dtype=None, input_shape=None):
@@ -276,24 +304,34 @@ def from_keras_weights(model_config, weights, dtype=None, input_shape=None):
     weights = [np.asarray(w) for w in weights]
     if dtype is None:
         dtype = "float64" if weights and all(w.dtype == np.float64 for w in weights) else "float32"
-    model, biases = _model(model_config, dtype, input_shape, weights[0] if weights else None)
-    want = sum(_n_keras_arrays(layer, b) for layer, b in zip(model.layers, biases, strict=True))
-    if len(weights) != want:
-        raise UserError(f"the Keras config needs {want} weight arrays, got {len(weights)}")
-    for layer, b in zip(model.layers, biases, strict=True):
-        n = _n_keras_arrays(layer, b)
-        _set(layer, weights[:n], b, layer.name)
-        weights = weights[n:]
+    first = weights[0].shape if weights else None
+    layers, biases, in_shape = _prepare(model_config, dtype, input_shape, first)
+    want = _expected(layers, biases, in_shape)
+    if len(weights) != sum(map(len, want)):
+        raise UserError(
+            f"the Keras config needs {sum(map(len, want))} weight arrays, got {len(weights)}"
+        )
+    per_layer, rest = [], weights
+    for layer, w in zip(layers, want, strict=True):
+        _check_shapes(layer, w, [a.shape for a in rest[: len(w)]], layer.name)
+        per_layer.append(rest[: len(w)])
+        rest = rest[len(w) :]
+    model = _build(layers, in_shape, model_config)
+    for layer, b, arrays in zip(model.layers, biases, per_layer, strict=True):
+        _set(layer, arrays, b)
     return model
 
 
 # ------------------------------------------------------------------- Keras 3 files
 def _read_vars(grp, path, where):
-    """The arrays of a ``vars`` group, in order 0, 1, …; plain float datasets only."""
+    """The datasets of a ``vars`` group, in order 0, 1, …; plain float datasets only
+    (checked, not read)."""
     import h5py
 
     if not isinstance(grp, h5py.Group):
         raise ModelFileError(f"{path}: {where} is not a group")
+    if len(grp) > 64:
+        raise ModelFileError(f"{path}: {where} holds {len(grp)} entries")
     out = []
     for k in range(len(grp)):
         ds = grp.get(str(k))
@@ -301,16 +339,13 @@ def _read_vars(grp, path, where):
             raise ModelFileError(
                 f"{path}: {where} expected datasets 0..{len(grp) - 1}, got {sorted(grp)[:8]}"
             )
-        if ds.dtype.kind != "f" or ds.ndim > 4 or ds.size > 2**31:
-            raise ModelFileError(
-                f"{path}: {where}/{k} is {ds.dtype} {ds.shape}; expected a float array"
-            )
-        out.append(ds[()])
+        check_dataset(ds, path, f"{where}/{k}")
+        out.append(ds)
     return out
 
 
 def _h5_arrays(f, path, key, layer):
-    """Keras' arrays of one layer from the open file, in get_weights() order."""
+    """Keras' datasets of one layer in the open file, in get_weights() order."""
 
     root = f.get(f"layers/{key}")
     if root is None:
@@ -333,7 +368,10 @@ def _h5_arrays(f, path, key, layer):
 
 
 def _from_h5_file(f, path, model_config, dtype, input_shape):
-    entries = [e for e in _layer_entries(model_config) if e["class_name"] != "InputLayer"]
+    try:
+        entries = [e for e in _layer_entries(model_config) if e["class_name"] != "InputLayer"]
+    except UserError as err:
+        raise ModelFileError(f"{path}: {err}") from None
     used: dict[str, int] = {}
     keys = []
     for e in entries:  # Keras 3 names the groups by class, in order
@@ -344,23 +382,38 @@ def _from_h5_file(f, path, model_config, dtype, input_shape):
     first = _first_kernel(f, keys[0], entries[0]["class_name"]) if keys else None
     if dtype is None:
         dtype = _file_dtype(f)
-    model, biases = _model(model_config, dtype, input_shape, first)
-    for layer, b, key in zip(model.layers, biases, keys, strict=True):
-        arrays = _h5_arrays(f, path, key, layer)
-        n = _n_keras_arrays(layer, b)
-        if len(arrays) != n:
+    try:
+        layers, biases, in_shape = _prepare(model_config, dtype, input_shape, first)
+        want = _expected(layers, biases, in_shape)
+    except UserError as e:
+        raise ModelFileError(f"{path}: {e}") from None
+    datasets = []
+    for layer, w, key in zip(layers, want, keys, strict=True):
+        ds = _h5_arrays(f, path, key, layer)
+        if len(ds) != len(w):
             raise ModelFileError(
-                f"{path}: layers/{key} holds {len(arrays)} arrays, layer {layer.name!r} needs {n}"
+                f"{path}: layers/{key} holds {len(ds)} arrays, layer {layer.name!r} needs {len(w)}"
             )
         try:
-            _set(layer, arrays, b, f"{layer.name!r} (layers/{key})")
+            _check_shapes(layer, w, [d.shape for d in ds], f"{layer.name!r} (layers/{key})")
         except UserError as e:
             raise ModelFileError(f"{path}: {e}") from None
+        datasets.append(ds)
+    # every array is where the config says, of the shape it says: now build and read
+    try:
+        model = _build(layers, in_shape, model_config)
+    except UserError as e:
+        raise ModelFileError(f"{path}: {e}") from None
+    for layer, b, ds in zip(model.layers, biases, datasets, strict=True):
+        arrays = [d[()] for d in ds]
+        if not all(np.isfinite(a).all() for a in arrays):
+            raise ModelFileError(f"{path}: layer {layer.name!r} has NaN or infinite weights")
+        _set(layer, arrays, b)
     return model
 
 
 def _first_kernel(f, key, class_name):
-    """The first layer's kernel (its rows are the input size) or None."""
+    """The shape of the first layer's kernel (its rows are the input size) or None."""
     import h5py
 
     sub = {"Bidirectional": "forward_layer/cell/vars/0", "Dense": "vars/0"}.get(
@@ -368,7 +421,7 @@ def _first_kernel(f, key, class_name):
     )
     ds = f.get(f"layers/{key}/{sub}") if sub else None
     if isinstance(ds, h5py.Dataset) and ds.dtype.kind == "f" and ds.ndim == 2:
-        return ds[()]
+        return ds.shape
     return None
 
 
@@ -408,21 +461,9 @@ def from_keras_h5(path, model_config, dtype=None, input_shape=None):
 
 def load_keras(path, dtype=None):
     """A Sequential from a Keras 3 ``.keras`` archive (a zip of config.json and
-    model.weights.h5; nothing in it is executed or unpickled)."""
+    model.weights.h5; nothing in it is executed or unpickled), within the bounds of
+    :mod:`.keras_checks`."""
     path = os.fspath(path)
-    try:
-        with zipfile.ZipFile(path) as z:
-            infos = {i.filename: i for i in z.infolist()}
-            for need in ("config.json", "model.weights.h5"):
-                if need not in infos:
-                    raise ModelFileError(
-                        f"{path}: a .keras archive holds {need}; this one has {sorted(infos)[:8]}"
-                    )
-                if infos[need].file_size > _MAX_ZIP_MEMBER:
-                    raise ModelFileError(f"{path}: {need} is {infos[need].file_size} bytes")
-            config = z.read("config.json")
-            weights = z.read("model.weights.h5")
-    except (zipfile.BadZipFile, OSError) as e:
-        raise ModelFileError(f"{path}: not a .keras archive ({e})") from None
+    config, weights = read_archive(path)
     with _open_h5(io.BytesIO(weights), path) as f:
         return _from_h5_file(f, path, config, dtype, None)

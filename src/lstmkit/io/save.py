@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-
 from ..engine import Model, Sequential
 from ..errors import ModelFileError
-from ..layers import LAYER_TYPES, Bidirectional, TimeDistributed
+from ..layers.base import built_without_init
 from . import safefile
 from .format import (
+    CHECKPOINT_PREFIXES,
     check_file,
     check_tensors,
     expected_tensors,
@@ -25,6 +24,7 @@ from .format import (
     parse_training_config,
     write_model,
 )
+from .layout import graph_file_tensors, layer_from_config, model_file_tensors, total_elements
 
 __all__ = ["load_model", "read_model", "save_model"]
 
@@ -41,31 +41,35 @@ def read_model(path):
     path = os.fspath(path)
     tensors, meta, checked, shape = check_file(path)
     kind = meta.get("kind", "model")
-    held = sum(int(np.prod(s)) for _, s, _, _ in tensors.values())
-    if "graph" in meta:  # layers of a graph need not read each other: bound each alone
-        want = sum(safefile.min_params([e], 1, LAYER_TYPES) for e in checked)
+    extra_ok = CHECKPOINT_PREFIXES if kind == "checkpoint" else ()
+    # every tensor the config implies must be in the file (names, dtypes, shapes) BEFORE
+    # anything is built: a small file cannot ask for gigabytes. A functional graph's
+    # layers are each held against their layout at the node(s) that call them.
+    graph = safefile.load_json(path, meta, "graph", required=False)
+    if graph is not None:
+        want = graph_file_tensors(path, checked, graph)
     else:
-        want = safefile.min_params(checked, shape[-1], LAYER_TYPES)
-    if want > held:
+        want = model_file_tensors(path, checked, shape)
+    mine = {n: v for n, v in tensors.items() if not (extra_ok and n.startswith(extra_ok))}
+    if set(mine) == set(want) and total_elements(want) > total_elements(mine):
         raise ModelFileError(
-            f"{path}: the config asks for at least {want} parameters but the "
-            f"file holds only {held} values"
+            f"{path}: the config asks for at least {total_elements(want)} parameters but the "
+            f"file holds only {total_elements(mine)} values"
         )
+    check_tensors(path, tensors, want, extra_ok)
     try:
-        layers = [_layer(cls, cfg) for cls, cfg in checked]
-        graph = safefile.load_json(path, meta, "graph", required=False)
-        if graph is not None:
-            name = "functional"
-            model = Model.from_graph(layers, graph, name=name)
-        else:
-            model = Sequential(layers)
-            model.build((None, *shape))
+        layers = [layer_from_config(cls, cfg) for cls, cfg in checked]
+        with built_without_init(layers):  # the weights come from the file: no random init
+            if graph is not None:
+                model = Model.from_graph(layers, graph, name="functional")
+            else:
+                model = Sequential(layers)
+                model.build((None, *shape))
     except (TypeError, ValueError, KeyError, IndexError) as e:
         raise ModelFileError(f"{path}: the config does not describe a valid model: {e}") from None
     except MemoryError:
         raise ModelFileError(f"{path}: the config asks for more memory than there is") from None
     expected = expected_tensors(model)
-    extra_ok = ("optimizer.", "state.") if kind == "checkpoint" else ()
     check_tensors(path, tensors, expected, extra_ok)
     load_tensors_into(model, path, expected)
     tc = safefile.load_json(path, meta, "training_config", required=False)
@@ -76,20 +80,6 @@ def read_model(path):
         except (TypeError, ValueError) as e:
             raise ModelFileError(f"{path}: bad training_config: {e}") from None
     return model, tensors, meta
-
-
-def _layer(cls, cfg):
-    """A layer from its checked config; wrappers get their inner layers from the allow-list."""
-    if cls is Bidirectional:
-        cfg = dict(cfg)
-        for key in ("layer", "backward_layer"):
-            if key in cfg:
-                inner = cfg[key]
-                cfg[key] = LAYER_TYPES[inner["type"]].from_config(inner["config"])
-        return Bidirectional(cfg.pop("layer"), **cfg)
-    if cls is TimeDistributed:
-        return TimeDistributed.from_config(cfg, LAYER_TYPES)
-    return cls.from_config(cfg)
 
 
 def load_model(path):

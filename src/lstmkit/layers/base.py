@@ -30,6 +30,7 @@ records the call for the functional ``Model`` instead of computing
 from __future__ import annotations
 
 import inspect
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -314,6 +315,41 @@ def rng_layers(layers: list[Layer]) -> list[Layer]:
         ]
         out.extend(rng_layers(inner) if inner else [layer])
     return out
+
+
+class SkipInit:
+    """Stands in for a layer's RNG while the layer is built only to receive weights (a model
+    read from a file): every initializer gets zeros, nothing random is drawn and no QR
+    decomposition runs (``orthogonal`` checks ``skip_init``). See :func:`built_without_init`."""
+
+    skip_init = True
+
+    def uniform(self, low=0.0, high=1.0, size=None):
+        return np.zeros(size)
+
+    def normal(self, loc=0.0, scale=1.0, size=None):
+        return np.zeros(size)
+
+    def standard_normal(self, size=None, dtype=np.float64):
+        return np.zeros(size, dtype)
+
+    def random(self, size=None, dtype=np.float64):
+        return np.zeros(size, dtype)
+
+
+@contextmanager
+def built_without_init(layers: list[Layer]):
+    """Inside: every layer of ``layers`` (wrappers' inner layers too) draws its initial
+    weights from :class:`SkipInit` (zeros); afterwards each gets its own RNG back."""
+    holders = rng_layers(layers)
+    saved = [layer.rng for layer in holders]
+    try:
+        for layer in holders:
+            layer.rng = SkipInit()  # type: ignore[assignment]  # (draws like a Generator)
+        yield
+    finally:
+        for layer, rng in zip(holders, saved, strict=True):
+            layer.rng = rng
 
 
 def check_input(layer: Layer, x, ndim: int, what: str) -> np.ndarray:

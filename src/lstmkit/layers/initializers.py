@@ -172,6 +172,8 @@ class Orthogonal(Initializer):
         self.gain, self.seed = float(gain), seed
 
     def __call__(self, shape, rng):
+        if getattr(rng, "skip_init", False):  # weights come from a file next: no QR
+            return np.zeros(shape)
         rows, cols = math.prod(shape[:-1]), shape[-1]
         a = _rng(self, rng).standard_normal((max(rows, cols), min(rows, cols)))
         q, r = np.linalg.qr(a)
@@ -191,7 +193,10 @@ class Identity(Initializer):
 
 
 def _rng(init, rng):
-    """An initializer's own seed (Keras' ``seed=``) wins over the layer's generator."""
+    """An initializer's own seed (Keras' ``seed=``) wins over the layer's generator (but not
+    over a layers.base.SkipInit: a layer built to receive weights from a file draws nothing)."""
+    if getattr(rng, "skip_init", False):
+        return rng
     return rng if getattr(init, "seed", None) is None else np.random.default_rng(init.seed)
 
 

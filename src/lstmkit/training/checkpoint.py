@@ -6,10 +6,16 @@ A checkpoint is a model file (see :mod:`lstmkit.io.format`; ``load_model`` opens
 * tensors ``state.{k}.{j}`` — state j (h, c, …) of the k-th recurrent layer (in
   ``rng_layers`` order) when it is ``stateful`` and holds states, so a mid-epoch resume
   carries them on exactly,
+* tensors ``callback.{k}.…`` — arrays in the state of the fit's k-th stateful callback
+  (EarlyStopping's best weights; see :mod:`.callback_state`),
 * metadata ``kind`` = "checkpoint" and ``training_state`` = JSON of the position
   (next epoch, next batch), the shuffle RNG state at the start of that epoch,
   every layer's RNG state, the optimizer's step count and learning rate, the
-  epoch's running loss / metric sums and the history so far.
+  epoch's running loss / metric sums, the history so far, whether training was
+  stopped, and the callbacks' states.
+
+Restoring refuses (ModelFileError) anything malformed, a learning rate that is not a
+finite positive number, and any tensor holding NaN or ±inf (weights, optimizer state).
 
 It is written atomically (temp file, fsync, os.replace): a SIGKILL at any moment
 leaves either the previous checkpoint or the new one.
@@ -18,6 +24,7 @@ leaves either the previous checkpoint or the new one.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, cast
 
 import numpy as np
@@ -25,6 +32,7 @@ import numpy as np
 from ..errors import ModelFileError
 from ..io.atomic import atomic_write
 from ..io.format import (
+    CHECKPOINT_PREFIXES,
     check_file,
     check_tensors,
     encode,
@@ -37,6 +45,7 @@ from ..io.format import (
 )
 from ..io.safefile import load_json
 from ..layers.base import rng_layers
+from . import callback_state
 from .state import FitState
 
 __all__ = ["restore_checkpoint", "save_checkpoint"]
@@ -64,6 +73,8 @@ def save_checkpoint(model, path) -> None:
             layer_rngs=[dict(layer.rng.bit_generator.state) for layer in holders],
         )
     state = fs.to_json()
+    state["callbacks"], cb_tensors = callback_state.split_arrays(fs.callbacks)
+    tensors.update(cb_tensors)
     state["optimizer"] = {"iterations": opt["iterations"], "learning_rate": opt["learning_rate"]}
     meta = model_metadata(model)
     meta["kind"] = "checkpoint"
@@ -79,6 +90,35 @@ def _check_rng_state(path, s):
     except (ValueError, TypeError, KeyError, OverflowError) as e:
         raise ModelFileError(f"{path}: bad RNG state in training_state: {e}") from None
     return s
+
+
+def _check_running(path, running, n_metrics) -> None:
+    """A mid-epoch checkpoint's running sums: {"loss": [total, count], "metrics":
+    [[total, count], …] one per metric}, finite, counts ≥ 0."""
+
+    def pair(v):
+        return (
+            isinstance(v, list)
+            and len(v) == 2
+            and all(
+                not isinstance(a, bool) and isinstance(a, (int, float)) and math.isfinite(a)
+                for a in v
+            )
+            and v[1] >= 0
+        )
+
+    if (
+        not isinstance(running, dict)
+        or set(running) != {"loss", "metrics"}
+        or not pair(running["loss"])
+        or not isinstance(running["metrics"], list)
+        or len(running["metrics"]) != n_metrics
+        or not all(pair(m) for m in running["metrics"])
+    ):
+        raise ModelFileError(
+            f"{path}: a mid-epoch checkpoint needs the running sums {{loss: [total, count], "
+            f"metrics: {n_metrics} × [total, count]}}, finite"
+        )
 
 
 def _check_states(path, holders, tensors) -> dict:
@@ -127,13 +167,13 @@ def restore_checkpoint(model, path) -> FitState:
         )
     expected = expected_tensors(model)
     want = {n: shape for n, (_, shape) in expected.items()}
-    got = {n: v[1] for n, v in tensors.items() if not n.startswith(("optimizer.", "state."))}
+    got = {n: v[1] for n, v in tensors.items() if not n.startswith(CHECKPOINT_PREFIXES)}
     if want != got:
         raise ModelFileError(
             f"{path}: the checkpoint's model does not match this model: "
             f"{sorted(set(want) ^ set(got))[:6] or 'different shapes'}"
         )
-    check_tensors(path, tensors, expected, ("optimizer.", "state."))
+    check_tensors(path, tensors, expected, CHECKPOINT_PREFIXES)
     tc = load_json(path, meta, "training_config", required=False)
     saved_opt = None if tc is None else parse_training_config(path, tc)[0]
     if (
@@ -158,8 +198,11 @@ def restore_checkpoint(model, path) -> FitState:
         "history_epochs",
         "optimizer",
     }
-    if not isinstance(st, dict) or set(st) != keys:
-        raise ModelFileError(f"{path}: training_state expected keys {sorted(keys)}")
+    optional = {"stopped", "callbacks"}  # (absent in older checkpoints)
+    if not isinstance(st, dict) or not keys <= set(st) <= keys | optional:
+        raise ModelFileError(f"{path}: training_state expected keys {sorted(keys | optional)}")
+    if type(st.get("stopped", False)) is not bool:
+        raise ModelFileError(f"{path}: training_state.stopped must be true or false")
     for k in ("epoch", "batch"):
         if type(st[k]) is not int or not 0 <= st[k] < 2**40:
             raise ModelFileError(f"{path}: training_state.{k} = {str(st[k])[:40]} is not a count")
@@ -186,8 +229,18 @@ def restore_checkpoint(model, path) -> FitState:
         or not 0 <= o["iterations"] < 2**53
     ):
         raise ModelFileError(f"{path}: training_state.optimizer is malformed")
-    if st["batch"] and not isinstance(st["running"], dict):
-        raise ModelFileError(f"{path}: a mid-epoch checkpoint needs the running sums")
+    lr = o.get("learning_rate")
+    if lr is not None and (
+        isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf
+    ):
+        raise ModelFileError(
+            f"{path}: training_state.optimizer.learning_rate = {str(lr)[:40]}; expected a "
+            f"finite number > 0"
+        )
+    cb_saved = st.get("callbacks", [])
+    cb_names = callback_state.check_saved(path, cb_saved, tensors)
+    if st["batch"]:
+        _check_running(path, st["running"], len(model.metrics))
     states = _check_states(path, holders, tensors)
     # all checked: copy weights and optimizer state in
     load_tensors_into(model, path, expected)
@@ -195,6 +248,7 @@ def restore_checkpoint(model, path) -> FitState:
         arrays = read_tensors(path, [f"state.{k}.{j}" for k, n in states.items() for j in range(n)])
         for k, n in states.items():
             holders[k].states = [arrays[f"state.{k}.{j}"].copy() for j in range(n)]
+    cb_saved = callback_state.join_arrays(cb_saved, read_tensors(path, cb_names))
     slots = {n[len("optimizer.") :]: None for n in tensors if n.startswith("optimizer.")}
     arrays = read_tensors(path, [f"optimizer.{n}" for n in slots])
     try:
@@ -215,4 +269,6 @@ def restore_checkpoint(model, path) -> FitState:
         running=st["running"],
         history={k: list(v) for k, v in h.items()},
         history_epochs=list(st["history_epochs"]),
+        stopped=st.get("stopped", False),
+        callbacks=cb_saved,
     )

@@ -25,8 +25,10 @@ import numpy as np
 from ..callbacks import Callback, CallbackList, History, ProgbarLogger
 from ..layers.base import rng_layers
 from ..parallel import resolve_comm
+from . import callback_state
 from .checkpoint import restore_checkpoint
 from .data import as_samples, input_shapes, with_weights
+from .guard import StepGuard
 from .interrupt import DeferredInterrupt
 from .state import FitState, RunningMeans
 
@@ -46,13 +48,14 @@ def _step_is_finite(model, loss, comm) -> bool:
     return comm.size > 1 or math.isfinite(float(loss))
 
 
-def _diverged(epoch, b, steps, loss) -> dict:
+def _diverged(epoch, b, steps, loss, what=None) -> dict:
     """Say once, on stderr, where training stopped; → the record kept in ``history.diverged``."""
-    what = (
-        f"the loss is {float(loss)}"
-        if not math.isfinite(float(loss))
-        else "a gradient is not finite"
-    )
+    if what is None:
+        what = (
+            f"the loss is {float(loss)}"
+            if not math.isfinite(float(loss))
+            else "a gradient is not finite"
+        )
     print(
         f"training stopped at epoch {epoch + 1}, batch {b + 1} of {steps}: {what}; the "
         f"weights are those from before this batch (try a lower learning rate or "
@@ -187,6 +190,7 @@ def fit_loop(
     model.history = history
     model.stop_training = False
     model.fit_state = state
+    guard = StepGuard(model)
 
     def mark(epoch, batch):
         """Where the run stands now: what a checkpoint written next saves."""
@@ -194,6 +198,8 @@ def fit_loop(
         state.shuffle_rng = dict(epoch_rng_state)
         state.layer_rngs = [dict(layer.rng.bit_generator.state) for layer in holders]
         state.running = run.get_state()
+        state.stopped = bool(model.stop_training)
+        state.callbacks = callback_state.collect(cbs.callbacks)
 
     def save_mid_epoch(epoch, batch):
         comm.reduce_running(run, to_root=True)
@@ -202,9 +208,11 @@ def fit_loop(
             model.save_checkpoint(checkpoint)
 
     cbs.on_train_begin()
+    if resume is not None and state.callbacks:  # after on_train_begin, which resets them
+        callback_state.restore(resume, cbs.callbacks, state.callbacks)
     history.diverged = None
     with DeferredInterrupt(enabled=comm.size == 1) as interrupt:
-        for epoch in range(start_epoch, epochs):
+        for epoch in range(start_epoch, epochs if not state.stopped else start_epoch):
             shuffle_rng.bit_generator.state = epoch_rng_state  # the state before this permutation
             perm = shuffle_rng.permutation(n) if shuffle else np.arange(n)
             if epoch != start_epoch or not start_batch:
@@ -217,7 +225,19 @@ def fit_loop(
                 yb = y[idx]
                 loss, y_pred, w = comm.compute_gradients(model, x[idx], yb)  # + gradient Allreduce
                 if _step_is_finite(model, loss, comm):
+                    guard.save()
                     model.apply_gradients()
+                    if not guard.ok():  # e.g. a NaN learning rate: undo the step and stop
+                        guard.restore()
+                        lr = model.optimizer.current_learning_rate()
+                        history.diverged = _diverged(
+                            epoch,
+                            b,
+                            steps,
+                            loss,
+                            f"the update made a weight NaN or inf (learning rate {lr:g})",
+                        )
+                        model.stop_training = True
                 else:  # keep the last good weights and stop
                     history.diverged = _diverged(epoch, b, steps, loss)
                     model.stop_training = True

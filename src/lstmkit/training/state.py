@@ -27,7 +27,10 @@ class FitState:
     epoch (its permutation is drawn again on resume). ``layer_rngs``: the state of
     every ``rng_layers`` layer's RNG (dropout masks). ``running``: the epoch's running
     sums (:meth:`RunningMeans.get_state`), needed mid-epoch only. ``history`` /
-    ``history_epochs``: what ``History`` holds for the finished epochs."""
+    ``history_epochs``: what ``History`` holds for the finished epochs. ``stopped``: training
+    was stopped (early stopping, divergence) — a resumed fit trains no further.
+    ``callbacks``: ``[{"type": class name, "state": get_state()}]`` of every callback that
+    has state, in the fit's order (restored after ``on_train_begin``)."""
 
     epoch: int = 0
     batch: int = 0
@@ -36,6 +39,8 @@ class FitState:
     running: dict | None = None
     history: dict[str, list] = field(default_factory=dict)
     history_epochs: list[int] = field(default_factory=list)
+    stopped: bool = False
+    callbacks: list[dict] = field(default_factory=list)
 
     def record_epoch(self, epoch: int, logs: dict) -> None:
         """Add a finished epoch's logs (before the callbacks run, so that a checkpoint
@@ -60,6 +65,8 @@ class FitState:
             "running": self.running,
             "history": self.history,
             "history_epochs": self.history_epochs,
+            "stopped": self.stopped,
+            "callbacks": self.callbacks,
         }
 
 

@@ -6,9 +6,11 @@ import argparse
 
 from ...data import datasets
 from ...errors import UserError
+from ..shared.args import float_in, fraction, int_in, seed, with_range
 from ..shared.modelfiles import load_job_model
 from ..shared.outdir import prepare_out_dir
 from . import job as cl
+from . import sidecar
 
 HELP = "classify sequences (multivariate time series or texts) with an LSTM"
 DESCRIPTION = """\
@@ -42,7 +44,9 @@ def _common(p):
     p.add_argument("--id", help="sequence id column (time-series input)")
     p.add_argument("--order", help="time-step column to sort each sequence by")
     p.add_argument("--text", help="text column (text input)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed", type=seed(), default=0, help=with_range("seed", 0, 2**32 - 1, default=0)
+    )
     p.add_argument("--out", help="output directory (new or empty)")
     p.add_argument("--force", action="store_true", help="allow a non-empty --out")
 
@@ -64,12 +68,23 @@ def add_arguments(p) -> None:
     )
     t.add_argument("--kind", choices=["auto", "series", "text"], default="auto")
     t.add_argument("--split", help="column with train/test per row")
-    t.add_argument("--test-fraction", type=float, default=0.2)
+    t.add_argument(
+        "--test-fraction",
+        type=fraction(),
+        default=0.2,
+        help=with_range("share of the sequences held out", 0, 1, True, True, default=0.2),
+    )
     g = t.add_argument_group("model")
     g.add_argument(
-        "--units", type=int, help="LSTM units per direction (default 64 series / 32 text)"
+        "--units",
+        type=int_in(1, 65536),
+        help=with_range("LSTM units per direction", 1, 65536, default="64 series / 32 text"),
     )
-    g.add_argument("--maxlen", type=int, help="cut/pad sequences to this many steps/words")
+    g.add_argument(
+        "--maxlen",
+        type=int_in(1, sidecar.MAX_MAXLEN),
+        help=with_range("cut/pad sequences to this many steps/words", 1, sidecar.MAX_MAXLEN),
+    )
     g.add_argument(
         "--normalize",
         choices=["auto", "sequence", "global", "both"],
@@ -89,27 +104,60 @@ def add_arguments(p) -> None:
         action=argparse.BooleanOptionalAction,
         help="a bidirectional LSTM (default: yes for series, no for text)",
     )
-    g.add_argument("--dropout", type=float, help="before the output layer (0.2 series / 0 text)")
     g.add_argument(
-        "--noise", type=float, help="series: σ of Gaussian input noise in training (default 0.2)"
+        "--dropout",
+        type=float_in(0, 1, hi_open=True),
+        help=with_range(
+            "before the output layer", 0, 1, hi_open=True, default="0.2 series / 0 text"
+        ),
+    )
+    g.add_argument(
+        "--noise",
+        type=float_in(0, 100),
+        help=with_range("series: sigma of Gaussian input noise in training", 0, 100, default=0.2),
     )
     g = t.add_argument_group("training")
     g.add_argument(
-        "--epochs", type=int, help="epochs (default: from a budget of 1500 steps, 30…300)"
+        "--epochs",
+        type=int_in(1, 10**6),
+        help=with_range("epochs", 1, 10**6, default="from a budget of 1500 steps, 30...300"),
     )
-    g.add_argument("--min-epochs", type=int, help="early stopping never stops before this")
-    g.add_argument("--patience", type=int, help="epochs without improvement before stopping")
+    g.add_argument(
+        "--min-epochs",
+        type=int_in(0, 10**6),
+        help=with_range("early stopping never stops before this", 0, 10**6),
+    )
+    g.add_argument(
+        "--patience",
+        type=int_in(1, 10**6),
+        help=with_range("epochs without improvement before stopping", 1, 10**6),
+    )
     g.add_argument(
         "--no-early-stopping", action="store_true", help="train all epochs (no validation part)"
     )
     g.add_argument(
         "--validation",
-        type=float,
-        help="fraction of the training sequences held out, stratified (default 0.2 with "
-        "100 or more of them, else 0)",
+        type=float_in(0, 1, hi_open=True),
+        help=with_range(
+            "fraction of the training sequences held out, stratified",
+            0,
+            1,
+            hi_open=True,
+            default="0.2 with 100 or more of them, else 0",
+        ),
     )
-    g.add_argument("--batch-size", type=int, help="default 16 series / 32 text")
-    g.add_argument("--learning-rate", type=float, help="default 3e-3 series / 1e-3 text")
+    g.add_argument(
+        "--batch-size",
+        type=int_in(1, 10**6),
+        help=with_range("batch size", 1, 10**6, default="16 series / 32 text"),
+    )
+    g.add_argument(
+        "--learning-rate",
+        type=float_in(0, 100, lo_open=True),
+        help=with_range(
+            "Adam learning rate", 0, 100, lo_open=True, default="3e-3 series / 1e-3 text"
+        ),
+    )
     g.add_argument(
         "--schedule",
         choices=["cosine", "constant"],
@@ -117,7 +165,10 @@ def add_arguments(p) -> None:
     )
     g.add_argument("--class-weight", choices=["balanced", "none"], default="balanced")
     g.add_argument(
-        "--dtw-window", type=float, default=0.1, help="DTW baseline band, fraction of the length"
+        "--dtw-window",
+        type=float_in(0, 1),
+        default=0.1,
+        help=with_range("DTW baseline band, fraction of the length", 0, 1, default=0.1),
     )
     g.add_argument("--no-baselines", action="store_true", help="skip the 1-NN baselines")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -134,39 +185,16 @@ def add_arguments(p) -> None:
     _common(q)
 
 
-def _check_ranges(args) -> None:
-    """Bad numbers are refused before anything is read or written."""
-    for name in ("epochs", "batch_size", "units", "maxlen", "patience"):
-        v = getattr(args, name)
-        if v is not None and v < 1:
-            raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {v}")
-    if args.min_epochs is not None and args.min_epochs < 0:
-        raise UserError(f"--min-epochs must be 0 or more, got {args.min_epochs}")
-    if not 0 < args.test_fraction < 1:
-        raise UserError(f"--test-fraction must be between 0 and 1, got {args.test_fraction}")
-    if args.validation is not None and not 0 <= args.validation < 1:
-        raise UserError(f"--validation must be in [0, 1), got {args.validation}")
-    if args.dropout is not None and not 0 <= args.dropout < 1:
-        raise UserError(f"--dropout must be in [0, 1), got {args.dropout}")
-    if args.learning_rate is not None and not args.learning_rate > 0:
-        raise UserError(f"--learning-rate must be > 0, got {args.learning_rate}")
-    if args.noise is not None and not args.noise >= 0:
-        raise UserError(f"--noise must be 0 or more, got {args.noise}")
-    if not 0 <= args.dtw_window <= 1:
-        raise UserError(f"--dtw-window must be between 0 and 1, got {args.dtw_window}")
-
-
 def run(args) -> int:
 
     cfg = cl.ClassifyConfig(
         label=args.label, id=args.id, order=args.order, text=args.text, seed=args.seed
     )
     if args.action == "predict":
-        model, meta = load_job_model(args.model, "classify")
+        model, meta = load_job_model(args.model, "classify", sidecar.check)
         out = prepare_out_dir(args.out, "classify-predict", args.force) if args.out else None
         print(cl.predict_job(model, meta, args.input, cfg, out))
         return 0
-    _check_ranges(args)
     cfg.kind, cfg.split, cfg.test_fraction = args.kind, args.split, args.test_fraction
     cfg.epochs, cfg.batch_size, cfg.units = args.epochs, args.batch_size, args.units
     cfg.maxlen, cfg.learning_rate = args.maxlen, args.learning_rate

@@ -22,8 +22,6 @@ Euclidean and 1-NN DTW), computed on the same split and the same normalised inpu
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import os
 import sys
@@ -39,8 +37,8 @@ from ...errors import UserError
 from ...model import Sequential
 from ...resources import check_training_memory  # refuse before fit allocates
 from ..shared.modelfiles import save_job_model
-from ..shared.outdir import write_json, write_text
-from ..shared.progress import epoch_bar
+from ..shared.outfiles import write_csv, write_json
+from ..shared.progress import epoch_bar, raise_if_diverged
 from . import recipe
 from .baselines import compute_baselines
 from .config import ClassifyConfig
@@ -195,6 +193,7 @@ def train_job(
             save_job_model(model, out, meta)
             print(f"interrupted: the model as trained so far is in {out}/model.safetensors")
         raise
+    raise_if_diverged(hist)
     timing = {"train_s": time.perf_counter() - t0, "train_cpu_s": time.process_time() - c0}
     prob = model.predict(X[te], batch_size=256)
     rep = report(y[te], prob.argmax(1), meta["classes"])
@@ -262,14 +261,12 @@ def _baselines(ex: Examples, meta: dict, tr, te, y, cfg: ClassifyConfig) -> dict
 
 
 def _write_predictions(path, ex: Examples, idx, prob, meta) -> None:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["example", "true", "predicted", "probability"])
+    rows = []
     for k, p in zip(idx, prob, strict=True):
         j = int(np.argmax(p))
         key = ex.ids[k] if ex.ids else str(int(k) + 1)
-        w.writerow([key, ex.labels[k], meta["classes"][j], f"{p[j]:.4f}"])
-    write_text(path, buf.getvalue())
+        rows.append([key, ex.labels[k], meta["classes"][j], f"{p[j]:.4f}"])
+    write_csv(path, ["example", "true", "predicted", "probability"], rows)
 
 
 def predict_job(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..shared.figures import new_figure
-from ..shared.outdir import save_figure
+from ..shared.outfiles import save_figure
 
 __all__ = ["confusion_plot"]
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from ...errors import UserError
+from ..shared.args import int_in, seed, with_range
+from ..shared.outfiles import check_out_file, write_text
 from . import input as inp
 from .builtin import DEFAULT_TEXT, VOCAB, one_hot, train_bracket_counter
 from .html import render_html
@@ -41,16 +43,16 @@ def add_arguments(p) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--input", metavar="TEXT", help="input text (a model that reads characters)")
     src.add_argument("--csv", metavar="FILE", help="input rows (a model that reads numbers)")
-    p.add_argument("--step", type=int, metavar="t", help="time step to show, 1…T (default 1)")
+    p.add_argument("--step", type=int_in(), metavar="t", help="time step to show, 1…T (default 1)")
     p.add_argument(
         "--unit",
-        type=int,
+        type=int_in(),
         metavar="k",
         help="unit to follow, 0…H−1 (default: the unit whose c_t varies most)",
     )
     p.add_argument(
         "--layer",
-        type=int,
+        type=int_in(),
         default=1,
         metavar="n",
         help="which LSTM layer of the model, 1 = first (default 1)",
@@ -71,9 +73,15 @@ def add_arguments(p) -> None:
         "--out",
         default="explain.html",
         metavar="FILE",
-        help="where to write the page (default explain.html)",
+        help="where to write the page (default explain.html; an existing file needs --force)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the built-in example (default 0)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
+    p.add_argument(
+        "--seed",
+        type=seed(),
+        default=0,
+        help=with_range("seed of the built-in example", 0, 2**32 - 1, default=0),
+    )
 
 
 # ------------------------------------------------------------------ the data
@@ -116,16 +124,13 @@ def prepare(args) -> dict:
 
 
 def run(args) -> int:
+    if args.format == "html":
+        check_out_file(args.out, args.force)  # before the work
     data = prepare(args)
     if args.format == "text":
         print(render_text(data))
         return 0
-
-    try:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            fh.write(render_html(data))
-    except OSError as e:
-        raise UserError(f"cannot write {args.out}: {e}") from None
+    write_text(args.out, render_html(data))
     print(
         f"wrote {args.out}: layer {data['layer']['name']} ({data['layer']['units']} units), "
         f"{data['T']} steps, showing step {data['step']}, unit {data['unit']}"

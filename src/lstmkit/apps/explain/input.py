@@ -25,14 +25,31 @@ from ...data.csv import read_table
 from ...data.scaling import StandardScaler
 from ...data.text import OOV, WordVocab, words
 from ...errors import UserError
+from ..classify import sidecar as classify_sidecar
 from ..forecast import job as fc
-from ..shared.modelfiles import load_weights, read_sidecar, resolve_model_path
+from ..forecast import sidecar as forecast_sidecar
+from ..shared.modelfiles import SIDECAR, load_weights, read_sidecar, resolve_model_path
+from ..speech import sidecar as speech_sidecar
+from ..textgen import sidecar as textgen_sidecar
+
+#: a job's sidecar is checked by that job's own schema before explain reads it
+CHECKS = {
+    "forecast": forecast_sidecar.check,
+    "classify": classify_sidecar.check,
+    "textgen": textgen_sidecar.check,
+    "speech": speech_sidecar.check,
+}
 
 
 def load(path: str):
-    """(model, meta, source name) from a model file or a job directory; the sidecar is optional."""
+    """(model, meta, source name) from a model file or a job directory; the sidecar is
+    optional, and when it names a job it must pass that job's checks."""
     path = resolve_model_path(path)  # UserError if missing
-    return load_weights(path), read_sidecar(path) or {}, path
+    model, meta = load_weights(path), read_sidecar(path) or {}
+    check = CHECKS.get(task_of(meta))
+    if check is not None:
+        meta = check(meta, model, os.path.join(os.path.dirname(path) or ".", SIDECAR))
+    return model, meta, path
 
 
 def task_of(meta: dict) -> str:

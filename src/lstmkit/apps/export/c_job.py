@@ -12,11 +12,23 @@ needs around the network (read from the ``model.json`` sidecar beside the weight
 
 from __future__ import annotations
 
+import os
+
 from ...errors import UserError
 from ...io.c_export import ForecastSpec, export_c
+from ..classify import sidecar as classify_sidecar
+from ..forecast import sidecar as forecast_sidecar
 from ..forecast.sidecar import one_series
-from ..shared.modelfiles import load_weights, read_sidecar, resolve_model_path
+from ..shared.modelfiles import SIDECAR, load_weights, read_sidecar, resolve_model_path
 from ..shared.outdir import prepare_out_dir
+from ..textgen import sidecar as textgen_sidecar
+
+#: each job's check of its model.json against the weights (what goes into the C)
+CHECKS = {
+    "forecast": forecast_sidecar.check,
+    "classify": classify_sidecar.check,
+    "textgen": textgen_sidecar.check,
+}
 
 
 def forecast_spec(meta: dict, id_value: str | None = None) -> tuple[ForecastSpec, str]:
@@ -71,7 +83,12 @@ def c_arguments(meta: dict | None, id_value: str | None = None) -> dict:
 def run_c(args) -> int:
     path = resolve_model_path(args.model)
     model = load_weights(path)
-    kwargs = c_arguments(read_sidecar(path), args.id_value)
+    meta = read_sidecar(path)
+    task = meta.get("lstmkit_task", meta.get("task")) if meta else None
+    if meta and task in CHECKS:  # every value that goes into the C checked, and its weights
+        side = os.path.join(os.path.dirname(path) or ".", SIDECAR)
+        meta = {**meta, **CHECKS[task](meta, model, side)}
+    kwargs = c_arguments(meta, args.id_value)
     kwargs.setdefault("source", path)
     out = prepare_out_dir(args.c, "export-c", args.force)
     res = export_c(model, out, name=args.name, quantize=args.quantize, **kwargs)

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import os
-
 from ...errors import UserError
 from ...io import load_model
 from ...io.onnx_export import export_onnx
 from ...layers import Embedding
+from ..shared.args import int_in
 from ..shared.modelfiles import resolve_model_path
+from ..shared.outfiles import check_out_file, write_bytes
 from .c_job import run_c
 
 HELP = "export a saved model to ONNX or to dependency-free C99"
@@ -53,8 +53,14 @@ def add_arguments(p) -> None:
         metavar="ID",
         help="--c, a forecast panel model: the series (its --id value) whose scaling goes into C",
     )
-    p.add_argument("--force", action="store_true", help="--c: write into a non-empty DIR")
-    p.add_argument("--opset", type=int, default=17, help="ONNX opset (14 or newer; default 17)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing --onnx file; --c: write into a non-empty DIR",
+    )
+    p.add_argument(
+        "--opset", type=int_in(14, 1000), default=17, help="ONNX opset (14 or newer; default 17)"
+    )
     p.add_argument(
         "--lengths-input",
         action="store_true",
@@ -63,7 +69,7 @@ def add_arguments(p) -> None:
     p.add_argument(
         "--verify",
         action="store_true",
-        help="run the graph in ONNX Runtime and compare with predict",
+        help="run the graph in ONNX Runtime and compare with predict (before the file is written)",
     )
 
 
@@ -110,12 +116,19 @@ def run(args) -> int:
         import onnx  # noqa: F401
     except ImportError:
         raise UserError("export needs the onnx package: pip install onnx") from None
+    if args.verify:
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            raise UserError(
+                "--verify needs onnxruntime: pip install 'lstmkit[onnx]' (nothing was written)"
+            ) from None
     path = resolve_model_path(args.model)
+    check_out_file(args.onnx, args.force, "--onnx")
     model = load_model(path)
-    out_dir = os.path.dirname(os.path.abspath(args.onnx))
-    if not os.path.isdir(out_dir):
-        raise UserError(f"--onnx {args.onnx}: directory {out_dir} does not exist")
-    proto = export_onnx(model, args.onnx, opset=args.opset, lengths_input=args.lengths_input)
+    proto = export_onnx(model, None, opset=args.opset, lengths_input=args.lengths_input)
+    diff = _verify(model, proto, args.lengths_input) if args.verify else None
+    write_bytes(args.onnx, proto.SerializeToString())
 
     def dims(i) -> str:
         return ", ".join(d.dim_param or str(d.dim_value) for d in i.type.tensor_type.shape.dim)
@@ -125,8 +138,6 @@ def run(args) -> int:
         f"wrote {args.onnx}: opset {args.opset}, {len(proto.graph.node)} nodes, "
         f"{model.count_params():,} parameters; inputs {ins}; output y; checker passed"
     )
-    if args.verify:
-        print(
-            f"verify: max |onnxruntime − predict| = {_verify(model, proto, args.lengths_input):.3g}"
-        )
+    if diff is not None:
+        print(f"verify: max |onnxruntime − predict| = {diff:.3g}")
     return 0

@@ -9,12 +9,12 @@ import sys
 from ...data import datasets
 from ...data.csv import read_table
 from ...errors import UserError
+from ..shared.args import float_in, int_in, seed, with_range
 from ..shared.modelfiles import load_job_model
 from ..shared.outdir import prepare_out_dir
 from . import job as fc
-from . import report
+from . import report, sidecar
 from .baselines import BASELINES
-from .sidecar import is_current
 
 HELP = "forecast one series or a panel H steps ahead (LSTM vs ETS, ARIMA, naive; backtested)"
 MODELS = ("auto", "lstm", "lstm+ets", *BASELINES)
@@ -33,7 +33,8 @@ it ETS is lstmkit's own damped Holt and ARIMA is left out. docs/forecast.md has 
 
 Writes DIR/forecast.csv, DIR/metrics.json, DIR/forecast.png, DIR/model.safetensors
 (+ DIR/model.json) and, for a panel, DIR/series.csv. DIR must be new or empty (--force
-replaces this job's files in it); without --out a new lstmkit-runs/forecast-N is made.
+first removes the files of the earlier run there); without --out a new
+lstmkit-runs/forecast-N is made.
 
 examples:
   lstmkit forecast --out out/co2                       # bundled Mauna Loa CO2 series
@@ -75,20 +76,45 @@ def add_arguments(p) -> None:
         help="comma-separated future-known columns (calendar, price…): given in H "
         "rows after the last target value, whose target cell is empty",
     )
-    p.add_argument("--horizon", type=int, default=12, help="steps to forecast (default 12)")
-    p.add_argument("--lookback", type=int, help="input window (default 2·season, at least 8)")
+    p.add_argument(
+        "--horizon",
+        type=int_in(1, 10_000),
+        default=12,
+        help=with_range("steps to forecast", 1, 10_000, default=12),
+    )
+    p.add_argument(
+        "--lookback",
+        type=int_in(1, 100_000),
+        help=with_range("input window", 1, 100_000, default="2*season, at least 8"),
+    )
     p.add_argument(
         "--season",
-        type=int,
-        help="seasonal period (default: from the time column's frequency, else detected)",
+        type=int_in(1, 100_000),
+        help=with_range(
+            "seasonal period (1: none)",
+            1,
+            100_000,
+            default="from the time column's frequency, else detected",
+        ),
     )
     p.add_argument(
         "--test-size",
-        type=int,
-        help="backtest tail length (default H + (origins−1)·stride; 0: no backtest)",
+        type=int_in(0, 10**7),
+        help=with_range(
+            "backtest tail length (0: no backtest)", 0, 10**7, default="H + (origins-1)*stride"
+        ),
     )
-    p.add_argument("--origins", type=int, default=5, help="backtest origins (default 5)")
-    p.add_argument("--stride", type=int, help="steps between origins (default ⌈H/2⌉)")
+    p.add_argument(
+        "--origins",
+        type=int_in(1, 10_000),
+        default=5,
+        help=with_range("backtest origins", 1, 10_000, default=5),
+    )
+    p.add_argument(
+        "--stride",
+        type=int_in(1, 10**6),
+        help=with_range("steps between origins", 1, 10**6, default="ceil(H/2)"),
+    )
     p.add_argument(
         "--model",
         default="auto",
@@ -97,10 +123,15 @@ def add_arguments(p) -> None:
     )
     p.add_argument(
         "--switch-margin",
-        type=float,
+        type=float_in(0, 100),
         default=20,
-        help="auto keeps the lstm+ets ensemble unless a candidate beats its backtest MASE "
-        "by more than this %% (default 20)",
+        help=with_range(
+            "auto keeps the lstm+ets ensemble unless a candidate beats its backtest MASE "
+            "by more than this %%",
+            0,
+            100,
+            default=20,
+        ),
     )
     p.add_argument(
         "--candidates",
@@ -114,13 +145,20 @@ def add_arguments(p) -> None:
         default=True,
         help="refit every model on the whole series for the forecast (default: on)",
     )
-    p.add_argument("--interval", type=float, default=80, help="interval level in %% (default 80)")
+    p.add_argument(
+        "--interval",
+        type=float_in(0, 100, lo_open=True, hi_open=True),
+        default=80,
+        help=with_range("interval level in %%", 0, 100, True, True, default=80),
+    )
     p.add_argument("--nonnegative", action="store_true", help="clip forecasts and intervals at 0")
     p.add_argument(
         "--max-missing",
-        type=float,
+        type=float_in(0, 100, hi_open=True),
         default=20,
-        help="most missing values interpolated, %% of a series (default 20)",
+        help=with_range(
+            "most missing values interpolated, %% of a series", 0, 100, hi_open=True, default=20
+        ),
     )
     p.add_argument(
         "--transform",
@@ -134,25 +172,38 @@ def add_arguments(p) -> None:
         choices=["auto", "on", "off"],
         help="seasonal adjustment before the LSTM (auto: when the season tests significant)",
     )
-    p.add_argument("--epochs", type=int, default=150, help="maximum epochs (early stopping)")
-    p.add_argument("--batch-size", type=int, help="default 32 (256 for more than 4000 windows)")
-    p.add_argument("--units", type=int, default=32, help="LSTM units (default 32)")
-    p.add_argument("--learning-rate", type=float, default=3e-3)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--epochs",
+        type=int_in(1, 10**6),
+        default=150,
+        help=with_range("maximum epochs (early stopping)", 1, 10**6, default=150),
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int_in(1, 10**6),
+        help=with_range("batch size", 1, 10**6, default="32 (256 for more than 4000 windows)"),
+    )
+    p.add_argument(
+        "--units",
+        type=int_in(1, 65536),
+        default=32,
+        help=with_range("LSTM units", 1, 65536, default=32),
+    )
+    p.add_argument(
+        "--learning-rate",
+        type=float_in(0, 100, lo_open=True),
+        default=3e-3,
+        help=with_range("Adam learning rate", 0, 100, lo_open=True, default=3e-3),
+    )
+    p.add_argument(
+        "--seed", type=seed(), default=0, help=with_range("seed", 0, 2**32 - 1, default=0)
+    )
     p.add_argument("--out", help="output directory (new or empty)")
     p.add_argument("--force", action="store_true", help="allow a non-empty --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args) -> int:
-    if args.epochs < 1:
-        raise UserError(f"--epochs must be at least 1, got {args.epochs}")
-    if not 0 < args.interval < 100:
-        raise UserError(f"--interval must be a level between 0 and 100 (%), got {args.interval}")
-    if not 0 <= args.max_missing < 100:
-        raise UserError(
-            f"--max-missing must be a share between 0 and 100 (%), got {args.max_missing}"
-        )
     load = args.load
     if args.model not in MODELS:
         if os.path.exists(args.model):  # the option's old meaning: a saved model
@@ -178,8 +229,8 @@ def run(args) -> int:
     covs, futs, id_col = _csv_list(args.covariates), _csv_list(args.future_covariates), args.id
     time_format = args.time_format
     if load:
-        model, meta = load_job_model(load, "forecast")
-        if not is_current(meta):
+        model, meta = load_job_model(load, "forecast", sidecar.check)
+        if not sidecar.is_current(meta):
             raise UserError(
                 f"{load} was written by an older lstmkit forecast (other windows); "
                 "train a new model"

@@ -29,6 +29,7 @@ from ...layers import LSTM, Dense
 from ...model import Sequential
 from ...optim import Adam
 from ...resources import check_training_memory
+from ..shared.progress import raise_if_diverged
 from .transforms import Prep
 
 __all__ = ["NetData", "build_model", "make_windows", "train_net", "predict_net"]
@@ -196,6 +197,7 @@ def train_net(
         if on_interrupt is not None:
             on_interrupt(model)
         raise
+    raise_if_diverged(history)
     return model, len(history.history.get("loss", []))
 
 

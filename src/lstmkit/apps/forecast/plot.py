@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..shared.figures import new_figure
-from ..shared.outdir import save_figure
+from ..shared.outfiles import save_figure
 
 __all__ = ["PlotPanel", "forecast_plot"]
 

@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 from ..shared.modelfiles import save_job_model
-from ..shared.outdir import write_csv, write_json
+from ..shared.outfiles import write_csv, write_json
 from ..shared.tables import format_table
 from . import metrics as mf
 from . import timeaxis

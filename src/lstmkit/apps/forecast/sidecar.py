@@ -29,7 +29,11 @@ by :func:`lstmkit.apps.shared.modelfiles.save_job_model`):
                          mu, sigma  mean and spread of Δz
                        (models saved before it was added lack it: they cannot be exported)
 
-:func:`one_series` checks and returns what a single series' forecast needs.
+:func:`check` holds a whole sidecar against this schema and against the weights (every
+value's type and range; the horizon = the model's outputs, the covariates = its input
+features; a stateful model or one whose last layer returns sequences is refused), for
+``forecast --load``, ``explain`` and ``export --c``. :func:`one_series` returns what a
+single series' forecast needs.
 """
 
 from __future__ import annotations
@@ -37,9 +41,23 @@ from __future__ import annotations
 import math
 
 from ...errors import ModelFileError, UserError
+from ...layers.base import rng_layers
+from ..shared.sidecar import (
+    boolean,
+    check_fields,
+    fail,
+    integer,
+    list_of,
+    nullable,
+    number,
+    obj,
+    one_of,
+    scaler,
+    string,
+)
 from .transforms import Prep
 
-__all__ = ["FORMAT", "make_meta", "is_current", "series_prep", "one_series"]
+__all__ = ["FIELDS", "FORMAT", "check", "make_meta", "is_current", "series_prep", "one_series"]
 
 FORMAT = 2
 
@@ -191,3 +209,104 @@ def one_series(meta: dict, id_value: str | None = None) -> dict:
         "cov": _scaler(meta, "cov_scaler", "covariates"),
         "fut": _scaler(meta, "fut_scaler", "future_covariates"),
     }
+
+
+# (bounded so that z_t + h·μ + σ·out stays finite for any horizon and data in range)
+_BIG = 1e250
+SERIES = obj(
+    {
+        "id": string(1000),
+        "steps": integer(1, 10**10),
+        "log": boolean(),
+        "season": integer(0, 100_000),
+        "s": list_of(number(ge=-_BIG, le=_BIG), 100_000),
+        "mu": number(ge=-_BIG, le=_BIG),
+        "sigma": number(gt=0, le=_BIG),
+    }
+)
+COLUMNS = list_of(string(200, min_len=1), 1000, unique=True)
+FIELDS = {
+    "task": one_of("forecast"),
+    "format": one_of(FORMAT),
+    "target": string(200, min_len=1),
+    "time": nullable(string(200)),
+    "time_format": nullable(string(200)),
+    "id": nullable(string(200, min_len=1)),
+    "covariates": COLUMNS,
+    "future_covariates": COLUMNS,
+    "cov_scaler": nullable(scaler()),
+    "fut_scaler": nullable(scaler()),
+    "lookback": integer(1, 100_000),
+    "horizon": integer(1, 10_000),
+    "season": integer(0, 100_000),
+    "units": integer(1, 65_536),
+    "seed": integer(0, 2**32 - 1),
+    "transform": one_of("auto", "log", "none"),
+    "deseason": one_of("auto", "on", "off"),
+    "trained_on": obj({"series": integer(1, 10**7), "steps": integer(1, 10**12)}),
+    "series": list_of(SERIES, 10**6),
+}
+OPTIONAL = ("series", "time_format", "seed", "trained_on")
+#: format 1 (the first job's difference windows; ``explain`` still reads them)
+FIELDS_1 = {
+    "target": string(200, min_len=1),
+    "time": nullable(string(200)),
+    "covariates": COLUMNS,
+    "lookback": integer(1, 100_000),
+    "horizon": integer(1, 10_000),
+    "season": integer(0, 100_000),
+    "diff_mean": number(ge=-_BIG, le=_BIG),
+    "diff_std": number(gt=0, le=_BIG),
+    "cov_scaler": nullable(scaler()),
+    "units": integer(1, 65_536),
+    "seed": integer(0, 2**32 - 1),
+}
+OPTIONAL_1 = ("time", "units", "seed", "season")
+
+
+def check(meta: dict, model, side: str) -> dict:
+    """``meta`` checked (types, ranges; format 2, or the fields of format 1) and held
+    against ``model`` (weights of the job's windows); → the checked copy."""
+    if isinstance(meta, dict) and "format" not in meta:
+        m = check_fields(side, meta, FIELDS_1, OPTIONAL_1)
+        m.update(future_covariates=[], fut_scaler=None, time_format=None)
+        m.setdefault("time", None)
+        m.setdefault("season", 0)
+        F = 1 + len(m["covariates"])  # (format 1 windows: [(d − μ)/σ, covariates])
+    else:
+        m = check_fields(side, meta, FIELDS, OPTIONAL)
+        m.setdefault("time_format", None)
+        F = None
+    for cols, sc in (("covariates", "cov_scaler"), ("future_covariates", "fut_scaler")):
+        n = len(m[cols])
+        if (m[sc] is None) != (n == 0) or (m[sc] is not None and len(m[sc]["mean"]) != n):
+            fail(side, f"{sc} must hold a mean and a std for each of the {n} {cols}")
+    both = set(m["covariates"]) & set(m["future_covariates"])
+    if m["target"] in set(m["covariates"]) | set(m["future_covariates"]) or both:
+        fail(side, "a column is listed twice among target, covariates and future_covariates")
+    for k, e in enumerate(m.get("series") or []):
+        if e["season"] == 1 or len(e["s"]) != e["season"]:
+            fail(side, f"series[{k}]: season {e['season']} needs that many seasonal indices s")
+    stateful = [ly.name for ly in rng_layers(model.layers) if getattr(ly, "stateful", False)]
+    if stateful:
+        fail(side, f"layer {stateful[0]!r} is stateful; forecast needs a model without state")
+    Cp, Cf = len(m["covariates"]), len(m["future_covariates"])
+    F = F or 2 + Cp + Cf + (1 if Cf else 0)  # (the window's features: net.n_features)
+    T = m["lookback"] + (m["horizon"] if Cf else 0)
+    shape = tuple(model.input_shape or ())
+    if len(shape) != 2 or shape[-1] != F:
+        fail(
+            side,
+            f"the model reads inputs {shape} (time, features); a forecast model with {Cp} "
+            f"past and {Cf} future covariate(s) reads {F} features per step",
+        )
+    if shape[0] is not None and shape[0] != T:
+        fail(side, f"lookback {m['lookback']} does not match the model's {shape[0]} steps")
+    out = tuple(model.output_shape)
+    if out != (m["horizon"],):
+        fail(
+            side,
+            f"the model outputs {out} per window; forecast needs ({m['horizon']},), one "
+            f"value per step of the horizon (a last layer with return_sequences=False)",
+        )
+    return m

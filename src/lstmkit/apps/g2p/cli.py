@@ -9,9 +9,11 @@ import time
 from tqdm.auto import tqdm
 
 from ...errors import UserError
-from ..shared.outdir import prepare_out_dir, write_json
+from ..shared.args import float_in, int_in, seed, with_range
+from ..shared.outdir import lock_out_dir, prepare_out_dir
+from ..shared.outfiles import check_out_file, write_json, write_text
 from . import data as gdata
-from .decode import attention_matrix, load_g2p, pronounce, score
+from .decode import MAX_LEN_LIMIT, attention_matrix, error_table, load_g2p, pronounce, score
 from .plots import attention_plot
 from .train import check_config, config_from_args, train_job
 
@@ -36,10 +38,20 @@ examples:
 
 
 def _common(p) -> None:
-    p.add_argument("--beam", type=int, help="beam size (1 = greedy; default 5, train: 5)")
-    p.add_argument("--length-penalty", type=float, help="α of lp = ((5+n)/6)^α (default 1.0)")
     p.add_argument(
-        "--max-len", type=int, help="longest pronunciation emitted (default: the model's)"
+        "--beam",
+        type=int_in(1, 1000),
+        help=with_range("beam size (1 = greedy)", 1, 1000, default=5),
+    )
+    p.add_argument(
+        "--length-penalty",
+        type=float_in(0, 100),
+        help=with_range("alpha of lp = ((5+n)/6)^alpha", 0, 100, default=1.0),
+    )
+    p.add_argument(
+        "--max-len",
+        type=int_in(1, MAX_LEN_LIMIT),
+        help=with_range("longest pronunciation emitted", 1, MAX_LEN_LIMIT, default="the model's"),
     )
 
 
@@ -50,23 +62,72 @@ def add_arguments(p) -> None:
     t = sub.add_parser(
         "train", help="train on CMUdict", description=DESCRIPTION, formatter_class=fmt
     )
-    t.add_argument("--epochs", type=int, default=12, help="total epochs (default 12)")
-    t.add_argument("--batch-size", type=int, default=128)
     t.add_argument(
-        "--units", type=int, default=256, help="decoder units; 1/2 per encoder direction"
+        "--epochs",
+        type=int_in(1, 10**6),
+        default=12,
+        help=with_range("total epochs", 1, 10**6, default=12),
     )
-    t.add_argument("--embed-dim", type=int, default=64)
-    t.add_argument("--encoder-layers", type=int, default=1)
+    t.add_argument(
+        "--batch-size",
+        type=int_in(1, 10**6),
+        default=128,
+        help=with_range("batch size", 1, 10**6, default=128),
+    )
+    t.add_argument(
+        "--units",
+        type=int_in(2, 65536),
+        default=256,
+        help=with_range("decoder units, even (1/2 per encoder direction)", 2, 65536, default=256),
+    )
+    t.add_argument(
+        "--embed-dim",
+        type=int_in(1, 65536),
+        default=64,
+        help=with_range("letter embedding size", 1, 65536, default=64),
+    )
+    t.add_argument(
+        "--encoder-layers",
+        type=int_in(1, 64),
+        default=1,
+        help=with_range("encoder layers", 1, 64, default=1),
+    )
     t.add_argument("--attention", choices=["luong", "bahdanau"], default="luong")
-    t.add_argument("--attention-units", type=int, default=128, help="bahdanau only")
-    t.add_argument("--dropout", type=float, default=0.0)
-    t.add_argument("--learning-rate", type=float, default=2e-3)
-    t.add_argument("--lr-decay", type=float, default=0.8, help="learning rate × this per epoch")
+    t.add_argument(
+        "--attention-units",
+        type=int_in(1, 65536),
+        default=128,
+        help=with_range("bahdanau only", 1, 65536, default=128),
+    )
+    t.add_argument(
+        "--dropout",
+        type=float_in(0, 1, hi_open=True),
+        default=0.0,
+        help=with_range("dropout", 0, 1, hi_open=True, default=0.0),
+    )
+    t.add_argument(
+        "--learning-rate",
+        type=float_in(0, 100, lo_open=True),
+        default=2e-3,
+        help=with_range("Adam learning rate", 0, 100, lo_open=True, default=2e-3),
+    )
+    t.add_argument(
+        "--lr-decay",
+        type=float_in(0, 1, lo_open=True),
+        default=0.8,
+        help=with_range("learning rate x this per epoch", 0, 1, lo_open=True, default=0.8),
+    )
     t.add_argument("--stress", action="store_true", help="keep stress marks (AH0/AH1/AH2)")
-    t.add_argument("--max-words", type=int, help="use a seeded sample of N words (quick runs)")
+    t.add_argument(
+        "--max-words",
+        type=int_in(20, 10**7),
+        help=with_range("use a seeded sample of N words (quick runs)", 20, 10**7),
+    )
     _common(t)
     t.add_argument("--resume", action="store_true", help="continue the run saved in --out")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument(
+        "--seed", type=seed(), default=0, help=with_range("seed", 0, 2**32 - 1, default=0)
+    )
     t.add_argument("--out", help="output directory (new or empty, or with --resume the old one)")
     t.add_argument("--force", action="store_true", help="allow a non-empty --out")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -75,7 +136,12 @@ def add_arguments(p) -> None:
     )
     r.add_argument("model", help="DIR or DIR/model.safetensors written by 'g2p train'")
     r.add_argument("words", nargs="+", metavar="WORD")
-    r.add_argument("--n-best", type=int, default=1, help="print the N best (≤ --beam)")
+    r.add_argument(
+        "--n-best",
+        type=int_in(1, 1000),
+        default=1,
+        help=with_range("print the N best (<= --beam)", 1, 1000, default=1),
+    )
     r.add_argument("--plot", metavar="FILE.png", help="draw the attention matrix of each word")
     r.add_argument("--force", action="store_true", help="replace an existing --plot file")
     _common(r)
@@ -84,7 +150,11 @@ def add_arguments(p) -> None:
     )
     e.add_argument("model", help="DIR or DIR/model.safetensors written by 'g2p train'")
     e.add_argument("--split", choices=["test", "dev", "train"], default="test")
-    e.add_argument("--limit", type=int, help="only the first N words of the split")
+    e.add_argument(
+        "--limit",
+        type=int_in(1, 10**7),
+        help=with_range("only the first N words of the split", 1, 10**7),
+    )
     e.add_argument("--out", help="also write metrics.json and errors.tsv to DIR (new or empty)")
     e.add_argument("--force", action="store_true")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -98,7 +168,9 @@ def run(args) -> int:
         if args.resume:
             if not args.out:
                 raise UserError("--resume needs --out DIR, the directory of the earlier run")
-            out = args.out
+            out = args.out  # (no directory: the job says what --resume needs)
+            if os.path.isdir(out):
+                lock_out_dir(out, "g2p")  # one run at a time, as for a new run
         else:
             check_config(cfg)  # bad options before DIR is made
             out = prepare_out_dir(args.out, "g2p", args.force)
@@ -112,8 +184,8 @@ def run(args) -> int:
         words = [vocab.check_word(w) for w in args.words]
         if args.plot and not args.plot.lower().endswith(".png"):
             raise UserError(f"--plot expects a file name ending in .png, got {args.plot!r}")
-        if args.plot and os.path.exists(args.plot) and not args.force:
-            raise UserError(f"--plot {args.plot} exists; pass --force to replace it")
+        if args.plot:
+            check_out_file(args.plot, args.force, "--plot")
         said = pronounce(model, vocab, words, beam, max_len, lp, n_best=args.n_best)
         for w, hs in zip(words, said, strict=True):
             for k, (ph, logp) in enumerate(hs):
@@ -131,8 +203,6 @@ def run(args) -> int:
 
 
 def _evaluate(args, model, vocab, meta, beam, max_len, lp) -> int:
-    if args.limit is not None and args.limit < 1:
-        raise UserError(f"--limit must be at least 1, got {args.limit}")
     out = prepare_out_dir(args.out, "g2p-eval", args.force) if args.out else None
     cfg = meta.get("config") if isinstance(meta.get("config"), dict) else {}
     max_words, seed = cfg.get("max_words"), cfg.get("seed", 0)
@@ -177,10 +247,6 @@ def _evaluate(args, model, vocab, meta, beam, max_len, lp) -> int:
                 "seconds": seconds,
             },
         )
-        with open(os.path.join(out, "errors.tsv"), "w", encoding="utf-8") as f:
-            f.write("word\tpredicted\tdictionary\n")
-            for w, p in zip(words, preds, strict=True):
-                if tuple(p) not in lex[w]:
-                    f.write(f"{w}\t{' '.join(p)}\t{' | '.join(' '.join(r) for r in lex[w])}\n")
+        write_text(os.path.join(out, "errors.tsv"), error_table(words, preds, lex))
         print(f"wrote metrics.json, errors.tsv in {out}/")
     return 0

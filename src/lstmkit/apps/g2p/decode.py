@@ -127,3 +127,13 @@ def attention_matrix(model: Seq2Seq, vocab: Vocab, word: str, phonemes: list[str
     puts on each letter, from the decoder fed the given phonemes."""
     tin, _ = vocab.encode_prons([tuple(phonemes)])
     return model.attention_weights(vocab.encode_words([word]), tin)[0]
+
+
+def error_table(words: list[str], preds: list, lex: dict) -> str:
+    """The words whose predicted pronunciation is none of the dictionary's, as TSV
+    (word, predicted, the dictionary's pronunciations joined by ' | ')."""
+    lines = ["word\tpredicted\tdictionary"]
+    for w, p in zip(words, preds, strict=True):
+        if tuple(p) not in lex[w]:
+            lines.append(f"{w}\t{' '.join(p)}\t{' | '.join(' '.join(r) for r in lex[w])}")
+    return "\n".join(lines) + "\n"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..shared.figures import new_figure
+from ..shared.outfiles import save_figure
 
 
 def attention_plot(path: str, items: list[tuple[str, list[str], np.ndarray]]) -> None:
@@ -28,7 +29,7 @@ def attention_plot(path: str, items: list[tuple[str, list[str], np.ndarray]]) ->
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     fig.suptitle("attention weights: where each phoneme looked in the spelling", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))  # room for the title
-    fig.savefig(path)
+    save_figure(fig, path)
 
 
 def curves_plot(path: str, history: dict) -> None:
@@ -52,4 +53,4 @@ def curves_plot(path: str, history: dict) -> None:
     for a in fig.axes:
         a.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)

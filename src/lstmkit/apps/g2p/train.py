@@ -12,7 +12,6 @@ and the job writes metrics.json, curves.png (learning curve) and attention.png.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import asdict, dataclass, fields
@@ -20,15 +19,16 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 from tqdm.auto import tqdm
 
-from ...errors import ModelFileError, UserError
+from ...errors import ModelFileError, TrainingDiverged, UserError
 from ...optim import Adam, ExponentialDecay
 from ...seq2seq import Seq2Seq, Seq2SeqConfig
 from ...seq2seq.io import load_checkpoint, load_seq2seq, save_checkpoint, save_seq2seq
 from ...training.interrupt import DeferredInterrupt
 from ..shared.modelfiles import SIDECAR
-from ..shared.outdir import write_json
+from ..shared.outfiles import write_json, write_text
+from ..shared.sidecar import read_json
 from . import data as gdata
-from .decode import TASK, attention_matrix, pronounce, score
+from .decode import TASK, attention_matrix, error_table, pronounce, score
 from .plots import attention_plot, curves_plot
 
 EXAMPLES = ["rhythm", "honest", "knowingly", "physical", "weightless", "equivocate"]  # test split
@@ -125,11 +125,7 @@ def _resume_config(out: str, cfg: G2PConfig) -> None:
             f"--resume: {out} has no {SIDECAR} and checkpoint.safetensors "
             f"from an earlier 'lstmkit g2p train'"
         )
-    try:
-        with open(meta_path, encoding="utf-8") as f:
-            meta = json.load(f)
-    except (OSError, ValueError) as e:
-        raise ModelFileError(f"{meta_path} is not valid JSON: {e}") from None
+    meta = read_json(meta_path)  # (a regular file of bounded, strict JSON)
     if not isinstance(meta, dict) or meta.get("lstmkit_task") != TASK:
         raise UserError(f"--resume: {meta_path} is not a g2p model description")
     saved_cfg = meta.get("config")
@@ -237,7 +233,7 @@ def train_job(cfg: G2PConfig, out: str, resume: bool = False) -> str:
                 src, tin, tout = gdata.batch_arrays(vocab, pairs, batches[order[b]])
                 loss = model.train_on_batch(src, tin, tout)
                 if not np.isfinite(loss):
-                    raise UserError(
+                    raise TrainingDiverged(
                         f"training diverged at epoch {epoch + 1}, batch {b + 1} "
                         f"(non-finite loss); try a smaller --learning-rate"
                     )
@@ -319,11 +315,7 @@ def finish(cfg, out, lex, parts, vocab, hist) -> str:
         "history": {k: v for k, v in hist.items() if k != "partial_seconds"},
     }
     write_json(os.path.join(out, "metrics.json"), metrics)
-    with open(os.path.join(out, "test_errors.tsv"), "w", encoding="utf-8") as f:
-        f.write("word\tpredicted\tdictionary\n")
-        for w, p in zip(test, preds, strict=True):
-            if tuple(p) not in lex[w]:
-                f.write(f"{w}\t{' '.join(p)}\t{' | '.join(' '.join(r) for r in lex[w])}\n")
+    write_text(os.path.join(out, "test_errors.tsv"), error_table(test, preds, lex))
     curves_plot(os.path.join(out, "curves.png"), hist)
     words = [w for w in EXAMPLES if all(c in vocab.letters for c in w)]
     said = pronounce(model, vocab, words, beam=cfg.beam, max_len=cfg.max_len)

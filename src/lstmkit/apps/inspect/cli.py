@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from typing import Any
 
 from ...errors import ModelFileError, UserError
 from ...io import safefile
@@ -12,6 +13,7 @@ from ...io.keras_interop import load_keras
 from ...io.save import read_model
 from ...seq2seq import io as s2s_io
 from ..shared.modelfiles import read_sidecar, resolve_model_path
+from ..shared.tables import printable
 
 HELP = "show a model file's layers, shapes, parameter counts and origin"
 DESCRIPTION = """\
@@ -61,7 +63,7 @@ def _origin(path):
         }, model
 
     model, _, meta = read_model(path)
-    origin = {
+    origin: dict[str, Any] = {
         "format": f"lstmkit {meta.get('kind', 'model')} file, format version "
         f"{meta.get('format_version')}"
     }
@@ -118,9 +120,16 @@ def describe(path):
     }
 
 
+def _say(line: str) -> None:
+    """Print one line whose names and metadata come from the file: no terminal escapes."""
+    print(printable(line, newlines=False))
+
+
 def _describe_seq2seq(path):
     d = s2s_io.describe(path)
-    origin = {"format": f"lstmkit {d['kind']} file (encoder–decoder with attention)"}
+    origin: dict[str, Any] = {
+        "format": f"lstmkit {d['kind']} file (encoder–decoder with attention)"
+    }
     sc = read_sidecar(path)
     if sc is not None:
         origin["job"] = {k: v for k, v in sc.items() if isinstance(v, (str, int, float, bool))}
@@ -139,17 +148,17 @@ def run(args) -> int:
     except (UnicodeDecodeError, OSError) as e:
         raise ModelFileError(f"{args.model}: cannot read it as a model file ({e})") from None
     if args.json:
-        print(json.dumps(d, indent=2))
+        print(json.dumps(d, indent=2))  # (ensure_ascii: control characters come as \u escapes)
         return 0
-    print(f"{d['file']}: {d['origin']['format']}, {d['bytes']:,} bytes, sha256 {d['sha256'][:16]}…")
+    _say(f"{d['file']}: {d['origin']['format']}, {d['bytes']:,} bytes, sha256 {d['sha256'][:16]}…")
     for key in ("job", "keras", "checkpoint"):
         if d["origin"].get(key):
-            print(f"  {key}: {json.dumps(d['origin'][key])}")
+            _say(f"  {key}: {json.dumps(d['origin'][key])}")
     tc = d["origin"].get("training_config")
     if isinstance(tc, dict):
         o, lo = tc.get("optimizer") or {}, tc.get("loss") or {}
         lr = (o.get("config") or {}).get("learning_rate")
-        print(
+        _say(
             f"  compiled with: {o.get('type')}(learning_rate={json.dumps(lr)}), loss "
             f"{lo.get('type')}, metrics {tc.get('metrics')}"
         )
@@ -159,14 +168,14 @@ def run(args) -> int:
         dims = ("batch" if k == 0 else "time" if v is None else str(v) for k, v in enumerate(s))
         return "(" + ", ".join(dims) + ")"
 
-    print(f"input {shape(d['input_shape'])}")
+    _say(f"input {shape(d['input_shape'])}")
     w = max(len(f"{row['name']} ({row['type']})") for row in d["layers"]) + 2
-    print(f"{'layer (type)':<{w}}{'output shape':<22}{'params':>10}  tensors")
+    _say(f"{'layer (type)':<{w}}{'output shape':<22}{'params':>10}  tensors")
     for row in d["layers"]:
         t = ", ".join(f"{n} {tuple(s)}" for n, s in row["tensors"].items())
-        print(
+        _say(
             f"{row['name'] + ' (' + row['type'] + ')':<{w}}{shape(row['output_shape']):<22}"
             f"{row['params']:>10,}  {t}"
         )
-    print(f"total parameters: {d['total_params']:,} ({d['layers'][0]['dtype']})")
+    _say(f"total parameters: {d['total_params']:,} ({d['layers'][0]['dtype']})")
     return 0

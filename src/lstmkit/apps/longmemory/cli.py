@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 from ...data import synthetic
 from ...errors import UserError
+from ..shared.args import float_in, int_in, seed, with_range
 from ..shared.outdir import prepare_out_dir
 from .job import cell_names, run_experiment
 
@@ -30,9 +33,9 @@ def add_arguments(p):
     p.add_argument(
         "--length",
         "-T",
-        type=int,
+        type=int_in(2, 100_000),
         default=100,
-        help="sequence length (copy: the delay) (default 100)",
+        help=with_range("sequence length (copy: the delay; order: >= 20)", 2, 100_000, default=100),
     )
     p.add_argument(
         "--model",
@@ -41,18 +44,44 @@ def add_arguments(p):
         "slstm) | all | a comma-separated list (default all = lstm,gru,rnn)",
     )
     p.add_argument(
-        "--steps", type=int, default=3000, help="max training steps per model (default 3000)"
+        "--steps",
+        type=int_in(1, 10**7),
+        default=3000,
+        help=with_range("max training steps per model", 1, 10**7, default=3000),
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of data and weights (default 0)")
+    p.add_argument(
+        "--seed",
+        type=seed(),
+        default=0,
+        help=with_range("seed of data and weights", 0, 2**32 - 1, default=0),
+    )
     p.add_argument(
         "--out", help="output directory (new or empty; default lstmkit-runs/longmemory-N)"
     )
     p.add_argument("--force", action="store_true", help="allow a non-empty --out")
-    p.add_argument("--units", type=int, default=64, help="hidden units (default 64)")
-    p.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
-    p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate (default 1e-2)")
     p.add_argument(
-        "--eval-every", type=int, default=50, help="steps between evaluations (default 50)"
+        "--units",
+        type=int_in(1, 65536),
+        default=64,
+        help=with_range("hidden units", 1, 65536, default=64),
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int_in(1, 10**6),
+        default=64,
+        help=with_range("batch size", 1, 10**6, default=64),
+    )
+    p.add_argument(
+        "--lr",
+        type=float_in(0, 100, lo_open=True),
+        default=1e-2,
+        help=with_range("Adam learning rate", 0, 100, lo_open=True, default=0.01),
+    )
+    p.add_argument(
+        "--eval-every",
+        type=int_in(1, 10**7),
+        default=50,
+        help=with_range("steps between evaluations", 1, 10**7, default=50),
     )
     p.add_argument(
         "--no-forget-bias",
@@ -95,8 +124,11 @@ def run(args) -> int:
         args.eval_every,
         not args.no_forget_bias,
     )
+    gates = [
+        f"gates_{m}.png" for m in models if os.path.exists(os.path.join(out, f"gates_{m}.png"))
+    ]
     print(
-        f"wrote {out}/longmemory.json, longmemory.png, gradient_flow.png, gradient_flow_init.png, "
-        f"gates_<model>.png"
+        f"wrote {out}/longmemory.json, longmemory.png, gradient_flow.png, gradient_flow_init.png"
+        + "".join(f", {g}" for g in gates)
     )
     return 0

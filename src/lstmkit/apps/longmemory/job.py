@@ -36,7 +36,7 @@ from ...inspect.trace import trace
 from ...layers import GRU, LSTM, Dense, SimpleRNN, variants
 from ...model import Sequential
 from ...optim import Adam
-from ..shared.outdir import write_json
+from ..shared.outfiles import save_figure, write_json
 
 CELLS = {"lstm": LSTM, "gru": GRU, "rnn": SimpleRNN}
 
@@ -200,7 +200,7 @@ def plot_curves(results: dict, task: str, length: int, path: str):
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    save_figure(fig, path, dpi=90)
     plt.close(fig)
 
 

@@ -2,18 +2,20 @@
 
 ``model.safetensors`` holds the weights and architecture (``model.save``); beside it
 ``model.json`` holds the job's metadata (task, lookback, horizon, scaler parameters,
-vocabulary …). Loading checks that the sidecar exists, parses, names the expected
-task, and that the weights load.
+vocabulary …). Loading checks that the sidecar exists, is a regular file of bounded
+JSON (:func:`.sidecar.read_json`), names the expected task and sidecar version, that
+the weights load, and — with the job's ``check(meta, model, side)`` — every value of
+the sidecar and its fit with the weights.
 """
 
 from __future__ import annotations
 
-import json
 import os
 
 from ...errors import ModelFileError, UserError
 from ...io.save import load_model
-from .outdir import write_json
+from .outfiles import write_json
+from .sidecar import read_json
 
 __all__ = [
     "SIDECAR",
@@ -51,15 +53,11 @@ def resolve_model_path(path: str) -> str:
 
 def read_sidecar(path: str) -> dict | None:
     """The job metadata (``model.json``) beside the weights at ``path``; None if there is none.
-    A sidecar that is not a JSON object is a ModelFileError."""
+    A sidecar that is not a bounded JSON object in a regular file is a ModelFileError."""
     side = os.path.join(os.path.dirname(path) or ".", SIDECAR)
-    if not os.path.exists(side):
+    if not os.path.lexists(side):
         return None
-    try:
-        with open(side, encoding="utf-8") as f:
-            meta = json.load(f)
-    except (OSError, ValueError) as e:
-        raise ModelFileError(f"{side} is not valid JSON: {e}") from None
+    meta = read_json(side)
     if not isinstance(meta, dict):
         raise ModelFileError(f"{side}: expected a JSON object, got {type(meta).__name__}")
     return meta
@@ -77,10 +75,13 @@ def load_weights(path: str):
         raise ModelFileError(f"cannot load {path}: {e}") from None
 
 
-def load_job_model(path: str, task: str):
-    """→ (model, meta). Refuses a missing/garbled sidecar and a model made by another task."""
+def load_job_model(path: str, task: str, check=None):
+    """→ (model, meta). Refuses a missing/garbled sidecar, a model made by another task
+    and — with the job's ``check(meta, model, side) -> meta`` — a sidecar whose values
+    are out of range or do not fit the weights."""
     path = resolve_model_path(path)
     meta = read_sidecar(path)
+    side = os.path.join(os.path.dirname(path) or ".", SIDECAR)
     if meta is None:
         raise ModelFileError(
             f"{path} has no {SIDECAR} beside it; expected a model written by 'lstmkit {task}'"
@@ -91,6 +92,14 @@ def load_job_model(path: str, task: str):
         )
     if meta["lstmkit_task"] != task:
         raise ModelFileError(
-            f"{path} is a '{meta['lstmkit_task']}' model; expected a '{task}' model"
+            f"{path} is a '{str(meta['lstmkit_task'])[:40]}' model; expected a '{task}' model"
         )
-    return load_weights(path), meta
+    if meta.get("sidecar_version", SIDECAR_VERSION) != SIDECAR_VERSION:
+        raise ModelFileError(
+            f"{side}: sidecar_version {str(meta.get('sidecar_version'))[:20]} is not "
+            f"supported (this lstmkit reads {SIDECAR_VERSION})"
+        )
+    model = load_weights(path)
+    if check is not None:
+        meta = check(meta, model, side)
+    return model, meta

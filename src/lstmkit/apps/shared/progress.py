@@ -5,8 +5,20 @@ from __future__ import annotations
 from tqdm.auto import tqdm
 
 from ...callbacks import Callback
+from ...errors import TrainingDiverged
 
-__all__ = ["epoch_bar"]
+__all__ = ["epoch_bar", "raise_if_diverged"]
+
+
+def raise_if_diverged(history, saved: str = "nothing was written") -> None:
+    """A job's fit that stopped on a NaN / inf batch is a failed job (exit code 3), not a
+    result: raise TrainingDiverged, saying where it stopped and what was kept."""
+    d = getattr(history, "diverged", None)
+    if d:
+        raise TrainingDiverged(
+            f"training diverged at epoch {d['epoch'] + 1}, batch {d['batch'] + 1} (loss "
+            f"{d['loss']:.4g}); {saved}. Try a lower --learning-rate"
+        )
 
 
 def epoch_bar(epochs: int, verbose: int = 1):

@@ -7,7 +7,9 @@ import json
 import os
 
 from ...errors import UserError
-from ..shared.outdir import prepare_out_dir
+from ..shared.args import float_in, int_in, seed, with_range
+from ..shared.outdir import lock_out_dir, prepare_out_dir
+from ..shared.outfiles import check_out_file
 from ..shared.tables import format_table
 from . import job
 from .data import load_corpus
@@ -43,21 +45,61 @@ def add_arguments(p) -> None:
     kw = {"description": DESCRIPTION, "formatter_class": argparse.RawDescriptionHelpFormatter}
     t = sub.add_parser("train", help="train the recogniser on the bundled corpus", **kw)
     t.add_argument("--data", help="a corpus .npz made by python -m lstmkit.apps.speech.corpus")
-    t.add_argument("--epochs", type=int, default=30, help="total epochs (default 30)")
-    t.add_argument("--units", type=int, default=128, help="units per LSTM direction (default 128)")
-    t.add_argument("--layers", type=int, default=2, help="bidirectional LSTM layers (default 2)")
-    t.add_argument("--batch-size", type=int, default=16, help="utterances per batch (default 16)")
-    t.add_argument("--learning-rate", type=float, default=2e-3, help="Adam (default 2e-3)")
+    t.add_argument(
+        "--epochs",
+        type=int_in(1, 10**6),
+        default=30,
+        help=with_range("total epochs", 1, 10**6, default=30),
+    )
+    t.add_argument(
+        "--units",
+        type=int_in(1, 65536),
+        default=128,
+        help=with_range("units per LSTM direction", 1, 65536, default=128),
+    )
+    t.add_argument(
+        "--layers",
+        type=int_in(1, 64),
+        default=2,
+        help=with_range("bidirectional LSTM layers", 1, 64, default=2),
+    )
+    t.add_argument(
+        "--batch-size",
+        type=int_in(1, 10**6),
+        default=16,
+        help=with_range("utterances per batch", 1, 10**6, default=16),
+    )
+    t.add_argument(
+        "--learning-rate",
+        type=float_in(0, 100, lo_open=True),
+        default=2e-3,
+        help=with_range("Adam learning rate", 0, 100, lo_open=True, default=2e-3),
+    )
     t.add_argument(
         "--no-augment",
         action="store_true",
         help="train on the MFCCs as they are (default: a random voice warp and speed each epoch)",
     )
-    t.add_argument("--dropout", type=float, default=0.0, help="on the LSTM inputs (default 0)")
-    t.add_argument("--max-train", type=int, help="use only the first N training utterances")
-    t.add_argument("--max-eval", type=int, help="use only the first N validation/test ones")
+    t.add_argument(
+        "--dropout",
+        type=float_in(0, 1, hi_open=True),
+        default=0.0,
+        help=with_range("on the LSTM inputs", 0, 1, hi_open=True, default=0),
+    )
+    t.add_argument(
+        "--max-train",
+        type=int_in(1, 10**7),
+        help=with_range("use only the first N training utterances", 1, 10**7),
+    )
+    t.add_argument(
+        "--max-eval",
+        type=int_in(1, 10**7),
+        help=with_range("use only the first N validation/test ones", 1, 10**7),
+    )
     t.add_argument("--resume", action="store_true", help="continue the run saved in --out")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument(
+        "--seed", type=seed(), default=0, help=with_range("seed", 0, 2**32 - 1, default=0)
+    )
     t.add_argument("--out", help="output directory (new or empty, or with --resume the old one)")
     t.add_argument("--force", action="store_true", help="allow a non-empty --out")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -65,14 +107,29 @@ def add_arguments(p) -> None:
     e.add_argument("--model", required=True, help="DIR (or DIR/model.safetensors) from 'train'")
     e.add_argument("--data", help="a corpus .npz (default: the bundled one)")
     e.add_argument("--split", choices=["test", "validation", "train"], default="test")
-    e.add_argument("--beam", type=int, default=0, help="prefix beam width (0: greedy, default)")
-    e.add_argument("--max-eval", type=int, help="only the first N utterances of the split")
+    e.add_argument(
+        "--beam",
+        type=int_in(0, 1000),
+        default=0,
+        help=with_range("prefix beam width (0: greedy)", 0, 1000, default=0),
+    )
+    e.add_argument(
+        "--max-eval",
+        type=int_in(1, 10**7),
+        help=with_range("only the first N utterances of the split", 1, 10**7),
+    )
     e.add_argument("--json", action="store_true", help="print the scores as JSON")
     r = sub.add_parser("recognize", help="print the digits spoken in WAV files", **kw)
     r.add_argument("wav", nargs="+", help="WAV file(s), 16 kHz mono best")
     r.add_argument("--model", required=True, help="DIR (or DIR/model.safetensors) from 'train'")
-    r.add_argument("--beam", type=int, default=8, help="prefix beam width (0: greedy; default 8)")
+    r.add_argument(
+        "--beam",
+        type=int_in(0, 1000),
+        default=8,
+        help=with_range("prefix beam width (0: greedy)", 0, 1000, default=8),
+    )
     r.add_argument("--plot", help="write the CTC alignment picture (PNG) of the first file here")
+    r.add_argument("--force", action="store_true", help="replace existing --plot / --inputs-csv")
     r.add_argument(
         "--inputs-csv",
         help="write the first file's model inputs (30 ms steps x 39) as CSV, for "
@@ -80,20 +137,8 @@ def add_arguments(p) -> None:
     )
 
 
-def _positive(args, *names):
-    for name in names:
-        v = getattr(args, name, None)
-        if v is not None and v < 1:
-            raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {v}")
-
-
 def run(args) -> int:
     if args.action == "train":
-        _positive(args, "epochs", "units", "layers", "batch_size", "max_train", "max_eval")
-        if not 0.0 <= args.dropout < 1.0:
-            raise UserError(f"--dropout must be in [0, 1), got {args.dropout}")
-        if not args.learning_rate > 0:
-            raise UserError(f"--learning-rate must be > 0, got {args.learning_rate}")
         corpus = load_corpus(args.data)
         cfg = job.SpeechConfig(
             units=args.units,
@@ -111,7 +156,9 @@ def run(args) -> int:
         if args.resume:
             if not args.out:
                 raise UserError("--resume needs --out DIR, the directory of the interrupted run")
-            out = args.out
+            out = args.out  # (no directory: the job says what --resume needs)
+            if os.path.isdir(out):
+                lock_out_dir(out, "speech")  # one run at a time, as for a new run
         else:
             out = prepare_out_dir(args.out, "speech", args.force)
         source = args.data or "bundled spoken_digits.npz (espeak-ng voices)"
@@ -129,9 +176,6 @@ def run(args) -> int:
             raise
         return _report_training(out, st, cfg, corpus)
 
-    _positive(args, "max_eval")
-    if args.beam < 0:
-        raise UserError(f"--beam must be 0 (greedy) or more, got {args.beam}")
     model, meta = job.load_speech_model(args.model)
     if args.action == "evaluate":
         corpus = load_corpus(args.data)
@@ -139,8 +183,10 @@ def run(args) -> int:
         if args.json:
             print(json.dumps(res, indent=2))
             return 0
-        rows = [["all held-out voices" if args.split == "test" else args.split, res]]
-        rows += [[k.replace("_", " "), res[k]] for k in ("seen_accent", "new_accent") if k in res]
+        rows: list[tuple[str, dict]] = [
+            ("all held-out voices" if args.split == "test" else args.split, res)
+        ]
+        rows += [(k.replace("_", " "), res[k]) for k in ("seen_accent", "new_accent") if k in res]
         print(f"{args.split} set ({res['voices']} voices), {res['decoder']} decoding:")
         print(
             format_table(
@@ -170,6 +216,9 @@ def run(args) -> int:
             raise UserError(
                 f"--plot {args.plot}: the directory {d} does not exist or is not writable"
             )
+        check_out_file(args.plot, args.force, "--plot")
+    if args.inputs_csv:
+        check_out_file(args.inputs_csv, args.force, "--inputs-csv")
 
     for k, path in enumerate(args.wav):
         digits, info = recognize_file(

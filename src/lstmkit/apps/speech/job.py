@@ -22,7 +22,6 @@ The model with the lowest validation digit error rate is kept as ``model.safeten
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -34,16 +33,19 @@ from tqdm.auto import tqdm
 from ...core.ctc import log_softmax
 from ...core.ctc_decode import beam_decode, edit_distance, greedy_decode
 from ...data.audio import FeatureConfig
-from ...errors import ModelFileError, UserError
+from ...errors import ModelFileError, TrainingDiverged, UserError
 from ...layers import LSTM, Bidirectional, Dense
 from ...layers.base import rng_layers
 from ...model import Sequential
 from ...optim import Adam
 from ...training.checkpoint import restore_checkpoint
+from ...training.guard import all_finite
 from ...training.interrupt import DeferredInterrupt
 from ...training.state import FitState
 from ..shared.modelfiles import SIDECAR, load_job_model, save_job_model
-from ..shared.outdir import write_json
+from ..shared.outfiles import write_json
+from ..shared.sidecar import read_json
+from . import sidecar
 from .data import (
     N_CLASSES,
     STACK,
@@ -135,9 +137,7 @@ def scores(refs, hyps) -> dict:
 
 
 def _atomic_json(path, obj):
-    tmp = f"{path}.tmp"
-    write_json(tmp, obj)
-    os.replace(tmp, path)
+    write_json(path, obj)  # (atomic: temp file + os.replace)
 
 
 def train_job(corpus: Corpus, cfg: SpeechConfig, out: str, resume: bool = False, source=""):
@@ -163,12 +163,11 @@ def train_job(corpus: Corpus, cfg: SpeechConfig, out: str, resume: bool = False,
             "dropout",
         )
         try:
-            with open(state_path) as f:
-                st = json.load(f)
+            st = read_json(state_path)  # (a regular file of bounded, strict JSON)
             for k in keys:  # the architecture and data of the saved run
                 setattr(cfg, k, st["config"][k])
             int(st["epoch"]), int(st["batch"]), list(st["norm_scale"])
-        except (OSError, ValueError, KeyError, TypeError) as e:
+        except (ValueError, KeyError, TypeError) as e:
             raise UserError(f"--resume: {state_path} is not a speech training state: {e}") from None
         if st["epoch"] >= cfg.epochs:
             raise UserError(
@@ -259,6 +258,12 @@ def train_job(corpus: Corpus, cfg: SpeechConfig, out: str, resume: bool = False,
                     save_state(epoch, b + 1, [total, count])
                     raise KeyboardInterrupt(f"after epoch {epoch + 1}, batch {b + 1}")
             bar.close()
+            if count == 0 or not all_finite(model.buffers.params):
+                raise TrainingDiverged(
+                    f"training diverged in epoch {epoch + 1}: "
+                    + ("no batch had a finite loss" if count == 0 else "the weights went NaN/inf")
+                    + "; the best model so far is kept. Try a lower --learning-rate"
+                )
             val = scores([corpus.labels[i] for i in va], decode(model, [xs[i] for i in va]))
             for k, v in (
                 ("loss", total / max(count, 1)),
@@ -286,7 +291,7 @@ def train_job(corpus: Corpus, cfg: SpeechConfig, out: str, resume: bool = False,
 
 def load_speech_model(path: str):
     """→ (model, meta) with the sidecar checked against the model."""
-    model, meta = load_job_model(path, TASK)
+    model, meta = load_job_model(path, TASK, sidecar.check)
     try:
         fcfg = FeatureConfig.from_dict(meta["features"])
         scale = np.asarray(meta["norm_scale"], np.float32)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.ctc import posteriors
-from ...errors import UserError
 from ..shared.figures import new_figure
+from ..shared.outfiles import save_figure
 from .data import DIGITS
 
 __all__ = ["alignment_plot", "training_plot"]
@@ -23,10 +23,7 @@ __all__ = ["alignment_plot", "training_plot"]
 
 def _save(fig, path) -> None:
     fig.tight_layout()
-    try:
-        fig.savefig(path)
-    except OSError as e:
-        raise UserError(f"cannot write the picture {path}: {e.strerror or e}") from None
+    save_figure(fig, path)  # (a failed write is a WriteError: one line, exit 2)
 
 
 def training_plot(path, val_der: list, loss: list) -> None:

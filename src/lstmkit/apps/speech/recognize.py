@@ -10,7 +10,7 @@ import numpy as np
 from ...core.ctc import log_softmax
 from ...core.ctc_decode import greedy_decode, prefix_beam_search
 from ...data.audio import log_mel
-from ...errors import UserError
+from ..shared.outfiles import write_csv
 from .data import DIGITS, model_input, wav_features
 from .job import forward
 from .plot import alignment_plot
@@ -47,8 +47,5 @@ def recognize_file(model, meta, path: str, beam: int = 8, plot: str | None = Non
 def write_inputs_csv(path: str, x: np.ndarray) -> None:
     """The model's input rows (T, 39) as CSV with a header f0…f38, for ``lstmkit explain
     MODEL --csv FILE`` (which walks the first LSTM layer through them step by step)."""
-    header = ",".join(f"f{k}" for k in range(x.shape[1]))
-    try:
-        np.savetxt(path, x, delimiter=",", header=header, comments="", fmt="%.6g")
-    except OSError as e:
-        raise UserError(f"cannot write {path}: {e.strerror or e}") from None
+    header = [f"f{k}" for k in range(x.shape[1])]
+    write_csv(path, header, [[f"{v:.6g}" for v in row] for row in x])

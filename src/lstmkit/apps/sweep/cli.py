@@ -7,6 +7,7 @@ import sys
 
 from ...errors import UserError
 from ...parallel import mpi_status_line, world
+from ..shared.args import int_in
 from .job import expand, load_config, run_local, run_mpi, write_table
 
 HELP = "run a grid of independent trainings (over MPI ranks or local processes) into one table"
@@ -40,9 +41,9 @@ def add_arguments(p) -> None:
     p.add_argument("--out", default="sweep.csv", help="the results table (CSV; default sweep.csv)")
     p.add_argument(
         "--workers",
-        type=int,
+        type=int_in(1, 1024),
         default=1,
-        help="local processes when not under mpiexec (default 1: this process)",
+        help="local processes when not under mpiexec, 1..1024 (default 1: this process)",
     )
     p.add_argument("--quiet", action="store_true", help="print only the table")
 

@@ -17,7 +17,6 @@ from ``seed``): the table is the same however the runs are spread.
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 import os
@@ -36,6 +35,7 @@ from ...errors import UserError
 from ...layers import LSTM, Dense
 from ...model import Sequential
 from ...parallel import LocalComm
+from ..shared.outfiles import write_csv
 from ..shared.tables import format_table
 
 PARAMS = {
@@ -204,11 +204,13 @@ def run_local(jobs: list[dict], workers: int, say) -> list[dict]:
             env=env,
             text=True,
         )
+        assert p.stdin is not None  # stdin=PIPE
         p.stdin.write(json.dumps(mine))
         p.stdin.close()
         procs.append(p)
     rows = []
     for w, p in enumerate(procs):
+        assert p.stdout is not None  # stdout=PIPE
         out = p.stdout.read()
         if p.wait() != 0:
             for q in procs:
@@ -237,7 +239,7 @@ def run_mpi(jobs: list[dict], comm, say) -> list[dict] | None:
         data, [recv, counts, MPI.UNSIGNED_CHAR] if comm.is_root else None, root=0
     )
     comm._wait([req], "the sweep results (Gatherv)")
-    if not comm.is_root:
+    if not comm.is_root or recv is None:
         return None
     rows, off = [], 0
     for s in counts:
@@ -253,10 +255,7 @@ def write_table(rows: list[dict], axes: list[str], path: str) -> str:
     parent = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(parent, exist_ok=True)
-        with open(path, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(header)
-            w.writerows([[r[h] for h in header] for r in rows])
+        write_csv(path, header, [[r[h] for h in header] for r in rows])
     except OSError as e:
         raise UserError(f"cannot write the sweep table {path}: {e.strerror or e}") from None
     return format_table(header, [[r[h] for h in header] for r in rows])

@@ -32,8 +32,11 @@ from ...model import Sequential
 from ...optim import Adam
 from ...resources import check_training_memory  # refuse before build/fit allocate
 from ..shared.modelfiles import SIDECAR, save_job_model
-from ..shared.outdir import write_json
+from ..shared.outfiles import write_json
+from ..shared.progress import raise_if_diverged
+from ..shared.sidecar import read_json
 from .plot import curve_plot
+from .sidecar import check_meta
 
 
 @dataclass
@@ -158,18 +161,18 @@ def train_job(
     ckpt = os.path.join(out, "checkpoint.safetensors")
     vocab = None
     if resume:
-        import json
-
         if not (os.path.exists(meta_path) and os.path.exists(ckpt)):
             raise UserError(
                 f"--resume: {out} has no {SIDECAR} and checkpoint.safetensors "
                 f"from an earlier 'lstmkit textgen train'"
             )
-        meta = json.load(open(meta_path))
-        if meta.get("lstmkit_task") != "textgen":
+        meta = read_json(meta_path)
+        if not isinstance(meta, dict) or meta.get("lstmkit_task") != "textgen":
+            task = meta.get("lstmkit_task") if isinstance(meta, dict) else None
             raise UserError(
-                f"--resume: {meta_path} is a '{meta.get('lstmkit_task')}' model; expected 'textgen'"
+                f"--resume: {meta_path} is a '{str(task)[:40]}' model; expected 'textgen'"
             )
+        meta = check_meta(meta, meta_path)
         for k in ("seq_len", "batch_size", "units", "embed_dim", "max_chars"):
             setattr(cfg, k, meta["config"][k])
         vocab = CharVocab(meta["chars"])
@@ -189,7 +192,7 @@ def train_job(
     }
     write_json(meta_path, {"lstmkit_task": "textgen", "sidecar_version": 1, **meta})
     model = build_model(len(vocab), cfg)
-    bpc_log = {"train": [], "validation": []}
+    bpc_log: dict[str, list[float]] = {"train": [], "validation": []}
 
     class Epochs(Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -230,6 +233,12 @@ def train_job(
         else:
             print("interrupted before the first epoch finished: nothing to resume")
         raise
+    raise_if_diverged(
+        hist,
+        f"the model of the last finished epoch is in {out}/model.safetensors"
+        if os.path.exists(os.path.join(out, "model.safetensors"))
+        else "no epoch finished",
+    )
     done = len(hist.history.get("loss", []))
     if done == 0 or not bpc_log["validation"]:
         raise UserError(
@@ -253,8 +262,8 @@ def train_job(
         os.path.join(out, "metrics.json"),
         {
             "train_bpc": h["loss"][-1] / math.log(2),
-            "val_bpc": bpc_log["validation"][-1],
-            "val_bpc_per_epoch": bpc_log["validation"],
+            "val_bpc": h.get("val_bpc", bpc_log["validation"])[-1],
+            "val_bpc_per_epoch": h.get("val_bpc", bpc_log["validation"]),  # resumed: all epochs
             "epochs": len(h["loss"]),
             "vocab_size": len(vocab),
             "train_chars": int(x.size),
@@ -263,7 +272,8 @@ def train_job(
     return "\n".join(
         [
             f"{int(x.size)} training characters, vocabulary {len(vocab)}, {len(h['loss'])} epochs",
-            "validation bits/char: " + ", ".join(f"{v:.3f}" for v in bpc_log["validation"]),
+            "validation bits/char: "
+            + ", ".join(f"{v:.3f}" for v in h.get("val_bpc", bpc_log["validation"])),
             "",
             f"sample (temperature 0.7, prime {prime!r}):",
             prime + text_out,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..shared.figures import new_figure
+from ..shared.outfiles import save_figure
 
 __all__ = ["curve_plot"]
 
@@ -24,4 +25,4 @@ def curve_plot(path, values: dict, xlabel="epoch", ylabel="", title=""):
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
