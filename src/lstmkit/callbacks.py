@@ -535,4 +535,5 @@ __all__ = [
     "CSVLogger",
     "ModelCheckpoint",
     "ProgbarLogger",
+    "CallbackList",
 ]

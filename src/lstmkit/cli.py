@@ -28,6 +28,8 @@ from .apps.shared.tables import printable
 from .errors import TrainingDiverged, UserError
 from .parallel import HELP_EPILOG, cli_setup
 
+__all__ = ["COMMANDS", "build_parser", "main"]
+
 #: sub-command → module (imported only when that command runs or --help is asked)
 COMMANDS: dict[str, str] = {
     "forecast": "lstmkit.apps.forecast.cli",

@@ -6,7 +6,7 @@ the CLI prints its message as one line and exits with code 2, never a traceback.
 ``TrainingDiverged``: a job whose training went NaN / inf (exit code 3).
 """
 
-__all__ = ["LstmkitError", "ModelFileError", "UserError", "WriteError"]
+__all__ = ["LstmkitError", "ModelFileError", "UserError", "WriteError", "TrainingDiverged"]
 
 
 class LstmkitError(Exception):

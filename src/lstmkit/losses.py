@@ -33,6 +33,27 @@ import numpy as np
 
 from .core.ctc import ctc_loss_from_logits
 
+__all__ = [
+    "EPSILON",
+    "Loss",
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+    "Huber",
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "CTCLoss",
+    "MeanAbsolutePercentageError",
+    "MeanSquaredLogarithmicError",
+    "LogCosh",
+    "Poisson",
+    "KLDivergence",
+    "Hinge",
+    "SquaredHinge",
+    "LOSSES",
+    "get",
+]
+
 EPSILON = 1e-7
 
 

@@ -15,6 +15,23 @@ import numpy as np
 
 from . import losses as losses_mod
 
+__all__ = [
+    "binary_accuracy",
+    "categorical_accuracy",
+    "sparse_categorical_accuracy",
+    "Metric",
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+    "RootMeanSquaredError",
+    "LossMetric",
+    "BinaryAccuracy",
+    "CategoricalAccuracy",
+    "SparseCategoricalAccuracy",
+    "TopKCategoricalAccuracy",
+    "Accuracy",
+    "get",
+]
+
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
     """Per-sample mean over the last axis of [ (p > threshold) == y ]."""

@@ -378,4 +378,5 @@ __all__ = [
     "cli_setup",
     "INSTALL_HINT",
     "HELP_EPILOG",
+    "mpi_status_line",
 ]

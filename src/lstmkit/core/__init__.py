@@ -5,4 +5,6 @@ fast path tested against it; ``gru`` and ``rnn`` are the baselines.
 core imports nothing from the rest of lstmkit.
 """
 
-from . import activations, lstm, reference  # noqa: F401
+from . import activations, lstm, reference
+
+__all__ = ["activations", "lstm", "reference"]

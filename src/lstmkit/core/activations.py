@@ -13,6 +13,22 @@ import math
 
 import numpy as np
 
+__all__ = [
+    "sigmoid",
+    "tanh",
+    "relu",
+    "linear",
+    "softmax",
+    "dsigmoid_from_output",
+    "dtanh_from_output",
+    "ACTIVATIONS",
+    "ALIASES",
+    "ACTIVATION_NAMES",
+    "canonical_activation",
+    "activation_forward",
+    "activation_backward",
+]
+
 
 def sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """σ(z) = 1 / (1 + e^{-z}) computed as ½·tanh(z/2) + ½ (no overflow)."""

@@ -24,6 +24,15 @@ import numpy as np
 from .activations import activation_backward as act_b
 from .activations import activation_forward as act_f
 
+__all__ = [
+    "lstm_forward",
+    "lstm_backward",
+    "gru_forward",
+    "gru_backward",
+    "rnn_forward",
+    "rnn_backward",
+]
+
 
 def _carry(m_t, new, old):
     """A masked step keeps the old state: m·new + (1 − m)·old."""

@@ -55,6 +55,18 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+__all__ = [
+    "NEG_INF",
+    "log_softmax",
+    "check_lengths",
+    "extend_labels",
+    "forward_backward",
+    "posteriors",
+    "ctc_loss",
+    "ctc_loss_from_logits",
+    "min_frames",
+]
+
 NEG_INF = -np.inf
 
 

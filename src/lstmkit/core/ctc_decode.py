@@ -29,6 +29,15 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+__all__ = [
+    "collapse",
+    "greedy_decode",
+    "prefix_beam_search",
+    "beam_decode",
+    "edit_distance",
+    "label_error_rate",
+]
+
 
 def collapse(path: Iterable[int], blank: int = 0) -> list[int]:
     """𝓑(π): drop repeated classes, then blanks."""

@@ -36,6 +36,24 @@ import numpy as np
 
 from .activations import sigmoid
 
+__all__ = [
+    "halve_sigmoid_columns",
+    "lstm_backward_workspace",
+    "extension_available",
+    "lstm_step_kernel",
+    "numpy_step_halved",
+    "lstm_step_backward_kernel",
+    "loop_module",
+    "loop_plan",
+    "lstm_packed_loop",
+    "gru_packed_loop",
+    "weight_grads_kernel",
+    "output_array",
+    "release_scratch",
+    "kernel_details",
+    "kernel_info",
+]
+
 
 def _np_step(z, rec, c_prev, c_t, tc, h_prev, h_t, m_t):
     H = c_t.shape[1]

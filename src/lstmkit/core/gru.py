@@ -46,6 +46,16 @@ import numpy as np
 from . import gates
 from .activations import sigmoid
 
+__all__ = [
+    "gru_step_forward",
+    "gru_step_backward",
+    "gru_reference_forward",
+    "gru_reference_backward",
+    "GRUCache",
+    "gru_forward",
+    "gru_backward",
+]
+
 
 # ---------------------------------------------------------------- the reference
 def gru_step_forward(x_t, h_prev, W_x, W_h, b_x, b_h, m_t=None, rmask=None):

@@ -19,6 +19,8 @@ import numpy as np
 
 from .activations import sigmoid
 
+__all__ = ["EPS", "layer_norm", "layer_norm_backward", "lnlstm_step", "lnlstm_step_backward"]
+
 EPS = 1e-5
 
 

@@ -45,6 +45,8 @@ import numpy as np
 
 from . import gates
 
+__all__ = ["LSTMCache", "lstm_forward", "lstm_backward"]
+
 
 @dataclass
 class LSTMCache:

@@ -40,6 +40,8 @@ import numpy as np
 
 from .activations import sigmoid
 
+__all__ = ["lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward"]
+
 
 def lstm_step_forward(x_t, h_prev, c_prev, W_x, W_h, b, m_t=None, rmask=None):
     """One LSTM step. Returns ``h_t, c_t`` and what the backward step needs."""

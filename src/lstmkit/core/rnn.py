@@ -22,6 +22,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+__all__ = [
+    "rnn_step_forward",
+    "rnn_step_backward",
+    "rnn_reference_forward",
+    "rnn_reference_backward",
+    "RNNCache",
+    "rnn_forward",
+    "rnn_backward",
+]
+
 
 # ---------------------------------------------------------------- the reference
 def rnn_step_forward(x_t, h_prev, W_x, W_h, b, m_t=None, rmask=None):

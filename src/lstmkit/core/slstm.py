@@ -29,6 +29,8 @@ import numpy as np
 
 from .activations import sigmoid
 
+__all__ = ["slstm_step", "slstm_step_backward"]
+
 
 def _log_sigmoid(z):
     return -np.logaddexp(0.0, -z)  # log σ(z), no overflow

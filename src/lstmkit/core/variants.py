@@ -27,6 +27,19 @@ import numpy as np
 
 from .activations import sigmoid
 
+__all__ = [
+    "run_forward",
+    "run_backward",
+    "peephole_step",
+    "peephole_step_backward",
+    "cifg_step",
+    "cifg_step_backward",
+    "zoneout_step",
+    "zoneout_step_backward",
+    "lstmp_step",
+    "lstmp_step_backward",
+]
+
 
 # --------------------------------------------------------------- the driver
 def run_forward(step, x, P, states0, mask=None, rmask=None, aux=None):

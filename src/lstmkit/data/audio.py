@@ -28,6 +28,20 @@ import numpy as np
 
 from ..errors import UserError
 
+__all__ = [
+    "SAMPLE_RATE",
+    "FeatureConfig",
+    "read_wav",
+    "write_wav",
+    "resample",
+    "mel_filterbank",
+    "frames",
+    "log_mel",
+    "dct_matrix",
+    "mfcc",
+    "load_audio",
+]
+
 SAMPLE_RATE = 16000
 
 

@@ -26,6 +26,20 @@ import hashlib
 import re
 from importlib import resources
 
+__all__ = [
+    "FILE",
+    "WORD_RE",
+    "ALT_RE",
+    "DIGITS",
+    "SPLITS",
+    "path",
+    "read_entries",
+    "strip_stress",
+    "lexicon",
+    "split_of",
+    "split",
+]
+
 FILE = "cmudict.dict.gz"
 WORD_RE = re.compile(r"^[a-z']+$")
 ALT_RE = re.compile(r"\(\d+\)$")

@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import UserError
 from ..safeopen import open_regular
 
-__all__ = ["MAX_FILE_BYTES", "MISSING", "Table", "read_table", "read_text"]
+__all__ = ["MAX_FILE_BYTES", "MISSING", "Table", "read_table", "read_text", "parse_number"]
 
 #: cells that mean "no value" to :meth:`Table.numeric_or_missing` (compared lower-case)
 MISSING = frozenset({"", "na", "n/a", "nan", "null"})

@@ -24,6 +24,17 @@ from .. import losses as losses_mod
 from .. import metrics as metrics_mod
 from ..training.data import Samples
 
+__all__ = [
+    "targets",
+    "metric_weights",
+    "reduce",
+    "OutputMetric",
+    "per_output",
+    "resolve_losses",
+    "resolve_loss_weights",
+    "resolve_metrics",
+]
+
 
 def targets(y, n_outputs: int) -> tuple[list, list]:
     """(targets per output, sample weights per output) from what fit slices."""

@@ -36,6 +36,8 @@ from ..layers.input_layer import InputLayer
 from ..training.data import Samples
 from .base import BaseModel
 
+__all__ = ["Model"]
+
 
 def _tensors(x, what):
     """(list of KerasTensors, names or None) from a tensor, a list/tuple or a dict."""

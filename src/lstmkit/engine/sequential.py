@@ -27,6 +27,8 @@ from ..layers.simple import Activation, Dense
 from ..training.data import Samples
 from .base import BaseModel
 
+__all__ = ["RANK_KEEPING", "Sequential"]
+
 #: layers whose output has their input's rank (whatever it is)
 RANK_KEEPING = ("Dense", "Dropout", "Activation", "GaussianNoise", "Masking", "LayerNormalization")
 

@@ -56,6 +56,8 @@ from ..model import Sequential
 from . import layout
 from .keras_checks import check_dataset, check_entries, read_archive
 
+__all__ = ["from_keras_weights", "from_keras_h5", "load_keras"]
+
 _RNN = ("LSTM", "GRU", "SimpleRNN")
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "model_file_tensors",
     "param_shapes",
     "total_elements",
+    "layer_dtype",
 ]
 
 #: gate blocks along a recurrent kernel's second axis (G in G·H)

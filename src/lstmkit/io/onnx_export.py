@@ -42,6 +42,8 @@ from .atomic import atomic_write
 from .onnx_layers import Graph, cell_arrays, rnn_activation_attrs, simple_layer
 from .torch_interop import unwrap
 
+__all__ = ["DEFAULT_OPSET", "export_onnx"]
+
 DEFAULT_OPSET = 17
 #: layers after which no mask remains (Keras: they drop it)
 _MASK_ENDS = ("Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D",

@@ -63,6 +63,19 @@ from ..layers import (
 )
 from ..layers.variants import PeepholeLSTM
 
+__all__ = [
+    "RNN_ACTIVATIONS",
+    "Graph",
+    "cell_arrays",
+    "rnn_activation_attrs",
+    "activation",
+    "dense",
+    "simple_layer",
+    "conv1d",
+    "pool1d",
+    "layer_norm",
+]
+
 _LSTM_TO_ONNX = (0, 3, 1, 2)  # ONNX block k (i, o, f, c) is our block _LSTM_TO_ONNX[k]
 #: activations ONNX's recurrent operators take by name, with their α, β (Keras' values)
 RNN_ACTIVATIONS = {

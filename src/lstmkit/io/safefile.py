@@ -28,6 +28,29 @@ import numpy as np
 from ..errors import ModelFileError
 from ..layers import Bidirectional, InputLayer, Recurrent, TimeDistributed
 
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MAX_HEADER_BYTES",
+    "MAX_NDIM",
+    "MAX_DIM",
+    "MAX_ELEMENTS",
+    "DTYPES",
+    "DTYPE_NAMES",
+    "NAME_RE",
+    "MAX_INT",
+    "MAX_UNITS",
+    "MAX_STR",
+    "SIZE_KEYS",
+    "read_header",
+    "load_json",
+    "check_format",
+    "plain_value",
+    "allowed_keys",
+    "WRAPPER_KEYS",
+    "check_layer_entry",
+]
+
 FORMAT = "lstmkit"
 FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 16 * 2**20

@@ -33,6 +33,8 @@ import numpy as np
 from ..core.activations import softmax
 from .base import Layer
 
+__all__ = ["SCORE_MODES", "PADDING_SHIFT", "Attention", "AdditiveAttention"]
+
 SCORE_MODES = ("dot", "concat")
 PADDING_SHIFT = 1.0e9  # Keras' shift for masked scores (float32 / float64)
 

@@ -37,6 +37,20 @@ import numpy as np
 from . import graph
 from .regularizers import Constraint, Regularizer, get_constraint, get_regularizer
 
+__all__ = [
+    "as_dtype",
+    "Layer",
+    "rng_layers",
+    "SkipInit",
+    "built_without_init",
+    "check_input",
+    "accepted_arguments",
+    "regularizer_arg",
+    "constraint_arg",
+    "shape_to_str",
+    "shape_from_str",
+]
+
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
 

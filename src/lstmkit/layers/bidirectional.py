@@ -20,6 +20,8 @@ import numpy as np
 from .base import Layer, check_input
 from .recurrent import Recurrent
 
+__all__ = ["MERGE_MODES", "Bidirectional"]
+
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from . import initializers
 from .base import constraint_arg, regularizer_arg
 
+__all__ = ["WEIGHT_ARGS", "weight_arguments", "refuse_non_defaults", "config"]
+
 #: Keras' weight arguments of a recurrent cell and their defaults
 WEIGHT_ARGS = {
     "kernel_initializer": "glorot_uniform",

@@ -22,6 +22,18 @@ from __future__ import annotations
 import inspect
 import itertools
 
+__all__ = [
+    "TENSOR_KWARGS",
+    "CONST_KWARGS",
+    "KerasTensor",
+    "Node",
+    "flatten",
+    "is_symbolic",
+    "symbolic_call",
+    "check_built_for",
+    "walk",
+]
+
 #: keyword arguments a layer call may take as symbolic tensors
 TENSOR_KWARGS = ("initial_state", "mask")
 #: keyword arguments a layer call may take as constants (Attention's use_causal_mask)

@@ -24,6 +24,8 @@ from ..core import cells
 from ..core import gru as gru_core
 from .recurrent import Recurrent
 
+__all__ = ["GRU"]
+
 # block k of PyTorch's r, z, n is block _TORCH_FROM_KERAS[k] of our z, r, n (its own inverse)
 _TORCH_FROM_KERAS = (1, 0, 2)
 

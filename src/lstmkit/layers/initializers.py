@@ -25,6 +25,32 @@ from typing import Any
 
 import numpy as np
 
+__all__ = [
+    "compute_fans",
+    "Initializer",
+    "Zeros",
+    "Ones",
+    "Constant",
+    "RandomNormal",
+    "RandomUniform",
+    "TruncatedNormal",
+    "VarianceScaling",
+    "GlorotNormal",
+    "HeNormal",
+    "HeUniform",
+    "LecunNormal",
+    "LecunUniform",
+    "GlorotUniform",
+    "Orthogonal",
+    "Identity",
+    "INITIALIZERS",
+    "snake",
+    "to_spec",
+    "parse_spec",
+    "get",
+    "config_value",
+]
+
 
 def compute_fans(shape) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight shape, as Keras computes them."""

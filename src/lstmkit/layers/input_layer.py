@@ -15,6 +15,8 @@ import numpy as np
 from .base import Layer, shape_from_str, shape_to_str
 from .graph import KerasTensor, Node
 
+__all__ = ["INPUT_DTYPES", "InputLayer", "Input"]
+
 INPUT_DTYPES = ("float32", "float64", "int32", "int64", "bool")
 
 

@@ -19,6 +19,8 @@ import numpy as np
 
 from .base import Layer
 
+__all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"]
+
 
 class _Merge(Layer):
     min_inputs = 2

@@ -17,6 +17,8 @@ import numpy as np
 from . import initializers
 from .base import Layer, constraint_arg, regularizer_arg
 
+__all__ = ["LayerNormalization"]
+
 
 class LayerNormalization(Layer):
     type_name = "LayerNormalization"

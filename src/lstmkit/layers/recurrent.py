@@ -46,6 +46,8 @@ from ..core.activations import canonical_activation
 from . import cell_args, initializers
 from .base import Layer, check_input
 
+__all__ = ["glorot_uniform", "orthogonal", "Recurrent", "LSTM"]
+
 
 def glorot_uniform(rng, shape):
     return initializers.GlorotUniform()(shape, rng)

@@ -24,6 +24,24 @@ import numpy as np
 
 from .initializers import parse_spec, snake, to_spec
 
+__all__ = [
+    "EPSILON",
+    "Regularizer",
+    "L1L2",
+    "L1",
+    "L2",
+    "REGULARIZERS",
+    "Constraint",
+    "NonNeg",
+    "MaxNorm",
+    "UnitNorm",
+    "MinMaxNorm",
+    "CONSTRAINTS",
+    "get_regularizer",
+    "get_constraint",
+    "config_value",
+]
+
 EPSILON = 1e-7
 
 

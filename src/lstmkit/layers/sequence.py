@@ -15,6 +15,8 @@ import numpy as np
 
 from .base import Layer, shape_from_str, shape_to_str
 
+__all__ = ["RepeatVector", "Flatten", "Reshape", "Permute"]
+
 
 class RepeatVector(Layer):
     type_name = "RepeatVector"

@@ -12,6 +12,16 @@ from ..core.activations import activation_backward, activation_forward, canonica
 from . import initializers
 from .base import Layer, constraint_arg, regularizer_arg, shape_from_str, shape_to_str
 
+__all__ = [
+    "ACTIVATION_NAMES",
+    "act_forward",
+    "act_backward",
+    "Activation",
+    "Dense",
+    "Dropout",
+    "Embedding",
+]
+
 #: the activations lstmkit's Keras-file import (lstmkit.io.keras_interop) maps; the layers
 #: here take every name in lstmkit.core.activations.ACTIVATION_NAMES
 ACTIVATION_NAMES = ("linear", "relu", "tanh", "sigmoid", "softmax")

@@ -13,6 +13,8 @@ from ..core import cells
 from ..core import rnn as rnn_core
 from .recurrent import Recurrent
 
+__all__ = ["SimpleRNN"]
+
 
 class SimpleRNN(Recurrent):
     """Fully connected recurrent layer, h_t = a(x_t · W_x + h_{t-1} · W_h + b), a = tanh

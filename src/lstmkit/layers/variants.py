@@ -28,6 +28,17 @@ from ..core import variants as vcore
 from .base import Layer
 from .recurrent import Recurrent, glorot_uniform, orthogonal
 
+__all__ = [
+    "PeepholeLSTM",
+    "CIFGLSTM",
+    "LayerNormLSTM",
+    "ZoneoutLSTM",
+    "LSTMP",
+    "SLSTM",
+    "CELL_NAMES",
+    "VARIANTS",
+]
+
 
 class _VariantRNN(Recurrent):
     """A Recurrent whose cell is a pair of step functions run by :func:`vcore.run_forward`."""

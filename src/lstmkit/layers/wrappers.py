@@ -14,6 +14,8 @@ import numpy as np
 
 from .base import Layer
 
+__all__ = ["TimeDistributed"]
+
 
 class TimeDistributed(Layer):
     type_name = "TimeDistributed"

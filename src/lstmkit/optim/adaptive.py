@@ -19,6 +19,8 @@ import numpy as np
 
 from .base import Optimizer
 
+__all__ = ["Adagrad", "Adadelta", "Adamax", "Nadam"]
+
 
 class Adagrad(Optimizer):
     slots = ("accumulator",)

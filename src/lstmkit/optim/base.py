@@ -34,6 +34,8 @@ import numpy as np
 
 from .schedules import SCHEDULES, LearningRateSchedule
 
+__all__ = ["CONVENTIONS", "Optimizer"]
+
 CONVENTIONS = ("torch", "keras")
 #: Keras optimizer arguments lstmkit accepts at their default only
 _KERAS_DEFAULTS = {

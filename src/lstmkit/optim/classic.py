@@ -21,6 +21,8 @@ import numpy as np
 
 from .base import Optimizer
 
+__all__ = ["SGD", "Adam", "AdamW", "RMSprop"]
+
 
 class SGD(Optimizer):
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kw):

@@ -35,6 +35,20 @@ from ..io.atomic import atomic_write
 from ..io.format import encode, read_tensors
 from .model import ATTENTIONS, Seq2Seq, Seq2SeqConfig
 
+__all__ = [
+    "MAX_SIZE",
+    "model_tensors",
+    "save_seq2seq",
+    "save_checkpoint",
+    "param_count",
+    "check_config",
+    "read_seq2seq",
+    "load_seq2seq",
+    "load_checkpoint",
+    "is_seq2seq_file",
+    "describe",
+]
+
 KIND, CHECKPOINT_KIND = "seq2seq", "seq2seq-checkpoint"
 MAX_SIZE = 65536
 

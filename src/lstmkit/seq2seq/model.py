@@ -32,6 +32,16 @@ from .. import optim
 from ..layers import LSTM, AdditiveAttention, Attention, Bidirectional, Dense, Dropout, Embedding
 from ..layers.base import Layer, as_dtype
 
+__all__ = [
+    "ATTENTIONS",
+    "Seq2SeqConfig",
+    "Encoded",
+    "dense2d",
+    "dense2d_backward",
+    "softmax_cross_entropy",
+    "Seq2Seq",
+]
+
 PAD, BOS, EOS = 0, 1, 2
 ATTENTIONS = ("luong", "bahdanau")
 

@@ -26,6 +26,8 @@ from numpy.typing import ArrayLike
 
 from .model import BOS, EOS, Encoded, Seq2Seq
 
+__all__ = ["Hypothesis", "length_penalty", "decode_step", "greedy_decode", "beam_search"]
+
 
 @dataclass
 class Hypothesis:

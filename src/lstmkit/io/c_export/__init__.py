@@ -47,7 +47,7 @@ from .plan import CExportError, plan_model
 from .quantize import dequantized_model
 from .readme import readme
 
-__all__ = ["export_c", "CExport", "CExportError", "ForecastSpec", "dequantized_model"]
+__all__ = ["export_c", "CExport", "CExportError", "ForecastSpec", "dequantized_model", "measure_m4"]
 
 QUANTIZE = (None, "int8")
 C_KEYWORDS = set(

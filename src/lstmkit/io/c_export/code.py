@@ -17,6 +17,18 @@ import numpy as np
 
 from .plan import CLayer, Plan
 
+__all__ = [
+    "STEP_FN",
+    "ACT_FN",
+    "MERGE_MODE",
+    "state_vectors",
+    "cell_names",
+    "scratch_z",
+    "step_body",
+    "run_streaming",
+    "run_layerwise",
+]
+
 STEP_FN = {"lstm": "lk_lstm_step", "gru": "lk_gru_step", "rnn": "lk_rnn_step"}
 ACT_FN = {
     "relu": "lk_relu",

@@ -15,6 +15,8 @@ from .jobs import c_comment
 from .plan import CONV_PADDING, Plan
 from .quantize import attention_arrays, cell_arrays, conv_arrays, dense_arrays, embedding_arrays
 
+__all__ = ["PER_LINE", "Output", "template", "c_array", "write"]
+
 PER_LINE = 8  # numbers per line of an array
 
 

@@ -17,6 +17,19 @@ from numpy.typing import ArrayLike
 
 from .plan import CExportError, Plan
 
+__all__ = [
+    "ForecastSpec",
+    "NORMALIZE",
+    "Jobs",
+    "c_string",
+    "c_comment",
+    "raw_features",
+    "state_fields",
+    "check",
+    "header_lines",
+    "source_lines",
+]
+
 
 @dataclass
 class ForecastSpec:

@@ -41,6 +41,19 @@ from ...layers import (
 from ...layers.base import Layer
 from ..torch_interop import unwrap
 
+__all__ = [
+    "CELL_KINDS",
+    "POOL_KINDS",
+    "CONV_PADDING",
+    "GATES",
+    "VARIANT_WHY",
+    "CExportError",
+    "Cell",
+    "CLayer",
+    "Plan",
+    "plan_model",
+]
+
 CELL_KINDS = {LSTM: "lstm", GRU: "gru", SimpleRNN: "rnn"}
 POOL_KINDS = {
     GlobalMaxPooling1D: "max",

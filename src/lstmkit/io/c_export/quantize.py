@@ -25,6 +25,17 @@ from ...model import Sequential
 from ..torch_interop import TimeMajorModel
 from .plan import Cell, CLayer, plan_model
 
+__all__ = [
+    "M",
+    "rows_q8",
+    "cell_arrays",
+    "dense_arrays",
+    "conv_arrays",
+    "attention_arrays",
+    "embedding_arrays",
+    "dequantized_model",
+]
+
 M = TypeVar("M", Sequential, TimeMajorModel)
 
 

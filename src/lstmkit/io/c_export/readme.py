@@ -5,6 +5,8 @@ from __future__ import annotations
 from .jobs import Jobs
 from .plan import Plan
 
+__all__ = ["readme"]
+
 
 def _example(plan: Plan, p: str, jobs: Jobs) -> list[str]:
     P = p.upper()
