@@ -47,6 +47,7 @@ DANGEROUS = (
     "urllib.Request",
 )
 
+# values put where a file promises something else (every fuzz worker draws from these)
 JUNK = [
     None,
     -1,
@@ -64,6 +65,7 @@ JUNK = [
     [[[[1]]]],
     True,
     "os.system",
+    "__import__('os').system('true')",
     {"type": "Lambda", "config": {}},
     1.5,
     "1e309",

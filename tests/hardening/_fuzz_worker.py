@@ -25,6 +25,7 @@ import time
 import tracemalloc
 
 import numpy as np
+from _fuzz_harness import JUNK
 
 import lstmkit
 from lstmkit import GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, Sequential
@@ -130,29 +131,6 @@ def relayout(header, data, drop=(), add=None):
 
 
 # ----------------------------------------------------------------- mutations
-JUNK = [
-    None,
-    -1,
-    0,
-    2**63,
-    10**30,
-    1e308,
-    -1e308,
-    float("nan"),
-    float("inf"),
-    "x" * 5000,
-    "",
-    [],
-    {},
-    [[[[1]]]],
-    True,
-    "os.system",
-    "__import__('os').system('true')",
-    {"type": "Lambda", "config": {}},
-    1.5,
-    "1e309",
-    [None] * 50,
-]
 
 
 def deep(n, open_="[", close="]"):
