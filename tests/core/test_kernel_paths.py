@@ -122,8 +122,8 @@ def _compare(cell, got, want, dt, path):
         )
 
 
-def _expected_path(isa, B, dt):
-    if isa == "blas" or dt == np.float64 or B < 2:
+def _expected_path(isa, B, dt, inference=False):
+    if isa == "blas" or dt == np.float64 or (B < 2 and not inference):
         return "blas"
     return BASELINE if isa == "baseline" else isa
 
@@ -131,12 +131,18 @@ def _expected_path(isa, B, dt):
 @pytest.mark.parametrize("cell", ["LSTM", "GRU"])
 @pytest.mark.parametrize("extras", [False, True], ids=["plain", "mask+rmask"])
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "T{}B{}D{}H{}thr{}".format(*s))
-@pytest.mark.parametrize("isa", ISAS)
-def test_compiled_paths_equal_reference(isa, shape, extras, cell, monkeypatch):
+@pytest.mark.parametrize(
+    "isa,xproj",
+    [(i, x) for i in ISAS for x in (("auto",) if i == "blas" else ("step", "block"))],
+    ids=lambda v: v,
+)
+def test_compiled_paths_equal_reference(isa, xproj, shape, extras, cell, monkeypatch):
+    """x·W_x inside each step's product (step) or for blocks of steps first (block)."""
     if not _runs_here(isa):
         pytest.skip(f"this CPU has no {isa} (best here: {BEST})")
     T, B, D, H, threads = shape
     monkeypatch.setenv("LSTMKIT_ISA", isa)
+    monkeypatch.setenv("LSTMKIT_XPROJ", xproj)
     rng = np.random.default_rng([*shape, extras, cell == "GRU"])
     for dt in (np.float32, np.float64) if isa == "blas" else (np.float32,):
         p = _problem(rng, cell, dt, T, B, D, H, extras)
@@ -149,8 +155,13 @@ def test_compiled_paths_equal_reference(isa, shape, extras, cell, monkeypatch):
             got = _fast(cell, p)
             inference = _fast(cell, p, need_cache=False)
         _compare(cell, got, want, dt, f"{isa} → {path}")
-        for a, b in zip(inference, got, strict=False):  # the same numbers without a cache
-            np.testing.assert_array_equal(a, b)
+        inferred = gates.loop_plan(dt, B, H, inference=cell == "LSTM")[0]
+        assert inferred == _expected_path(isa, B, dt, inference=cell == "LSTM")
+        if inferred == path:  # the same loop without a cache: the same numbers
+            for a, b in zip(inference, got, strict=False):
+                np.testing.assert_array_equal(a, b)
+        else:  # (an LSTM at B = 1: the packed loop in inference, the BLAS loop in training)
+            _compare(cell, inference, want, dt, f"{isa} → {inferred} (inference)")
 
 
 @pytest.mark.parametrize("cell", ["LSTM", "GRU"])
@@ -264,3 +275,37 @@ def test_gru_packed_cache_feeds_numpy_backward(monkeypatch):
     grads = gru.gru_backward(p["dhs"], p["dh_T"], cache, p["W_x"], p["W_h"])
     want = _reference("GRU", p)
     _compare("GRU", (want[0], want[1], *grads), want, np.float32, "packed fwd, NumPy bwd")
+
+
+@pytest.mark.parametrize("xproj", ["step", "block"])
+@pytest.mark.parametrize("B", [1, 5])
+def test_kept_packed_weights_follow_changes(B, xproj, monkeypatch):
+    """Inference keeps the packed weights for the next call on the same arrays; a change
+    made in place (same array, same address) is seen, as is a new array."""
+    monkeypatch.setenv("LSTMKIT_XPROJ", xproj)
+    if not gates.lstm_packed_loop(np.float32, B, 40, inference=True):
+        pytest.skip("no packed kernel here")
+    rng = np.random.default_rng(11)
+    T, D, H = 6, 7, 40
+    x = rng.standard_normal((T, B, D)).astype(np.float32)
+    W_x = (rng.standard_normal((D, 4 * H)) * 0.3).astype(np.float32)
+    W_h = (rng.standard_normal((H, 4 * H)) * 0.3).astype(np.float32)
+    b = rng.standard_normal(4 * H).astype(np.float32)
+
+    def run():
+        return lstm.lstm_forward(x, W_x, W_h, b, need_cache=False)[0]
+
+    def want():
+        return reference.lstm_forward(x, W_x, W_h, b)[0]
+
+    first, again = run(), run()
+    np.testing.assert_array_equal(first, again)
+    for change in (
+        lambda: W_h.__setitem__((3, 5), W_h[3, 5] + 0.5),
+        lambda: W_x.__setitem__((0, 2 * H + 1), -2.0),
+    ):
+        change()
+        got = run()
+        assert not np.array_equal(got, first)
+        np.testing.assert_allclose(got, want(), rtol=2e-5, atol=2e-5)
+        first = got

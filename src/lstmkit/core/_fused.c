@@ -33,9 +33,11 @@
 #include "_fused_rows.h"
 #include "_fused_threads.h"
 
-/* The packed loop runs at B ≥ LK_PACKED_MIN_B: at B = 1 the weights dominate and the
- * BLAS's gemv, which reads W_h in place, is as fast and needs no packing pass. */
-#define LK_PACKED_MIN_B 2
+/* The packed loop runs at B ≥ 2, and at B = 1 for LSTM inference only: there each step
+ * streams all of W_h once whichever loop runs, and the packed one (x·W_x per block of
+ * steps, the packed weights kept between calls) has the smaller fixed cost; training and
+ * the GRU (whose panels carry a zero slot, a third more bytes) keep the BLAS's gemv,
+ * which reads W_h in place and needs no packing pass. */
 
 /* Threads for our loops: the BLAS's own count (threadpoolctl governs both), else the CPUs. */
 static int avail_threads(void)
@@ -53,9 +55,18 @@ static int isa_now(void)
     return isa;
 }
 
-static int packed_here(int isa, char fmt, Py_ssize_t B)
+/* How the packed forward gets x·W_x now (LSTMKIT_XPROJ), or -1 with a ValueError. */
+static int xproj_now(void)
 {
-    return fmt == 'f' && isa != LK_ISA_BLAS && B >= LK_PACKED_MIN_B;
+    const char *why;
+    int how = lk_xproj_choice(&why);
+    if (how < 0) PyErr_SetString(PyExc_ValueError, why);
+    return how;
+}
+
+static int packed_here(int isa, char fmt, Py_ssize_t B, int lstm_inference)
+{
+    return fmt == 'f' && isa != LK_ISA_BLAS && (B >= 2 || (B == 1 && lstm_inference));
 }
 
 static int need_blas(void)
@@ -65,19 +76,21 @@ static int need_blas(void)
     return -1;
 }
 
-/* plan(B, H, float64=False) -> (path, threads): what lstm_forward would run for this size:
- * path is the packed ISA ("avx512", "avx2", "sse2", "neon") or "blas". */
+/* plan(B, H, float64=False, inference=False) -> (path, threads): what lstm_forward would
+ * run for this size (inference: an LSTM forward without training): path is the packed ISA
+ * ("avx512", "avx2", "sse2", "neon") or "blas". */
 static PyObject *py_plan(PyObject *self, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"B", "H", "float64", NULL};
+    static char *kwlist[] = {"B", "H", "float64", "inference", NULL};
     Py_ssize_t B, H;
-    int dbl = 0;
+    int dbl = 0, inference = 0;
     (void)self;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "nn|p", kwlist, &B, &H, &dbl)) return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "nn|pp", kwlist, &B, &H, &dbl, &inference))
+        return NULL;
     int isa = isa_now();
     if (isa < 0) return NULL;
     lk_blas_find();
-    if (!packed_here(isa, dbl ? 'd' : 'f', B)) return Py_BuildValue("(si)", "blas", 1);
+    if (!packed_here(isa, dbl ? 'd' : 'f', B, inference)) return Py_BuildValue("(si)", "blas", 1);
     return Py_BuildValue("(si)", lk_isa_name((lk_isa)isa), lk_packed_threads(B, H, avail_threads()));
 }
 
@@ -143,7 +156,8 @@ static PyObject *py_lstm_forward(PyObject *self, PyObject *args, PyObject *kw)
     }
     int isa = isa_now();
     if (isa < 0) goto fail;
-    int packed = packed_here(isa, fmt, B);
+    int packed = packed_here(isa, fmt, B, !cache), xproj = xproj_now();
+    if (xproj < 0) goto fail;
     if ((cache || !packed) && lk_require(&b[ACT], fn, cache ? "act (training)" : "act (the BLAS loop's z)") < 0)
         goto fail;
     const char *ran = NULL;
@@ -155,7 +169,8 @@ static PyObject *py_lstm_forward(PyObject *self, PyObject *args, PyObject *kw)
                          .b = LK_PTR(b[BIAS]), .hs = LK_PTR(b[HS]), .cs = LK_PTR(b[CS]),
                          .tcs = LK_PTR(b[TCS]), .act = cache ? LK_PTR(b[ACT]) : NULL,
                          .mask = LK_PTR(b[MASK]), .rmask = LK_PTR(b[RMASK]),
-                         .nthreads = lk_packed_threads(B, H, avail_threads())};
+                         .nthreads = lk_packed_threads(B, H, avail_threads()),
+                         .xproj = xproj};
         if (lk_packed_forward((lk_isa)isa, &a) == 0) ran = lk_isa_name((lk_isa)isa);
     }
     if (!ran && b[ACT].ok && contig && (!b[RMASK].ok || b[HR].ok)) {   /* the BLAS loop */
@@ -232,7 +247,7 @@ static PyObject *py_lstm_backward(PyObject *self, PyObject *args, PyObject *kw)
         if (lk_require(&b[k], fn, need[k - TCS]) < 0) goto fail;
     int isa = isa_now();
     if (isa < 0) goto fail;
-    int packed = packed_here(isa, fmt, B), dx_done = 0, ran = 0;
+    int packed = packed_here(isa, fmt, B, 0), dx_done = 0, ran = 0;
     if (!packed && b[RMASK].ok && lk_require(&b[WORK], fn, "work (with rmask)") < 0) goto fail;
     Py_BEGIN_ALLOW_THREADS
     if (packed) {
@@ -314,19 +329,20 @@ static PyObject *py_gru_forward(PyObject *self, PyObject *args, PyObject *kw)
     }
     int isa = isa_now();
     if (isa < 0) goto fail;
-    if (!packed_here(isa, 'f', B)) {
+    if (!packed_here(isa, 'f', B, 0)) {
         PyErr_Format(PyExc_RuntimeError, "gru_forward: no packed loop for B = %zd here (%s)", B,
                      lk_isa_name((lk_isa)isa));
         goto fail;
     }
-    int rc = 0;
+    int rc = 0, xproj = xproj_now();
+    if (xproj < 0) goto fail;
     Py_BEGIN_ALLOW_THREADS
     lk_fwd_args a = {.cell = LK_GRU, .T = T, .B = B, .D = D, .H = H, .x = LK_PTR(b[X]),
                      .x_st = st, .x_sb = sb, .W_x = LK_PTR(b[WX]), .W_h = LK_PTR(b[WH]),
                      .b = LK_PTR(b[BX]), .b_h = LK_PTR(b[BH]), .hs = LK_PTR(b[HS]),
                      .act = LK_PTR(b[ACT]), .u_n = LK_PTR(b[UN]), .mask = LK_PTR(b[MASK]),
                      .rmask = LK_PTR(b[RMASK]),
-                     .nthreads = lk_packed_threads(B, H, avail_threads())};
+                     .nthreads = lk_packed_threads(B, H, avail_threads()), .xproj = xproj};
     rc = lk_packed_forward((lk_isa)isa, &a);
     Py_END_ALLOW_THREADS
     if (rc != 0) {
@@ -385,7 +401,7 @@ static PyObject *py_gru_backward(PyObject *self, PyObject *args, PyObject *kw)
         if (lk_require(&b[k], fn, need[k - HS]) < 0) goto fail;
     int isa = isa_now();
     if (isa < 0) goto fail;
-    if (!packed_here(isa, 'f', B)) {
+    if (!packed_here(isa, 'f', B, 0)) {
         PyErr_Format(PyExc_RuntimeError, "gru_backward: no packed loop for B = %zd here (%s)", B,
                      lk_isa_name((lk_isa)isa));
         goto fail;

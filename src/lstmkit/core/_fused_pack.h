@@ -33,6 +33,12 @@ void lk_pack_bwd(const float *W, lk_idx R, lk_idx K, lk_idx ldw, lk_idx PW, lk_i
 void lk_pack_rows(const float *src, lk_idx ld, lk_idx B, lk_idx K, lk_idx k0, lk_idx k1,
                   lk_idx koff, const float *scale, int MR, float *A);
 
+/* Columns k0 … k1−1 of A (M × K, blocks of ≤ MR rows) from the rows of a block of steps:
+ * row m = τ·B + b of A is x + τ·st + b·sb (step τ of the block, batch row b), so the
+ * x·W_x of several steps is one product with M = steps · B rows. */
+void lk_pack_rows_tb(const float *x, lk_idx st, lk_idx sb, lk_idx B, lk_idx M, lk_idx K,
+                     lk_idx k0, lk_idx k1, int MR, float *A);
+
 /* How many row blocks B rows make with blocks of at most MR rows. */
 static inline lk_idx lk_blocks(lk_idx B, int MR) { return (B + MR - 1) / MR; }
 

@@ -3,6 +3,9 @@
 
 #include "_fused_threads.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #if defined(__x86_64__) || defined(_M_X64)
 #define LK_X86 1
 #elif defined(__aarch64__) || defined(_M_ARM64)
@@ -59,4 +62,22 @@ int lk_packed_threads(lk_idx B, lk_idx H, int avail)
     if (n > chunks) n = (int)chunks;
     if (n > LK_MAXT) n = LK_MAXT;
     return n < 1 ? 1 : n;
+}
+
+int lk_xproj_auto(lk_idx B, lk_idx D, lk_idx H)
+{
+    (void)D;
+    (void)H;
+    return B < 16 ? LK_XPROJ_BLOCK : LK_XPROJ_STEP;
+}
+
+int lk_xproj_choice(const char **why)
+{
+    const char *v = getenv("LSTMKIT_XPROJ");
+    *why = NULL;
+    if (!v || !*v || !strcmp(v, "auto")) return LK_XPROJ_AUTO;
+    if (!strcmp(v, "step")) return LK_XPROJ_STEP;
+    if (!strcmp(v, "block")) return LK_XPROJ_BLOCK;
+    *why = "LSTMKIT_XPROJ: expected auto, step or block";
+    return -1;
 }

@@ -41,6 +41,13 @@ typedef ptrdiff_t lk_idx;
 enum { LK_LSTM = 0, LK_GRU = 1 };
 #define LK_CU 32                 /* hidden units per chunk of work */
 
+/* How x_t·W_x is computed (see _fused_packed.inc): inside each step's product
+ * ([x_t, h_{t-1}]·[W_x; W_h]), or for a block of steps at once before them (about
+ * LK_XROWS rows x_τ per block). AUTO picks by size (lk_xproj_auto); LSTMKIT_XPROJ=step or
+ * block forces one (lk_xproj_choice), so tests run both on any machine. */
+enum { LK_XPROJ_AUTO = 0, LK_XPROJ_STEP = 1, LK_XPROJ_BLOCK = 2 };
+#define LK_XROWS 96
+
 typedef struct {
     int cell;                    /* LK_LSTM or LK_GRU; G = 4 or 3 gates */
     lk_idx T, B, D, H;
@@ -57,6 +64,7 @@ typedef struct {
     const float *mask;           /* (T, B) or NULL */
     const float *rmask;          /* (B, H) or NULL */
     int nthreads;
+    int xproj;                   /* LK_XPROJ_* (0: by size) */
 } lk_fwd_args;
 
 typedef struct {
@@ -85,6 +93,13 @@ int lk_packed_backward(lk_isa isa, const lk_bwd_args *a);
 /* Threads the packed loop would use for this size, given `avail` (the BLAS's thread
  * count, which threadpoolctl governs): fewer when a step is too small to share. */
 int lk_packed_threads(lk_idx B, lk_idx H, int avail);
+
+/* LK_XPROJ_STEP or LK_XPROJ_BLOCK for this size (what AUTO runs). */
+int lk_xproj_auto(lk_idx B, lk_idx D, lk_idx H);
+
+/* LSTMKIT_XPROJ from the environment: unset, "" or "auto" → LK_XPROJ_AUTO, "step",
+ * "block"; -1 for anything else (then *why says what was expected). */
+int lk_xproj_choice(const char **why);
 
 /* The forward product kernel's own speed on `isa` with n threads, GFLOP/s, on data in
  * cache, timed by clock() (seconds) over about `seconds`; 0 if isa has no packed kernel. */

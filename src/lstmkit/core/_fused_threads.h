@@ -52,8 +52,19 @@ int lk_cpu_count(void);
  * largest size asked for (64-byte aligned; 2 MB pages where the OS allows, since a fresh
  * 8 MB buffer costs ~2000 page faults, a few ms per call). Freed when the thread ends,
  * or by lk_scratch_release(). NULL if out of memory. */
-enum { LK_SCR_W, LK_SCR_WX, LK_SCR_STATE, LK_SCR_Z, LK_SCR_BIAS, LK_NSLOT };
+enum { LK_SCR_W, LK_SCR_WX, LK_SCR_STATE, LK_SCR_Z, LK_SCR_BIAS, LK_SCR_XA, LK_SCR_XW,
+       LK_SCR_WCOPY, LK_NSLOT };
 void *lk_scratch(int slot, size_t bytes);
+
+/* A slot can carry a mark (up to LK_MARKN bytes) saying what it holds, so a later call can
+ * reuse its contents (the packed weights of inference calls on the same weights):
+ * lk_scratch_mark sets it, lk_scratch_marked tells whether the slot still carries an equal
+ * mark, and lk_scratch clears it (whoever asks for the slot may overwrite it), as does a
+ * reallocation. lk_scratch_keep is lk_scratch without clearing the mark. */
+#define LK_MARKN 64
+void *lk_scratch_keep(int slot, size_t bytes);
+void lk_scratch_mark(int slot, const void *mark, size_t n);
+int lk_scratch_marked(int slot, const void *mark, size_t n);
 void lk_scratch_release(void);
 
 #endif /* LK_FUSED_THREADS_H */

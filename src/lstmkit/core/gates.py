@@ -232,21 +232,22 @@ def loop_module(dtype):
     return ext
 
 
-def loop_plan(dtype, B: int, H: int) -> tuple[str, int] | None:
-    """``(path, threads)`` the compiled loop will use for a (B, H) LSTM or GRU: path is
-    the packed kernel's ISA (``"avx512"``, ``"avx2"``, ``"sse2"``, ``"neon"``) or
-    ``"blas"`` (a BLAS call per step); None without the compiled loop."""
+def loop_plan(dtype, B: int, H: int, inference: bool = False) -> tuple[str, int] | None:
+    """``(path, threads)`` the compiled loop will use for a (B, H) LSTM or GRU
+    (``inference``: an LSTM forward without training, which takes the packed kernel at
+    B = 1 too): path is the packed kernel's ISA (``"avx512"``, ``"avx2"``, ``"sse2"``,
+    ``"neon"``) or ``"blas"`` (a BLAS call per step); None without the compiled loop."""
     ext = loop_module(dtype)
     if ext is None:
         return None
-    return ext.plan(B, H, float64=np.dtype(dtype) == np.float64)
+    return ext.plan(B, H, float64=np.dtype(dtype) == np.float64, inference=inference)
 
 
-def lstm_packed_loop(dtype, B, H) -> bool:
+def lstm_packed_loop(dtype, B, H, inference: bool = False) -> bool:
     """True when the C loop will run its packed-weights kernel for this size (float32,
-    B > 1, a packed ISA here); in inference it then needs no z array and reads a
-    strided x."""
-    plan = loop_plan(dtype, B, H)
+    a packed ISA here, B > 1 or an LSTM inference at B = 1); in inference it then needs
+    no z array and reads a strided x."""
+    plan = loop_plan(dtype, B, H, inference)
     return plan is not None and plan[0] != "blas"
 
 

@@ -18,16 +18,19 @@ compiled kernel can replace it; the NumPy version is always available.
 Three ways the time loop runs, fastest first (all tested equal to the reference):
 
 1. in C, ``gates.loop_module(dtype)`` (the ``_fused`` extension):
-   * float32 (B > 1): the packed kernel (AVX-512, AVX2, SSE2 or NEON, chosen at run time,
-     see ``gates.kernel_info()``) packs [W_x; W_h] once per call and computes
-     ``z_t = [x_t, h_{t-1}]·[W_x; W_h]`` step by step, handing chunks of hidden units to
-     threads (so the first two points above do not apply to it: x_t·W_x is summed per
-     step along with h_{t-1}·W_h). Training keeps the activations in act[t]; inference
-     needs no (T, B, 4H) array at all and reads a strided x in place. It also adds b in
-     the loop, sums db while dz_t is in cache and computes dx_t = dz_t·W_xᵀ step by step
-     with the same threads (dW_x, dW_h stay large GEMMs after the loop);
-   * float64, B = 1, or ``LSTMKIT_ISA=blas``: x·W_x as one GEMM, then a call of the
-     BLAS NumPy loaded per step;
+   * float32 (B > 1, and B = 1 in inference): the packed kernel (AVX-512, AVX2, SSE2 or
+     NEON, chosen at run time, see ``gates.kernel_info()``) packs the weights once per
+     call (inference keeps them packed for the next call on the same, unchanged weights)
+     and hands chunks of hidden units to threads. At B ≥ 16 it computes
+     ``z_t = [x_t, h_{t-1}]·[W_x; W_h]`` step by step (x_t·W_x summed per step along with
+     h_{t-1}·W_h); below, x·W_x for a block of ~96 rows x_τ at once, then
+     ``h_{t-1}·W_h`` per step (``LSTMKIT_XPROJ=step|block`` forces one). Training keeps
+     the activations in act[t]; inference needs no (T, B, 4H) array at all and reads a
+     strided x in place. It also adds b in the loop, sums db while dz_t is in cache and
+     computes dx_t = dz_t·W_xᵀ step by step with the same threads (dW_x, dW_h stay large
+     GEMMs after the loop);
+   * float64, training at B = 1, or ``LSTMKIT_ISA=blas``: x·W_x as one GEMM, then a call
+     of the BLAS NumPy loaded per step;
 2. in Python, one ``matmul`` per step plus the compiled step kernel;
 3. in Python with the NumPy step kernels (``LSTMKIT_NO_EXT=1``, or no compiler); the
    weights' i, f, o columns are halved first, so that one tanh gives every gate
@@ -73,7 +76,7 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None, need_c
     H = W_h.shape[0]
     dt = x.dtype
     ext = gates.loop_module(dt)
-    packed = ext is not None and gates.lstm_packed_loop(dt, B, H)
+    packed = ext is not None and gates.lstm_packed_loop(dt, B, H, inference=not need_cache)
     act = None  # pre-activations, then gates i,f,g,o (the packed inference loop needs none)
     if need_cache or not packed:
         act = np.empty((T, B, 4 * H), dt)

@@ -17,6 +17,7 @@
 
 #include "_fused_cpu.h"
 #include "_fused_packed.h"
+#include "_fused_threads.h"
 
 /* ------------------------------------------------------------ the problem */
 static unsigned long long rng_state = 88172645463325252ull;
@@ -163,7 +164,7 @@ static void check(const char *what, const char *name, const float *got, const do
 }
 
 static void run_case(lk_isa isa, int cell, lk_idx T, lk_idx B, lk_idx D, lk_idx H, int extras,
-                     int nthreads)
+                     int nthreads, int xproj)
 {
     lk_idx G = cell == LK_LSTM ? 4 : 3, GH = G * H, BH = B * H;
     problem p = {.cell = cell, .T = T, .B = B, .D = D, .H = H};
@@ -189,9 +190,10 @@ static void run_case(lk_isa isa, int cell, lk_idx T, lk_idx B, lk_idx D, lk_idx 
     reference(&p, &o);
 
     char what[160];
-    snprintf(what, sizeof what, "%s %s T=%td B=%td D=%td H=%td %s threads=%d", lk_isa_name(isa),
-             cell == LK_LSTM ? "LSTM" : "GRU", T, B, D, H, extras ? "mask+rmask" : "plain",
-             nthreads);
+    snprintf(what, sizeof what, "%s %s T=%td B=%td D=%td H=%td %s threads=%d x·W_x %s",
+             lk_isa_name(isa), cell == LK_LSTM ? "LSTM" : "GRU", T, B, D, H,
+             extras ? "mask+rmask" : "plain", nthreads,
+             xproj == LK_XPROJ_BLOCK ? "per block" : "per step");
     /* training forward */
     float *hs = calloc((T + 1) * BH, 4), *cs = calloc((T + 1) * BH, 4), *tcs = calloc(T * BH, 4);
     float *act = calloc(T * B * GH, 4), *un = calloc(T * BH, 4);
@@ -200,7 +202,8 @@ static void run_case(lk_isa isa, int cell, lk_idx T, lk_idx B, lk_idx D, lk_idx 
     lk_fwd_args fa = {.cell = cell, .T = T, .B = B, .D = D, .H = H, .x = p.x, .x_st = B * D,
                       .x_sb = D, .W_x = p.W_x, .W_h = p.W_h, .b = p.b, .b_h = p.b_h, .hs = hs,
                       .cs = cs, .tcs = tcs, .act = act, .u_n = cell == LK_GRU ? un : NULL,
-                      .mask = p.mask, .rmask = p.rmask, .nthreads = nthreads};
+                      .mask = p.mask, .rmask = p.rmask, .nthreads = nthreads,
+                      .xproj = xproj};
     if (lk_packed_forward(isa, &fa) != 0) { printf("FAIL %s: forward did not run\n", what); failures++; }
     check(what, "hs (training)", hs, o.hs, (T + 1) * BH, 2e-5);
     /* inference forward: same h_t */
@@ -215,6 +218,31 @@ static void run_case(lk_isa isa, int cell, lk_idx T, lk_idx B, lk_idx D, lk_idx 
         printf("FAIL %s: inference differs from training\n", what);
         failures++;
     }
+    /* inference keeps its packed weights: a second call reuses them, and a call after W_h
+     * changed in place (same pointer) must see the change, as a cold call does */
+    float *hs3 = calloc((T + 1) * BH, 4), *hs4 = calloc((T + 1) * BH, 4);
+    float *hs5 = calloc((T + 1) * BH, 4);
+    float *outs[3] = {hs3, hs4, hs5};
+    for (int k = 0; k < 3; k++) {
+        if (k == 1) p.W_h[GH + 1] += 0.25f;          /* row 1, a gate's column: changed */
+        if (k == 2) lk_scratch_release();              /* cold: nothing kept */
+        memcpy(outs[k], p.h0, BH * 4);
+        if (p.c0) memcpy(cs2, p.c0, BH * 4);
+        fi.hs = outs[k];
+        lk_packed_forward(isa, &fi);
+    }
+    p.W_h[GH + 1] -= 0.25f;
+    if (memcmp(hs3, hs2, (T + 1) * BH * 4) != 0) {
+        printf("FAIL %s: a second inference call differs from the first\n", what);
+        failures++;
+    }
+    int frozen = extras && B == 1;                /* its one row masked at every step */
+    if (memcmp(hs4, hs5, (T + 1) * BH * 4) != 0 ||
+        (!frozen && memcmp(hs4, hs3, (T + 1) * BH * 4) == 0)) {
+        printf("FAIL %s: a call after W_h changed in place did not see the change\n", what);
+        failures++;
+    }
+    free(hs3); free(hs4); free(hs5);
     /* backward with dx */
     float *dh = malloc(BH * 4), *dc = calloc(BH, 4), *dz = calloc(T * B * GH, 4);
     float *dun = calloc(T * BH, 4), *dx = calloc(T * B * D, 4), *db = calloc(GH, 4);
@@ -257,17 +285,20 @@ int main(int argc, char **argv)
     if (n == 0) { printf("no packed ISA to test (best here: %s)\n", lk_isa_name(lk_isa_best())); return 1; }
     static const lk_idx shapes[][4] = {           /* T, B, D, H */
         {5, 4, 3, 32}, {4, 13, 7, 37}, {3, 1, 5, 40}, {4, 30, 33, 64}, {2, 7, 2, 5}, {3, 16, 64, 96},
+        /* several blocks of x·W_x (LK_XROWS rows each), the last one partial */
+        {30, 5, 9, 21}, {100, 1, 6, 17},
     };
     int cases = 0;
     for (int i = 0; i < n; i++)
         for (int cell = LK_LSTM; cell <= LK_GRU; cell++)
             for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
-                for (int extras = 0; extras < 2; extras++) {
-                    int nt = (s % 2) ? 2 : 1;
-                    run_case(isas[i], cell, shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3],
-                             extras, nt);
-                    cases++;
-                }
+                for (int extras = 0; extras < 2; extras++)
+                    for (int xp = LK_XPROJ_STEP; xp <= LK_XPROJ_BLOCK; xp++) {
+                        int nt = (s % 2) ? 2 : 1;
+                        run_case(isas[i], cell, shapes[s][0], shapes[s][1], shapes[s][2],
+                                 shapes[s][3], extras, nt, xp);
+                        cases++;
+                    }
     printf("%d cases on", cases);
     for (int i = 0; i < n; i++) printf(" %s", lk_isa_name(isas[i]));
     printf(": %s (%d failed checks)\n", failures ? "FAILED" : "ok", failures);
