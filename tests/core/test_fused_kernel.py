@@ -4,11 +4,14 @@ is in test_kernel_paths.py.
 """
 
 import importlib.util
+import os
 import shutil
 import sysconfig
+import time
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from lstmkit.core import gates, lstm, reference
 
@@ -382,3 +385,49 @@ def test_time_loops_take_their_arrays_by_name():
         _fused.lstm_forward(x=z, W_hh=z)
     with pytest.raises(ValueError, match="gru_backward: act is required"):
         _fused.gru_backward(hs=z)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() here")
+def test_worker_pool_survives_fork():
+    """The C loop's worker threads are kept between calls (a pool). A child made by fork()
+    after the pool ran has no workers: its 2-thread calls must start new ones, not hang,
+    and give the parent's numbers. LSTMKIT_POOL=0 (threads per call) gives them too."""
+    rng = np.random.default_rng(12)
+    T, B, D, H = 5, 8, 16, 192  # 8·B·H² > 2e6: two threads share a step
+    x = rng.standard_normal((T, B, D)).astype(np.float32)
+    W_x, W_h = (rng.standard_normal((n, 4 * H)).astype(np.float32) * 0.2 for n in (D, H))
+    b = np.zeros(4 * H, np.float32)
+    with threadpool_limits(2):
+        if not (PACKED and gates.loop_plan(np.float32, B, H, inference=True)[1] == 2):
+            pytest.skip("the packed loop runs on one thread here")
+        want = lstm.lstm_forward(x, W_x, W_h, b, need_cache=False)[0]  # the pool is up
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: 2 threads again, then report
+            ok = 0
+            try:
+                with threadpool_limits(2):
+                    got = lstm.lstm_forward(x, W_x, W_h, b, need_cache=False)[0]
+                ok = int(np.array_equal(got, want))
+            finally:
+                os.write(w, bytes([ok]))
+                os._exit(0)
+        os.close(w)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung on its 2-thread call")
+        assert os.read(r, 1) == b"\x01"
+        os.close(r)
+        os.environ["LSTMKIT_POOL"] = "0"
+        try:
+            fresh = lstm.lstm_forward(x, W_x, W_h, b, need_cache=False)[0]
+        finally:
+            del os.environ["LSTMKIT_POOL"]
+        np.testing.assert_array_equal(fresh, want)

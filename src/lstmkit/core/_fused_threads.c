@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <time.h>
 #endif
 
 /* ------------------------------------------------------------------ atomics */
@@ -161,7 +162,15 @@ static int start(thread_t *th, start_t *s)
 static void join(thread_t th) { pthread_join(th, NULL); }
 #endif
 
-int lk_run(lk_worker worker, void *ctx, int n, lk_sched *S)
+static void sched_reset(lk_sched *S, int n)
+{
+    for (int k = 0; k < LK_MAXT; k++) S->next[k].v = 0;
+    S->done = 0;
+    S->n = n;
+}
+
+/* Threads started for this call and joined at its end. */
+static int run_fresh(lk_worker worker, void *ctx, int n, lk_sched *S)
 {
     thread_t th[LK_MAXT];
     start_t st[LK_MAXT];
@@ -178,13 +187,134 @@ int lk_run(lk_worker worker, void *ctx, int n, lk_sched *S)
         for (int k = 1; k < started; k++) join(th[k]);
         n = started = 1;
     }
-    for (int k = 0; k < LK_MAXT; k++) S->next[k].v = 0;
-    S->done = 0;
-    S->n = n;
+    sched_reset(S, n);
     store_rel(&go, 1);
     worker(ctx, 0, S);
     for (int k = 1; k < n; k++) join(th[k]);
     return n;
+}
+
+#if !defined(LK_WIN)
+/* The pool: workers 1 … have kept between calls (POSIX). A call that finds the pool free
+ * hands its job to them instead of starting threads (measured ~0.15 ms per thread on the
+ * 2-CPU machines, more on a busy one: a tenth of a B = 1 call). A worker spins for
+ * LK_SPIN_NS after a job (a stream of calls, a stack of layers: no wake-up at all), then
+ * sleeps on a condition variable. Every worker acknowledges every job, taking part or
+ * not, so a job's description is not rewritten while a late worker still reads it. A
+ * call that finds the pool in use (another thread's call) starts its own threads. After
+ * fork() the child has no workers: the pool starts again from none. LSTMKIT_POOL=0 turns
+ * it off (threads per call, as before). */
+#define LK_SPIN_NS 200000L
+static struct {
+    pthread_mutex_t use;          /* held by the call that uses the pool */
+    pthread_mutex_t mu;           /* sleeping workers wait on cv under mu */
+    pthread_cond_t cv;
+    int have;                     /* workers started */
+    lk_atomic gen;                /* the job number (bumped to hand out a job) */
+    lk_atomic acks;               /* workers done with the current job */
+    lk_worker fn;                 /* the job: fn(ctx, tid, S) on threads tid < n */
+    void *ctx;
+    lk_sched *S;
+    int n;
+    start_t st[LK_MAXT];
+    thread_t th[LK_MAXT];
+} pool = {.use = PTHREAD_MUTEX_INITIALIZER, .mu = PTHREAD_MUTEX_INITIALIZER,
+          .cv = PTHREAD_COND_INITIALIZER};
+static lk_atomic pool_go = 1;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void pool_loop(void *arg, int tid, lk_sched *unused)
+{
+    long long seen = (long long)(intptr_t)arg;
+    (void)unused;
+    for (;;) {
+        long long g, t0 = 0;
+        for (long spin = 0; (g = ld_acq(&pool.gen)) == seen; spin++) {
+            cpu_relax();
+            if ((spin & 255) != 255) continue;
+            if (!t0) t0 = now_ns();
+            else if (now_ns() - t0 > LK_SPIN_NS) {          /* idle: sleep until a job */
+                pthread_mutex_lock(&pool.mu);
+                while (ld_acq(&pool.gen) == seen) pthread_cond_wait(&pool.cv, &pool.mu);
+                pthread_mutex_unlock(&pool.mu);
+                t0 = 0;
+            }
+        }
+        seen = g;
+        if (tid < pool.n) pool.fn(pool.ctx, tid, pool.S);
+        add1(&pool.acks);
+    }
+}
+
+static void pool_forget(void)       /* in a fork child: the workers did not come along */
+{
+    pthread_mutex_init(&pool.use, NULL);
+    pthread_mutex_init(&pool.mu, NULL);
+    pthread_cond_init(&pool.cv, NULL);
+    pool.have = 0;
+}
+
+static void pool_init(void) { pthread_atfork(NULL, NULL, pool_forget); }
+
+static int pool_wanted(void)
+{
+    const char *v = getenv("LSTMKIT_POOL");
+    return !(v && v[0] == '0');
+}
+
+/* Run on the pool; -1 if it is in use (or off). */
+static int run_pool(lk_worker worker, void *ctx, int n, lk_sched *S)
+{
+    if (!pool_wanted()) return -1;
+    pthread_once(&pool_once, pool_init);
+    if (pthread_mutex_trylock(&pool.use) != 0) return -1;
+    long long g = ld_acq(&pool.gen);
+    while (pool.have < n - 1) {                 /* start the workers this job needs */
+        int k = pool.have + 1;
+        start_t *st = &pool.st[k];
+        st->fn = pool_loop; st->ctx = (void *)(intptr_t)g; st->S = NULL; st->tid = k;
+        st->go = &pool_go;
+        if (start(&pool.th[k], st) != 0) break;
+        pool.have = k;
+    }
+    if (n > pool.have + 1) n = pool.have + 1;
+    sched_reset(S, n);
+    pool.fn = worker; pool.ctx = ctx; pool.S = S; pool.n = n;
+    store_rel(&pool.acks, 0);
+    int have = pool.have;
+    pthread_mutex_lock(&pool.mu);               /* the job, then wake whoever sleeps */
+    store_rel(&pool.gen, g + 1);
+    pthread_cond_broadcast(&pool.cv);
+    pthread_mutex_unlock(&pool.mu);
+    worker(ctx, 0, S);
+    for (long spin = 0; ld_acq(&pool.acks) < have; spin++)
+        if (spin > 500) yield_cpu();
+        else cpu_relax();
+    pthread_mutex_unlock(&pool.use);
+    return n;
+}
+#endif
+
+int lk_run(lk_worker worker, void *ctx, int n, lk_sched *S)
+{
+    if (n > LK_MAXT) n = LK_MAXT;
+    if (n <= 1) {
+        sched_reset(S, 1);
+        worker(ctx, 0, S);
+        return 1;
+    }
+#if !defined(LK_WIN)
+    int ran = run_pool(worker, ctx, n, S);
+    if (ran > 0) return ran;
+#endif
+    return run_fresh(worker, ctx, n, S);
 }
 
 int lk_cpu_count(void)

@@ -2,7 +2,9 @@
  * the scratch memory kept per calling thread. POSIX threads, or Win32 threads under MSVC.
  *
  * A call runs its worker on n threads: the calling thread is thread 0, threads 1 … n−1
- * are started for the call and joined at its end (lk_run). Work is cut into numbered
+ * come from a pool kept between calls (POSIX; see run_pool in _fused_threads.c), or are
+ * started for the call and joined at its end when the pool is in use, off
+ * (LSTMKIT_POOL=0) or on Windows (lk_run). Work is cut into numbered
  * chunks; each phase of the work (e.g. "the 16 chunks of step t") owns a range of
  * chunk numbers start … end−1, and every thread calls
  *
@@ -41,7 +43,8 @@ void lk_phase_wait(lk_sched *S, long end);
 
 /* Run worker(ctx, tid, S) on up to n threads (this one is tid 0) and wait for all; S is
  * reset for them. If a thread cannot be started the call runs on fewer (possibly one).
- * Returns the number of threads that ran. */
+ * Returns the number of threads that ran. The pool's workers spin ~0.2 ms after a call
+ * (the next call of a stream finds them awake), then sleep. */
 typedef void (*lk_worker)(void *ctx, int tid, lk_sched *S);
 int lk_run(lk_worker worker, void *ctx, int n, lk_sched *S);
 
