@@ -304,6 +304,38 @@ def cpu_flags():
     return [k for k in KERNEL_FLAGS if k in have]
 
 
+#: (vendor, family, model range) → core name: the ones these machines have been, and kin
+CORES = [
+    ("AuthenticAMD", 25, range(0x00, 0x10), "Zen 3"),
+    ("AuthenticAMD", 25, range(0x20, 0x60), "Zen 3"),
+    ("AuthenticAMD", 25, range(0x10, 0x20), "Zen 4"),
+    ("AuthenticAMD", 25, range(0x60, 0xB0), "Zen 4"),
+    ("AuthenticAMD", 26, range(0x00, 0x100), "Zen 5"),
+]
+
+
+def cpu_core():
+    """e.g. "family 26 model 2 (Zen 5)", from /proc/cpuinfo ("" where there is none): the
+    model name of a virtual machine often says only "AMD EPYC", and Zen 4 (AVX-512 on
+    256-bit units) and Zen 5 (512-bit units) differ by 2× in AVX-512 peak."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            rows = dict(
+                ln.split(":", 1) for ln in f.read().split("\n\n")[0].splitlines() if ":" in ln
+            )
+    except OSError:
+        return ""
+    rows = {k.strip(): v.strip() for k, v in rows.items()}
+    try:
+        fam, mod = int(rows["cpu family"]), int(rows["model"])
+    except (KeyError, ValueError):
+        return ""
+    name = next(
+        (n for v, f, r, n in CORES if v == rows.get("vendor_id") and f == fam and mod in r), ""
+    )
+    return f"family {fam} model {mod}" + (f" ({name})" if name else "")
+
+
 def environment(threads, np, mods):
     info = {"python": platform.python_version(), "numpy": np.__version__, "threads": threads}
     try:
@@ -313,6 +345,9 @@ def environment(threads, np, mods):
             )
     except (OSError, StopIteration):
         info["cpu"] = platform.processor()
+    core = cpu_core()
+    if core:
+        info["cpu"] += f", {core}"
     info["cpus"] = os.cpu_count()
     info["cpu flags"] = cpu_flags()
     for m in ("torch", "onnxruntime"):
