@@ -119,9 +119,10 @@ def to_markdown(res):
         rows.append(c)
     lines += ["## Training step (forward + backward with dx)", ""] + _table(hdr, rows) + [""]
 
+    first = next(iter(res.get("variants") or {"native": None}))
     hdr = [
         "shape",
-        "native fwd % GEMM peak",
+        f"{first} fwd % GEMM peak",
         "ours MB (tracemalloc)",
         "ours RSS Δ MB",
         "torch RSS Δ MB",
@@ -138,7 +139,7 @@ def to_markdown(res):
         rows.append(
             [
                 _name(r),
-                pct(r["native fwd frac gemm peak"]),
+                pct(r.get(f"{first} fwd frac gemm peak")),
                 fmt(mem.get("lstmkit tracemalloc")),
                 fmt(mem.get("lstmkit RSS delta")),
                 fmt(mem.get("torch RSS delta")),

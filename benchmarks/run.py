@@ -223,7 +223,8 @@ def bench_shape(name, kind, shape, reps, warmup, threads, peak, mods, settle, va
         kp = peak["kernel"].get(v)
         row[f"{v} fwd at peak ms"] = 1e3 * gf / kp if kp else None
         row[f"{v} fwd frac kernel peak"] = gf / t[f"{v} fwd"] / kp if kp else None
-    row["native fwd frac gemm peak"] = row["native fwd GF/s"] / peak["gemm"]
+    first = next(iter(variants))  # (native, unless --variants leaves it out)
+    row[f"{first} fwd frac gemm peak"] = row[f"{first} fwd GF/s"] / peak["gemm"]
     return row
 
 
