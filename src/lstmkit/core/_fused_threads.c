@@ -216,6 +216,7 @@ static struct {
     void *ctx;
     lk_sched *S;
     int n;
+    int asleep[LK_MAXT];          /* worker k waits on cv (set and cleared under mu) */
     start_t st[LK_MAXT];
     thread_t th[LK_MAXT];
 } pool = {.use = PTHREAD_MUTEX_INITIALIZER, .mu = PTHREAD_MUTEX_INITIALIZER,
@@ -242,7 +243,9 @@ static void pool_loop(void *arg, int tid, lk_sched *unused)
             if (!t0) t0 = now_ns();
             else if (now_ns() - t0 > LK_SPIN_NS) {          /* idle: sleep until a job */
                 pthread_mutex_lock(&pool.mu);
+                pool.asleep[tid] = 1;
                 while (ld_acq(&pool.gen) == seen) pthread_cond_wait(&pool.cv, &pool.mu);
+                pool.asleep[tid] = 0;
                 pthread_mutex_unlock(&pool.mu);
                 t0 = 0;
             }
@@ -290,6 +293,19 @@ static int run_pool(lk_worker worker, void *ctx, int n, lk_sched *S)
     store_rel(&pool.acks, 0);
     int have = pool.have;
     pthread_mutex_lock(&pool.mu);               /* the job, then wake whoever sleeps */
+#if defined(__linux__)
+    /* A sleeping worker woken now would be put on this CPU (the waker's) while the others
+     * idle, and start only when this thread is preempted: ms later (the same effect as
+     * for a new thread, see start). So it may run anywhere but here. */
+    cpu_set_t away;
+    int me = sched_getcpu(), some = 0;
+    if (me >= 0 && sched_getaffinity(0, sizeof away, &away) == 0 && CPU_ISSET(me, &away)) {
+        CPU_CLR(me, &away);
+        some = CPU_COUNT(&away) > 0;
+    }
+    for (int k = 1; some && k <= have; k++)
+        if (pool.asleep[k]) pthread_setaffinity_np(pool.th[k], sizeof away, &away);
+#endif
     store_rel(&pool.gen, g + 1);
     pthread_cond_broadcast(&pool.cv);
     pthread_mutex_unlock(&pool.mu);
