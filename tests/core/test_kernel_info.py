@@ -44,6 +44,7 @@ def test_info_follows_the_switches(capsys, monkeypatch):
 def test_info_refuses_a_bad_isa_in_one_line(capsys, monkeypatch):
     if not gates.extension_available():
         pytest.skip("LSTMKIT_ISA is read by the compiled kernel")
+    monkeypatch.delenv("LSTMKIT_NO_EXT", raising=False)  # (a run may force NumPy)
     monkeypatch.setenv("LSTMKIT_ISA", "avx9000")
     rc, out, err = _run(capsys, "info")
     assert rc == 2 and out == ""

@@ -9,15 +9,23 @@ recurrent dropout; 1 and 2 threads. An AVX-512 machine runs the AVX2 and baselin
 kernels here too (that is what the switch is for).
 """
 
+import os
+
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
 from lstmkit.core import gates, gru, lstm, reference
 
-pytestmark = pytest.mark.skipif(
-    not gates.extension_available(), reason="the compiled kernel is not built here"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not gates.extension_available(), reason="the compiled kernel is not built here"
+    ),
+    pytest.mark.skipif(
+        os.environ.get("LSTMKIT_NO_EXT", "") not in ("", "0"),
+        reason="LSTMKIT_NO_EXT is set for the whole run: these test the compiled kernel",
+    ),
+]
 
 TOL = {np.float32: 2e-5, np.float64: 1e-12}
 BEST = gates.kernel_details()["best"] if gates.extension_available() else None
