@@ -25,13 +25,14 @@ SOURCES = [
     "_fused_pack.c",  # weight and activation packing
     "_fused_packed.c",  # ISA dispatch of the packed kernel
     "_fused_rows.c",  # the LSTM step, row by row (float32 / float64)
-    "_fused_threads.c",  # worker threads, chunk scheduler, kept scratch
+    "_fused_threads.c",  # worker threads (a pool), chunk scheduler
+    "_fused_scratch.c",  # scratch memory kept per thread
     "_fused_isa_avx512.c",  # _fused_packed.inc for each ISA (empty on other CPUs)
     "_fused_isa_avx2.c",
     "_fused_isa_sse2.c",
     "_fused_isa_neon.c",
 ]
-HEADERS = ["_fused_packed.inc"] + [
+HEADERS = ["_fused_packed.inc", "_fused_packed_fwd.inc", "_fused_packed_bwd.inc"] + [
     f"_fused_{h}.h"
     for h in ("args", "blas", "cpu", "loops", "pack", "packed", "rows", "simd", "threads")
 ]

@@ -36,7 +36,8 @@ if [ ${#need[@]} -gt 0 ]; then
     (apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}") >/dev/null
 fi
 
-KERNEL_C=($CORE/_fused_cpu.c $CORE/_fused_threads.c $CORE/_fused_pack.c $CORE/_fused_packed.c
+KERNEL_C=($CORE/_fused_cpu.c $CORE/_fused_threads.c $CORE/_fused_scratch.c
+          $CORE/_fused_pack.c $CORE/_fused_packed.c
           $CORE/_fused_isa_avx512.c $CORE/_fused_isa_avx2.c $CORE/_fused_isa_sse2.c
           $CORE/_fused_isa_neon.c)
 WARN=(-Wall -Wextra -Werror -Wno-unknown-pragmas)

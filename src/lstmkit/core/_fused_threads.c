@@ -1,4 +1,5 @@
-/* _fused_threads.c — worker threads, the chunk scheduler, kept scratch (see the header). */
+/* _fused_threads.c — worker threads and the chunk scheduler (see the header; the scratch
+ * memory kept per thread is in _fused_scratch.c). */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE                   /* sched_getcpu, pthread_attr_setaffinity_np */
 #endif
@@ -17,7 +18,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
-#include <sys/mman.h>
 #include <time.h>
 #endif
 
@@ -347,140 +347,4 @@ int lk_cpu_count(void)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
 #endif
-}
-
-/* ------------------------------------------------------------------ scratch */
-/* Large buffers (≥ 4 MB) come straight from mmap on POSIX systems, 2 MB aligned, and go
- * back with munmap: through malloc, glibc's moving mmap threshold kept freed buffers of a
- * thread's arena in the process (an RSS that depended on what ran before). */
-#define LK_HUGE ((size_t)2 << 20)
-static size_t asize(size_t bytes)
-{
-    size_t align = bytes >= 2 * LK_HUGE ? LK_HUGE : 64;
-    return (bytes + align - 1) / align * align;
-}
-
-static void *amalloc(size_t bytes)
-{
-    size_t n = asize(bytes);
-#if defined(LK_WIN)
-    return _aligned_malloc(n, bytes >= 2 * LK_HUGE ? LK_HUGE : 64);
-#else
-    if (bytes < 2 * LK_HUGE) {
-        void *p = NULL;
-        return posix_memalign(&p, 64, n) == 0 ? p : NULL;
-    }
-    char *m = mmap(NULL, n + LK_HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) return NULL;
-    size_t head = (LK_HUGE - (uintptr_t)m % LK_HUGE) % LK_HUGE;
-    if (head) munmap(m, head);                       /* trim to a 2 MB boundary … */
-    if (LK_HUGE - head) munmap(m + head + n, LK_HUGE - head);   /* … and the tail */
-#ifdef MADV_HUGEPAGE
-    madvise(m + head, n, MADV_HUGEPAGE);
-#endif
-    return m + head;
-#endif
-}
-
-static void afree(void *p, size_t bytes)
-{
-    if (!p) return;
-#if defined(LK_WIN)
-    (void)bytes;
-    _aligned_free(p);
-#else
-    if (bytes < 2 * LK_HUGE) free(p);
-    else munmap(p, asize(bytes));
-#endif
-}
-
-typedef struct {
-    void *p[LK_NSLOT];
-    size_t n[LK_NSLOT];
-    unsigned char mark[LK_NSLOT][LK_MARKN];   /* what the slot holds (see lk_scratch_mark) */
-    size_t markn[LK_NSLOT];                   /* 0: no mark */
-} slots_t;
-
-static void slots_free(void *v)
-{
-    slots_t *s = v;
-    if (!s) return;
-    for (int k = 0; k < LK_NSLOT; k++) afree(s->p[k], s->n[k]);
-    free(s);
-}
-
-#if defined(LK_WIN)
-static DWORD slots_key = FLS_OUT_OF_INDEXES;
-static INIT_ONCE slots_once = INIT_ONCE_STATIC_INIT;
-static void WINAPI slots_dtor(void *v) { slots_free(v); }
-static BOOL CALLBACK slots_init(PINIT_ONCE o, void *a, void **c)
-{
-    (void)o; (void)a; (void)c;
-    slots_key = FlsAlloc(slots_dtor);
-    return TRUE;
-}
-static slots_t *slots_get(void)
-{
-    InitOnceExecuteOnce(&slots_once, slots_init, NULL, NULL);
-    return slots_key == FLS_OUT_OF_INDEXES ? NULL : FlsGetValue(slots_key);
-}
-static int slots_set(slots_t *s) { return FlsSetValue(slots_key, s) ? 0 : -1; }
-#else
-static pthread_key_t slots_key;
-static pthread_once_t slots_once = PTHREAD_ONCE_INIT;
-static void slots_init(void) { pthread_key_create(&slots_key, slots_free); }
-static slots_t *slots_get(void)
-{
-    pthread_once(&slots_once, slots_init);
-    return pthread_getspecific(slots_key);
-}
-static int slots_set(slots_t *s) { return pthread_setspecific(slots_key, s); }
-#endif
-
-void *lk_scratch_keep(int slot, size_t bytes)
-{
-    slots_t *s = slots_get();
-    if (!s) {
-        if (!(s = calloc(1, sizeof *s)) || slots_set(s) != 0) {
-            free(s);
-            return NULL;
-        }
-    }
-    if (s->n[slot] < bytes) {
-        afree(s->p[slot], s->n[slot]);
-        s->p[slot] = amalloc(bytes);
-        s->n[slot] = s->p[slot] ? bytes : 0;
-        s->markn[slot] = 0;                   /* new memory holds nothing */
-    }
-    return s->p[slot];
-}
-
-void *lk_scratch(int slot, size_t bytes)
-{
-    void *p = lk_scratch_keep(slot, bytes);
-    slots_t *s = slots_get();
-    if (s) s->markn[slot] = 0;
-    return p;
-}
-
-void lk_scratch_mark(int slot, const void *mark, size_t n)
-{
-    slots_t *s = slots_get();
-    if (!s) return;
-    if (n > LK_MARKN) n = 0;                  /* too long to keep: no mark */
-    memcpy(s->mark[slot], mark, n);
-    s->markn[slot] = n;
-}
-
-int lk_scratch_marked(int slot, const void *mark, size_t n)
-{
-    slots_t *s = slots_get();
-    return s && n && s->markn[slot] == n && memcmp(s->mark[slot], mark, n) == 0;
-}
-
-void lk_scratch_release(void)
-{
-    slots_t *s = slots_get();
-    slots_free(s);
-    if (s) slots_set(NULL);
 }

@@ -1,5 +1,6 @@
 /* _fused_threads.h — the worker threads of one call, the chunk scheduler they share, and
- * the scratch memory kept per calling thread. POSIX threads, or Win32 threads under MSVC.
+ * the scratch memory kept per calling thread (_fused_scratch.c). POSIX threads, or Win32
+ * threads under MSVC.
  *
  * A call runs its worker on n threads: the calling thread is thread 0, threads 1 … n−1
  * come from a pool kept between calls (POSIX; see run_pool in _fused_threads.c), or are
