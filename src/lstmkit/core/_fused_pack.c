@@ -64,18 +64,23 @@ void lk_pack_bwd(const float *W, lk_idx R, lk_idx K, lk_idx ldw, lk_idx PW, lk_i
         }
 }
 
-void lk_pack_rows(const float *src, lk_idx ld, lk_idx B, lk_idx K, lk_idx k0, lk_idx k1,
-                  lk_idx koff, const float *scale, int MR, float *A)
+/* Columns k0 … k1−1 of A (M × K, blocks of ≤ MR rows); row m of A is column k − koff of
+ * src + o(m), times scale + o(m) if scale is given, with o(m) = (m / per)·st + (m % per)·sb
+ * (per rows apart by sb, then the next group st further). */
+static void pack_row_blocks(const float *src, const float *scale, lk_idx st, lk_idx sb,
+                            lk_idx per, lk_idx M, lk_idx K, lk_idx k0, lk_idx k1,
+                            lk_idx koff, int MR, float *A)
 {
-    lk_idx nblk = lk_blocks(B, MR);
+    lk_idx nblk = lk_blocks(M, MR);
     for (lk_idx b = 0, r0 = 0, r1; b < nblk; b++, r0 = r1) {
-        r1 = B * (b + 1) / nblk;
+        r1 = M * (b + 1) / nblk;
         lk_idx m = r1 - r0;
         float *Ab = A + r0 * K;
         for (lk_idx r = 0; r < m; r++) {
-            const float *row = src + (r0 + r) * ld - koff;
+            lk_idx o = ((r0 + r) / per) * st + ((r0 + r) % per) * sb - koff;
+            const float *row = src + o;
             if (scale) {
-                const float *sc = scale + (r0 + r) * ld - koff;
+                const float *sc = scale + o;
                 for (lk_idx k = k0; k < k1; k++) Ab[k * m + r] = row[k] * sc[k];
             } else {
                 for (lk_idx k = k0; k < k1; k++) Ab[k * m + r] = row[k];
@@ -84,18 +89,14 @@ void lk_pack_rows(const float *src, lk_idx ld, lk_idx B, lk_idx K, lk_idx k0, lk
     }
 }
 
+void lk_pack_rows(const float *src, lk_idx ld, lk_idx B, lk_idx K, lk_idx k0, lk_idx k1,
+                  lk_idx koff, const float *scale, int MR, float *A)
+{
+    pack_row_blocks(src, scale, 0, ld, B, B, K, k0, k1, koff, MR, A);
+}
+
 void lk_pack_rows_tb(const float *x, lk_idx st, lk_idx sb, lk_idx B, lk_idx M, lk_idx K,
                      lk_idx k0, lk_idx k1, int MR, float *A)
 {
-    lk_idx nblk = lk_blocks(M, MR);
-    for (lk_idx b = 0, r0 = 0, r1; b < nblk; b++, r0 = r1) {
-        r1 = M * (b + 1) / nblk;
-        lk_idx m = r1 - r0;
-        float *Ab = A + r0 * K;
-        for (lk_idx r = 0; r < m; r++) {
-            lk_idx row = r0 + r;
-            const float *src = x + (row / B) * st + (row % B) * sb;
-            for (lk_idx k = k0; k < k1; k++) Ab[k * m + r] = src[k];
-        }
-    }
+    pack_row_blocks(x, NULL, st, sb, B, M, K, k0, k1, 0, MR, A);
 }
