@@ -46,23 +46,19 @@ static int avail_threads(void)
     return n > 0 ? n : lk_cpu_count();
 }
 
-/* The ISA to run now, or -1 with a ValueError (an LSTMKIT_ISA value not understood). */
-static int isa_now(void)
+/* A switch read from the environment now (choose returns -1 and says why for a value it
+ * does not understand): its value, or -1 with a ValueError. */
+static int switch_now(int (*choose)(const char **why))
 {
     const char *why;
-    int isa = lk_isa_choice(&why);
-    if (isa < 0) PyErr_SetString(PyExc_ValueError, why);
-    return isa;
+    int v = choose(&why);
+    if (v < 0) PyErr_SetString(PyExc_ValueError, why);
+    return v;
 }
 
-/* How the packed forward gets x·W_x now (LSTMKIT_XPROJ), or -1 with a ValueError. */
-static int xproj_now(void)
-{
-    const char *why;
-    int how = lk_xproj_choice(&why);
-    if (how < 0) PyErr_SetString(PyExc_ValueError, why);
-    return how;
-}
+/* The ISA to run now (LSTMKIT_ISA); how the packed forward gets x·W_x (LSTMKIT_XPROJ). */
+static int isa_now(void) { return switch_now(lk_isa_choice); }
+static int xproj_now(void) { return switch_now(lk_xproj_choice); }
 
 static int packed_here(int isa, char fmt, Py_ssize_t B, int lstm_inference)
 {
