@@ -498,8 +498,8 @@ def main(argv=None):
         "Kernel peak: lstmkit's packed product kernel alone, on data in cache, same threads "
         '(`_fused.kernel_peak`); "at peak" = the forward\'s recurrent-product flops '
         "(8·T·B·H·(D+H) per LSTM layer, 6·… per GRU layer) at that speed: no run of that "
-        "kernel can be faster. The GRU kernel computes 4 gate slots (a_n and u_n apart), so "
-        "it does 8/6 of the GRU's flops."
+        "kernel can be faster (the GRU's 3-slot panels run a block of fewer rows than the "
+        "LSTM's, whose kernel the peak measures)."
     )
     arch = ", ".join(
         str(b.get("architecture")) for b in env["blas"] if b.get("internal_api") == "openblas"

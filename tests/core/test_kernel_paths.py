@@ -140,17 +140,24 @@ def _expected_path(isa, B, dt, inference=False):
 @pytest.mark.parametrize("extras", [False, True], ids=["plain", "mask+rmask"])
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "T{}B{}D{}H{}thr{}".format(*s))
 @pytest.mark.parametrize(
-    "isa,xproj",
-    [(i, x) for i in ISAS for x in (("auto",) if i == "blas" else ("step", "block"))],
+    "isa,xproj,split",
+    [
+        (i, x, sp)
+        for i in ISAS
+        for x in (("auto",) if i == "blas" else ("step", "block"))
+        for sp in (("auto",) if i == "blas" else ("units", "rows"))
+    ],
     ids=lambda v: v,
 )
-def test_compiled_paths_equal_reference(isa, xproj, shape, extras, cell, monkeypatch):
-    """x·W_x inside each step's product (step) or for blocks of steps first (block)."""
+def test_compiled_paths_equal_reference(isa, xproj, split, shape, extras, cell, monkeypatch):
+    """x·W_x inside each step's product (step) or for blocks of steps first (block); the
+    threads sharing each step's units, or each running its own batch rows."""
     if not _runs_here(isa):
         pytest.skip(f"this CPU has no {isa} (best here: {BEST})")
     T, B, D, H, threads = shape
     monkeypatch.setenv("LSTMKIT_ISA", isa)
     monkeypatch.setenv("LSTMKIT_XPROJ", xproj)
+    monkeypatch.setenv("LSTMKIT_SPLIT", split)
     rng = np.random.default_rng([*shape, extras, cell == "GRU"])
     for dt in (np.float32, np.float64) if isa == "blas" else (np.float32,):
         p = _problem(rng, cell, dt, T, B, D, H, extras)
@@ -317,3 +324,17 @@ def test_kept_packed_weights_follow_changes(B, xproj, monkeypatch):
         assert not np.array_equal(got, first)
         np.testing.assert_allclose(got, want(), rtol=2e-5, atol=2e-5)
         first = got
+
+
+@pytest.mark.parametrize("name,value,reason", [
+    ("LSTMKIT_SPLIT", "columns", "LSTMKIT_SPLIT: expected auto, units or rows"),
+    ("LSTMKIT_XPROJ", "later", "LSTMKIT_XPROJ: expected auto, step or block"),
+])  # fmt: skip
+def test_a_bad_switch_is_refused_with_its_reason(name, value, reason, monkeypatch):
+    if not gates.lstm_packed_loop(np.float32, 4, 40):
+        pytest.skip("the switches are read by the packed kernel")
+    monkeypatch.setenv(name, value)
+    x = np.zeros((3, 4, 5), np.float32)
+    W_x, W_h = np.zeros((5, 160), np.float32), np.zeros((40, 160), np.float32)
+    with pytest.raises(ValueError, match=reason):
+        lstm.lstm_forward(x, W_x, W_h, np.zeros(160, np.float32))

@@ -36,8 +36,9 @@
 /* The packed loop runs at B ≥ 2, and at B = 1 for LSTM inference only: there each step
  * streams all of W_h once whichever loop runs, and the packed one (x·W_x per block of
  * steps, the packed weights kept between calls) has the smaller fixed cost; training and
- * the GRU (whose panels carry a zero slot, a third more bytes) keep the BLAS's gemv,
- * which reads W_h in place and needs no packing pass. */
+ * the GRU keep the BLAS's gemv, which reads W_h in place and needs no packing pass
+ * (measured faster at 1 thread before the GRU's panels lost their zero slot: not
+ * re-measured since). */
 
 /* Threads for our loops: the BLAS's own count (threadpoolctl governs both), else the CPUs. */
 static int avail_threads(void)
@@ -59,6 +60,15 @@ static int switch_now(int (*choose)(const char **why))
 /* The ISA to run now (LSTMKIT_ISA); how the packed forward gets x·W_x (LSTMKIT_XPROJ). */
 static int isa_now(void) { return switch_now(lk_isa_choice); }
 static int xproj_now(void) { return switch_now(lk_xproj_choice); }
+static int split_now(void) { return switch_now(lk_split_choice); }
+
+/* A forward's thread split (LSTMKIT_SPLIT, `split`, resolved if AUTO) and thread count. */
+static void fwd_threads(lk_fwd_args *a, int split)
+{
+    int avail = avail_threads();
+    a->split = split == LK_SPLIT_AUTO ? lk_split_auto(a->cell, a->B, a->D, a->H, avail) : split;
+    a->nthreads = lk_fwd_threads(a->split, a->B, a->H, avail);
+}
 
 static int packed_here(int isa, char fmt, Py_ssize_t B, int lstm_inference)
 {
@@ -152,8 +162,8 @@ static PyObject *py_lstm_forward(PyObject *self, PyObject *args, PyObject *kw)
     }
     int isa = isa_now();
     if (isa < 0) goto fail;
-    int packed = packed_here(isa, fmt, B, !cache), xproj = xproj_now();
-    if (xproj < 0) goto fail;
+    int packed = packed_here(isa, fmt, B, !cache), xproj = xproj_now(), split = split_now();
+    if (xproj < 0 || split < 0) goto fail;
     if ((cache || !packed) && lk_require(&b[ACT], fn, cache ? "act (training)" : "act (the BLAS loop's z)") < 0)
         goto fail;
     const char *ran = NULL;
@@ -164,9 +174,8 @@ static PyObject *py_lstm_forward(PyObject *self, PyObject *args, PyObject *kw)
                          .x_st = st, .x_sb = sb, .W_x = LK_PTR(b[WX]), .W_h = LK_PTR(b[WH]),
                          .b = LK_PTR(b[BIAS]), .hs = LK_PTR(b[HS]), .cs = LK_PTR(b[CS]),
                          .tcs = LK_PTR(b[TCS]), .act = cache ? LK_PTR(b[ACT]) : NULL,
-                         .mask = LK_PTR(b[MASK]), .rmask = LK_PTR(b[RMASK]),
-                         .nthreads = lk_packed_threads(B, H, avail_threads()),
-                         .xproj = xproj};
+                         .mask = LK_PTR(b[MASK]), .rmask = LK_PTR(b[RMASK]), .xproj = xproj};
+        fwd_threads(&a, split);
         if (lk_packed_forward((lk_isa)isa, &a) == 0) ran = lk_isa_name((lk_isa)isa);
     }
     if (!ran && b[ACT].ok && contig && (!b[RMASK].ok || b[HR].ok)) {   /* the BLAS loop */
@@ -330,15 +339,15 @@ static PyObject *py_gru_forward(PyObject *self, PyObject *args, PyObject *kw)
                      lk_isa_name((lk_isa)isa));
         goto fail;
     }
-    int rc = 0, xproj = xproj_now();
-    if (xproj < 0) goto fail;
+    int rc = 0, xproj = xproj_now(), split = split_now();
+    if (xproj < 0 || split < 0) goto fail;
     Py_BEGIN_ALLOW_THREADS
     lk_fwd_args a = {.cell = LK_GRU, .T = T, .B = B, .D = D, .H = H, .x = LK_PTR(b[X]),
                      .x_st = st, .x_sb = sb, .W_x = LK_PTR(b[WX]), .W_h = LK_PTR(b[WH]),
                      .b = LK_PTR(b[BX]), .b_h = LK_PTR(b[BH]), .hs = LK_PTR(b[HS]),
                      .act = LK_PTR(b[ACT]), .u_n = LK_PTR(b[UN]), .mask = LK_PTR(b[MASK]),
-                     .rmask = LK_PTR(b[RMASK]),
-                     .nthreads = lk_packed_threads(B, H, avail_threads()), .xproj = xproj};
+                     .rmask = LK_PTR(b[RMASK]), .xproj = xproj};
+    fwd_threads(&a, split);
     rc = lk_packed_forward((lk_isa)isa, &a);
     Py_END_ALLOW_THREADS
     if (rc != 0) {

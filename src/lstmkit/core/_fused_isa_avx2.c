@@ -20,6 +20,7 @@
 #define LK_SIMD_AVX2 1
 #define LK_NV 2
 #define LK_MR 6
+#define LK_MR3 4
 #define LK_SUFFIX(f) f##_avx2
 #include "_fused_simd.h"
 #include "_fused_packed.inc"

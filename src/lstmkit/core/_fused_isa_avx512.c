@@ -20,6 +20,7 @@
 #define LK_SIMD_AVX512 1
 #define LK_NV 2
 #define LK_MR 12
+#define LK_MR3 9
 #define LK_SUFFIX(f) f##_avx512
 #include "_fused_simd.h"
 #include "_fused_packed.inc"

@@ -12,6 +12,7 @@
 #define LK_SIMD_NEON 1
 #define LK_NV 4
 #define LK_MR 6
+#define LK_MR3 9
 #define LK_SUFFIX(f) f##_neon
 #include "_fused_simd.h"
 #include "_fused_packed.inc"

@@ -18,7 +18,7 @@ static inline void copy_units(float *d, const float *s, lk_idx n)
     }
 }
 
-void lk_pack_fwd(const float *W, lk_idx K, lk_idx ldw, lk_idx H, const int slot_gate[4],
+void lk_pack_fwd(const float *W, lk_idx K, lk_idx ldw, lk_idx H, int ns, const int *slot_gate,
                  lk_idx NU, lk_idx p0, lk_idx p1, float *P, lk_idx KP, lk_idx koff)
 {
     for (lk_idx p = p0; p < p1; p++) {
@@ -26,8 +26,8 @@ void lk_pack_fwd(const float *W, lk_idx K, lk_idx ldw, lk_idx H, const int slot_
         n = n > NU ? NU : n < 0 ? 0 : n;
         for (lk_idx k = 0; k < K; k++) {
             const float *w = W + k * ldw + u0;
-            float *dst = P + (p * KP + koff + k) * 4 * NU;
-            for (int s = 0; s < 4; s++) {
+            float *dst = P + (p * KP + koff + k) * ns * NU;
+            for (int s = 0; s < ns; s++) {
                 float *d = dst + s * NU;
                 if (slot_gate[s] < 0) {
                     memset(d, 0, NU * sizeof(float));

@@ -1,10 +1,11 @@
 /* _fused_pack.h — copying weights and activations into the layouts the packed kernel
  * reads (ISA-independent: memcpy runs and a blocked transpose).
  *
- * Forward panel p (units p·NU … p·NU+NU−1) is KP rows × 4·NU columns; row k holds, for
- * each of 4 slots s, NU consecutive units of one gate: column s·NU + u is
+ * Forward panel p (units p·NU … p·NU+NU−1) is KP rows × ns·NU columns; row k holds, for
+ * each of ns slots s, NU consecutive units of one gate: column s·NU + u is
  * W[k, slot_gate[s]·H + p·NU + u] (0 for a unit ≥ H or a slot without a gate). So one
- * panel row gives all gates of its NU units, and one panel yields z_i, z_f, z_g, z_o.
+ * panel row gives all gates of its NU units: the LSTM's 4 slots z_i, z_f, z_g, z_o, or the
+ * GRU's 3 (z, r, n; the kernel sends the n column of x rows and of h rows to two sums).
  *
  * Backward panel q (outputs q·PW … q·PW+PW−1) is K rows × PW columns, Wᵀ's columns:
  * row k, column c is W[q·PW + c, k] (0 for an output ≥ R).
@@ -20,8 +21,8 @@
 #include "_fused_packed.h"
 
 /* Panels p0 … p1−1 of W (K rows, row stride ldw) into P at rows koff … koff+K−1 of each
- * KP-row panel. slot_gate[s] is the gate of W feeding slot s, or −1 for zeros. */
-void lk_pack_fwd(const float *W, lk_idx K, lk_idx ldw, lk_idx H, const int slot_gate[4],
+ * KP-row panel of ns slots. slot_gate[s] is the gate of W feeding slot s, or −1 for zeros. */
+void lk_pack_fwd(const float *W, lk_idx K, lk_idx ldw, lk_idx H, int ns, const int *slot_gate,
                  lk_idx NU, lk_idx p0, lk_idx p1, float *P, lk_idx KP, lk_idx koff);
 
 /* Panels q0 … q1−1 of Wᵀ, W (R rows × ≥ K columns, row stride ldw), PW columns each. */

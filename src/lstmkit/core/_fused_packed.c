@@ -64,6 +64,33 @@ int lk_packed_threads(lk_idx B, lk_idx H, int avail)
     return n < 1 ? 1 : n;
 }
 
+int lk_split_auto(int cell, lk_idx B, lk_idx D, lk_idx H, int avail)
+{
+    /* the packed [W_x; W_h]: (D + H) rows × G·H columns (H rounded up to whole chunks) */
+    double units = (double)((H + LK_CU - 1) / LK_CU) * LK_CU;
+    double bytes = 4.0 * (cell == LK_LSTM ? 4 : 3) * units * (double)(D + H);
+    return avail > 1 && B >= 2 * (lk_idx)avail && bytes <= LK_SPLIT_BYTES ? LK_SPLIT_ROWS
+                                                                          : LK_SPLIT_UNITS;
+}
+
+int lk_fwd_threads(int split, lk_idx B, lk_idx H, int avail)
+{
+    if (split != LK_SPLIT_ROWS) return lk_packed_threads(B, H, avail);
+    int n = avail < 1 ? 1 : avail > LK_MAXT ? LK_MAXT : avail;
+    return B < n ? (int)B : n;                      /* (a row group has ≥ 1 row) */
+}
+
+int lk_split_choice(const char **why)
+{
+    const char *v = getenv("LSTMKIT_SPLIT");
+    *why = NULL;
+    if (!v || !*v || !strcmp(v, "auto")) return LK_SPLIT_AUTO;
+    if (!strcmp(v, "units")) return LK_SPLIT_UNITS;
+    if (!strcmp(v, "rows")) return LK_SPLIT_ROWS;
+    *why = "LSTMKIT_SPLIT: expected auto, units or rows";
+    return -1;
+}
+
 int lk_xproj_auto(lk_idx B, lk_idx D, lk_idx H)
 {
     (void)D;

@@ -48,6 +48,15 @@ enum { LK_LSTM = 0, LK_GRU = 1 };
 enum { LK_XPROJ_AUTO = 0, LK_XPROJ_STEP = 1, LK_XPROJ_BLOCK = 2 };
 #define LK_XROWS 96
 
+/* How the forward's threads share the work (see _fused_packed_fwd.inc): chunks of hidden
+ * units every step, all threads waiting for each other after it; or a group of batch rows
+ * each, for the whole sequence, with no waits (weights that fit a core's cache, where the
+ * per-step wait would cost more than the step). AUTO picks (lk_split_auto);
+ * LSTMKIT_SPLIT=units or rows forces one (lk_split_choice). lk_packed_forward treats AUTO
+ * as UNITS: the caller resolves it (it also picks the thread count, lk_fwd_threads). */
+enum { LK_SPLIT_AUTO = 0, LK_SPLIT_UNITS = 1, LK_SPLIT_ROWS = 2 };
+#define LK_SPLIT_BYTES (1 << 20)   /* by rows when the packed weights are at most this */
+
 typedef struct {
     int cell;                    /* LK_LSTM or LK_GRU; G = 4 or 3 gates */
     lk_idx T, B, D, H;
@@ -65,6 +74,7 @@ typedef struct {
     const float *rmask;          /* (B, H) or NULL */
     int nthreads;
     int xproj;                   /* LK_XPROJ_* (0: by size) */
+    int split;                   /* LK_SPLIT_ROWS, or by units */
 } lk_fwd_args;
 
 typedef struct {
@@ -93,6 +103,15 @@ int lk_packed_backward(lk_isa isa, const lk_bwd_args *a);
 /* Threads the packed loop would use for this size, given `avail` (the BLAS's thread
  * count, which threadpoolctl governs): fewer when a step is too small to share. */
 int lk_packed_threads(lk_idx B, lk_idx H, int avail);
+
+/* LK_SPLIT_UNITS or LK_SPLIT_ROWS for this forward (what AUTO runs), with `avail`
+ * threads; and the threads the forward then uses. */
+int lk_split_auto(int cell, lk_idx B, lk_idx D, lk_idx H, int avail);
+int lk_fwd_threads(int split, lk_idx B, lk_idx H, int avail);
+
+/* LSTMKIT_SPLIT from the environment: unset, "" or "auto" → LK_SPLIT_AUTO, "units",
+ * "rows"; -1 for anything else (then *why says what was expected). */
+int lk_split_choice(const char **why);
 
 /* LK_XPROJ_STEP or LK_XPROJ_BLOCK for this size (what AUTO runs). */
 int lk_xproj_auto(lk_idx B, lk_idx D, lk_idx H);

@@ -164,7 +164,7 @@ static void check(const char *what, const char *name, const float *got, const do
 }
 
 static void run_case(lk_isa isa, int cell, lk_idx T, lk_idx B, lk_idx D, lk_idx H, int extras,
-                     int nthreads, int xproj)
+                     int nthreads, int xproj, int split)
 {
     lk_idx G = cell == LK_LSTM ? 4 : 3, GH = G * H, BH = B * H;
     problem p = {.cell = cell, .T = T, .B = B, .D = D, .H = H};
@@ -190,9 +190,9 @@ static void run_case(lk_isa isa, int cell, lk_idx T, lk_idx B, lk_idx D, lk_idx 
     reference(&p, &o);
 
     char what[160];
-    snprintf(what, sizeof what, "%s %s T=%td B=%td D=%td H=%td %s threads=%d x·W_x %s",
+    snprintf(what, sizeof what, "%s %s T=%td B=%td D=%td H=%td %s threads=%d by %s x·W_x %s",
              lk_isa_name(isa), cell == LK_LSTM ? "LSTM" : "GRU", T, B, D, H,
-             extras ? "mask+rmask" : "plain", nthreads,
+             extras ? "mask+rmask" : "plain", nthreads, split == LK_SPLIT_ROWS ? "rows" : "units",
              xproj == LK_XPROJ_BLOCK ? "per block" : "per step");
     /* training forward */
     float *hs = calloc((T + 1) * BH, 4), *cs = calloc((T + 1) * BH, 4), *tcs = calloc(T * BH, 4);
@@ -203,7 +203,7 @@ static void run_case(lk_isa isa, int cell, lk_idx T, lk_idx B, lk_idx D, lk_idx 
                       .x_sb = D, .W_x = p.W_x, .W_h = p.W_h, .b = p.b, .b_h = p.b_h, .hs = hs,
                       .cs = cs, .tcs = tcs, .act = act, .u_n = cell == LK_GRU ? un : NULL,
                       .mask = p.mask, .rmask = p.rmask, .nthreads = nthreads,
-                      .xproj = xproj};
+                      .xproj = xproj, .split = split};
     if (lk_packed_forward(isa, &fa) != 0) { printf("FAIL %s: forward did not run\n", what); failures++; }
     check(what, "hs (training)", hs, o.hs, (T + 1) * BH, 2e-5);
     /* inference forward: same h_t */
@@ -293,12 +293,14 @@ int main(int argc, char **argv)
         for (int cell = LK_LSTM; cell <= LK_GRU; cell++)
             for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
                 for (int extras = 0; extras < 2; extras++)
-                    for (int xp = LK_XPROJ_STEP; xp <= LK_XPROJ_BLOCK; xp++) {
-                        int nt = (s % 2) ? 2 : 1;
-                        run_case(isas[i], cell, shapes[s][0], shapes[s][1], shapes[s][2],
-                                 shapes[s][3], extras, nt, xp);
-                        cases++;
-                    }
+                    for (int xp = LK_XPROJ_STEP; xp <= LK_XPROJ_BLOCK; xp++)
+                        for (int sp = LK_SPLIT_UNITS; sp <= LK_SPLIT_ROWS; sp++) {
+                            /* by rows: 2 or 3 row groups (uneven ones, and B < threads) */
+                            int nt = sp == LK_SPLIT_ROWS ? 2 + (int)(s % 2) : (s % 2) ? 2 : 1;
+                            run_case(isas[i], cell, shapes[s][0], shapes[s][1], shapes[s][2],
+                                     shapes[s][3], extras, nt, xp, sp);
+                            cases++;
+                        }
     printf("%d cases on", cases);
     for (int i = 0; i < n; i++) printf(" %s", lk_isa_name(isas[i]));
     printf(": %s (%d failed checks)\n", failures ? "FAILED" : "ok", failures);
