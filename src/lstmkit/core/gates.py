@@ -34,6 +34,7 @@ import os
 
 import numpy as np
 
+from . import workspace
 from .activations import sigmoid
 
 __all__ = [
@@ -283,10 +284,12 @@ def output_array(out, k, shape, dtype):
 def release_scratch() -> None:
     """Free the packed-weight scratch the C loop keeps for the calling thread between
     calls (about 1–1.5× the weights of the largest layer run; freed anyway when the
-    thread ends). The next call allocates it again."""
+    thread ends), and the big arrays ``workspace`` keeps for it. The next call allocates
+    them again."""
     ext = _extension()
     if ext is not None:
         ext.release_scratch()
+    workspace.release()
 
 
 def kernel_details() -> dict:

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import gates
+from . import gates, workspace
 from .activations import sigmoid
 
 __all__ = [
@@ -295,10 +295,10 @@ def _packed_forward(ext, x, W_x, W_h, b_x, b_h, h0, mask, rmask, need_cache):
     T, B, D = x.shape
     H = W_h.shape[0]
     dt = x.dtype
-    hs = np.empty((T + 1, B, H), dt)  # h_0 … h_T
+    hs = workspace.empty((T + 1, B, H), dt)  # h_0 … h_T (the big arrays: see workspace)
     hs[0] = 0 if h0 is None else h0
-    act = np.empty((T, B, 3 * H), dt) if need_cache else None  # z, r, n
-    u_n = np.empty((T, B, H), dt) if need_cache else None  # h_{t-1} · W_hn + b_hn
+    act = workspace.empty((T, B, 3 * H), dt) if need_cache else None  # z, r, n
+    u_n = workspace.empty((T, B, H), dt) if need_cache else None  # h_{t-1} · W_hn + b_hn
     if mask is not None:
         mask = np.ascontiguousarray(mask, dtype=dt)
     ext.gru_forward(
@@ -328,11 +328,11 @@ def _packed_backward(ext, dhs, dh_T, cache, W_x, W_h, need_dx, consume, out):
         da = act  # da_t over z, r, n of step t
         cache.act = None
     else:
-        da = np.empty((T, B, 3 * H), dt)
-    du_n = np.empty((T, B, H), dt)  # dA_n ⊙ r
+        da = workspace.empty((T, B, 3 * H), dt)
+    du_n = workspace.empty((T, B, H), dt)  # dA_n ⊙ r
     dh = np.zeros((B, H), dt) if dh_T is None else np.array(dh_T, dt)
     db_x, db_hn = np.zeros(3 * H, dt), np.zeros(H, dt)
-    dx = np.empty((T, B, D), dt) if need_dx else None
+    dx = workspace.empty((T, B, D), dt) if need_dx else None
     ext.gru_backward(
         act=act,
         hs=hs,

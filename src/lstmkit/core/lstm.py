@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import gates
+from . import gates, workspace
 
 __all__ = ["LSTMCache", "lstm_forward", "lstm_backward"]
 
@@ -79,7 +79,7 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None, need_c
     packed = ext is not None and gates.lstm_packed_loop(dt, B, H, inference=not need_cache)
     act = None  # pre-activations, then gates i,f,g,o (the packed inference loop needs none)
     if need_cache or not packed:
-        act = np.empty((T, B, 4 * H), dt)
+        act = workspace.empty((T, B, 4 * H), dt)
     halved = ext is None and gates.numpy_step_halved(dt)
     if halved:  # NumPy steps: z/2 in the i, f, o columns (σ through one tanh, see gates)
         W_x, W_h, b = gates.halve_sigmoid_columns(W_x, W_h, b)
@@ -87,11 +87,11 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None, need_c
         assert act is not None  # (made above: this is not the packed loop)
         np.matmul(x.reshape(T * B, D), W_x, out=act.reshape(T * B, 4 * H))
         act += b
-    hs = np.empty((T + 1, B, H), dt)  # h_0 … h_T
+    hs = workspace.empty((T + 1, B, H), dt)  # h_0 … h_T (the big arrays: see workspace)
     hs[0] = 0 if h0 is None else h0
     if need_cache:
-        cs = np.empty((T + 1, B, H), dt)  # c_0 … c_T
-        tcs = np.empty((T, B, H), dt)  # tanh(c_t)
+        cs = workspace.empty((T + 1, B, H), dt)  # c_0 … c_T
+        tcs = workspace.empty((T, B, H), dt)  # tanh(c_t)
     else:
         cs = np.empty((2, B, H), dt)  # ping-pong c_{t-1}, c_t
         tcs = np.empty((1, B, H), dt)
@@ -172,7 +172,7 @@ def lstm_backward(
         dz = act  # dz_t over act_t (see above)
         cache.act = None
     else:
-        dz = np.empty((T, B, 4 * H), dt)  # dL/dz_t for every t
+        dz = workspace.empty((T, B, 4 * H), dt)  # dL/dz_t for every t
     dh = np.zeros((B, H), dt) if dh_T is None else np.array(dh_T, dt)
     dc = np.zeros((B, H), dt) if dc_T is None else np.array(dc_T, dt)
     db = dx = None
@@ -181,7 +181,7 @@ def lstm_backward(
         rmask = cache.rmask
         db = gates.output_array(out, 2, (4 * H,), dt)  # Σ dz_t, summed into
         db.fill(0)
-        dx_t = np.empty((T, B, D), dt) if need_dx else None  # dz_t·W_xᵀ, if the loop can
+        dx_t = workspace.empty((T, B, D), dt) if need_dx else None  # dz_t·W_xᵀ, if the loop can
         if ext.lstm_backward(
             act=act,
             tcs=tcs,
@@ -204,7 +204,8 @@ def lstm_backward(
     # the big GEMMs, after the loop
     dz2 = dz.reshape(T * B, 4 * H)
     h_in = hs[:T] if cache.rmask is None else hs[:T] * cache.rmask
-    x2, h2 = x.reshape(T * B, D), h_in.reshape(T * B, H)  # (reshape copies a strided x)
+    x2 = (x if x.flags.c_contiguous else workspace.copy(x)).reshape(T * B, D)  # (a strided x)
+    h2 = h_in.reshape(T * B, H)
     wg = gates.weight_grads_kernel(dt)
     if wg is not None:  # both on our threads (see gates)
         dW_x = gates.output_array(out, 0, (D, 4 * H), dt)

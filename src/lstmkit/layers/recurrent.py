@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import cells
+from ..core import cells, workspace
 from ..core import lstm as lstm_core
 from ..core.activations import canonical_activation
 from . import cell_args, initializers
@@ -302,7 +302,7 @@ class Recurrent(Layer):
             d_final = [None if d is None else np.array(d, self.dtype) for d in d_states]
         dhs = None
         if self.return_sequences:
-            dhs = np.ascontiguousarray(np.asarray(dy, self.dtype).transpose(1, 0, 2))
+            dhs = workspace.copy(np.asarray(dy, self.dtype).transpose(1, 0, 2))  # (reused memory)
             if zero is not None:
                 dhs *= zero[:, :, None]
         else:  # y = h_T
