@@ -8,7 +8,9 @@
  * straight, and the hidden units are handed to threads in chunks of 32 (LK_CU): whoever
  * computes a chunk's part of the product also does its elementwise step, so z never goes
  * to memory and back. All chunks of step t finish before step t+1 starts (h_t must be
- * complete). One source (_fused_packed.inc) is compiled for each vector ISA.
+ * complete). For small weights the forward can instead give each thread its own batch
+ * rows for the whole sequence (LK_SPLIT_ROWS: no wait per step). One source
+ * (_fused_packed.inc) is compiled for each vector ISA.
  *
  * The equations (gate order along the G·H axis: LSTM i, f, g, o; GRU z, r, n):
  *
