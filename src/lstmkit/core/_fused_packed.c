@@ -76,19 +76,27 @@ int lk_split_auto(int cell, lk_idx B, lk_idx D, lk_idx H, int avail)
 int lk_fwd_threads(int split, lk_idx B, lk_idx H, int avail)
 {
     if (split != LK_SPLIT_ROWS) return lk_packed_threads(B, H, avail);
-    int n = avail < 1 ? 1 : avail > LK_MAXT ? LK_MAXT : avail;
-    return B < n ? (int)B : n;                      /* (a row group has ≥ 1 row) */
+    return avail < 1 ? 1 : avail > LK_MAXT ? LK_MAXT : avail;   /* (lk_forward: ≤ B groups) */
+}
+
+/* A three-way switch from the environment: unset, "" or "auto" → 0, `one` → 1, `two` → 2;
+ * -1 for anything else, with *why = `expected`. (The LK_SPLIT_* and LK_XPROJ_* values.) */
+static int env_choice(const char *name, const char *one, const char *two, const char *expected,
+                      const char **why)
+{
+    const char *v = getenv(name);
+    *why = NULL;
+    if (!v || !*v || !strcmp(v, "auto")) return 0;
+    if (!strcmp(v, one)) return 1;
+    if (!strcmp(v, two)) return 2;
+    *why = expected;
+    return -1;
 }
 
 int lk_split_choice(const char **why)
 {
-    const char *v = getenv("LSTMKIT_SPLIT");
-    *why = NULL;
-    if (!v || !*v || !strcmp(v, "auto")) return LK_SPLIT_AUTO;
-    if (!strcmp(v, "units")) return LK_SPLIT_UNITS;
-    if (!strcmp(v, "rows")) return LK_SPLIT_ROWS;
-    *why = "LSTMKIT_SPLIT: expected auto, units or rows";
-    return -1;
+    return env_choice("LSTMKIT_SPLIT", "units", "rows",
+                      "LSTMKIT_SPLIT: expected auto, units or rows", why);
 }
 
 int lk_xproj_auto(lk_idx B, lk_idx D, lk_idx H)
@@ -100,11 +108,6 @@ int lk_xproj_auto(lk_idx B, lk_idx D, lk_idx H)
 
 int lk_xproj_choice(const char **why)
 {
-    const char *v = getenv("LSTMKIT_XPROJ");
-    *why = NULL;
-    if (!v || !*v || !strcmp(v, "auto")) return LK_XPROJ_AUTO;
-    if (!strcmp(v, "step")) return LK_XPROJ_STEP;
-    if (!strcmp(v, "block")) return LK_XPROJ_BLOCK;
-    *why = "LSTMKIT_XPROJ: expected auto, step or block";
-    return -1;
+    return env_choice("LSTMKIT_XPROJ", "step", "block",
+                      "LSTMKIT_XPROJ: expected auto, step or block", why);
 }
