@@ -618,7 +618,9 @@ static PyObject *py_blas_info(PyObject *self, PyObject *args)
 }
 
 #if defined(__clang__)
-#define LK_COMPILER "clang " __clang_version__
+/* (not __clang_version__: Debian's ends in a space, which `lstmkit --version` printed) */
+#define LK_COMPILER "clang " Py_STRINGIFY(__clang_major__) "." Py_STRINGIFY(__clang_minor__) \
+                    "." Py_STRINGIFY(__clang_patchlevel__)
 #elif defined(__GNUC__)
 #define LK_COMPILER "gcc " __VERSION__
 #elif defined(_MSC_VER)
