@@ -134,7 +134,7 @@ void lk_scratch_mark(int slot, const void *mark, size_t n)
     slots_t *s = slots_get();
     if (!s) return;
     if (n > LK_MARKN) n = 0;                  /* too long to keep: no mark */
-    memcpy(s->mark[slot], mark, n);
+    if (n) memcpy(s->mark[slot], mark, n);    /* (mark may be NULL when n is 0) */
     s->markn[slot] = n;
 }
 
