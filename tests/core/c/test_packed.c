@@ -219,24 +219,34 @@ static void run_case(lk_isa isa, int cell, lk_idx T, lk_idx B, lk_idx D, lk_idx 
         failures++;
     }
     /* inference keeps its packed weights: a second call reuses them, and a call after W_h
-     * changed in place (same pointer) must see the change, as a cold call does */
+     * changed in place (same pointer) must see the change, as a cold call does. The
+     * change: row k of W_h (unit k of h_{t-1}), with k one that recurrent dropout keeps in
+     * a batch row b that some step does not mask (row 0 is masked at every step); none
+     * (B = 1 with extras): the output cannot change. */
+    lk_idx wk = -1;
+    for (lk_idx b = extras ? 1 : 0; b < B && wk < 0; b++) {
+        int live = 0;
+        for (lk_idx t = 0; t < T; t++) live |= !p.mask || p.mask[t * B + b] != 0;
+        for (lk_idx k = 0; live && k < H && wk < 0; k++)
+            if (!p.rmask || p.rmask[b * H + k] != 0) wk = k;
+    }
     float *hs3 = calloc((T + 1) * BH, 4), *hs4 = calloc((T + 1) * BH, 4);
     float *hs5 = calloc((T + 1) * BH, 4);
     float *outs[3] = {hs3, hs4, hs5};
     for (int k = 0; k < 3; k++) {
-        if (k == 1) p.W_h[GH + 1] += 0.25f;          /* row 1, a gate's column: changed */
+        if (k == 1 && wk >= 0) p.W_h[wk * GH + 1] += 0.25f;   /* row wk, gate i, unit 1 */
         if (k == 2) lk_scratch_release();              /* cold: nothing kept */
         memcpy(outs[k], p.h0, BH * 4);
         if (p.c0) memcpy(cs2, p.c0, BH * 4);
         fi.hs = outs[k];
         lk_packed_forward(isa, &fi);
     }
-    p.W_h[GH + 1] -= 0.25f;
+    if (wk >= 0) p.W_h[wk * GH + 1] -= 0.25f;
     if (memcmp(hs3, hs2, (T + 1) * BH * 4) != 0) {
         printf("FAIL %s: a second inference call differs from the first\n", what);
         failures++;
     }
-    int frozen = extras && B == 1;                /* its one row masked at every step */
+    int frozen = wk < 0;
     if (memcmp(hs4, hs5, (T + 1) * BH * 4) != 0 ||
         (!frozen && memcmp(hs4, hs3, (T + 1) * BH * 4) == 0)) {
         printf("FAIL %s: a call after W_h changed in place did not see the change\n", what);
@@ -287,6 +297,8 @@ int main(int argc, char **argv)
         {5, 4, 3, 32}, {4, 13, 7, 37}, {3, 1, 5, 40}, {4, 30, 33, 64}, {2, 7, 2, 5}, {3, 16, 64, 96},
         /* several blocks of x·W_x (LK_XROWS rows each), the last one partial */
         {30, 5, 9, 21}, {100, 1, 6, 17},
+        /* one row block, H a multiple of every panel width; B = 1 with 2 blocks of x·W_x */
+        {6, 3, 11, 64}, {100, 1, 6, 32},
     };
     int cases = 0;
     for (int i = 0; i < n; i++)
