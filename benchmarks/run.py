@@ -404,15 +404,20 @@ def kernel_peaks(variants, threads, seconds, tries=3):
     BLAS's threads still spin for a while and take a CPU.)"""
     from lstmkit.core import gates
 
-    out = {}
+    packed = {
+        v: env
+        for v, env in variants.items()
+        if with_env(gates.kernel_details, env)()["path"] == "packed"
+    }
+    if not packed:
+        return {}
+    peak = gates.loop_module("float32").kernel_peak
+    out = dict.fromkeys(packed, 0.0)
     for _ in range(tries):
-        for v, env in variants.items():
-            d = with_env(gates.kernel_details, env)()
-            if d["path"] == "packed":
-                peak = gates.loop_module("float32").kernel_peak
-                time.sleep(0.3)
-                got = with_env(lambda p=peak: p(threads=threads, seconds=seconds), env)()
-                out[v] = max(out.get(v, 0.0), got)
+        for v, env in packed.items():
+            time.sleep(0.3)
+            got = with_env(lambda: peak(threads=threads, seconds=seconds), env)()
+            out[v] = max(out[v], got)
     return out
 
 
