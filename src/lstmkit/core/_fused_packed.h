@@ -57,7 +57,7 @@ enum { LK_XPROJ_AUTO = 0, LK_XPROJ_STEP = 1, LK_XPROJ_BLOCK = 2 };
  * LSTMKIT_SPLIT=units or rows forces one (lk_split_choice). lk_packed_forward treats AUTO
  * as UNITS: the caller resolves it (it also picks the thread count, lk_fwd_threads). */
 enum { LK_SPLIT_AUTO = 0, LK_SPLIT_UNITS = 1, LK_SPLIT_ROWS = 2 };
-#define LK_SPLIT_BYTES (1 << 20)   /* by rows when the packed weights are at most this */
+#define LK_SPLIT_BYTES (1 << 20)   /* by rows when the packed weights a step reads are at most this */
 
 typedef struct {
     int cell;                    /* LK_LSTM or LK_GRU; G = 4 or 3 gates */
@@ -115,8 +115,8 @@ int lk_fwd_threads(int split, lk_idx B, lk_idx H, int avail);
  * "rows"; -1 for anything else (then *why says what was expected). */
 int lk_split_choice(const char **why);
 
-/* LK_XPROJ_STEP or LK_XPROJ_BLOCK for this size (what AUTO runs). */
-int lk_xproj_auto(lk_idx B, lk_idx D, lk_idx H);
+/* LK_XPROJ_STEP or LK_XPROJ_BLOCK for this size and thread split (what AUTO runs). */
+int lk_xproj_auto(int cell, lk_idx B, lk_idx D, lk_idx H, int split);
 
 /* LSTMKIT_XPROJ from the environment: unset, "" or "auto" → LK_XPROJ_AUTO, "step",
  * "block"; -1 for anything else (then *why says what was expected). */

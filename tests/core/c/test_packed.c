@@ -277,6 +277,34 @@ static void run_case(lk_isa isa, int cell, lk_idx T, lk_idx B, lk_idx D, lk_idx 
     free(p.dhs); free(p.dhT); free(p.dcT); free(p.mask); free(p.rmask);
 }
 
+/* The split and x·W_x choices AUTO makes (lk_split_auto, lk_xproj_auto), 2 threads. */
+static void check_auto(void)
+{
+    static const struct { int cell; lk_idx B, D, H; int split, xproj; } want[] = {
+        {LK_LSTM, 16, 32, 64, LK_SPLIT_ROWS, LK_XPROJ_STEP},     /* [W_x; W_h] ≤ 1 MB */
+        {LK_LSTM, 4, 32, 64, LK_SPLIT_ROWS, LK_XPROJ_BLOCK},
+        {LK_LSTM, 16, 256, 256, LK_SPLIT_ROWS, LK_XPROJ_BLOCK},  /* only W_h ≤ 1 MB */
+        {LK_LSTM, 64, 128, 256, LK_SPLIT_ROWS, LK_XPROJ_BLOCK},
+        {LK_LSTM, 8, 256, 256, LK_SPLIT_UNITS, LK_XPROJ_BLOCK},  /* < 8 rows a thread */
+        {LK_LSTM, 64, 512, 512, LK_SPLIT_UNITS, LK_XPROJ_STEP},  /* W_h 4 MB */
+        {LK_GRU, 16, 256, 256, LK_SPLIT_ROWS, LK_XPROJ_BLOCK},
+        {LK_LSTM, 1, 512, 512, LK_SPLIT_UNITS, LK_XPROJ_BLOCK},
+    };
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        int sp = lk_split_auto(want[k].cell, want[k].B, want[k].D, want[k].H, 2);
+        int xp = lk_xproj_auto(want[k].cell, want[k].B, want[k].D, want[k].H, sp);
+        if (sp != want[k].split || xp != want[k].xproj) {
+            printf("FAIL auto choice %zu (B %td, D %td, H %td): split %d xproj %d, expected %d %d\n",
+                   k, want[k].B, want[k].D, want[k].H, sp, xp, want[k].split, want[k].xproj);
+            failures++;
+        }
+    }
+    if (lk_split_auto(LK_LSTM, 64, 128, 256, 1) != LK_SPLIT_UNITS) {
+        printf("FAIL auto choice: one thread must not split by rows\n");
+        failures++;
+    }
+}
+
 int main(int argc, char **argv)
 {
     lk_isa isas[4];
@@ -300,6 +328,7 @@ int main(int argc, char **argv)
         /* one row block, H a multiple of every panel width; B = 1 with 2 blocks of x·W_x */
         {6, 3, 11, 64}, {100, 1, 6, 32},
     };
+    check_auto();
     int cases = 0;
     for (int i = 0; i < n; i++)
         for (int cell = LK_LSTM; cell <= LK_GRU; cell++)
