@@ -326,6 +326,37 @@ def test_kept_packed_weights_follow_changes(B, xproj, monkeypatch):
         first = got
 
 
+@pytest.mark.parametrize("B", [1, 5])
+def test_kept_packed_weights_of_several_layers(B):
+    """Inference keeps the packed weights of a few layers (a stack's layers called in
+    turn): each layer's output stays its own, with more layers than kept sets, across
+    rounds, and after a change in place to a layer whose pack is kept."""
+    if not gates.lstm_packed_loop(np.float32, B, 40, inference=True):
+        pytest.skip("no packed kernel here")
+    rng = np.random.default_rng(12)
+    T, D, H, layers = 5, 9, 40, 6  # 6 > the 4 sets kept (LK_NKEEP)
+    x = rng.standard_normal((T, B, D)).astype(np.float32)
+    params = [
+        tuple(
+            (rng.standard_normal(shape) * 0.3).astype(np.float32)
+            for shape in ((D, 4 * H), (H, 4 * H), (4 * H,))
+        )
+        for _ in range(layers)
+    ]
+
+    def check(order):
+        for k in order:
+            got = lstm.lstm_forward(x, *params[k], need_cache=False)[0]
+            want = reference.lstm_forward(x, *params[k])[0]
+            np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-5, err_msg=f"layer {k}")
+
+    check([0, 1, 2, 0, 1, 2, 0])  # 3 layers in turn: all kept
+    check(range(layers))  # more than are kept: the oldest make room
+    check([5, 4, 3, 2, 1, 0, 5])
+    params[1][1][2, 3] += 0.75  # in place, while layer 1's pack may be kept
+    check([1, 0, 1])
+
+
 @pytest.mark.parametrize("name,value,reason", [
     ("LSTMKIT_SPLIT", "columns", "LSTMKIT_SPLIT: expected auto, units or rows"),
     ("LSTMKIT_XPROJ", "later", "LSTMKIT_XPROJ: expected auto, step or block"),

@@ -65,6 +65,7 @@ typedef struct {
     size_t n[LK_NSLOT];
     unsigned char mark[LK_NSLOT][LK_MARKN];   /* what the slot holds (see lk_scratch_mark) */
     size_t markn[LK_NSLOT];                   /* 0: no mark */
+    unsigned long used[LK_NSLOT], clock;      /* when a mark was last set or found */
 } slots_t;
 
 static void slots_free(void *v)
@@ -136,12 +137,21 @@ void lk_scratch_mark(int slot, const void *mark, size_t n)
     if (n > LK_MARKN) n = 0;                  /* too long to keep: no mark */
     if (n) memcpy(s->mark[slot], mark, n);    /* (mark may be NULL when n is 0) */
     s->markn[slot] = n;
+    s->used[slot] = n ? ++s->clock : 0;
 }
 
 int lk_scratch_marked(int slot, const void *mark, size_t n)
 {
     slots_t *s = slots_get();
-    return s && n && s->markn[slot] == n && memcmp(s->mark[slot], mark, n) == 0;
+    int yes = s && n && s->markn[slot] == n && memcmp(s->mark[slot], mark, n) == 0;
+    if (yes) s->used[slot] = ++s->clock;
+    return yes;
+}
+
+unsigned long lk_scratch_used(int slot)
+{
+    slots_t *s = slots_get();
+    return s && s->markn[slot] ? s->used[slot] : 0;
 }
 
 void lk_scratch_release(void)

@@ -57,7 +57,15 @@ int lk_cpu_count(void);
  * 8 MB buffer costs ~2000 page faults, a few ms per call). Freed when the thread ends,
  * or by lk_scratch_release(). NULL if out of memory. */
 enum { LK_SCR_W, LK_SCR_WX, LK_SCR_STATE, LK_SCR_Z, LK_SCR_BIAS, LK_SCR_XA, LK_SCR_XW,
-       LK_SCR_WCOPY, LK_NSLOT };
+       LK_SCR_WCOPY, LK_NSLOT1 };
+/* Inference keeps the packed weights of up to LK_NKEEP layers (a stack's layers take
+ * turns): set 0 is the slots LK_SCR_W, LK_SCR_WX, LK_SCR_WCOPY; set k > 0 is
+ * LK_SCR_KEPT(k, 0 … 2) (W, WX, WCOPY), after the others. */
+#define LK_NKEEP 4
+#define LK_SCR_KEPT(k, j) \
+    ((k) == 0 ? ((j) == 0 ? LK_SCR_W : (j) == 1 ? LK_SCR_WX : LK_SCR_WCOPY) \
+              : LK_NSLOT1 + 3 * ((k) - 1) + (j))
+#define LK_NSLOT (LK_NSLOT1 + 3 * (LK_NKEEP - 1))
 void *lk_scratch(int slot, size_t bytes);
 
 /* A slot can carry a mark (up to LK_MARKN bytes) saying what it holds, so a later call can
@@ -69,6 +77,8 @@ void *lk_scratch(int slot, size_t bytes);
 void *lk_scratch_keep(int slot, size_t bytes);
 void lk_scratch_mark(int slot, const void *mark, size_t n);
 int lk_scratch_marked(int slot, const void *mark, size_t n);
+/* When the slot's mark was last set or found (a count per thread; 0: never, or cleared). */
+unsigned long lk_scratch_used(int slot);
 void lk_scratch_release(void);
 
 #endif /* LK_FUSED_THREADS_H */
