@@ -23,7 +23,7 @@ Three ways the time loop runs, fastest first (all tested equal to the reference)
      call (inference keeps them packed for the next call on the same, unchanged weights)
      and hands chunks of hidden units to threads (or, when what a step reads of the packed
      weights fits in 1 MB, one group of batch rows to each thread for the whole sequence:
-     no wait after each step; ``LSTMKIT_SPLIT=units|rows`` forces one). At B ≥ 16 it
+     no wait after each step; ``LSTMKIT_SPLIT=units|rows`` forces one). At B ≥ 32 it
      computes
      ``z_t = [x_t, h_{t-1}]·[W_x; W_h]`` step by step (x_t·W_x summed per step along with
      h_{t-1}·W_h); below, or split by rows with only W_h under 1 MB (≥ 8 rows a thread),

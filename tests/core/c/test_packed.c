@@ -281,12 +281,15 @@ static void run_case(lk_isa isa, int cell, lk_idx T, lk_idx B, lk_idx D, lk_idx 
 static void check_auto(void)
 {
     static const struct { int cell; lk_idx B, D, H; int split, xproj; } want[] = {
-        {LK_LSTM, 16, 32, 64, LK_SPLIT_ROWS, LK_XPROJ_STEP},     /* [W_x; W_h] ≤ 1 MB */
+        {LK_LSTM, 16, 32, 64, LK_SPLIT_ROWS, LK_XPROJ_BLOCK},    /* [W_x; W_h] ≤ 1 MB */
+        {LK_LSTM, 32, 32, 64, LK_SPLIT_ROWS, LK_XPROJ_STEP},
         {LK_LSTM, 4, 32, 64, LK_SPLIT_ROWS, LK_XPROJ_BLOCK},
         {LK_LSTM, 16, 256, 256, LK_SPLIT_ROWS, LK_XPROJ_BLOCK},  /* only W_h ≤ 1 MB */
         {LK_LSTM, 64, 128, 256, LK_SPLIT_ROWS, LK_XPROJ_BLOCK},
         {LK_LSTM, 8, 256, 256, LK_SPLIT_UNITS, LK_XPROJ_BLOCK},  /* < 8 rows a thread */
         {LK_LSTM, 64, 512, 512, LK_SPLIT_UNITS, LK_XPROJ_STEP},  /* W_h 4 MB */
+        {LK_LSTM, 16, 512, 512, LK_SPLIT_UNITS, LK_XPROJ_BLOCK}, /* < 32 rows */
+        {LK_LSTM, 32, 512, 512, LK_SPLIT_UNITS, LK_XPROJ_STEP},
         {LK_GRU, 16, 256, 256, LK_SPLIT_ROWS, LK_XPROJ_BLOCK},
         {LK_LSTM, 1, 512, 512, LK_SPLIT_UNITS, LK_XPROJ_BLOCK},
     };
