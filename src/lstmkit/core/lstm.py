@@ -24,15 +24,13 @@ Three ways the time loop runs, fastest first (all tested equal to the reference)
      and hands chunks of hidden units to threads (or, when what a step reads of the packed
      weights fits in 1 MB, one group of batch rows to each thread for the whole sequence:
      no wait after each step; ``LSTMKIT_SPLIT=units|rows`` forces one). At B ≥ 32 it
-     computes
-     ``z_t = [x_t, h_{t-1}]·[W_x; W_h]`` step by step (x_t·W_x summed per step along with
-     h_{t-1}·W_h); below, or split by rows with only W_h under 1 MB (≥ 8 rows a thread),
-     x·W_x for a block of ~96 rows x_τ at once, then
-     ``h_{t-1}·W_h`` per step (``LSTMKIT_XPROJ=step|block`` forces one). Training keeps
-     the activations in act[t]; inference needs no (T, B, 4H) array at all and reads a
-     strided x in place. It also adds b in the loop, sums db while dz_t is in cache and
-     computes dx_t = dz_t·W_xᵀ step by step with the same threads (dW_x, dW_h stay large
-     GEMMs after the loop);
+     computes ``z_t = [x_t, h_{t-1}]·[W_x; W_h]`` step by step (x_t·W_x summed per step
+     along with h_{t-1}·W_h); below, or split by rows with only W_h under 1 MB (≥ 8 rows
+     a thread), x·W_x for a block of ~96 rows x_τ at once, then ``h_{t-1}·W_h`` per step
+     (``LSTMKIT_XPROJ=step|block`` forces one). Training keeps the activations in act[t];
+     inference needs no (T, B, 4H) array at all and reads a strided x in place. It also
+     adds b in the loop, sums db while dz_t is in cache and computes dx_t = dz_t·W_xᵀ step
+     by step with the same threads (dW_x, dW_h stay large GEMMs after the loop);
    * float64, training at B = 1, or ``LSTMKIT_ISA=blas``: x·W_x as one GEMM, then a call
      of the BLAS NumPy loaded per step;
 2. in Python, one ``matmul`` per step plus the compiled step kernel;
