@@ -147,6 +147,23 @@ def test_env_var_forces_numpy(monkeypatch):
 
 
 @pytest.mark.skipif(not PACKED, reason="no packed kernel on this CPU")
+def test_threads_a_small_batch_shares():
+    """Two threads share a step at any batch once H ≥ 160 (each keeps half of W_h in its
+    core's cache); below that only when the step is big (8·B·H² ≥ 2e6); one thread
+    available: one thread."""
+    from threadpoolctl import threadpool_limits
+
+    from lstmkit.core import _fused
+
+    with threadpool_limits(2):
+        sizes = [(1, 160), (1, 384), (3, 256), (1, 128), (3, 96), (32, 96)]
+        got = {(B, H): _fused.plan(B, H, inference=True)[1] for B, H in sizes}
+    assert got == {(1, 160): 2, (1, 384): 2, (3, 256): 2, (1, 128): 1, (3, 96): 1, (32, 96): 2}
+    with threadpool_limits(1):
+        assert _fused.plan(1, 384, inference=True)[1] == 1
+
+
+@pytest.mark.skipif(not PACKED, reason="no packed kernel on this CPU")
 def test_threaded_loop_is_deterministic():
     """Chunks of units are computed the same way whichever thread takes them: 2 threads
     give bit-for-bit the 1-thread result, every time (a data race would not)."""
