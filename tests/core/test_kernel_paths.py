@@ -326,6 +326,42 @@ def test_kept_packed_weights_follow_changes(B, xproj, monkeypatch):
         first = got
 
 
+@pytest.mark.parametrize("split", ["units", "rows"])
+@pytest.mark.parametrize("where", ["first", "last"])
+@pytest.mark.parametrize(
+    "cell,T,B",
+    [("LSTM", 1, 1), ("LSTM", 9, 1), ("LSTM", 9, 6), ("GRU", 1, 6), ("GRU", 9, 6)],
+    ids=lambda v: str(v),
+)
+def test_a_change_found_late_in_the_run_runs_it_again(cell, T, B, where, split, monkeypatch):
+    """The kept packed weights are used while the threads compare W_x, W_h with their
+    kept copy, slice by slice over the steps. A change in the first float is found at
+    step 0, one in the last float only at the last step: either way the run is redone
+    from h_0 and c_0 (which the inference's ping-pong of c has overwritten by then),
+    with the weights repacked, and the result is the reference's for the new weights."""
+    monkeypatch.setenv("LSTMKIT_SPLIT", split)
+    D, H = 7, 40
+    packed = (
+        gates.lstm_packed_loop(np.float32, B, H, inference=True)
+        if cell == "LSTM"
+        else gates.gru_packed_loop(np.float32, B, H)
+    )
+    if not packed:
+        pytest.skip("no packed kernel here")
+    rng = np.random.default_rng([T, B, cell == "GRU", where == "last"])
+    p = _problem(rng, cell, np.float32, T, B, D, H, extras=B > 1)  # (B = 1: no masked row)
+    W = p["W_x"] if where == "first" else p["W_h"]
+    at = (0, 0) if where == "first" else (H - 1, W.shape[1] - 1)
+    with threadpool_limits(2):
+        first = _fast(cell, p, need_cache=False)
+        _compare(cell, first, _reference(cell, p), np.float32, "first call")
+        W[at] += 1.5  # in place: same arrays, same addresses, so the pack is kept
+        got = _fast(cell, p, need_cache=False)
+    want = _reference(cell, p)
+    assert not np.array_equal(got[0], first[0])
+    _compare(cell, got, want, np.float32, f"after a change to the {where} float")
+
+
 @pytest.mark.parametrize("B", [1, 5])
 def test_kept_packed_weights_of_several_layers(B):
     """Inference keeps the packed weights of a few layers (a stack's layers called in
