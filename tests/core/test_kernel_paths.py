@@ -170,12 +170,14 @@ def test_compiled_paths_equal_reference(isa, xproj, split, shape, extras, cell, 
             got = _fast(cell, p)
             inference = _fast(cell, p, need_cache=False)
         _compare(cell, got, want, dt, f"{isa} → {path}")
-        inferred = gates.loop_plan(dt, B, H, inference=cell == "LSTM")[0]
-        assert inferred == _expected_path(isa, B, dt, inference=cell == "LSTM")
+        inferred = gates.loop_plan(dt, B, H, inference=True)[0]
+        assert inferred == _expected_path(isa, B, dt, inference=True)
+        if cell == "GRU":  # (B = 1: the packed loop in inference, NumPy's in training)
+            assert (gates.gru_packed_loop(dt, B, H, inference=True) is None) == (inferred == "blas")
         if inferred == path:  # the same loop without a cache: the same numbers
             for a, b in zip(inference, got, strict=False):
                 np.testing.assert_array_equal(a, b)
-        else:  # (an LSTM at B = 1: the packed loop in inference, the BLAS loop in training)
+        else:  # (B = 1: the packed loop in inference, the BLAS or NumPy loop in training)
             _compare(cell, inference, want, dt, f"{isa} → {inferred} (inference)")
 
 
@@ -330,7 +332,7 @@ def test_kept_packed_weights_follow_changes(B, xproj, monkeypatch):
 @pytest.mark.parametrize("where", ["first", "last"])
 @pytest.mark.parametrize(
     "cell,T,B",
-    [("LSTM", 1, 1), ("LSTM", 9, 1), ("LSTM", 9, 6), ("GRU", 1, 6), ("GRU", 9, 6)],
+    [("LSTM", 1, 1), ("LSTM", 9, 1), ("LSTM", 9, 6), ("GRU", 9, 1), ("GRU", 1, 6), ("GRU", 9, 6)],
     ids=lambda v: str(v),
 )
 def test_a_change_found_late_in_the_run_runs_it_again(cell, T, B, where, split, monkeypatch):
@@ -344,7 +346,7 @@ def test_a_change_found_late_in_the_run_runs_it_again(cell, T, B, where, split, 
     packed = (
         gates.lstm_packed_loop(np.float32, B, H, inference=True)
         if cell == "LSTM"
-        else gates.gru_packed_loop(np.float32, B, H)
+        else gates.gru_packed_loop(np.float32, B, H, inference=True)
     )
     if not packed:
         pytest.skip("no packed kernel here")

@@ -70,9 +70,11 @@ static void fwd_threads(lk_fwd_args *a, int split)
     a->nthreads = lk_fwd_threads(a->split, a->B, a->H, avail);
 }
 
-static int packed_here(int isa, char fmt, Py_ssize_t B, int lstm_inference)
+/* The packed loop runs float32 at B ≥ 2, and at B = 1 for an inference forward (LSTM or
+ * GRU; a training forward at B = 1 keeps its cache for the BLAS or NumPy backward). */
+static int packed_here(int isa, char fmt, Py_ssize_t B, int inference)
 {
-    return fmt == 'f' && isa != LK_ISA_BLAS && (B >= 2 || (B == 1 && lstm_inference));
+    return fmt == 'f' && isa != LK_ISA_BLAS && (B >= 2 || (B == 1 && inference));
 }
 
 static int need_blas(void)
@@ -82,8 +84,8 @@ static int need_blas(void)
     return -1;
 }
 
-/* plan(B, H, float64=False, inference=False) -> (path, threads): what lstm_forward would
- * run for this size (inference: an LSTM forward without training): path is the packed ISA
+/* plan(B, H, float64=False, inference=False) -> (path, threads): what lstm_forward or
+ * gru_forward would run for this size (inference: a forward without training): path is the packed ISA
  * ("avx512", "avx2", "sse2", "neon") or "blas". */
 static PyObject *py_plan(PyObject *self, PyObject *args, PyObject *kw)
 {
@@ -334,7 +336,7 @@ static PyObject *py_gru_forward(PyObject *self, PyObject *args, PyObject *kw)
     }
     int isa = isa_now();
     if (isa < 0) goto fail;
-    if (!packed_here(isa, 'f', B, 0)) {
+    if (!packed_here(isa, 'f', B, !b[ACT].ok)) {
         PyErr_Format(PyExc_RuntimeError, "gru_forward: no packed loop for B = %zd here (%s)", B,
                      lk_isa_name((lk_isa)isa));
         goto fail;

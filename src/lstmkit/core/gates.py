@@ -235,7 +235,7 @@ def loop_module(dtype):
 
 def loop_plan(dtype, B: int, H: int, inference: bool = False) -> tuple[str, int] | None:
     """``(path, threads)`` the compiled loop will use for a (B, H) LSTM or GRU
-    (``inference``: an LSTM forward without training, which takes the packed kernel at
+    (``inference``: a forward without training, which takes the packed kernel at
     B = 1 too): path is the packed kernel's ISA (``"avx512"``, ``"avx2"``, ``"sse2"``,
     ``"neon"``) or ``"blas"`` (a BLAS call per step); None without the compiled loop."""
     ext = loop_module(dtype)
@@ -246,15 +246,16 @@ def loop_plan(dtype, B: int, H: int, inference: bool = False) -> tuple[str, int]
 
 def lstm_packed_loop(dtype, B, H, inference: bool = False) -> bool:
     """True when the C loop will run its packed-weights kernel for this size (float32,
-    a packed ISA here, B > 1 or an LSTM inference at B = 1); in inference it then needs
+    a packed ISA here, B > 1 or an inference at B = 1); in inference it then needs
     no z array and reads a strided x."""
     plan = loop_plan(dtype, B, H, inference)
     return plan is not None and plan[0] != "blas"
 
 
-def gru_packed_loop(dtype, B, H):
-    """The compiled module when its packed GRU loop runs for this size, else None."""
-    return loop_module(dtype) if lstm_packed_loop(dtype, B, H) else None
+def gru_packed_loop(dtype, B, H, inference: bool = False):
+    """The compiled module when its packed GRU loop runs for this size (``inference``: a
+    forward without a cache, which it takes at B = 1 too), else None."""
+    return loop_module(dtype) if lstm_packed_loop(dtype, B, H, inference) else None
 
 
 def weight_grads_kernel(dtype):

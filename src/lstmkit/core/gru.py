@@ -149,7 +149,7 @@ def gru_forward(x, W_x, W_h, b_x, b_h, h0=None, mask=None, rmask=None, need_cach
     T, B, D = x.shape
     H = W_h.shape[0]
     dt = x.dtype
-    ext = gates.gru_packed_loop(dt, B, H)
+    ext = gates.gru_packed_loop(dt, B, H, inference=not need_cache)
     if ext is not None:
         return _packed_forward(ext, x, W_x, W_h, b_x, b_h, h0, mask, rmask, need_cache)
     x = np.ascontiguousarray(x)  # (a strided view only for the packed loop)
