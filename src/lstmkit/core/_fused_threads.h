@@ -57,7 +57,7 @@ int lk_cpu_count(void);
  * 8 MB buffer costs ~2000 page faults, a few ms per call). Freed when the thread ends,
  * or by lk_scratch_release(). NULL if out of memory. */
 enum { LK_SCR_W, LK_SCR_WX, LK_SCR_STATE, LK_SCR_Z, LK_SCR_BIAS, LK_SCR_XA, LK_SCR_XW,
-       LK_SCR_WCOPY, LK_NSLOT1 };
+       LK_SCR_C0, LK_SCR_WCOPY, LK_NSLOT1 };
 /* Inference keeps the packed weights of up to LK_NKEEP layers (a stack's layers take
  * turns): set 0 is the slots LK_SCR_W, LK_SCR_WX, LK_SCR_WCOPY; set k > 0 is
  * LK_SCR_KEPT(k, 0 … 2) (W, WX, WCOPY), after the others. */
