@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import narrow
+
 
 def fmt(v, nd=1):
     return "—" if v is None else f"{v:.{nd}f}"
@@ -118,6 +120,7 @@ def to_markdown(res):
         c += [fmt(r[f"{v} train GF/s"]) for v in variants]
         rows.append(c)
     lines += ["## Training step (forward + backward with dx)", ""] + _table(hdr, rows) + [""]
+    lines += narrow.table_lines(res, _name, _table)
 
     first = next(iter(res.get("variants") or {"native": None}))
     hdr = [

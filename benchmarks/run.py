@@ -52,7 +52,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-import report  # noqa: E402  (benchmarks/report.py, found through the path above)
+import narrow  # noqa: E402  (benchmarks/narrow.py, found through the path above)
+import report  # noqa: E402  (benchmarks/report.py)
 
 SHAPES = {  # name: (T, B, D, H, layers)
     "tiny": (50, 16, 32, 64, 1),
@@ -443,7 +444,22 @@ def main(argv=None):
     )
     ap.add_argument("--out", default=str(HERE), help="directory for results.md and results.json")
     ap.add_argument("--memory", metavar="SHAPE:CELL", help=argparse.SUPPRESS)  # (memory_rows)
+    ap.add_argument("--narrow", metavar="SHAPE:CELL", help=argparse.SUPPRESS)  # (narrow_rows)
+    ap.add_argument("--warmup", type=int, default=2, help=argparse.SUPPRESS)  # (with --narrow)
     args = ap.parse_args(argv)
+    if args.narrow:  # a child of narrow.narrow_rows, with torch and lstmkit forced to AVX2
+        name, kind = args.narrow.split(":")
+        got = narrow.measure(
+            kind,
+            SHAPES[name],
+            args.reps,
+            args.warmup,
+            args.threads,
+            args.settle,
+            timeit_interleaved,
+        )
+        print(json.dumps(got))
+        return 0
     if args.memory:
         name, kind = args.memory.split(":")
         pinned = _pin_malloc()
@@ -454,10 +470,10 @@ def main(argv=None):
     if bad:
         ap.error(f"unknown shape(s) {bad}; expected some of {list(SHAPES)}")
     reps, warmup = (3, 1) if args.quick else (max(args.reps, 5), 2)
-    if args.variants == "auto":
-        from lstmkit.core import gates
+    from lstmkit.core import gates
 
-        wide = gates.extension_available() and gates.kernel_details()["best"] == "avx512"
+    wide = gates.extension_available() and gates.kernel_details()["best"] == "avx512"
+    if args.variants == "auto":
         args.variants = "native,avx2,numpy" if wide else "native,numpy"
     variants = kernel_variants([v.strip() for v in args.variants.split(",") if v.strip()])
 
@@ -501,6 +517,8 @@ def main(argv=None):
                 )
         env = environment(args.threads, np, mods)
         env["kernels"] = kernel_lines(variants, args.threads)
+    if wide and "avx2" in variants:  # torch forced to AVX2 too, a fresh process per shape
+        narrow.narrow_rows(rows, __file__, reps, warmup, args.threads, args.settle)
     memory_rows(rows, args.threads)  # each in a fresh process (see memory_shape)
     pinned = all(r["mem MB"].pop("pinned") for r in rows)
     if not mods["onnxruntime"]:

@@ -74,3 +74,24 @@ def test_harness_rejects_unknown_shape(tmp_path):
     with pytest.raises(SystemExit):
         run.main(["--shapes", "huge", "--out", str(tmp_path)])
     assert not (tmp_path / "results.md").exists()
+
+
+def test_both_avx2_table_runs_torch_forced_to_avx2(tmp_path):
+    """The AVX2-laptop table: a fresh process with torch and lstmkit both held to AVX2."""
+    run = _load_harness()
+    from lstmkit.core import gates
+
+    if not gates.extension_available() or not {"avx2", "fma"} <= set(run.cpu_flags()):
+        pytest.skip("no packed AVX2 kernel here (no extension, or a CPU without AVX2 + FMA)")
+    rows = [{"shape": "tiny", "cell": "LSTM"}]
+    run.narrow.narrow_rows(rows, run.__file__, 3, 1, 1, 0.0)
+    got = rows[0]["both avx2"]
+    assert got["torch isa"] == "AVX2"  # the switch took: torch's own dispatch says so
+    assert got["kernel"].startswith("packed avx2")
+    assert got["max_abs_diff"] < 1e-4  # the same function on the same weights
+    assert all(got["ms"][k] > 0 for k in ("torch fwd", "torch train", "avx2 fwd", "avx2 train"))
+    assert got["torch/avx2 fwd"] == got["ms"]["torch fwd"] / got["ms"]["avx2 fwd"]
+    res = {"rows": rows}
+    md = "\n".join(run.narrow.table_lines(res, run.report._name, run.report._table))
+    assert "## AVX2 on both sides" in md and "| torch/avx2 fwd |" in md
+    assert "| tiny | " in md and "get_cpu_capability()` said AVX2" in md
