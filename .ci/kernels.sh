@@ -90,7 +90,7 @@ for cc in gcc clang; do
     case "$info" in *"$cc"*) ;; *) echo "kernels.sh: expected a $cc build, got: $info" >&2; exit 1;; esac
     say "$cc extension: $info"
     PYTHONPATH="$WORK/pkg_$cc" "$PY" -m pytest -p no:cacheprovider tests/core/test_kernel_paths.py \
-        tests/core/test_fused_kernel.py > "$WORK/pytest_$cc.log" 2>&1 \
+        tests/core/test_fused_kernel.py tests/core/test_frozen_weights.py > "$WORK/pytest_$cc.log" 2>&1 \
         || { tail -40 "$WORK/pytest_$cc.log"; echo "kernels.sh: kernel tests failed ($cc)" >&2; exit 1; }
     say "$cc extension, kernel tests: $(tail -1 "$WORK/pytest_$cc.log")"
 done

@@ -6,6 +6,10 @@ where it exists, ``train`` (forward + backward, no optimizer step), plus
 
 * lstmkit: a stack of ``LSTM``/``GRU`` layers (return_sequences=True), float32;
   ``forward(x, training=False)`` / ``forward(..., training=True)`` + ``backward``.
+  Inference (``fwd``) runs on a copy of the stack with frozen weights
+  (``freeze_weights``, what ``Model.for_inference()`` gives a server), as ONNX Runtime
+  runs on its session's constant weights; ``fwd_live`` on the live layers, which check
+  their weights for changes on every call.
 * PyTorch: ``torch.nn.LSTM``/``GRU`` (batch_first=True) with the same weights
   (copied through the layers' PyTorch-named tensors); inference under
   ``torch.inference_mode``; training computes dx too, as lstmkit does.
@@ -17,6 +21,8 @@ where it exists, ``train`` (forward + backward, no optimizer step), plus
 """
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 
@@ -34,13 +40,21 @@ def make_lstmkit(kind, x, H, L, seed=0):
     rng = np.random.default_rng(seed)
     dy = rng.standard_normal(y.shape).astype(np.float32)
     last = {}
+    served = copy.deepcopy(stack)
+    for lay in served:
+        lay.freeze_weights()
 
-    def fwd():
-        y = x
-        for lay in stack:
-            y = lay.forward(y, training=False)
-        last["y"] = y
-        return y
+    def infer(layers):
+        def run():
+            y = x
+            for lay in layers:
+                y = lay.forward(y, training=False)
+            last["y"] = y
+            return y
+
+        return run
+
+    fwd, fwd_live = infer(served), infer(stack)
 
     def train():
         y = x
@@ -51,7 +65,14 @@ def make_lstmkit(kind, x, H, L, seed=0):
             d = lay.backward(d)
         return d
 
-    return {"fwd": fwd, "train": train, "out": lambda: last["y"], "stack": stack, "dy": dy}
+    return {
+        "fwd": fwd,
+        "fwd_live": fwd_live,
+        "train": train,
+        "out": lambda: last["y"],
+        "stack": stack,
+        "dy": dy,
+    }
 
 
 def torch_state_dict(stack):

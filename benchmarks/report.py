@@ -1,7 +1,8 @@
 """The markdown of ``benchmarks/results.md`` from the results dict ``run.py`` builds.
 
 Three tables: inference (every lstmkit variant against torch and ONNX Runtime, with the
-time the recurrent products need at each kernel's measured peak), the training step
+time the recurrent products need at each kernel's measured peak; lstmkit on frozen weights,
+and the first variant on its live layers as well), the training step
 (against torch), and memory of a training step (the native kernel).
 """
 
@@ -96,6 +97,8 @@ def to_markdown(res):
     for v in variants:
         hdr += [f"{v} ms", f"torch/{v}", f"ORT/{v}"]
     hdr += [f"{v} at peak ms" for v in packed] + [f"{v} % kernel peak" for v in packed]
+    first = variants[0]  # its inference on the live layers (which check their weights)
+    hdr += [f"{first} live ms", f"ORT/{first} live"]
     rows = []
     for r in res["rows"]:
         ms = r["ms"]
@@ -104,6 +107,7 @@ def to_markdown(res):
             c += [fmt(ms[f"{v} fwd"], 2), fmt(r[f"torch/{v} fwd"], 2), fmt(r[f"ort/{v} fwd"], 2)]
         c += [fmt(r[f"{v} fwd at peak ms"], 2) for v in packed]
         c += [pct(r[f"{v} fwd frac kernel peak"]) for v in packed]
+        c += [fmt(ms.get(f"{first} fwd live"), 2), fmt(r.get(f"ort/{first} fwd live"), 2)]
         rows.append(c)
     lines += ["## Inference (forward, `training=False`)", ""] + _table(hdr, rows) + [""]
 

@@ -3,7 +3,9 @@
 For each shape (T, B, D, H) × layers it times, interleaved and with the same
 thread count for everyone, the median of ``--reps`` runs after warm-up of:
 
-* lstmkit LSTM layers, forward (``training=False``) and training step
+* lstmkit LSTM layers, forward (``training=False``, on copies of the layers with frozen
+  weights, ``Recurrent.freeze_weights``, as a server runs them with
+  ``Model.for_inference()``; the native variant on the live layers too) and training step
   (``forward(training=True)`` + ``backward``, no optimizer), once per kernel variant:
   ``native`` (the kernel the CPU gets by itself), a forced narrower ISA (``avx2`` on an
   AVX-512 CPU: ``LSTMKIT_ISA=avx2`` set around each of its calls) and ``numpy``
@@ -188,13 +190,17 @@ def bench_shape(name, kind, shape, reps, warmup, threads, peak, mods, settle, va
     for v, env in variants.items():
         tasks[f"{v} fwd"] = with_env(ours["fwd"], env)
         tasks[f"{v} train"] = with_env(ours["train"], env)
+    first = next(iter(variants))  # (native, unless --variants leaves it out)
+    # its inference on the live layers too (which compare their weights on every call)
+    tasks[f"{first} fwd live"] = with_env(ours["fwd_live"], variants[first])
     ort = None
     if mods.get("onnxruntime"):
         ort = C.make_ort(x, H, L, ours["stack"], threads, kind)
         tasks["ort fwd"] = ort["fwd"]
     diff = {}
-    for v in variants:  # every variant computes the same function as torch (and ORT)
-        tasks[f"{v} fwd"]()
+    for key in [*(f"{v} fwd" for v in variants), f"{first} fwd live"]:
+        v = key.replace(" fwd", "")  # every one computes the same function as torch (and ORT)
+        tasks[key]()
         y = ours["out"]()
         th["fwd"]()
         diff[f"{v}/torch"] = float(np.abs(th["out"]() - y).max())
@@ -224,7 +230,7 @@ def bench_shape(name, kind, shape, reps, warmup, threads, peak, mods, settle, va
         kp = peak["kernel"].get(v)
         row[f"{v} fwd at peak ms"] = 1e3 * gf / kp if kp else None
         row[f"{v} fwd frac kernel peak"] = gf / t[f"{v} fwd"] / kp if kp else None
-    first = next(iter(variants))  # (native, unless --variants leaves it out)
+    row[f"ort/{first} fwd live"] = t["ort fwd"] / t[f"{first} fwd live"] if ort else None
     row[f"{first} fwd frac gemm peak"] = row[f"{first} fwd GF/s"] / peak["gemm"]
     return row
 
@@ -526,6 +532,12 @@ def main(argv=None):
     notes.append(
         "ORT gets its input time-major, transposed once outside the timing "
         "(ONNX LSTM layout 0); lstmkit and torch take (batch, time, features)."
+    )
+    notes.append(
+        "lstmkit's inference runs on copies of the layers with frozen weights "
+        "(`freeze_weights`, what `Model.for_inference()` gives a server; ORT's session "
+        "weights are constant too). `live` is the same call on the live layers, which "
+        "compare W_x, W_h with a kept copy on every call to catch a change in place."
     )
     notes.append("Training = forward + backward with dx, no optimizer step; flops ≈ 3 × forward.")
     notes.append(

@@ -46,6 +46,7 @@ def test_harness_runs_tiny_and_writes_table(tmp_path, capsys):
     variants = ["native", "numpy"]
     cols = ["torch ms", "ORT ms", "native ms", "torch/native", "ORT/native", "numpy ms"]
     cols += ["torch/numpy", "native GF/s", "ours MB (tracemalloc)", "torch RSS Δ MB"]
+    cols += ["native live ms", "ORT/native live"]  # the live layers beside the frozen ones
     for col in cols:
         assert f"| {col} |" in md, col
     assert "| tiny | 50,16,32,64 ×1 |" in md
@@ -56,7 +57,7 @@ def test_harness_runs_tiny_and_writes_table(tmp_path, capsys):
     res = json.loads((tmp_path / "results.json").read_text())
     (row,) = res["rows"]
     assert row["shape"] == "tiny" and row["cell"] == "LSTM"
-    for k in ("torch fwd", "ort fwd", "torch train") + tuple(
+    for k in ("torch fwd", "ort fwd", "torch train", "native fwd live") + tuple(
         f"{v} {w}" for v in variants for w in ("fwd", "train")
     ):
         assert row["ms"][k] > 0, k

@@ -102,30 +102,41 @@ static PyObject *py_plan(PyObject *self, PyObject *args, PyObject *kw)
     return Py_BuildValue("(si)", lk_isa_name((lk_isa)isa), lk_packed_threads(B, H, avail_threads()));
 }
 
+/* frozen = a token (Recurrent.freeze_weights) says W_x, W_h never change, so a kept packing
+ * of them is used without comparing them with its copy: only read-only arrays may say so
+ * (the layer's own private copies; a live, writable weight is always compared). */
+static int frozen_ok(const lk_buf *wx, const lk_buf *wh, unsigned long long frozen, const char *fn)
+{
+    if (!frozen || (wx->v.readonly && wh->v.readonly)) return 0;
+    PyErr_Format(PyExc_ValueError, "%s: frozen weights must be read-only arrays (W_x, W_h)", fn);
+    return -1;
+}
+
 /* ------------------------------------------------------------------ LSTM */
 /* lstm_forward(*, x, W_x, W_h, b, hs, cs, tcs, act=None, mask=None, rmask=None, hr=None,
- *              training=False)
+ *              training=False, frozen=0)
  *   x (T, B, D): rows contiguous (a strided view is read in place by the packed loop; the
  *   BLAS loop needs it C-contiguous); W_x (D, 4H); W_h (H, 4H); b (4H) or None;
  *   hs (T+1, B, H) with hs[0] = h_0; training: cs (T+1, B, H) with cs[0] = c_0, tcs (T, B, H)
  *   and act (T, B, 4H) for the gate activations; inference: cs (2, B, H) ping-pong, tcs
  *   (1, B, H), and act (T, B, 4H) only if the BLAS loop runs (its z); mask (T, B);
- *   rmask (B, H) with hr (B, H) scratch for the BLAS loop.
+ *   rmask (B, H) with hr (B, H) scratch for the BLAS loop; frozen: see frozen_ok.
  * Returns the path that ran ("avx512", …, "blas"). */
 static PyObject *py_lstm_forward(PyObject *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"x", "W_x", "W_h", "b", "hs", "cs", "tcs", "act", "mask", "rmask",
-                             "hr", "training", NULL};
+                             "hr", "training", "frozen", NULL};
     enum { X, WX, WH, BIAS, HS, CS, TCS, ACT, MASK, RMASK, HR, N };
     static const char *fn = "lstm_forward";
     PyObject *o[N] = {0};
     int cache = 0;
+    unsigned long long frozen = 0;
     lk_buf b[N];
     memset(b, 0, sizeof b);
     (void)self;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$OOOOOOOOOOOp", kwlist, &o[X], &o[WX], &o[WH],
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$OOOOOOOOOOOpK", kwlist, &o[X], &o[WX], &o[WH],
                                      &o[BIAS], &o[HS], &o[CS], &o[TCS], &o[ACT], &o[MASK],
-                                     &o[RMASK], &o[HR], &cache))
+                                     &o[RMASK], &o[HR], &cache, &frozen))
         return NULL;
     char fmt = lk_fmt_of(o[X], "x");
     if (!fmt || need_blas() < 0) return NULL;
@@ -162,6 +173,7 @@ static PyObject *py_lstm_forward(PyObject *self, PyObject *args, PyObject *kw)
                                                 : "lstm_forward: inference needs cs (2, B, H), tcs (1, B, H)");
         goto fail;
     }
+    if (frozen_ok(&b[WX], &b[WH], frozen, fn) < 0) goto fail;
     int isa = isa_now();
     if (isa < 0) goto fail;
     int packed = packed_here(isa, fmt, B, !cache), xproj = xproj_now(), split = split_now();
@@ -176,7 +188,8 @@ static PyObject *py_lstm_forward(PyObject *self, PyObject *args, PyObject *kw)
                          .x_st = st, .x_sb = sb, .W_x = LK_PTR(b[WX]), .W_h = LK_PTR(b[WH]),
                          .b = LK_PTR(b[BIAS]), .hs = LK_PTR(b[HS]), .cs = LK_PTR(b[CS]),
                          .tcs = LK_PTR(b[TCS]), .act = cache ? LK_PTR(b[ACT]) : NULL,
-                         .mask = LK_PTR(b[MASK]), .rmask = LK_PTR(b[RMASK]), .xproj = xproj};
+                         .mask = LK_PTR(b[MASK]), .rmask = LK_PTR(b[RMASK]), .xproj = xproj,
+                         .frozen = frozen};
         fwd_threads(&a, split);
         if (lk_packed_forward((lk_isa)isa, &a) == 0) ran = lk_isa_name((lk_isa)isa);
     }
@@ -290,7 +303,8 @@ fail:
 }
 
 /* ------------------------------------------------------------------- GRU */
-/* gru_forward(*, x, W_x, W_h, b_x, b_h, hs, act=None, u_n=None, mask=None, rmask=None)
+/* gru_forward(*, x, W_x, W_h, b_x, b_h, hs, act=None, u_n=None, mask=None, rmask=None,
+ *             frozen=0)
  * float32, packed loop only (plan() says whether it runs; core/gru.py has the rest):
  *   x (T, B, D) rows contiguous; W_x (D, 3H); W_h (H, 3H); b_x, b_h (3H) or None;
  *   hs (T+1, B, H) with hs[0] = h_0; training: act (T, B, 3H) gets z, r, n and u_n (T, B, H)
@@ -298,15 +312,17 @@ fail:
 static PyObject *py_gru_forward(PyObject *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"x", "W_x", "W_h", "b_x", "b_h", "hs", "act", "u_n", "mask",
-                             "rmask", NULL};
+                             "rmask", "frozen", NULL};
     enum { X, WX, WH, BX, BH, HS, ACT, UN, MASK, RMASK, N };
     static const char *fn = "gru_forward";
     PyObject *o[N] = {0};
+    unsigned long long frozen = 0;
     lk_buf b[N];
     memset(b, 0, sizeof b);
     (void)self;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$OOOOOOOOOO", kwlist, &o[X], &o[WX], &o[WH],
-                                     &o[BX], &o[BH], &o[HS], &o[ACT], &o[UN], &o[MASK], &o[RMASK]))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$OOOOOOOOOOK", kwlist, &o[X], &o[WX], &o[WH],
+                                     &o[BX], &o[BH], &o[HS], &o[ACT], &o[UN], &o[MASK], &o[RMASK],
+                                     &frozen))
         return NULL;
     Py_ssize_t any3[3] = {-1, -1, -1}, any2[2] = {-1, -1}, st = 0, sb = 0;
     int contig = 1;
@@ -334,6 +350,7 @@ static PyObject *py_gru_forward(PyObject *self, PyObject *args, PyObject *kw)
         PyErr_SetString(PyExc_ValueError, "gru_forward: act and u_n go together (training)");
         goto fail;
     }
+    if (frozen_ok(&b[WX], &b[WH], frozen, fn) < 0) goto fail;
     int isa = isa_now();
     if (isa < 0) goto fail;
     if (!packed_here(isa, 'f', B, !b[ACT].ok)) {
@@ -348,7 +365,7 @@ static PyObject *py_gru_forward(PyObject *self, PyObject *args, PyObject *kw)
                      .x_st = st, .x_sb = sb, .W_x = LK_PTR(b[WX]), .W_h = LK_PTR(b[WH]),
                      .b = LK_PTR(b[BX]), .b_h = LK_PTR(b[BH]), .hs = LK_PTR(b[HS]),
                      .act = LK_PTR(b[ACT]), .u_n = LK_PTR(b[UN]), .mask = LK_PTR(b[MASK]),
-                     .rmask = LK_PTR(b[RMASK]), .xproj = xproj};
+                     .rmask = LK_PTR(b[RMASK]), .xproj = xproj, .frozen = frozen};
     fwd_threads(&a, split);
     rc = lk_packed_forward((lk_isa)isa, &a);
     Py_END_ALLOW_THREADS

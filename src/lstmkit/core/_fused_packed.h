@@ -77,6 +77,9 @@ typedef struct {
     int nthreads;
     int xproj;                   /* LK_XPROJ_* (0: by size) */
     int split;                   /* LK_SPLIT_ROWS, or by units */
+    unsigned long long frozen;   /* inference: 0, or a token for W_x, W_h that never change
+                                    (read-only private copies: Recurrent.freeze_weights);
+                                    a kept packing with the same token is used unchecked */
 } lk_fwd_args;
 
 typedef struct {

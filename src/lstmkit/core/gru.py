@@ -143,15 +143,15 @@ class GRUCache:
     rmask: np.ndarray | None  # (B, H) or None
 
 
-def gru_forward(x, W_x, W_h, b_x, b_h, h0=None, mask=None, rmask=None, need_cache=True):
+def gru_forward(x, W_x, W_h, b_x, b_h, h0=None, mask=None, rmask=None, need_cache=True, frozen=0):
     """Forward over x (T, B, D). Returns ``hs`` (T, B, H), ``h_T`` and the cache (None
-    when ``need_cache=False``)."""
+    when ``need_cache=False``). ``frozen``: as in :func:`lstmkit.core.lstm.lstm_forward`."""
     T, B, D = x.shape
     H = W_h.shape[0]
     dt = x.dtype
     ext = gates.gru_packed_loop(dt, B, H, inference=not need_cache)
     if ext is not None:
-        return _packed_forward(ext, x, W_x, W_h, b_x, b_h, h0, mask, rmask, need_cache)
+        return _packed_forward(ext, x, W_x, W_h, b_x, b_h, h0, mask, rmask, need_cache, frozen)
     x = np.ascontiguousarray(x)  # (a strided view only for the packed loop)
     # a_t = x_t · W_x + b_x for every t at once; becomes the activations z, r, n in place.
     # b_hz, b_hr sit outside r ⊙ (…), so they are added here once, not at every step.
@@ -290,7 +290,7 @@ def _weight_grads(x, hs, da, du_n, rmask, W_x, need_dx, out, db_x=None, db_hn=No
     return dx, dW_x, dW_h, db_x, db_h
 
 
-def _packed_forward(ext, x, W_x, W_h, b_x, b_h, h0, mask, rmask, need_cache):
+def _packed_forward(ext, x, W_x, W_h, b_x, b_h, h0, mask, rmask, need_cache, frozen=0):
     """gru_forward on the C packed loop: same outputs and cache as the NumPy loop."""
     T, B, D = x.shape
     H = W_h.shape[0]
@@ -312,6 +312,7 @@ def _packed_forward(ext, x, W_x, W_h, b_x, b_h, h0, mask, rmask, need_cache):
         u_n=u_n,
         mask=mask,
         rmask=None if rmask is None else np.ascontiguousarray(rmask, dtype=dt),
+        frozen=frozen,
     )
     h_T = hs[T].copy()
     cache = GRUCache(x, act, u_n, hs, mask, rmask) if u_n is not None else None  # need_cache

@@ -66,11 +66,16 @@ class LSTMCache:
     rmask: np.ndarray | None  # (B, H) or None
 
 
-def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None, need_cache=True):
+def lstm_forward(
+    x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None, need_cache=True, frozen=0
+):
     """Forward over x (T, B, D). Returns ``hs`` (T, B, H), ``(h_T, c_T)``, cache.
 
     With ``need_cache=False`` (inference) the cell states and tanh(c) are not
-    kept for every step and the returned cache is None. x may be any view whose
+    kept for every step and the returned cache is None. ``frozen`` (inference, packed
+    loop): 0, or a token promising that the read-only W_x, W_h never change (see
+    ``Recurrent.freeze_weights``): the weights packed by an earlier call with the same
+    token are then used without comparing W_x, W_h with their kept copy. x may be any view whose
     rows x[t, b, :] are contiguous (a layer passes its batch-major input transposed):
     the packed inference loop reads it in place, the other paths copy it.
     """
@@ -118,6 +123,7 @@ def lstm_forward(x, W_x, W_h, b, h0=None, c0=None, mask=None, rmask=None, need_c
             rmask=rmask,
             hr=hr,
             training=need_cache,
+            frozen=frozen,
         )
     else:
         step = gates.lstm_step_kernel(dt, halved=halved)

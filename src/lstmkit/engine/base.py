@@ -176,6 +176,12 @@ class BaseModel(ModelWeights):
     def apply_gradients(self) -> None:
         """One optimizer step from ``flat_grads``; frozen weights are put back and
         constraints applied afterwards."""
+        served = [leaf.name for leaf in rng_layers(self.layers) if getattr(leaf, "frozen", False)]
+        if served:
+            raise RuntimeError(
+                f"cannot train: the weights of {', '.join(served)} are frozen for inference "
+                "(Model.for_inference / freeze_weights); train the model they came from"
+            )
         frozen = [(p, p.copy()) for leaf in self.frozen_layers() for p in leaf.params]
         self.optimizer.step(self._buffers.params, self._buffers.grads)
         for p, keep in frozen:
@@ -183,6 +189,19 @@ class BaseModel(ModelWeights):
         for leaf in rng_layers(self.layers):
             if leaf.constraints and leaf.trainable:
                 leaf.apply_constraints()
+
+    def for_inference(self):
+        """A copy of this model for serving: the same predictions, with every recurrent
+        layer's W_x, W_h frozen (``Recurrent.freeze_weights``), so repeated inference calls
+        skip checking them for changes. The copy cannot be trained; this model is untouched."""
+        import copy
+
+        self.autobuild()
+        twin = copy.deepcopy(self)
+        for leaf in rng_layers(twin.layers):
+            if hasattr(leaf, "freeze_weights") and leaf.params:
+                leaf.freeze_weights()
+        return twin
 
     # ------------------------------------------------------------ Keras API
     def compile(

@@ -71,8 +71,9 @@ class GRU(Recurrent):
                 xt, W_x, W_h, b[0], b[1], act, ract, self.reset_after, h0, mask, rmask
             )
         hs, h_T, cache = gru_core.gru_forward(
-            xt, self.params[0], self.params[1], b[0], b[1], h0, mask, rmask, need_cache=need_cache
-        )
+            xt, self.params[0], self.params[1], b[0], b[1], h0, mask, rmask,
+            need_cache=need_cache, frozen=self._frozen_token(need_cache),
+        )  # fmt: skip
         return hs, [h_T], cache
 
     def _core_backward(self, dhs, d_final, cache):

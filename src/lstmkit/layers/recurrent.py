@@ -45,6 +45,7 @@ from ..core import lstm as lstm_core
 from ..core.activations import canonical_activation
 from . import cell_args, initializers
 from .base import Layer, check_input
+from .frozen import FrozenWeights
 
 __all__ = ["glorot_uniform", "orthogonal", "Recurrent", "LSTM"]
 
@@ -58,7 +59,7 @@ def orthogonal(rng, shape):
     return initializers.Orthogonal()(shape, rng)
 
 
-class Recurrent(Layer):
+class Recurrent(FrozenWeights, Layer):
     n_gates = 1  # gate blocks along the kernel's second axis
     n_states = 1  # h (and c for LSTM)
     _strided_input = False  # the core reads a time-major *view* of the input in inference
@@ -419,6 +420,7 @@ class LSTM(Recurrent):
             mask,
             rmask,
             need_cache=need_cache,
+            frozen=self._frozen_token(need_cache),
         )
         return hs, [h_T, c_T], cache
 
