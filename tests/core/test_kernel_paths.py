@@ -130,8 +130,8 @@ def _compare(cell, got, want, dt, path):
         )
 
 
-def _expected_path(isa, B, dt, inference=False):
-    if isa == "blas" or dt == np.float64 or (B < 2 and not inference):
+def _expected_path(isa, B, dt, inference=False, gru=False):
+    if isa == "blas" or dt == np.float64 or (B < 2 and not inference and not gru):
         return "blas"
     return BASELINE if isa == "baseline" else isa
 
@@ -162,17 +162,18 @@ def test_compiled_paths_equal_reference(isa, xproj, split, shape, extras, cell, 
     for dt in (np.float32, np.float64) if isa == "blas" else (np.float32,):
         p = _problem(rng, cell, dt, T, B, D, H, extras)
         want = _reference(cell, p)
-        path = gates.loop_plan(dt, B, H)[0]
-        assert path == _expected_path(isa, B, dt)
-        if cell == "GRU" and path == "blas":
-            assert gates.gru_packed_loop(dt, B, H) is None  # (the GRU's NumPy loop runs)
+        gru = cell == "GRU"
+        path = gates.loop_plan(dt, B, H, gru=gru)[0]
+        assert path == _expected_path(isa, B, dt, gru=gru)  # (GRU: packed at B = 1 too)
+        if gru:
+            assert (gates.gru_packed_loop(dt, B, H) is None) == (path == "blas")
         with threadpool_limits(threads):
             got = _fast(cell, p)
             inference = _fast(cell, p, need_cache=False)
         _compare(cell, got, want, dt, f"{isa} → {path}")
-        inferred = gates.loop_plan(dt, B, H, inference=True)[0]
-        assert inferred == _expected_path(isa, B, dt, inference=True)
-        if cell == "GRU":  # (B = 1: the packed loop in inference, NumPy's in training)
+        inferred = gates.loop_plan(dt, B, H, inference=True, gru=gru)[0]
+        assert inferred == _expected_path(isa, B, dt, inference=True, gru=gru)
+        if gru:
             assert (gates.gru_packed_loop(dt, B, H, inference=True) is None) == (inferred == "blas")
         if inferred == path:  # the same loop without a cache: the same numbers
             for a, b in zip(inference, got, strict=False):

@@ -233,15 +233,19 @@ def loop_module(dtype):
     return ext
 
 
-def loop_plan(dtype, B: int, H: int, inference: bool = False) -> tuple[str, int] | None:
-    """``(path, threads)`` the compiled loop will use for a (B, H) LSTM or GRU
-    (``inference``: a forward without training, which takes the packed kernel at
-    B = 1 too): path is the packed kernel's ISA (``"avx512"``, ``"avx2"``, ``"sse2"``,
-    ``"neon"``) or ``"blas"`` (a BLAS call per step); None without the compiled loop."""
+def loop_plan(
+    dtype, B: int, H: int, inference: bool = False, gru: bool = False
+) -> tuple[str, int] | None:
+    """``(path, threads)`` the compiled loop will use for a (B, H) LSTM (or GRU, ``gru``)
+    (``inference``: a forward without training, which takes the packed kernel at B = 1
+    too, as GRU training does): path is the packed kernel's ISA (``"avx512"``, ``"avx2"``,
+    ``"sse2"``, ``"neon"``) or ``"blas"`` (the LSTM's BLAS call per step, the GRU's NumPy
+    loop); None without the compiled loop."""
     ext = loop_module(dtype)
     if ext is None:
         return None
-    return ext.plan(B, H, float64=np.dtype(dtype) == np.float64, inference=inference)
+    f64 = np.dtype(dtype) == np.float64
+    return ext.plan(B, H, float64=f64, inference=inference, gru=gru)
 
 
 def lstm_packed_loop(dtype, B, H, inference: bool = False) -> bool:
@@ -253,9 +257,10 @@ def lstm_packed_loop(dtype, B, H, inference: bool = False) -> bool:
 
 
 def gru_packed_loop(dtype, B, H, inference: bool = False):
-    """The compiled module when its packed GRU loop runs for this size (``inference``: a
-    forward without a cache, which it takes at B = 1 too), else None."""
-    return loop_module(dtype) if lstm_packed_loop(dtype, B, H, inference) else None
+    """The compiled module when its packed GRU loop runs for this size (float32, a packed
+    ISA here: any B, training or not), else None."""
+    plan = loop_plan(dtype, B, H, inference, gru=True)
+    return loop_module(dtype) if plan is not None and plan[0] != "blas" else None
 
 
 def weight_grads_kernel(dtype):

@@ -31,8 +31,8 @@ Three ways the time loop runs, fastest first (all tested equal to the reference)
      inference needs no (T, B, 4H) array at all and reads a strided x in place. It also
      adds b in the loop, sums db while dz_t is in cache and computes dx_t = dz_t·W_xᵀ step
      by step with the same threads (dW_x, dW_h stay large GEMMs after the loop);
-   * float64, training at B = 1, or ``LSTMKIT_ISA=blas``: x·W_x as one GEMM, then a call
-     of the BLAS NumPy loaded per step;
+   * float64, training at B = 1 (the GRU's runs packed), or ``LSTMKIT_ISA=blas``: x·W_x
+     as one GEMM, then a call of the BLAS NumPy loaded per step;
 2. in Python, one ``matmul`` per step plus the compiled step kernel;
 3. in Python with the NumPy step kernels (``LSTMKIT_NO_EXT=1``, or no compiler); the
    weights' i, f, o columns are halved first, so that one tanh gives every gate
