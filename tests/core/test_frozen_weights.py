@@ -145,3 +145,31 @@ def test_for_inference_predicts_the_same_and_cannot_be_trained():
     before = model.get_weights()
     model.fit(x, y, epochs=1, verbose=0)  # the source trains as before
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+
+
+def test_set_weights_on_a_served_model_replaces_the_frozen_weights():
+    """A server loading new weights: set_weights on a for_inference() copy (a Bidirectional
+    half included) gives new frozen copies with a new token, and the predictions follow."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 8, 3)).astype(np.float32)
+    y = rng.standard_normal((2, 2)).astype(np.float32)
+    model = _model()
+    served = model.for_inference()
+    served.predict(x)  # (the kernel keeps a packing of the first weights)
+    model.fit(x, y, epochs=2, verbose=0)  # new weights in the source
+    tokens = [
+        leaf._frozen
+        for leaf in lstmkit.layers.base.rng_layers(served.layers)
+        if leaf.params and hasattr(leaf, "freeze_weights")
+    ]
+    served.set_weights(model.get_weights())
+    leaves = [
+        leaf
+        for leaf in lstmkit.layers.base.rng_layers(served.layers)
+        if leaf.params and hasattr(leaf, "freeze_weights")
+    ]
+    assert all(leaf.frozen for leaf in leaves)
+    assert all(leaf._frozen not in tokens for leaf in leaves)  # new tokens: no stale packing
+    np.testing.assert_array_equal(served.predict(x), model.predict(x))
+    with pytest.raises(ValueError, match="expected"):
+        served.set_weights(model.get_weights()[:-1])

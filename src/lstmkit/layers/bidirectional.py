@@ -127,6 +127,19 @@ class Bidirectional(Layer):
         self.forward_layer.rebind(params[:n], grads[:n])
         self.backward_layer.rebind(params[n:], grads[n:])
 
+    def set_weights(self, weights) -> None:
+        """Each half's share, through the half's own ``set_weights`` (a frozen half
+        replaces its frozen copies: see ``FrozenWeights.set_weights``)."""
+        weights = list(weights)
+        n, m = len(self.forward_layer.params), len(self.backward_layer.params)
+        if len(weights) != n + m:
+            raise ValueError(
+                f"{self.name} expected {n + m} weight arrays "
+                f"({', '.join(self.param_names)}), got {len(weights)}"
+            )
+        self.forward_layer.set_weights(weights[:n])
+        self.backward_layer.set_weights(weights[n:])
+
     def reset_states(self):
         self.forward_layer.reset_states()
         self.backward_layer.reset_states()

@@ -39,6 +39,20 @@ class FrozenWeights:
             self.params[k] = w
         self._frozen = next(_TOKENS)
 
+    def set_weights(self, weights) -> None:
+        """Keras' ``set_weights``; on frozen weights it puts new frozen copies in their
+        place, with a new token (a server loading new weights), instead of writing into
+        the read-only ones."""
+        if not self.frozen:
+            super().set_weights(weights)  # type: ignore[misc]
+            return
+        for k in (0, 1):  # writable for the checks and the copy-in; frozen again after
+            self.params[k] = self.params[k].copy()
+        try:
+            super().set_weights(weights)  # type: ignore[misc]
+        finally:
+            self.freeze_weights()
+
     @property
     def frozen(self) -> bool:
         """True when ``freeze_weights`` made W_x, W_h read-only copies (and they still are)."""
