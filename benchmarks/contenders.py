@@ -27,6 +27,11 @@ import copy
 import numpy as np
 
 
+def bench_input(B, T, D):
+    """The input x (B, T, D) every contender of a shape gets, in every process of a run."""
+    return np.random.default_rng(1).standard_normal((B, T, D)).astype(np.float32)
+
+
 def make_lstmkit(kind, x, H, L, seed=0):
     from lstmkit import layers
 

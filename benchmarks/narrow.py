@@ -47,7 +47,7 @@ def measure(kind, shape, reps, warmup, threads, settle, timeit):
 
     torch.set_num_threads(threads)
     T, B, D, H, L = shape
-    x = np.random.default_rng(1).standard_normal((B, T, D)).astype(np.float32)  # as run.py
+    x = C.bench_input(B, T, D)
     with threadpool_limits(threads):
         ours = C.make_lstmkit(kind, x, H, L)
         th = C.make_torch(kind, x, H, L, ours["stack"], ours["dy"])

@@ -90,6 +90,7 @@ def _table(hdr, rows):
 
 def to_markdown(res):
     variants = list(res["variants"])
+    first = variants[0] if variants else "native"  # (native, unless --variants left it out)
     packed = [v for v in variants if v in res.get("kernel_peak_gflops", {})]
     lines = _header(res)
 
@@ -97,8 +98,7 @@ def to_markdown(res):
     for v in variants:
         hdr += [f"{v} ms", f"torch/{v}", f"ORT/{v}"]
     hdr += [f"{v} at peak ms" for v in packed] + [f"{v} % kernel peak" for v in packed]
-    first = variants[0]  # its inference on the live layers (which check their weights)
-    hdr += [f"{first} live ms", f"ORT/{first} live"]
+    hdr += [f"{first} live ms", f"ORT/{first} live"]  # on the live layers (they check W)
     rows = []
     for r in res["rows"]:
         ms = r["ms"]
@@ -126,7 +126,6 @@ def to_markdown(res):
     lines += ["## Training step (forward + backward with dx)", ""] + _table(hdr, rows) + [""]
     lines += narrow.table_lines(res, _name, _table)
 
-    first = next(iter(res.get("variants") or {"native": None}))
     hdr = [
         "shape",
         f"{first} fwd % GEMM peak",

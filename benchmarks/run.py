@@ -183,7 +183,7 @@ def bench_shape(name, kind, shape, reps, warmup, threads, peak, mods, settle, va
     import contenders as C
 
     T, B, D, H, L = shape
-    x = np.random.default_rng(1).standard_normal((B, T, D)).astype(np.float32)
+    x = C.bench_input(B, T, D)
     ours = C.make_lstmkit(kind, x, H, L)
     th = C.make_torch(kind, x, H, L, ours["stack"], ours["dy"])
     tasks = {"torch fwd": th["fwd"], "torch train": th["train"]}
@@ -245,7 +245,6 @@ def memory_shape(name, kind, threads):
     every large array is a fresh mapping that page-faults on each call, which measures
     the allocator setting more than the LSTM.
     """
-    import numpy as np
     import torch
     from threadpoolctl import threadpool_limits
 
@@ -254,7 +253,7 @@ def memory_shape(name, kind, threads):
 
     torch.set_num_threads(threads)
     T, B, D, H, L = SHAPES[name]
-    x = np.random.default_rng(1).standard_normal((B, T, D)).astype(np.float32)
+    x = C.bench_input(B, T, D)
     with threadpool_limits(threads):
         ours = C.make_lstmkit(kind, x, H, L)
         th = C.make_torch(kind, x, H, L, ours["stack"], ours["dy"])
