@@ -90,6 +90,36 @@ def test_frozen_weights_are_not_compared(cell):
 
 
 @needs_ext
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("split", ["units", "rows"])
+@pytest.mark.parametrize("cell", ["LSTM", "GRU"])
+def test_frozen_weights_keep_no_copy_to_compare_with(cell, split, isa, monkeypatch):
+    """The scratch an inference call keeps: a live layer's holds a copy of W_x, W_h (what
+    the next call compares with), a frozen layer's does not, and is smaller by exactly
+    their size. Then a live call on the same thread still gets its copy and its answer."""
+    monkeypatch.setenv("LSTMKIT_ISA", isa)
+    monkeypatch.setenv("LSTMKIT_SPLIT", split)
+    x = np.random.default_rng(2).standard_normal((3, 9, 7)).astype(np.float32)
+    (live,) = _stack(cell, 7, 37, 1, seed=4)
+    with threadpool_limits(2):
+        _run([live], x)  # (builds)
+        frozen = copy.deepcopy(live)
+        frozen.freeze_weights()
+        kept = {}
+        for name, lay in (("live", live), ("frozen", frozen)):
+            gates.release_scratch()
+            assert gates.scratch_bytes() == 0
+            out = _run([lay], x)
+            kept[name] = gates.scratch_bytes()
+            np.testing.assert_array_equal(_run([lay], x), out)  # (from what it kept)
+        W_x, W_h = live.params[0], live.params[1]
+        assert kept["live"] - kept["frozen"] == W_x.nbytes + W_h.nbytes
+        assert kept["frozen"] >= W_x.nbytes + W_h.nbytes  # (the packed weights stay)
+        np.testing.assert_array_equal(_run([live], x), _run([frozen], x))
+        assert gates.scratch_bytes() >= kept["live"]  # the live layer's copy is back
+
+
+@needs_ext
 def test_the_kernel_refuses_a_token_on_writable_weights():
     ext = gates.loop_module(np.float32)
     T, B, D, H = 3, 1, 4, 8

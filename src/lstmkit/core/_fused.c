@@ -633,6 +633,12 @@ static PyObject *py_release_scratch(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+static PyObject *py_scratch_bytes(PyObject *self, PyObject *args)
+{
+    (void)self; (void)args;
+    return PyLong_FromSize_t(lk_scratch_bytes());
+}
+
 static PyObject *py_blas_info(PyObject *self, PyObject *args)
 {
     (void)self; (void)args;
@@ -693,6 +699,8 @@ static PyMethodDef methods[] = {
      "weight_grads(((A, dZ, dW), ...)): dW = A^T dZ for each triple, rows shared by threads"},
     {"release_scratch", py_release_scratch, METH_NOARGS,
      "free the calling thread's kept scratch (packed weights); the next call allocates again"},
+    {"scratch_bytes", py_scratch_bytes, METH_NOARGS,
+     "bytes of scratch kept for the calling thread now (packed weights, their copies, ...)"},
     {"blas_info", py_blas_info, METH_NOARGS, "(library path, ilp64) of the gemm in use, or None"},
     {"kernel_info", py_kernel_info, METH_NOARGS, "which kernel runs here and why (a dict)"},
     {"kernel_peak", (PyCFunction)(void (*)(void))py_kernel_peak, KW,

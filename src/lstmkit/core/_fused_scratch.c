@@ -154,6 +154,23 @@ unsigned long lk_scratch_used(int slot)
     return s && s->markn[slot] ? s->used[slot] : 0;
 }
 
+void lk_scratch_drop(int slot)
+{
+    slots_t *s = slots_get();
+    if (!s) return;
+    afree(s->p[slot], s->n[slot]);
+    s->p[slot] = NULL;
+    s->n[slot] = 0;
+}
+
+size_t lk_scratch_bytes(void)
+{
+    slots_t *s = slots_get();
+    size_t n = 0;
+    for (int k = 0; s && k < LK_NSLOT; k++) n += s->n[k];
+    return n;
+}
+
 void lk_scratch_release(void)
 {
     slots_t *s = slots_get();

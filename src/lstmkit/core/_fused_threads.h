@@ -79,6 +79,11 @@ void lk_scratch_mark(int slot, const void *mark, size_t n);
 int lk_scratch_marked(int slot, const void *mark, size_t n);
 /* When the slot's mark was last set or found (a count per thread; 0: never, or cleared). */
 unsigned long lk_scratch_used(int slot);
+/* Gives a slot's memory back and keeps its mark: a mark that stands for what other slots
+ * hold (the copy slot of a frozen set, which has nothing to compare). */
+void lk_scratch_drop(int slot);
+/* Bytes the calling thread's slots hold now. */
+size_t lk_scratch_bytes(void);
 void lk_scratch_release(void);
 
 #endif /* LK_FUSED_THREADS_H */

@@ -53,6 +53,7 @@ __all__ = [
     "release_scratch",
     "kernel_details",
     "kernel_info",
+    "scratch_bytes",
 ]
 
 
@@ -289,13 +290,23 @@ def output_array(out, k, shape, dtype):
 
 def release_scratch() -> None:
     """Free the packed-weight scratch the C loop keeps for the calling thread between
-    calls (about 1–1.5× the weights of the largest layer run; freed anyway when the
-    thread ends), and the big arrays ``workspace`` keeps for it. The next call allocates
-    them again."""
+    calls (see ``scratch_bytes``; freed anyway when the thread ends), and the big arrays
+    ``workspace`` keeps for it. The next call allocates them again."""
     ext = _extension()
     if ext is not None:
         ext.release_scratch()
     workspace.release()
+
+
+def scratch_bytes() -> int:
+    """Bytes of scratch the C loop keeps for the calling thread now (0 without it).
+
+    Inference keeps each layer's packed weights for its next call (up to 4 layers): about
+    the size of W_x and W_h, plus a copy of them to compare with for live weights, none
+    for frozen ones (``Recurrent.freeze_weights``). Measured at (T, B, D, H) = (20, 4,
+    256, 256): 4.70 MB live, 2.61 MB frozen."""
+    ext = _extension()
+    return 0 if ext is None else int(ext.scratch_bytes())
 
 
 def kernel_details() -> dict:
