@@ -25,6 +25,8 @@ import os
 import subprocess
 import sys
 
+from timing import timeit_interleaved
+
 TORCH_AVX2 = {
     "ATEN_CPU_CAPABILITY": "avx2",
     "ONEDNN_MAX_CPU_ISA": "AVX2",
@@ -33,11 +35,8 @@ TORCH_AVX2 = {
 OURS_AVX2 = {"LSTMKIT_ISA": "avx2"}
 
 
-def measure(kind, shape, reps, warmup, threads, settle, timeit):
-    """In the child: {"ms": {...}, "torch isa": ..., "kernel": ..., "max_abs_diff": ...}.
-
-    ``timeit`` is ``run.timeit_interleaved`` (passed in: run.py imports this module).
-    """
+def measure(kind, shape, reps, warmup, threads, settle):
+    """In the child: {"ms": {...}, "torch isa": ..., "kernel": ..., "max_abs_diff": ...}."""
     import numpy as np
     import torch
     from threadpoolctl import threadpool_limits
@@ -60,7 +59,7 @@ def measure(kind, shape, reps, warmup, threads, settle, timeit):
             "avx2 fwd": ours["fwd"],
             "avx2 train": ours["train"],
         }
-        t = timeit(tasks, reps, warmup, settle)
+        t = timeit_interleaved(tasks, reps, warmup, settle)
     return {
         "ms": {k: v * 1e3 for k, v in t.items()},
         "torch isa": torch.backends.cpu.get_cpu_capability(),

@@ -34,28 +34,31 @@ each call).
                              [--reps 7] [--threads 2] [--quick] [--settle 0.12] [--out DIR]
 
 Writes DIR/results.md and DIR/results.json (DIR defaults to benchmarks/).
+
+The parts, each its own module here: contenders.py (the contenders on the same weights),
+timing.py (interleaved medians, environment switches, the GEMM peak), machine.py (the
+CPU, BLAS and kernels of the header, the kernel peaks), narrow.py (the AVX2-on-both-sides
+table), memory_use.py (the memory table) and report.py (the markdown).
 """
 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
-import platform
-import statistics
 import sys
-import threading
 import time
-import tracemalloc
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-import narrow  # noqa: E402  (benchmarks/narrow.py, found through the path above)
+import machine  # noqa: E402  (benchmarks/machine.py, found through the path above)
+import memory_use  # noqa: E402  (benchmarks/memory_use.py)
+import narrow  # noqa: E402  (benchmarks/narrow.py)
 import report  # noqa: E402  (benchmarks/report.py)
+from timing import flops_fwd, gemm_peak, timeit_interleaved, with_env  # noqa: E402
 
 SHAPES = {  # name: (T, B, D, H, layers)
     "tiny": (50, 16, 32, 64, 1),
@@ -67,114 +70,6 @@ SHAPES = {  # name: (T, B, D, H, layers)
     "long": (2000, 8, 256, 256, 2),
 }
 GRU_SHAPES = {"medium"}
-
-
-def _pin_malloc():
-    """Large allocations always mmap'd and unmapped on free (glibc only)."""
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(-3, 1 << 17)  # M_MMAP_THRESHOLD (fixing it stops the dynamic growth)
-        libc.mallopt(-1, 1 << 17)  # M_TRIM_THRESHOLD
-        return True
-    except (OSError, AttributeError):
-        return False
-
-
-def rss():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def peak_rss_delta(fn):
-    """Run fn once; the highest RSS seen while it ran, minus the RSS before (bytes)."""
-    base = rss()
-    peak = [base]
-    done = threading.Event()
-
-    def sample():
-        while not done.is_set():
-            peak[0] = max(peak[0], rss())
-            time.sleep(0.0002)
-
-    th = threading.Thread(target=sample, daemon=True)
-    th.start()
-    fn()
-    done.set()
-    th.join()
-    return max(peak[0], rss()) - base
-
-
-def tracemalloc_peak(fn):
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    base = tracemalloc.get_traced_memory()[0]
-    fn()
-    peak = tracemalloc.get_traced_memory()[1] - base
-    tracemalloc.stop()
-    return peak
-
-
-def timeit_interleaved(tasks, reps, warmup, settle=0.0):
-    """tasks: {key: fn}. Runs them round-robin (order rotated each rep); median seconds.
-
-    Each timed call comes right after an untimed call of the same task: what is timed
-    is a call in a steady stream of calls (a training or serving loop), not a first
-    call after idling. ``settle`` seconds of sleep before that untimed call let the
-    previous contender's worker threads go idle (OpenBLAS workers spin ~0.1 s after a
-    threaded call, libgomp's ~5 ms, and on 2 cores would otherwise steal a core from
-    the next one). Why the untimed call: on this machine kind a thread woken on an
-    idle CPU starts ~2 ms late and runs slowly for a few ms more (measured), so the
-    first call after idling mostly measures the virtual machine waking up — lstmkit's
-    small forward took 12.2 ms that way against 6.6 ms in a stream, torch's 10.3 / 7.9.
-    """
-    keys = list(tasks)
-    for _ in range(warmup):
-        for k in keys:
-            tasks[k]()
-    times = {k: [] for k in keys}
-    for r in range(reps):
-        order = keys[r % len(keys) :] + keys[: r % len(keys)]
-        for k in order:
-            time.sleep(settle)
-            tasks[k]()  # untimed: wakes threads and CPUs
-            t0 = time.perf_counter()
-            tasks[k]()
-            times[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in times.items()}
-
-
-def gemm_peak(np, n, reps):
-    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
-    b = a.T.copy()
-    c = np.empty_like(a)
-    np.matmul(a, b, out=c)
-    t = timeit_interleaved({"g": lambda: np.matmul(a, b, out=c)}, reps, 1)["g"]
-    return 2 * n**3 / t / 1e9
-
-
-def flops_fwd(kind, T, B, D, H, L):
-    per = 8 if kind == "LSTM" else 6
-    return sum(per * T * B * H * ((D if k == 0 else H) + H) for k in range(L))
-
-
-def with_env(fn, env):
-    """fn run with the environment variables env set (and restored after)."""
-    if not env:
-        return fn
-
-    def run():
-        old = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
-            return fn()
-        finally:
-            for k, v in old.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-
-    return run
 
 
 def bench_shape(name, kind, shape, reps, warmup, threads, peak, mods, settle, variants):
@@ -235,198 +130,6 @@ def bench_shape(name, kind, shape, reps, warmup, threads, peak, mods, settle, va
     return row
 
 
-def memory_shape(name, kind, threads):
-    """Peak memory of one training step of each contender (MB), in this process.
-
-    Run in a fresh process per shape (``--memory``, see ``memory_rows``) with glibc's
-    mmap threshold pinned (``_pin_malloc``) from the start, so freed buffers go back to
-    the OS and an RSS delta means something. The timings are taken in the main process
-    under the allocator's defaults, as a user's program runs: with the threshold pinned
-    every large array is a fresh mapping that page-faults on each call, which measures
-    the allocator setting more than the LSTM.
-    """
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    import contenders as C
-    from lstmkit.core import workspace
-
-    torch.set_num_threads(threads)
-    T, B, D, H, L = SHAPES[name]
-    x = C.bench_input(B, T, D)
-    with threadpool_limits(threads):
-        ours = C.make_lstmkit(kind, x, H, L)
-        th = C.make_torch(kind, x, H, L, ours["stack"], ours["dy"])
-        for fn in (ours["train"], th["train"]):  # warm: first-call allocations, lazy init
-            fn()
-        # an inference forward first: lstmkit layers keep the last training cache until
-        # the next backward, and it must not sit in the baseline
-        ours["fwd"]()
-        # the arrays lstmkit.core.workspace kept from the warm-up step are a step's memory
-        # too: let them go, so the measured step allocates them (as torch's step does)
-        workspace.release()
-        mem_tm = tracemalloc_peak(ours["train"])
-        ours["fwd"]()
-        workspace.release()
-        ours_rss = peak_rss_delta(ours["train"])
-        torch_rss = peak_rss_delta(th["train"])
-    return {
-        "lstmkit tracemalloc": mem_tm / 2**20,
-        "lstmkit RSS delta": ours_rss / 2**20,
-        "torch RSS delta": torch_rss / 2**20,
-    }
-
-
-def memory_rows(rows, threads):
-    """Fill row["mem MB"] for every row, each measured in a fresh process."""
-    import subprocess
-
-    for row in rows:
-        print(f"[bench] memory {row['shape']} {row['cell']}", file=sys.stderr, flush=True)
-        out = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--memory",
-                f"{row['shape']}:{row['cell']}",
-                "--threads",
-                str(threads),
-            ],
-            capture_output=True,
-            text=True,
-        )
-        if out.returncode != 0:
-            raise RuntimeError(f"memory run for {row['shape']} failed:\n{out.stderr[-2000:]}")
-        row["mem MB"] = json.loads(out.stdout.strip().splitlines()[-1])
-
-
-#: the CPU flags that decide which packed kernel can run (x86-64 and aarch64 names)
-KERNEL_FLAGS = ("sse2", "avx2", "fma", "avx512f", "avx512dq", "avx512vl", "asimd")
-
-
-def cpu_flags():
-    """The KERNEL_FLAGS this CPU has, from /proc/cpuinfo (empty where there is none)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            have = set().union(
-                *(ln.split(":", 1)[1].split() for ln in f if ln.startswith(("flags", "Features")))
-            )
-    except OSError:
-        return []
-    return [k for k in KERNEL_FLAGS if k in have]
-
-
-#: (vendor, family, model range) → core name: the ones these machines have been, and kin
-CORES = [
-    ("AuthenticAMD", 25, range(0x00, 0x10), "Zen 3"),
-    ("AuthenticAMD", 25, range(0x20, 0x60), "Zen 3"),
-    ("AuthenticAMD", 25, range(0x10, 0x20), "Zen 4"),
-    ("AuthenticAMD", 25, range(0x60, 0xB0), "Zen 4"),
-    ("AuthenticAMD", 26, range(0x00, 0x100), "Zen 5"),
-]
-
-
-def cpu_core():
-    """e.g. "family 26 model 2 (Zen 5)", from /proc/cpuinfo ("" where there is none): the
-    model name of a virtual machine often says only "AMD EPYC", and Zen 4 (AVX-512 on
-    256-bit units) and Zen 5 (512-bit units) differ by 2× in AVX-512 peak."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            rows = dict(
-                ln.split(":", 1) for ln in f.read().split("\n\n")[0].splitlines() if ":" in ln
-            )
-    except OSError:
-        return ""
-    rows = {k.strip(): v.strip() for k, v in rows.items()}
-    try:
-        fam, mod = int(rows["cpu family"]), int(rows["model"])
-    except (KeyError, ValueError):
-        return ""
-    name = next(
-        (n for v, f, r, n in CORES if v == rows.get("vendor_id") and f == fam and mod in r), ""
-    )
-    return f"family {fam} model {mod}" + (f" ({name})" if name else "")
-
-
-def environment(threads, np, mods):
-    info = {"python": platform.python_version(), "numpy": np.__version__, "threads": threads}
-    try:
-        with open("/proc/cpuinfo") as f:
-            info["cpu"] = next(
-                ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")
-            )
-    except (OSError, StopIteration):
-        info["cpu"] = platform.processor()
-    core = cpu_core()
-    if core:
-        info["cpu"] += f", {core}"
-    info["cpus"] = os.cpu_count()
-    info["cpu flags"] = cpu_flags()
-    for m in ("torch", "onnxruntime"):
-        info[m] = getattr(mods.get(m), "__version__", "not installed")
-    from threadpoolctl import threadpool_info
-
-    info["blas"] = [
-        {
-            k: d.get(k)
-            for k in ("internal_api", "version", "architecture", "num_threads", "filepath")
-        }
-        for d in threadpool_info()
-    ]
-    info["env"] = {
-        k: os.environ.get(k, "(unset)") for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-    }
-    return info
-
-
-def kernel_variants(names):
-    """{variant: env} for the requested variant names (see the module docstring)."""
-    from lstmkit.core import gates
-
-    out = {}
-    for v in names:
-        if v == "native":
-            out[v] = {}
-        elif v == "numpy":
-            out[v] = {"LSTMKIT_NO_EXT": "1"}
-        else:
-            if not gates.extension_available():
-                continue
-            out[v] = {"LSTMKIT_ISA": v}
-    return out
-
-
-def kernel_lines(variants, threads):
-    """{variant: the kernel line lstmkit reports under that variant's environment}."""
-    from lstmkit.core import gates
-
-    return {v: with_env(gates.kernel_info, env)() for v, env in variants.items()}
-
-
-def kernel_peaks(variants, threads, seconds, tries=3):
-    """{variant: GFLOP/s of its packed product kernel} (variants without one are left out):
-    the best of `tries` runs, interleaved over the variants, each after 0.3 s idle. (A peak
-    is what the kernel can do; one run right after a BLAS call measured half of it: the
-    BLAS's threads still spin for a while and take a CPU.)"""
-    from lstmkit.core import gates
-
-    packed = {
-        v: env
-        for v, env in variants.items()
-        if with_env(gates.kernel_details, env)()["path"] == "packed"
-    }
-    if not packed:
-        return {}
-    peak = gates.loop_module("float32").kernel_peak
-    out = dict.fromkeys(packed, 0.0)
-    for _ in range(tries):
-        for v, env in packed.items():
-            time.sleep(0.3)
-            got = with_env(lambda: peak(threads=threads, seconds=seconds), env)()
-            out[v] = max(out[v], got)
-    return out
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shapes", default=",".join(SHAPES), help=f"comma list of {', '.join(SHAPES)}")
@@ -461,14 +164,14 @@ def main(argv=None):
             args.warmup,
             args.threads,
             args.settle,
-            timeit_interleaved,
         )
         print(json.dumps(got))
         return 0
     if args.memory:
         name, kind = args.memory.split(":")
-        pinned = _pin_malloc()
-        print(json.dumps({**memory_shape(name, kind, args.threads), "pinned": pinned}))
+        pinned = memory_use.pin_malloc()
+        got = memory_use.memory_shape(kind, SHAPES[name], args.threads)
+        print(json.dumps({**got, "pinned": pinned}))
         return 0
     names = [s.strip() for s in args.shapes.split(",") if s.strip()]
     bad = [s for s in names if s not in SHAPES]
@@ -480,7 +183,7 @@ def main(argv=None):
     wide = gates.extension_available() and gates.kernel_details()["best"] == "avx512"
     if args.variants == "auto":
         args.variants = "native,avx2,numpy" if wide else "native,numpy"
-    variants = kernel_variants([v.strip() for v in args.variants.split(",") if v.strip()])
+    variants = machine.kernel_variants([v.strip() for v in args.variants.split(",") if v.strip()])
 
     import numpy as np
     from threadpoolctl import threadpool_limits
@@ -499,7 +202,7 @@ def main(argv=None):
     load0 = os.getloadavg()
     with threadpool_limits(args.threads):
         peak = {  # (the kernels' before the GEMM's: see kernel_peaks)
-            "kernel": kernel_peaks(variants, args.threads, 0.1 if args.quick else 0.5),
+            "kernel": machine.kernel_peaks(variants, args.threads, 0.1 if args.quick else 0.5),
             "gemm": gemm_peak(np, 1024 if args.quick else 2048, reps),
         }
         rows = []
@@ -520,11 +223,11 @@ def main(argv=None):
                         variants,
                     )
                 )
-        env = environment(args.threads, np, mods)
-        env["kernels"] = kernel_lines(variants, args.threads)
+        env = machine.environment(args.threads, np, mods)
+        env["kernels"] = machine.kernel_lines(variants, args.threads)
     if wide and "avx2" in variants:  # torch forced to AVX2 too, a fresh process per shape
         narrow.narrow_rows(rows, __file__, reps, warmup, args.threads, args.settle)
-    memory_rows(rows, args.threads)  # each in a fresh process (see memory_shape)
+    memory_use.memory_rows(rows, __file__, args.threads)  # each in a fresh process
     pinned = all(r["mem MB"].pop("pinned") for r in rows)
     if not mods["onnxruntime"]:
         notes.append("ONNX Runtime not installed: ORT columns empty.")

@@ -82,7 +82,7 @@ def test_both_avx2_table_runs_torch_forced_to_avx2(tmp_path):
     run = _load_harness()
     from lstmkit.core import gates
 
-    if not gates.extension_available() or not {"avx2", "fma"} <= set(run.cpu_flags()):
+    if not gates.extension_available() or not {"avx2", "fma"} <= set(run.machine.cpu_flags()):
         pytest.skip("no packed AVX2 kernel here (no extension, or a CPU without AVX2 + FMA)")
     rows = [{"shape": "tiny", "cell": "LSTM"}]
     run.narrow.narrow_rows(rows, run.__file__, 3, 1, 1, 0.0)
