@@ -44,7 +44,8 @@ from numpy.typing import ArrayLike
 
 from ..layers.base import Layer
 from ..layers.bidirectional import Bidirectional
-from ..layers.recurrent import LSTM, Recurrent
+from ..layers.lstm import LSTM
+from ..layers.recurrent import Recurrent
 from ..model import Sequential
 
 __all__ = [

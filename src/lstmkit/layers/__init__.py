@@ -14,6 +14,7 @@ from .conv import Conv1D
 from .graph import KerasTensor
 from .gru import GRU
 from .input_layer import Input, InputLayer
+from .lstm import LSTM
 from .masking import Masking
 from .merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from .noise import GaussianNoise
@@ -25,7 +26,7 @@ from .pooling import (
     GlobalMaxPooling1D,
     MaxPooling1D,
 )
-from .recurrent import LSTM, Recurrent
+from .recurrent import Recurrent
 from .sequence import Flatten, Permute, RepeatVector, Reshape
 from .simple import Activation, Dense, Dropout, Embedding
 from .simple_rnn import SimpleRNN
