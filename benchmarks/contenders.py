@@ -32,6 +32,14 @@ def bench_input(B, T, D):
     return np.random.default_rng(1).standard_normal((B, T, D)).astype(np.float32)
 
 
+def make_pair(kind, shape):
+    """x, lstmkit's contender and torch's on the same weights, for shape (T, B, D, H, L)."""
+    T, B, D, H, L = shape
+    x = bench_input(B, T, D)
+    ours = make_lstmkit(kind, x, H, L)
+    return x, ours, make_torch(kind, x, H, L, ours["stack"], ours["dy"])
+
+
 def make_lstmkit(kind, x, H, L, seed=0):
     from lstmkit import layers
 

@@ -78,11 +78,8 @@ def memory_shape(kind, shape, threads):
     from lstmkit.core import workspace
 
     torch.set_num_threads(threads)
-    T, B, D, H, L = shape
-    x = C.bench_input(B, T, D)
     with threadpool_limits(threads):
-        ours = C.make_lstmkit(kind, x, H, L)
-        th = C.make_torch(kind, x, H, L, ours["stack"], ours["dy"])
+        _, ours, th = C.make_pair(kind, shape)
         for fn in (ours["train"], th["train"]):  # warm: first-call allocations, lazy init
             fn()
         # an inference forward first: lstmkit layers keep the last training cache until

@@ -45,11 +45,8 @@ def measure(kind, shape, reps, warmup, threads, settle):
     from lstmkit.core import gates
 
     torch.set_num_threads(threads)
-    T, B, D, H, L = shape
-    x = C.bench_input(B, T, D)
     with threadpool_limits(threads):
-        ours = C.make_lstmkit(kind, x, H, L)
-        th = C.make_torch(kind, x, H, L, ours["stack"], ours["dy"])
+        _, ours, th = C.make_pair(kind, shape)
         ours["fwd"]()
         th["fwd"]()
         diff = float(np.abs(th["out"]() - ours["out"]()).max())

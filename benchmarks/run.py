@@ -78,9 +78,7 @@ def bench_shape(name, kind, shape, reps, warmup, threads, peak, mods, settle, va
     import contenders as C
 
     T, B, D, H, L = shape
-    x = C.bench_input(B, T, D)
-    ours = C.make_lstmkit(kind, x, H, L)
-    th = C.make_torch(kind, x, H, L, ours["stack"], ours["dy"])
+    x, ours, th = C.make_pair(kind, shape)
     tasks = {"torch fwd": th["fwd"], "torch train": th["train"]}
     for v, env in variants.items():
         tasks[f"{v} fwd"] = with_env(ours["fwd"], env)
