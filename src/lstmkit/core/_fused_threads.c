@@ -113,6 +113,7 @@ typedef struct {
 static void thread_body(start_t *s)
 {
 #if defined(__linux__)
+    pthread_setname_np(pthread_self(), "lstmkit");              /* (what top -H shows) */
     if (s->widen) pthread_setaffinity_np(pthread_self(), sizeof s->all, &s->all);
 #endif
     long long g;
@@ -151,18 +152,13 @@ static int start(thread_t *th, start_t *s)
             s->widen = 1;
             placed = pthread_attr_setaffinity_np(&at, sizeof one, &one) == 0 &&
                      pthread_create(th, &at, tramp, s) == 0;
-            if (placed) pthread_setname_np(*th, "lstmkit");   /* (what top -H shows) */
         }
         pthread_attr_destroy(&at);
         if (placed) return 0;
         s->widen = 0;
     }
 #endif
-    if (pthread_create(th, NULL, tramp, s) != 0) return -1;
-#if defined(__linux__)
-    pthread_setname_np(*th, "lstmkit");
-#endif
-    return 0;
+    return pthread_create(th, NULL, tramp, s) == 0 ? 0 : -1;
 }
 static void join(thread_t th) { pthread_join(th, NULL); }
 #endif
