@@ -7,13 +7,13 @@
 from __future__ import annotations
 
 import ctypes
-import json
 import os
-import subprocess
 import sys
 import threading
 import time
 import tracemalloc
+
+from timing import child_json
 
 
 def pin_malloc():
@@ -105,18 +105,5 @@ def memory_rows(rows, script, threads):
     (run.py, whose ``--memory SHAPE:CELL`` runs ``memory_shape`` there)."""
     for row in rows:
         print(f"[bench] memory {row['shape']} {row['cell']}", file=sys.stderr, flush=True)
-        out = subprocess.run(
-            [
-                sys.executable,
-                script,
-                "--memory",
-                f"{row['shape']}:{row['cell']}",
-                "--threads",
-                str(threads),
-            ],
-            capture_output=True,
-            text=True,
-        )
-        if out.returncode != 0:
-            raise RuntimeError(f"memory run for {row['shape']} failed:\n{out.stderr[-2000:]}")
-        row["mem MB"] = json.loads(out.stdout.strip().splitlines()[-1])
+        args = [script, "--memory", f"{row['shape']}:{row['cell']}", "--threads", str(threads)]
+        row["mem MB"] = child_json(args, f"memory run for {row['shape']}")

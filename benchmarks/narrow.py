@@ -20,12 +20,10 @@ took.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 
-from timing import timeit_interleaved
+from timing import child_json, timeit_interleaved
 
 TORCH_AVX2 = {
     "ATEN_CPU_CAPABILITY": "avx2",
@@ -71,12 +69,9 @@ def narrow_rows(rows, script, reps, warmup, threads, settle):
     for row in rows:
         name, kind = row["shape"], row["cell"]
         print(f"[bench] both avx2 {name} {kind}", file=sys.stderr, flush=True)
-        args = [sys.executable, script, "--narrow", f"{name}:{kind}", "--threads", str(threads)]
+        args = [script, "--narrow", f"{name}:{kind}", "--threads", str(threads)]
         args += ["--reps", str(reps), "--warmup", str(warmup), "--settle", str(settle)]
-        out = subprocess.run(args, capture_output=True, text=True, env=env)
-        if out.returncode != 0:
-            raise RuntimeError(f"AVX2 run for {name} failed:\n{out.stderr[-2000:]}")
-        got = json.loads(out.stdout.strip().splitlines()[-1])
+        got = child_json(args, f"AVX2 run for {name}", env)
         ms = got["ms"]
         got["torch/avx2 fwd"] = ms["torch fwd"] / ms["avx2 fwd"]
         got["torch/avx2 train"] = ms["torch train"] / ms["avx2 train"]

@@ -5,8 +5,11 @@ Used by run.py (``make bench``), narrow.py and machine.py; nothing here imports 
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 
 
@@ -71,3 +74,12 @@ def with_env(fn, env):
                     os.environ[k] = v
 
     return run
+
+
+def child_json(args, what, env=None):
+    """Run ``python *args`` in a fresh process; the JSON of its last stdout line. A failed
+    child raises with ``what`` and the end of its stderr."""
+    out = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
